@@ -1,0 +1,43 @@
+// The CPU backend: the fp32 reference implementation of the op set (STYLE.md 3). GEMMs go through
+// BLAS; other ops are plain loops, parallel over rows where that pays. Ops are split over files
+// by family (cpu_memory.cpp, cpu_lm_ops.cpp, cpu_attention.cpp, cpu_sampling.cpp, cpu_codec_ops.cpp).
+#pragma once
+
+#include "engine/core/backend.h"
+
+namespace hs {
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::Cpu; }
+  std::string name() const override { return "cpu"; }
+  DType activation_dtype() const override { return DType::F32; }
+
+  // memory (cpu_memory.cpp)
+  Tensor alloc(const Shape& shape, DType dtype) override;
+  Tensor upload(const Tensor& host) override;
+  Tensor download(const Tensor& device_tensor) override;
+  void copy(const Tensor& src, Tensor& dst) override;
+  Weight load_linear(const Tensor& weight, const Tensor* bias, Precision precision) override;
+  void synchronize() override {}
+
+  // language model
+  void embed_frame(const Tensor& audio_table, const Tensor& text_table, const Tensor& uncond_text,
+                   std::int64_t audio_vocab, const Tensor& tokens, const Tensor& mask, const Tensor& uncond,
+                   Tensor& out) override;
+  void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) override;
+  void linear(const Tensor& x, const Weight& w, Tensor& out) override;
+  void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
+  void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
+  void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) override;
+  void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions,
+                 Tensor& out) override;
+  void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;
+  void add(const Tensor& a, const Tensor& b, Tensor& out) override;
+  void sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
+              Tensor* guided) override;
+
+  // codec (cpu_codec_ops.cpp)
+};
+
+}  // namespace hs
