@@ -1,0 +1,56 @@
+// One transformer block of the codec's DiT (REFERENCE.md "The codec" 3): AdaLN-single modulated
+// RMSNorm → self-attention with interleaved RoPE (no mask) → gated residual, then the same around a
+// gated-SiLU MLP. Time-major activations [B, T, D].
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "engine/core/backend.h"
+#include "engine/model/codec/codec_weights.h"
+
+namespace hs {
+
+// The six per-batch modulation vectors of a block, in the checkpoint's order.
+enum class Modulation : int { AttnShift, AttnScale, AttnGate, MlpShift, MlpScale, MlpGate };
+inline constexpr std::int64_t kModulationCount = 6;
+
+// Activations one block needs, sized for (batch, frames, width, MLP hidden size); shared by all
+// blocks of a stack and reused across estimator calls.
+struct DitScratch {
+  DitScratch(Backend& backend, std::int64_t batch, std::int64_t frames, std::int64_t dim, std::int64_t hidden);
+  Tensor norm, q, k, v, attn, proj;                // [B·T, D]
+  Tensor gate, up;                                 // [B·T, hidden]
+  Tensor modulation;                               // [B, 6·D]: the stack's adaln + this block's table
+  std::array<Tensor, kModulationCount> vectors;    // [B, D] each, indexed by Modulation
+};
+
+// Positional inputs shared by the blocks of one stack.
+struct RopeTables {
+  Tensor positions;  // I32 [T]: 0 .. T-1
+  Tensor inv_freq;   // F32 [head_dim / 2]: 10000^(-2j / head_dim)
+};
+
+class DitBlock {
+ public:
+  // MLP hidden size of a block of width `dim`: the multiple of 256 at or above 2/3 · 4 · dim.
+  static std::int64_t mlp_hidden(std::int64_t dim);
+
+  DitBlock(Backend& backend, const CodecWeightLoader& weights, const std::string& prefix, std::int64_t dim,
+           std::int64_t heads);
+
+  // h [B, T, D] ← block(h) in place; adaln [B, 6·D] is the stack's AdaLN-single output.
+  void forward(Tensor& h, const Tensor& adaln, const RopeTables& rope, DitScratch& s) const;
+
+ private:
+  Backend* backend_;
+  std::int64_t dim_;
+  std::int64_t heads_;
+  Tensor table_;  // [6·D] scale_shift_table, added to the adaln output
+  Tensor attn_norm_;
+  Tensor mlp_norm_;
+  Weight q_, k_, v_, o_;
+  Weight gate_, up_, down_;
+};
+
+}  // namespace hs

@@ -1,0 +1,52 @@
+// The codec's flow matching (REFERENCE.md "The codec" 1–2): code frames → condition features
+// (RVQ decode, cond_feature_emb, ×2 nearest in time), then an Euler solve with classifier-free
+// guidance and an optional in-context prefix of latents. One function serves the offline window
+// schedule (744 frames, 104-frame prefix) and a streaming decoder (any chunk, any prefix).
+#pragma once
+
+#include <vector>
+
+#include "engine/core/backend.h"
+#include "engine/core/noise.h"
+#include "engine/io/config.h"
+#include "engine/model/codec/codec_weights.h"
+#include "engine/model/codec/estimator.h"
+
+namespace hs {
+
+// The Euler schedule (reference values by default).
+struct FlowSchedule {
+  int steps = 10;                // t = 0, 1/steps, ... on [0, 1]
+  float guidance_scale = 1.25f;  // v = v_uncond + scale · (v_cond − v_uncond)
+};
+
+class FlowMatcher {
+ public:
+  FlowMatcher(Backend& backend, const CodecWeightLoader& weights, const CodecConfig& config);
+
+  std::int64_t latent_channels() const { return latent_channels_; }
+  std::int64_t feature_dim() const { return feature_dim_; }
+  const Estimator& estimator() const { return estimator_; }
+
+  // Condition features [2N, dim] (25 Hz) for codes, host I32 [num_quantizers, N] (12.5 Hz).
+  Tensor condition(const Tensor& codes) const;
+
+  // Latents [T, C] for features [T, dim]. The first P frames are in-context: prefix [P, C] with
+  // 0 < P < T, or an undefined tensor for none. Draws two tensors from `noise`, as the reference
+  // does: [1, T-P, C] (the fresh part of its initial latent, which the solver never reads) and
+  // [1, T, C] (the solver's start point).
+  Tensor sample(const Tensor& features, const Tensor& prefix, NoiseSource& noise,
+                const FlowSchedule& schedule = {}) const;
+
+ private:
+  Backend* backend_;
+  std::int64_t latent_channels_;
+  std::int64_t feature_dim_;
+  std::vector<Tensor> codebooks_;  // [codebook_size, codebook_dim] per quantizer
+  bool has_project_out_;           // present when codebook_dim != dim
+  Weight project_out_;             // codebook_dim → dim
+  Weight cond_feature_emb_;        // dim → dim
+  Estimator estimator_;
+};
+
+}  // namespace hs

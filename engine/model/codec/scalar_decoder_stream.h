@@ -1,0 +1,42 @@
+// The scalar decoder run chunk by chunk (DESIGN.md "Streaming codec"). Every causal conv carries
+// its last dilation·(K−1) input frames, every transposed conv its last input frame; the 'same'
+// input conv is run causally and its first look_ahead outputs are dropped, so output lags input
+// by look_ahead latent frames until finish() feeds the same zero padding a one-shot decode uses.
+// The concatenated output equals ScalarDecoder::decode of the concatenated input (to fp32
+// rounding). State lives here; the decoder (the model) stays immutable and shared.
+#pragma once
+
+#include <vector>
+
+#include "engine/model/codec/scalar_decoder.h"
+
+namespace hs {
+
+class ScalarDecoderStream {
+ public:
+  // A stream of `batch` channels (2 for stereo) over `decoder`, which must outlive it.
+  ScalarDecoderStream(const ScalarDecoder& decoder, std::int64_t batch);
+
+  // Takes latent [batch, latent_channels, n] (n ≥ 0) and returns the audio that is now complete,
+  // [batch, 1, m · samples_per_frame]: m = n, less the look-ahead still owed at the start.
+  Tensor push(const Tensor& latent);
+  // Flushes the look-ahead frames; the stream accepts nothing afterwards.
+  Tensor finish();
+
+ private:
+  // Causal conv of x over [carried frames | x]; updates the carried frames.
+  Tensor causal_conv(const DecoderConv& conv, const Tensor& x, Tensor& carry);
+  // Causal transposed conv of x; carries the last input frame.
+  Tensor upsample(const UpsampleBlock& block, const Tensor& x, Tensor& carry);
+  Tensor run(const Tensor& latent);
+  Tensor empty_audio() const;
+
+  const ScalarDecoder* decoder_;
+  Backend* backend_;
+  std::int64_t batch_;
+  std::int64_t drop_pending_;     // input-conv outputs still to drop (its look-ahead)
+  bool finished_ = false;
+  std::vector<Tensor> carries_;  // one per conv, in layer order
+};
+
+}  // namespace hs
