@@ -3,7 +3,12 @@
 namespace hs::cli {
 
 std::vector<AddCommand> all_commands() {
-  return {};
+  return {
+      add_tokenize_command,
+      add_generate_command,
+      add_decode_command,
+      add_make_demo_model_command,
+  };
 }
 
 }  // namespace hs::cli

@@ -14,4 +14,9 @@ using AddCommand = std::function<void(CLI::App&)>;
 // Every subcommand, in the order `heartstream --help` lists them.
 std::vector<AddCommand> all_commands();
 
+void add_tokenize_command(CLI::App& app);  // tokenize_command.cpp
+void add_generate_command(CLI::App& app);  // generate_command.cpp
+void add_decode_command(CLI::App& app);  // decode_command.cpp
+void add_make_demo_model_command(CLI::App& app);  // make_demo_model_command.cpp
+
 }  // namespace hs::cli

@@ -9,9 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "engine/core/error.h"
 #include "engine/core/tensor.h"
 
 namespace hs {
@@ -28,11 +30,25 @@ struct Weight {
   std::int64_t in_features() const { return values.dim(1); }
 };
 
+// Geometry of a 1-D convolution (Backend::conv1d).
+struct Conv1dParams {
+  std::int64_t stride = 1;
+  std::int64_t dilation = 1;
+  std::int64_t pad_left = 0;   // zeros before the input
+  std::int64_t pad_right = 0;  // zeros after the input
+};
+
 // Sampling settings of one request (REFERENCE.md "Sampling").
 struct SamplingParams {
   float temperature = 1.0f;  // <= 0 means greedy
   int topk = 50;             // 1 means greedy
   float cfg_scale = 1.0f;    // used when the logits hold a (cond, uncond) pair
+};
+
+// A sequence of ops recorded by Backend::capture, replayed with one launch (a CUDA Graph).
+class OpGraph {
+ public:
+  virtual ~OpGraph() = default;
 };
 
 class Backend {
@@ -50,6 +66,9 @@ class Backend {
   // A device copy of a host tensor; float tensors are converted to activation_dtype(),
   // integer and bool tensors keep their dtype.
   virtual Tensor upload(const Tensor& host) = 0;
+  // A device copy keeping the host dtype, for small fp32 tables that must not be rounded to a
+  // narrower activation dtype (RoPE frequencies). On an fp32 backend this is upload().
+  virtual Tensor upload_exact(const Tensor& host) { return upload(host); }
   // A host copy of a device tensor; float tensors come back as F32.
   virtual Tensor download(const Tensor& device_tensor) = 0;
   // dst = src (same shape and dtype, both on this device).
@@ -82,7 +101,7 @@ class Backend {
   // (I32 [S]) query s sees keys 0..positions[s] (causal over a cache); without, all T keys.
   virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions,
                          Tensor& out) = 0;
-  // out = silu(gate) · up, elementwise.
+  // out = silu(gate) · up, elementwise (out may alias gate or up).
   virtual void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) = 0;
   // out = a + b, elementwise (out may alias a).
   virtual void add(const Tensor& a, const Tensor& b, Tensor& out) = 0;
@@ -93,9 +112,74 @@ class Backend {
   virtual void sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
                       Tensor* guided) = 0;
 
+  // counter[0] += delta for an I32 [1] tensor on this device: a position that advances every
+  // frame without a host write, so a captured frame step replays unchanged.
+  virtual void increment(Tensor& counter, std::int32_t delta) {
+    Tensor host = download(counter);
+    host.data<std::int32_t>()[0] += delta;
+    copy(upload(host), counter);
+  }
+
+  // ---- graph capture (optional) -----------------------------------------------------------
+  // Records the ops `record` enqueues into a graph (nothing runs while recording; `record` must
+  // not upload, download or allocate). Null from backends that cannot capture (or when capture
+  // is switched off): the caller then runs the ops itself.
+  virtual std::shared_ptr<OpGraph> capture(const std::function<void()>& record) { return nullptr; }
+  // Runs a graph this backend captured.
+  virtual void replay(OpGraph& graph) { throw InvalidArgument(name() + " backend cannot replay graphs"); }
+
   // ---- codec ------------------------------------------------------------------------------
-  // (added with the codec: convolutions, transposed convolutions, PReLU, LayerNorm, AdaLN
-  //  modulation, gated residuals — see engine/model/codec)
+  // Layouts: the DiT works time-major ([B, T, C], rows = frames); the scalar decoder works
+  // channel-major ([B, C, T], the time axis last). Host scalars below are fixed per call site
+  // (kernel sizes, the Euler schedule), so a captured graph stays valid across replays.
+
+  // out [B, Cout, Tout] = conv1d(x [B, Cin, T], weight [Cout, Cin, K]) + bias [Cout] (optional):
+  // out[b,o,t] = bias[o] + Σ_{c,k} weight[o,c,k] · xp[b, c, t·stride + k·dilation], where xp is x
+  // with pad_left zeros before and pad_right zeros after; Tout = (T + pad_left + pad_right −
+  // dilation·(K−1) − 1) / stride + 1 must be out.dim(2).
+  virtual void conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dParams& params,
+                      Tensor& out) = 0;
+  // Transposed conv of x [B, Cin, T] with weight [Cin, Cout, K] (+ bias [Cout]), whose full output
+  // has length (T−1)·stride + K: full[b,o,j] = bias[o] + Σ_{c,t,k : t·stride+k = j} weight[c,o,k] ·
+  // x[b,c,t]. out [B, Cout, L] receives full[b, o, skip .. skip+L) (skip + L ≤ full length), so a
+  // causal trim or a streamed chunk needs no copy.
+  virtual void conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor* bias, std::int64_t stride,
+                                std::int64_t skip, Tensor& out) = 0;
+  // out = x ≥ 0 ? x : alpha · x for x [B, C, T]; alpha F32 [1] (shared) or [C] (per channel)
+  // (out may alias x).
+  virtual void prelu(const Tensor& x, const Tensor& alpha, Tensor& out) = 0;
+  // LayerNorm without affine over the last dimension of x [N, D]: (x − mean) / sqrt(var + eps)
+  // (out may alias x).
+  virtual void layer_norm(const Tensor& x, float eps, Tensor& out) = 0;
+  // AdaLN modulation: out[b,t,:] = x[b,t,:] · (1 + scale[b,:]) + shift[b,:] for x [B, T, D],
+  // shift and scale [B, D] (out may alias x).
+  virtual void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) = 0;
+  // Gated residual: out[b,t,:] = x[b,t,:] + gate[b,:] · y[b,t,:] for x, y [B, T, D], gate [B, D]
+  // (out may alias x).
+  virtual void gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) = 0;
+  // out = x · sigmoid(x), elementwise (out may alias x).
+  virtual void silu(const Tensor& x, Tensor& out) = 0;
+  // out[r, :] = x[r, :] + row for x [R, N], row [N] (out may alias x).
+  virtual void add_row(const Tensor& x, const Tensor& row, Tensor& out) = 0;
+  // out = alpha · a + beta · b, elementwise (out may alias a or b).
+  virtual void axpby(float alpha, const Tensor& a, float beta, const Tensor& b, Tensor& out) = 0;
+  // out [A, N, M] = x [A, M, N] with its last two dimensions swapped (rank 2 means A = 1).
+  virtual void transpose(const Tensor& x, Tensor& out) = 0;
+  // Column copies over the last dimension, every other dimension flattened into rows R:
+  // dst[r, offset + j] = src[r, j] for src [R, n], dst [R, N] (concatenation, carrying state) ...
+  virtual void write_columns(const Tensor& src, Tensor& dst, std::int64_t offset) = 0;
+  // ... and dst[r, j] = src[r, offset + j] for src [R, N], dst [R, n] (splitting, trimming).
+  virtual void read_columns(const Tensor& src, std::int64_t offset, Tensor& dst) = 0;
+  // out = round(x · levels) / levels, rounding halves to even (torch.round) (out may alias x).
+  virtual void round_to_grid(const Tensor& x, float levels, Tensor& out) = 0;
+  // Nearest-neighbour upsampling of the last dimension: out[..., t·factor + i] = x[..., t].
+  virtual void repeat_last(const Tensor& x, std::int64_t factor, Tensor& out) = 0;
+  // Sinusoidal timestep embedding, out [B, D] for t F32 [B] (D even, h = D/2):
+  // out[b,i] = cos(t[b]·scale·f_i), out[b,h+i] = sin(t[b]·scale·f_i), f_i = max_period^(−i/h).
+  virtual void timestep_embedding(const Tensor& t, float scale, float max_period, Tensor& out) = 0;
+  // Linear cross-fade over the last dimension (length n): out[r,j] = a[r,j]·(1 − w_j) + b[r,j]·w_j,
+  // w_j = j / (n−1) (out may alias a or b).
+  virtual void crossfade(const Tensor& a, const Tensor& b, Tensor& out) = 0;
 };
 
 }  // namespace hs

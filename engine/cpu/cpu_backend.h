@@ -37,7 +37,25 @@ class CpuBackend final : public Backend {
   void sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
               Tensor* guided) override;
 
-  // codec (cpu_codec_ops.cpp)
+  // codec (cpu_codec_conv.cpp: convolutions through im2col + BLAS; cpu_codec_ops.cpp: the rest)
+  void conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dParams& params,
+              Tensor& out) override;
+  void conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor* bias, std::int64_t stride,
+                        std::int64_t skip, Tensor& out) override;
+  void prelu(const Tensor& x, const Tensor& alpha, Tensor& out) override;
+  void layer_norm(const Tensor& x, float eps, Tensor& out) override;
+  void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) override;
+  void gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) override;
+  void silu(const Tensor& x, Tensor& out) override;
+  void add_row(const Tensor& x, const Tensor& row, Tensor& out) override;
+  void axpby(float alpha, const Tensor& a, float beta, const Tensor& b, Tensor& out) override;
+  void transpose(const Tensor& x, Tensor& out) override;
+  void write_columns(const Tensor& src, Tensor& dst, std::int64_t offset) override;
+  void read_columns(const Tensor& src, std::int64_t offset, Tensor& dst) override;
+  void round_to_grid(const Tensor& x, float levels, Tensor& out) override;
+  void repeat_last(const Tensor& x, std::int64_t factor, Tensor& out) override;
+  void timestep_embedding(const Tensor& t, float scale, float max_period, Tensor& out) override;
+  void crossfade(const Tensor& a, const Tensor& b, Tensor& out) override;
 };
 
 }  // namespace hs

@@ -1,0 +1,251 @@
+// CUDA LM benchmarks (H200 targets: bf16 ≤ 4.0 ms/frame, fp8 ≤ 2.5 ms/frame; weight-read floors
+// 2.5 / 1.24 ms): GEMMs at the decode (M = 2) and prefill (M = 600) shapes — the custom GEMV
+// against cuBLASLt — attention decode, sampling, and the whole HeartMuLa frame step with the
+// real 3B + 300M shapes from random weights (bf16, fp8; CUDA Graph replay on and off), with the
+// 300-token prefill and the backend's peak device memory as counters. GPU time comes from CUDA
+// events (manual time).
+#include <benchmark/benchmark.h>
+#include <cuda_runtime.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "engine/cuda/cuda_backend.h"
+#include "engine/model/lm/mula_model.h"
+#include "engine/model/lm/mula_session.h"
+#include "kernels/attention.cuh"
+#include "kernels/cuda_check.h"
+#include "kernels/gemv.cuh"
+#include "kernels/lt_matmul.h"
+#include "kernels/quantize_fp8.cuh"
+#include "kernels/sample.cuh"
+
+namespace hs {
+namespace {
+
+constexpr double kGiga = 1e9;
+constexpr std::int64_t kPromptTokens = 300;
+constexpr std::int64_t kTimedFrames = 100;
+constexpr std::size_t kLtWorkspaceBytes = 32u << 20;
+
+// Times `fn` (enqueued on `stream`) with CUDA events, `iterations` launches per measurement.
+template <typename F>
+void time_on_stream(benchmark::State& state, cudaStream_t stream, F&& fn) {
+  cudaEvent_t start, stop;
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
+  fn();  // warm up (plans, heuristics)
+  CUDA_CHECK(cudaStreamSynchronize(stream));
+  for (auto _ : state) {
+    CUDA_CHECK(cudaEventRecord(start, stream));
+    fn();
+    CUDA_CHECK(cudaEventRecord(stop, stream));
+    CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0.0f;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    state.SetIterationTime(ms / 1e3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+}
+
+void* device_random(std::size_t bytes) {
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, bytes));
+  std::vector<std::uint8_t> host(bytes);
+  std::mt19937 gen(1);
+  // Small positive-and-negative bf16/fp8 bit patterns: random low mantissa, fixed modest exponent.
+  for (std::size_t i = 0; i < bytes; ++i) host[i] = static_cast<std::uint8_t>(i % 2 ? 0x3c ^ (gen() & 0x80) : gen());
+  CUDA_CHECK(cudaMemcpy(p, host.data(), bytes, cudaMemcpyHostToDevice));
+  return p;
+}
+
+enum class GemmImpl { Gemv, Lt };
+
+// args: impl, weight type, M, N, K.
+void BM_Gemm(benchmark::State& state) {
+  const auto impl = static_cast<GemmImpl>(state.range(0));
+  const auto type = static_cast<kernels::WeightType>(state.range(1));
+  const std::int64_t m = state.range(2), n = state.range(3), k = state.range(4);
+  const std::size_t wbytes = type == kernels::WeightType::FP8 ? 1 : 2;
+  cudaStream_t stream;
+  CUDA_CHECK(cudaStreamCreate(&stream));
+  void* w = device_random(static_cast<std::size_t>(n * k) * wbytes);
+  void* x = device_random(static_cast<std::size_t>(m * k) * 2);
+  void* xq = device_random(static_cast<std::size_t>(m * k));
+  void* out = device_random(static_cast<std::size_t>(m * n) * 2);
+  float* scales = static_cast<float*>(device_random(static_cast<std::size_t>(std::max(n, m)) * sizeof(float)));
+  kernels::LtMatmul lt(kLtWorkspaceBytes);
+  bool ok = true;
+  time_on_stream(state, stream, [&] {
+    if (impl == GemmImpl::Gemv) {
+      kernels::gemv({x, w, type == kernels::WeightType::FP8 ? scales : nullptr, nullptr, out, m, k, n,
+                     kernels::ElementType::BF16, type},
+                    stream);
+    } else if (type == kernels::WeightType::FP8) {
+      kernels::quantize_fp8({x, xq, scales, m, k, kernels::ElementType::BF16}, stream);
+      ok = lt.run({w, xq, out, m, k, n, type}, stream);
+    } else {
+      ok = lt.run({w, x, out, m, k, n, type}, stream);
+    }
+  });
+  if (!ok) state.SkipWithError("cuBLASLt has no algorithm for this shape");
+  const double bytes = static_cast<double>(n * k) * static_cast<double>(wbytes) + static_cast<double>(m * (k + n) * 2);
+  state.counters["GB/s"] = benchmark::Counter(bytes / kGiga, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["TFLOP/s"] = benchmark::Counter(2.0 * m * n * k / 1e12, benchmark::Counter::kIsIterationInvariantRate);
+  for (void* p : {w, x, xq, out, static_cast<void*>(scales)}) cudaFree(p);
+  cudaStreamDestroy(stream);
+}
+
+void gemm_args(benchmark::internal::Benchmark* b) {
+  const std::vector<std::array<std::int64_t, 2>> decode{{3072, 3072}, {1024, 3072}, {8192, 3072}, {3072, 8192}, {8197, 3072}};
+  const std::vector<std::array<std::int64_t, 2>> prefill{{3072, 3072}, {8192, 3072}, {3072, 8192}};
+  for (int type : {1, 2})  // BF16, FP8
+    for (const auto& [n, k] : decode)
+      for (int impl : {0, 1}) b->Args({impl, type, 2, n, k});
+  for (int type : {1, 2})
+    for (const auto& [n, k] : prefill) b->Args({1, type, 2 * kPromptTokens, n, k});
+  b->ArgNames({"impl(0=gemv,1=lt)", "type(1=bf16,2=fp8)", "M", "N", "K"})->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_Gemm)->Apply(gemm_args);
+
+// args: visible keys. Backbone decode shapes: batch 2, 24 heads, 8 kv heads, head_dim 128.
+void BM_AttentionDecode(benchmark::State& state) {
+  const std::int64_t keys = state.range(0), batch = 2, heads = 24, kv = 8, hd = 128;
+  cudaStream_t stream;
+  CUDA_CHECK(cudaStreamCreate(&stream));
+  void* q = device_random(static_cast<std::size_t>(batch * heads * hd) * 2);
+  void* k = device_random(static_cast<std::size_t>(batch * keys * kv * hd) * 2);
+  void* v = device_random(static_cast<std::size_t>(batch * keys * kv * hd) * 2);
+  void* out = device_random(static_cast<std::size_t>(batch * heads * hd) * 2);
+  kernels::AttentionParams p{q, k, v, out, nullptr, nullptr, batch, 1, heads, kv, hd, keys, kernels::ElementType::BF16};
+  void* ws = device_random(static_cast<std::size_t>(std::max<std::int64_t>(1, kernels::attention_workspace_floats(p))) * 4);
+  p.workspace = static_cast<float*>(ws);
+  time_on_stream(state, stream, [&] { kernels::attention(p, stream); });
+  const double bytes = 2.0 * static_cast<double>(batch * keys * kv * hd) * 2.0;
+  state.counters["GB/s"] = benchmark::Counter(bytes / kGiga, benchmark::Counter::kIsIterationInvariantRate);
+  for (void* ptr : {q, k, v, out, ws}) cudaFree(ptr);
+  cudaStreamDestroy(stream);
+}
+BENCHMARK(BM_AttentionDecode)->Arg(300)->Arg(1000)->Arg(3300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_Sample(benchmark::State& state) {
+  constexpr std::int64_t kVocab = 8197;
+  cudaStream_t stream;
+  CUDA_CHECK(cudaStreamCreate(&stream));
+  void* logits = device_random(2 * kVocab * 2);
+  std::int64_t* rng = nullptr;
+  std::int32_t* token = nullptr;
+  CUDA_CHECK(cudaMalloc(&rng, 16));
+  CUDA_CHECK(cudaMemset(rng, 0, 16));
+  CUDA_CHECK(cudaMalloc(&token, 4));
+  time_on_stream(state, stream, [&] {
+    kernels::sample({logits, nullptr, rng, token, 2, kVocab, 1.5f, 1.0f, static_cast<int>(state.range(0)),
+                     kernels::ElementType::BF16},
+                    stream);
+  });
+  cudaFree(logits);
+  cudaFree(rng);
+  cudaFree(token);
+  cudaStreamDestroy(stream);
+}
+BENCHMARK(BM_Sample)->Arg(50)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// ---- the whole frame step --------------------------------------------------------------------
+
+// One random host tensor per distinct shape, shared by every name of that shape (the device
+// still gets one copy per weight).
+class RandomShapes {
+ public:
+  const Tensor& get(const Shape& shape) {
+    auto& t = tensors_[shape];
+    if (!t.defined()) {
+      t = Tensor::zeros(shape, DType::BF16);
+      std::uint32_t s = 0x9e3779b9u ^ static_cast<std::uint32_t>(shape_numel(shape));
+      auto* bits = t.data<std::uint16_t>();
+      const float scale = 1.0f / std::sqrt(static_cast<float>(shape.back()));
+      for (std::int64_t i = 0; i < t.numel(); ++i) {
+        s ^= s << 13, s ^= s >> 17, s ^= s << 5;
+        bits[i] = f32_to_bf16((static_cast<float>(s >> 8) / 16777216.0f * 2.0f - 1.0f) * 1.7f * scale);
+      }
+    }
+    return t;
+  }
+
+ private:
+  std::map<Shape, Tensor> tensors_;
+};
+
+struct LoadedModel {
+  std::unique_ptr<CudaBackend> backend;
+  std::shared_ptr<const MulaModel> model;
+};
+
+LoadedModel& real_model(Precision precision) {
+  static std::map<Precision, LoadedModel> models;
+  LoadedModel& m = models[precision];
+  if (!m.model) {
+    const MulaConfig config{"llama-3B", "llama-300M", 128256, 8197, 8, 512};
+    RandomShapes shapes;
+    std::map<std::string, Tensor> tensors;
+    for (const auto& [name, shape] : mula_tensor_shapes(config)) tensors[name] = shapes.get(shape);
+    m.backend = std::make_unique<CudaBackend>();
+    m.model = std::make_shared<const MulaModel>(*m.backend, config, TensorMapSource(std::move(tensors)), precision);
+  }
+  return m;
+}
+
+Prompt random_prompt(std::int64_t length) {
+  Prompt p;
+  p.tokens = Tensor::zeros({2, length, 9}, DType::I32);
+  p.mask = Tensor::zeros({2, length, 9}, DType::U8);
+  p.muq_index = length / 4;
+  for (std::int64_t b = 0; b < 2; ++b)
+    for (std::int64_t i = 0; i < length; ++i) {
+      p.tokens.data<std::int32_t>()[(b * length + i) * 9 + 8] = static_cast<std::int32_t>((i * 7919) % 128000);
+      p.mask.data<std::uint8_t>()[(b * length + i) * 9 + 8] = 1;
+    }
+  return p;
+}
+
+// args: precision (1 = bf16, 2 = fp8), graphs (0/1). Wall time per frame (each step ends with
+// the frame's download, as a streaming session does).
+void BM_FrameStep(benchmark::State& state) {
+  const auto precision = static_cast<Precision>(state.range(0));
+  LoadedModel& m = real_model(precision);
+  m.backend->set_graphs(state.range(1) != 0);
+  const Prompt prompt = random_prompt(kPromptTokens);
+  const SessionOptions options{{.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f}, 42, 4096};
+  double prefill_ms = 0.0, frames_ms = 0.0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    MulaSession session(*m.model, prompt, options);
+    m.backend->synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    session.step();  // prefill + frame 0
+    prefill_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    session.step();  // frame 1 (captures the graph)
+    state.ResumeTiming();
+    const auto t1 = std::chrono::steady_clock::now();
+    for (std::int64_t f = 0; f < kTimedFrames; ++f) benchmark::DoNotOptimize(session.step());
+    frames_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+  }
+  state.counters["ms_per_frame"] = frames_ms / static_cast<double>(kTimedFrames * state.iterations());
+  state.counters["prefill_ms_300"] = prefill_ms;
+  state.counters["peak_mem_gb"] = static_cast<double>(m.backend->peak_allocated_bytes()) / kGiga;
+}
+BENCHMARK(BM_FrameStep)
+    ->ArgsProduct({{1, 2}, {1, 0}})
+    ->ArgNames({"precision(1=bf16,2=fp8)", "graphs"})
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace hs
+
+BENCHMARK_MAIN();

@@ -1,0 +1,298 @@
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <sstream>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/text/prompt.h"
+
+extern char** environ;
+
+namespace hs::daemon {
+namespace {
+
+constexpr std::string_view kEnvPrefix = "HEARTSTREAM_";
+
+// Bounds of the numeric settings (named so the messages and the YAML comments agree).
+constexpr std::int64_t kMaxThreads = 256;
+constexpr std::int64_t kMaxSessionsLimit = 4096;
+constexpr std::int64_t kMinMessageBytes = 256;
+constexpr std::int64_t kMaxMessageBytesLimit = 16 * 1024 * 1024;
+constexpr double kMaxTimeoutS = 3600.0;
+constexpr std::int64_t kMinSendQueue = 8;
+constexpr std::int64_t kMaxSendQueue = 1 << 20;
+constexpr std::int64_t kMaxSocketBufferBytes = 64 * 1024 * 1024;
+constexpr std::int64_t kMinAudioMs = 80;                   // one frame
+constexpr std::int64_t kMaxAudioMsLimit = 60 * 60 * 1000;  // one hour
+constexpr std::int64_t kMaxTopk = 1 << 20;
+constexpr double kMaxTemperature = 100.0;
+constexpr double kMaxCfgScale = 100.0;
+constexpr std::int64_t kMaxChunkFrames = 372;  // one reference codec window
+constexpr double kMaxLookaheadS = 3600.0;
+
+// A value as text plus where it came from ("heartstream.yaml", "HEARTSTREAM_SERVER_PORT", ...).
+struct RawValue {
+  std::string text;
+  std::string origin;
+};
+using RawValues = std::map<std::string, RawValue>;
+
+[[noreturn]] void fail(const std::string& path, const RawValue& v, const std::string& expected) {
+  throw ConfigError(path + " (from " + v.origin + "): expected " + expected + ", got \"" + v.text + "\"");
+}
+
+std::int64_t parse_int(const std::string& path, const RawValue& v, std::int64_t lo, std::int64_t hi) {
+  std::int64_t out = 0;
+  const char* end = v.text.data() + v.text.size();
+  const auto [ptr, ec] = std::from_chars(v.text.data(), end, out);
+  if (v.text.empty() || ec != std::errc() || ptr != end || out < lo || out > hi)
+    fail(path, v, "an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+  return out;
+}
+
+std::string format_number(double x) {
+  std::ostringstream s;
+  s << x;
+  return s.str();
+}
+
+// A finite number in [lo, hi] (or (lo, hi] when lo_open).
+double parse_number(const std::string& path, const RawValue& v, double lo, double hi, bool lo_open = false) {
+  const std::string range = (lo_open ? "(" : "[") + format_number(lo) + ", " + format_number(hi) + "]";
+  char* end = nullptr;
+  errno = 0;
+  const double out = v.text.empty() ? NAN : std::strtod(v.text.c_str(), &end);
+  const bool parsed = !v.text.empty() && errno == 0 && end == v.text.c_str() + v.text.size() && std::isfinite(out) &&
+                      !std::isspace(static_cast<unsigned char>(v.text.front()));
+  if (!parsed || out < lo || out > hi || (lo_open && out == lo)) fail(path, v, "a number in " + range);
+  return out;
+}
+
+std::string parse_choice(const std::string& path, const RawValue& v, std::initializer_list<std::string_view> choices) {
+  if (std::find(choices.begin(), choices.end(), v.text) != choices.end()) return v.text;
+  std::string expected = "one of";
+  for (const auto c : choices) expected += (expected.size() > 6 ? ", " : " ") + std::string(c);
+  fail(path, v, expected);
+}
+
+std::string parse_address(const std::string& path, const RawValue& v) {
+  unsigned char buf[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, v.text.c_str(), buf) == 1 || inet_pton(AF_INET6, v.text.c_str(), buf) == 1) return v.text;
+  fail(path, v, "an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)");
+}
+
+std::string parse_nonempty(const std::string& path, const RawValue& v) {
+  if (v.text.empty()) fail(path, v, "a non-empty string");
+  return v.text;
+}
+
+// Every key: its path and how its text becomes the typed value.
+using Setter = std::function<void(DaemonConfig&, const std::string& path, const RawValue&)>;
+struct Field {
+  std::string path;
+  Setter set;
+};
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> all = {
+      {"server.bind", [](DaemonConfig& c, auto& p, auto& v) { c.server.bind = parse_address(p, v); }},
+      {"server.port", [](DaemonConfig& c, auto& p, auto& v) { c.server.port = int(parse_int(p, v, 0, 65535)); }},
+      {"server.threads", [](DaemonConfig& c, auto& p, auto& v) { c.server.threads = int(parse_int(p, v, 1, kMaxThreads)); }},
+      {"server.max_sessions",
+       [](DaemonConfig& c, auto& p, auto& v) { c.server.max_sessions = int(parse_int(p, v, 1, kMaxSessionsLimit)); }},
+      {"server.max_message_bytes",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.server.max_message_bytes = parse_int(p, v, kMinMessageBytes, kMaxMessageBytesLimit);
+       }},
+      {"server.auth_token", [](DaemonConfig& c, auto&, auto& v) { c.server.auth_token = v.text; }},
+      {"server.slow_reader_timeout_s",
+       [](DaemonConfig& c, auto& p, auto& v) { c.server.slow_reader_timeout_s = parse_number(p, v, 0, kMaxTimeoutS, true); }},
+      {"server.send_queue_messages",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.server.send_queue_messages = int(parse_int(p, v, kMinSendQueue, kMaxSendQueue));
+       }},
+      {"server.socket_send_buffer_bytes",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.server.socket_send_buffer_bytes = int(parse_int(p, v, 0, kMaxSocketBufferBytes));
+       }},
+      {"server.web_root", [](DaemonConfig& c, auto&, auto& v) { c.server.web_root = v.text; }},
+      {"model.path", [](DaemonConfig& c, auto&, auto& v) { c.model.path = v.text; }},
+      {"model.version", [](DaemonConfig& c, auto& p, auto& v) { c.model.version = parse_nonempty(p, v); }},
+      {"model.device", [](DaemonConfig& c, auto& p, auto& v) { c.model.device = parse_choice(p, v, {"cpu", "cuda"}); }},
+      {"model.precision",
+       [](DaemonConfig& c, auto& p, auto& v) { c.model.precision = parse_choice(p, v, {"fp32", "bf16", "fp8"}); }},
+      {"generation.max_audio_length_ms",
+       [](DaemonConfig& c, auto& p, auto& v) { c.generation.max_audio_length_ms = parse_int(p, v, kMinAudioMs, kMaxAudioMsLimit); }},
+      {"generation.max_audio_length_ms_limit",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.generation.max_audio_length_ms_limit = parse_int(p, v, kMinAudioMs, kMaxAudioMsLimit);
+       }},
+      {"generation.topk", [](DaemonConfig& c, auto& p, auto& v) { c.generation.topk = int(parse_int(p, v, 1, kMaxTopk)); }},
+      {"generation.temperature",
+       [](DaemonConfig& c, auto& p, auto& v) { c.generation.temperature = parse_number(p, v, 0, kMaxTemperature); }},
+      {"generation.cfg_scale",
+       [](DaemonConfig& c, auto& p, auto& v) { c.generation.cfg_scale = parse_number(p, v, 0, kMaxCfgScale); }},
+      {"generation.max_tags_bytes",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.generation.max_tags_bytes = parse_int(p, v, 1, static_cast<std::int64_t>(kMaxTagsBytes));
+       }},
+      {"generation.max_lyrics_bytes",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.generation.max_lyrics_bytes = parse_int(p, v, 1, static_cast<std::int64_t>(kMaxLyricsBytes));
+       }},
+      {"streaming.chunk_frames",
+       [](DaemonConfig& c, auto& p, auto& v) { c.streaming.chunk_frames = int(parse_int(p, v, 1, kMaxChunkFrames)); }},
+      {"streaming.lookahead_s",
+       [](DaemonConfig& c, auto& p, auto& v) { c.streaming.lookahead_s = parse_number(p, v, 0, kMaxLookaheadS, true); }},
+      {"outputs.portaudio_device", [](DaemonConfig& c, auto&, auto& v) { c.outputs.portaudio_device = v.text; }},
+      {"logging.level",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.logging.level = parse_choice(p, v, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+       }},
+  };
+  return all;
+}
+
+const Field* find_field(const std::string& path) {
+  for (const auto& f : fields())
+    if (f.path == path) return &f;
+  return nullptr;
+}
+
+std::vector<std::string> section_names() {
+  std::vector<std::string> out;
+  for (const auto& f : fields()) {
+    const std::string section = f.path.substr(0, f.path.find('.'));
+    if (std::find(out.begin(), out.end(), section) == out.end()) out.push_back(section);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string node_kind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Null: return "nothing";
+    default: return "a value";
+  }
+}
+
+std::string location(const std::string& source, const YAML::Mark& mark) {
+  return source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+// The file's key/value pairs, every key checked against the table at its depth.
+void collect_yaml(const std::string& text, const std::string& source, RawValues& out) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(location(source, e.mark) + ": invalid YAML: " + e.msg);
+  }
+  if (root.IsNull()) return;
+  if (!root.IsMap()) throw ConfigError(source + ": expected a mapping of sections at the top, got " + node_kind(root));
+  const auto sections = section_names();
+  for (const auto& section : root) {
+    const std::string name = section.first.as<std::string>();
+    if (std::find(sections.begin(), sections.end(), name) == sections.end())
+      throw ConfigError(name + ": unknown section in " + source + " (expected one of " + join(sections) + ")");
+    if (section.second.IsNull()) continue;
+    if (!section.second.IsMap()) throw ConfigError(name + ": expected a mapping of keys, got " + node_kind(section.second));
+    for (const auto& key : section.second) {
+      const std::string path = name + "." + key.first.as<std::string>();
+      if (!find_field(path)) throw ConfigError(path + ": unknown key in " + source);
+      if (key.second.IsMap() || key.second.IsSequence())
+        throw ConfigError(path + ": expected a single value, got " + node_kind(key.second) + " (" +
+                          location(source, key.second.Mark()) + ")");
+      out[path] = RawValue{key.second.IsNull() ? std::string() : key.second.Scalar(), source};
+    }
+  }
+}
+
+// HEARTSTREAM_<SECTION>_<KEY> for every key; other HEARTSTREAM_<SECTION>_* names are typos.
+void collect_environment(const Environment& env, RawValues& out) {
+  for (const auto& f : fields()) {
+    const auto it = env.find(environment_name(f.path));
+    if (it != env.end()) out[f.path] = RawValue{it->second, it->first};
+  }
+  for (const auto& [name, value] : env) {
+    for (const auto& section : section_names()) {
+      const std::string prefix = environment_name(section) + "_";
+      if (name.rfind(prefix, 0) != 0) continue;
+      const bool known = std::any_of(fields().begin(), fields().end(),
+                                     [&](const Field& f) { return environment_name(f.path) == name; });
+      if (!known) throw ConfigError(name + ": unknown setting (the environment names keys as HEARTSTREAM_<SECTION>_<KEY>)");
+    }
+  }
+}
+
+void validate(const DaemonConfig& c) {
+  if (c.generation.max_audio_length_ms > c.generation.max_audio_length_ms_limit)
+    throw ConfigError("generation.max_audio_length_ms: the default (" + std::to_string(c.generation.max_audio_length_ms) +
+                      ") exceeds generation.max_audio_length_ms_limit (" +
+                      std::to_string(c.generation.max_audio_length_ms_limit) + ")");
+}
+
+}  // namespace
+
+std::string environment_name(const std::string& key_path) {
+  std::string out(kEnvPrefix);
+  for (const char ch : key_path) out += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+Environment process_environment() {
+  Environment env;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view entry(*e);
+    if (entry.rfind(kEnvPrefix, 0) != 0) continue;
+    const auto eq = entry.find('=');
+    if (eq != std::string_view::npos) env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return env;
+}
+
+DaemonConfig parse_config(const std::string& yaml_text, const std::string& source, const Environment& env,
+                          const ConfigOverrides& overrides) {
+  RawValues raw;
+  collect_yaml(yaml_text, source, raw);
+  collect_environment(env, raw);
+  for (const auto& [path, text] : overrides) {
+    if (!find_field(path)) throw ConfigError(path + ": unknown key (command-line override)");
+    raw[path] = RawValue{text, "command line"};
+  }
+  DaemonConfig config;
+  for (const auto& [path, value] : raw) find_field(path)->set(config, path, value);
+  validate(config);
+  return config;
+}
+
+DaemonConfig load_config(const std::optional<std::filesystem::path>& file, const Environment& env,
+                         const ConfigOverrides& overrides) {
+  if (!file) return parse_config("", "defaults", env, overrides);
+  std::ifstream in(*file, std::ios::binary);
+  if (!in) throw ConfigError(file->string() + ": cannot read the configuration file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), file->string(), env, overrides);
+}
+
+}  // namespace hs::daemon

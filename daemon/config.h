@@ -1,0 +1,95 @@
+// heartstreamd's configuration (STYLE.md 6): one YAML file (etc/heartstream.yaml documents every
+// key), parsed and validated once. Layers, lowest first: the defaults below, the file, environment
+// variables HEARTSTREAM_<SECTION>_<KEY> (e.g. HEARTSTREAM_SERVER_PORT; read only in config.cpp),
+// then command-line overrides. Every value goes through the same validation, and every error names
+// its key path: `server.port: expected an integer in 1..65535, got "abc"`.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "engine/core/error.h"
+
+namespace hs::daemon {
+
+// A bad file, key or value; the message starts with the key path (or the file name).
+class ConfigError : public InvalidArgument {
+ public:
+  using InvalidArgument::InvalidArgument;
+};
+
+struct ServerConfig {
+  std::string bind = "127.0.0.1";              // loopback only; 0.0.0.0 exposes the daemon
+  int port = 8080;                             // 0 picks a free port (tests)
+  int threads = 2;                             // Asio threads serving HTTP/WebSocket I/O
+  int max_sessions = 16;                       // songs generating at once; more get `busy`
+  std::int64_t max_message_bytes = 64 * 1024;  // largest client WebSocket message / HTTP body
+  std::string auth_token;                      // empty: no auth; else `Authorization: Bearer <token>`
+  double slow_reader_timeout_s = 10.0;         // a full send queue for this long closes the connection
+  int send_queue_messages = 512;               // outbound messages buffered per connection (~10 s of Opus)
+  int socket_send_buffer_bytes = 0;            // SO_SNDBUF of streaming connections; 0: the OS's (auto-tuned)
+  std::string web_root;                        // folder with index.html; empty: the build's clients/web
+};
+
+struct ModelConfig {
+  std::string path;             // checkpoint folder (HeartMuLa-oss-<version>/, HeartCodec-oss/, ...); required to serve
+  std::string version = "3B";   // HeartMuLa-oss-<version>
+  std::string device = "cpu";   // cpu | cuda
+  std::string precision = "fp32";  // fp32 | bf16 | fp8 (compute format of the weights)
+};
+
+struct GenerationConfig {
+  std::int64_t max_audio_length_ms = 240000;        // default per request (the reference CLI's)
+  std::int64_t max_audio_length_ms_limit = 600000;  // the most a request may ask for (10 min)
+  int topk = 50;                                    // reference default
+  double temperature = 1.0;                         // reference default
+  double cfg_scale = 1.5;                           // reference default; 1 turns CFG off
+  std::int64_t max_tags_bytes = 4 * 1024;           // UTF-8 bytes; at most the prompt builder's cap
+  std::int64_t max_lyrics_bytes = 64 * 1024;        // UTF-8 bytes; at most the prompt builder's cap
+};
+
+struct StreamingConfig {
+  int chunk_frames = 16;      // code frames per codec chunk (80 ms each): latency vs. context (1.28 s)
+  double lookahead_s = 10.0;  // audio a session may run ahead of real-time playback before pausing
+};
+
+struct OutputsConfig {
+  std::string portaudio_device;  // name or index for --play; empty: the system default device
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // trace | debug | info | warn | error | critical | off
+};
+
+struct DaemonConfig {
+  ServerConfig server;
+  ModelConfig model;
+  GenerationConfig generation;
+  StreamingConfig streaming;
+  OutputsConfig outputs;
+  LoggingConfig logging;
+};
+
+// Overrides by key path ("server.port" → "9000"), applied after the file and the environment;
+// the command line's --model_path, --version, --device, --bind, --port land here.
+using ConfigOverrides = std::map<std::string, std::string>;
+
+// Environment variables as name → value (tests pass their own; main passes the process's).
+using Environment = std::map<std::string, std::string>;
+Environment process_environment();
+
+// Defaults, then the YAML text (may be empty), then `env`, then `overrides`, then validation.
+// `source` names the text in messages (a file name). Throws ConfigError.
+DaemonConfig parse_config(const std::string& yaml_text, const std::string& source, const Environment& env = {},
+                          const ConfigOverrides& overrides = {});
+// The same for a file (nullopt: no file, defaults only). Throws ConfigError when unreadable.
+DaemonConfig load_config(const std::optional<std::filesystem::path>& file, const Environment& env,
+                         const ConfigOverrides& overrides);
+
+// The environment variable for a key path: "server.port" → "HEARTSTREAM_SERVER_PORT".
+std::string environment_name(const std::string& key_path);
+
+}  // namespace hs::daemon

@@ -1,0 +1,88 @@
+// heartstreamd: loads the model once and serves songs over HTTP + WebSocket (DESIGN.md "Serving").
+//   heartstreamd --config etc/heartstream.yaml
+//   heartstreamd --model_path ckpt --version 3B --port 8080
+//   heartstreamd --check-config --config etc/heartstream.yaml
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "daemon/config.h"
+#include "daemon/engine_models.h"
+#include "daemon/engine_worker.h"
+#include "daemon/metrics.h"
+#include "daemon/server.h"
+#include "engine/io/checkpoint.h"
+
+namespace {
+
+using hs::daemon::ConfigOverrides;
+using hs::daemon::DaemonConfig;
+
+struct Options {
+  std::optional<std::string> config_file;
+  bool check_config = false;
+  ConfigOverrides overrides;
+};
+
+// --model_path etc.: each flag that was given overrides its key.
+void add_override(CLI::App& app, Options& o, const std::string& flag, const std::string& key, const std::string& help) {
+  app.add_option_function<std::string>(flag, [&o, key](const std::string& v) { o.overrides[key] = v; }, help);
+}
+
+int check_config(const DaemonConfig& config, const std::string& source) {
+  if (!config.model.path.empty()) hs::resolve_checkpoint(config.model.path, config.model.version, /*need_codec=*/true);
+  std::printf("heartstreamd: %s: configuration OK%s\n", source.c_str(),
+              config.model.path.empty() ? " (model.path is not set: serving needs it)" : "");
+  return 0;
+}
+
+int serve(const DaemonConfig& config) {
+  spdlog::set_level(spdlog::level::from_str(config.logging.level));
+  const auto load_start = std::chrono::steady_clock::now();
+  hs::daemon::EngineModels models = hs::daemon::load_engine_models(config.model);
+  spdlog::info("loaded {} in {:.1f} s", models.description,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
+  hs::daemon::Metrics metrics;
+  hs::daemon::EngineWorker worker(std::move(models),
+                                  {.max_sessions = config.server.max_sessions,
+                                   .pacing = {.chunk_frames = config.streaming.chunk_frames,
+                                              .lookahead_s = config.streaming.lookahead_s}},
+                                  metrics);
+  hs::daemon::Server server(config, worker, metrics);
+  server.stop_on_signals();
+  server.start();
+  std::printf("heartstreamd: listening on %s — open it in a browser\n", server.url().c_str());
+  std::fflush(stdout);
+  server.wait();
+  spdlog::info("heartstreamd: stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"heartstreamd: real-time music generation daemon (HTTP + WebSocket)"};
+  Options o;
+  app.add_option("--config", o.config_file, "YAML configuration file (etc/heartstream.yaml documents every key)");
+  app.add_flag("--check-config", o.check_config, "Validate the configuration (and the checkpoint paths), then exit 0/1");
+  add_override(app, o, "--model_path", "model.path", "Checkpoint folder (overrides model.path)");
+  add_override(app, o, "--version", "model.version", "Model version: HeartMuLa-oss-<version> (overrides model.version)");
+  add_override(app, o, "--device", "model.device", "cpu | cuda (overrides model.device)");
+  add_override(app, o, "--bind", "server.bind", "Address to listen on (overrides server.bind)");
+  add_override(app, o, "--port", "server.port", "TCP port, 0 for any free one (overrides server.port)");
+  CLI11_PARSE(app, argc, argv);
+  const std::string source = o.config_file.value_or("defaults");
+  try {
+    const DaemonConfig config = hs::daemon::load_config(o.config_file, hs::daemon::process_environment(), o.overrides);
+    if (o.check_config) return check_config(config, source);
+    return serve(config);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "heartstreamd: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,99 @@
+#include "daemon/shared_state.h"
+
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "daemon/protocol.h"
+
+namespace hs::daemon {
+namespace {
+
+constexpr std::string_view kBearer = "Bearer ";
+constexpr std::string_view kTokenParam = "token=";
+constexpr int kProtocolVersion = 1;
+
+// Equal strings, in time that does not depend on where they differ.
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// The value of `token=` in the target's query string, or "" (no percent-decoding: tokens are
+// expected to be URL-safe).
+std::string_view query_token(std::string_view target) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    if (param.rfind(kTokenParam, 0) == 0) return param.substr(kTokenParam.size());
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+SharedState::SharedState(DaemonConfig config, EngineWorker& worker, Metrics& metrics, std::filesystem::path web_root)
+    : config_(std::move(config)), worker_(&worker), metrics_(&metrics), web_root_(std::move(web_root)) {}
+
+bool SharedState::authorized(std::string_view authorization, std::string_view target) const {
+  const std::string& token = config_.server.auth_token;
+  if (token.empty()) return true;
+  if (authorization.rfind(kBearer, 0) == 0 && same_secret(authorization.substr(kBearer.size()), token)) return true;
+  const std::string_view from_query = query_token(target);
+  return !from_query.empty() && same_secret(from_query, token);
+}
+
+std::string SharedState::info_json() const {
+  namespace json = boost::json;
+  const auto& g = config_.generation;
+  return json::serialize(json::object{
+      {"protocol", kProtocolVersion},
+      {"model", worker_->model_description()},
+      {"version", config_.model.version},
+      {"device", config_.model.device},
+      {"precision", config_.model.precision},
+      {"stream", {{"sample_rate", kStreamSampleRateHz}, {"channels", kStreamChannels}, {"codec", kStreamCodec},
+                  {"frame_ms", kStreamFrameMs}}},
+      {"defaults", {{"max_audio_length_ms", g.max_audio_length_ms}, {"topk", g.topk}, {"temperature", g.temperature},
+                    {"cfg_scale", g.cfg_scale}}},
+      {"limits", {{"max_audio_length_ms", g.max_audio_length_ms_limit}, {"max_tags_bytes", g.max_tags_bytes},
+                  {"max_lyrics_bytes", g.max_lyrics_bytes}, {"max_sessions", config_.server.max_sessions},
+                  {"max_message_bytes", config_.server.max_message_bytes}}},
+      {"auth", !config_.server.auth_token.empty()},
+  });
+}
+
+void SharedState::join(const std::shared_ptr<Connection>& connection) {
+  std::lock_guard lock(mutex_);
+  connections_[connection.get()] = connection;
+}
+
+void SharedState::leave(const Connection* connection) {
+  std::lock_guard lock(mutex_);
+  connections_.erase(connection);
+}
+
+void SharedState::shut_down_all() {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [key, weak] : connections_)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  for (auto& c : live) c->shut_down();
+}
+
+bool SharedState::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+}  // namespace hs::daemon

@@ -1,0 +1,29 @@
+// Where a song's output goes: implemented by the network side (a WebSocket connection, a streaming
+// HTTP response) and by the local player. The engine worker calls it from its own thread; an
+// implementation hands the data to its own executor and must not block.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "daemon/protocol.h"
+
+namespace hs::daemon {
+
+class SongListener {
+ public:
+  virtual ~SongListener() = default;
+
+  virtual void on_started(const StartedInfo& info) = 0;
+  // Encoded audio in stream order: one Opus packet (Container::OpusPackets) or a run of Ogg pages.
+  virtual void on_audio(std::span<const std::uint8_t> bytes) = 0;
+  virtual void on_progress(std::int64_t audio_ms, double rtf) = 0;
+  // Exactly one of on_done / on_error ends every song the worker accepted.
+  virtual void on_done(const DoneInfo& info) = 0;
+  virtual void on_error(std::string_view code, std::string_view message) = 0;
+  // False while the listener cannot take more (its send queue is full): the song is paused.
+  virtual bool ready() const = 0;
+};
+
+}  // namespace hs::daemon

@@ -1,0 +1,146 @@
+#include "daemon/song_session.h"
+
+#include <random>
+
+#include "daemon/audio/ogg_opus_sink.h"
+#include "daemon/audio/opus_stream_encoder.h"
+#include "engine/text/prompt.h"
+
+namespace hs::daemon {
+namespace {
+
+// The codec's noise stream is seeded apart from the sampler's (same song seed, different draws).
+constexpr std::uint64_t kCodecSeedSalt = 0x9E3779B97F4A7C15ull;
+
+// Opus packets straight to a callback, as an AudioSink.
+class OpusPacketSink final : public AudioSink {
+ public:
+  explicit OpusPacketSink(OpusStreamEncoder::PacketCallback on_packet) : encoder_(std::move(on_packet)) {}
+  void write(const float* interleaved, std::size_t frames) override { encoder_.push(interleaved, frames); }
+  void finish() override { encoder_.finish(); }
+  int pre_skip() const { return encoder_.pre_skip(); }
+
+ private:
+  OpusStreamEncoder encoder_;
+};
+
+StreamingDecoderOptions decoder_options(const PacingOptions& pacing) {
+  StreamingDecoderOptions options;
+  options.chunk_frames = pacing.chunk_frames;
+  return options;
+}
+
+std::uint64_t choose_seed(const SongParams& params) {
+  if (params.seed) return *params.seed;
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+GenerationRequest make_request(const EngineModels& models, const SongParams& p, std::uint64_t seed) {
+  const auto cfg_scale = static_cast<float>(p.cfg_scale);
+  return GenerationRequest{build_prompt(models.tokenizer, models.gen, p.tags, p.lyrics, cfg_scale),
+                           p.max_audio_length_ms,
+                           {.temperature = static_cast<float>(p.temperature), .topk = p.topk, .cfg_scale = cfg_scale},
+                           seed};
+}
+
+}  // namespace
+
+SongSession::SongSession(const EngineModels& models, SongSetup setup, const PacingOptions& pacing, Metrics& metrics,
+                         std::function<void()> on_ending)
+    : setup_(std::move(setup)),
+      pacing_(pacing),
+      metrics_(&metrics),
+      on_ending_(std::move(on_ending)),
+      seed_(choose_seed(setup_.params)),
+      generator_(models.mula, models.gen, make_request(models, setup_.params, seed_)),
+      codec_noise_(seed_ ^ kCodecSeedSalt),
+      decoder_(*models.codec, codec_noise_, decoder_options(pacing)),
+      started_at_(Clock::now()) {
+  auto on_bytes = [this](std::span<const std::uint8_t> bytes) { on_encoded(bytes, encoder_ != nullptr); };
+  if (setup_.container == Container::OpusPackets) {
+    auto sink = std::make_unique<OpusPacketSink>(on_bytes);
+    pre_skip_ = sink->pre_skip();
+    encoder_ = std::move(sink);
+  } else {
+    // The Ogg headers come out of the constructor, before `encoder_` is set: not audio yet.
+    const auto serial = static_cast<std::uint32_t>(seed_);
+    auto sink = std::make_unique<OggOpusSink>(on_bytes, OpusEncoderOptions{}, serial);
+    pre_skip_ = sink->pre_skip();
+    encoder_ = std::move(sink);
+  }
+  listener().on_started(StartedInfo{id(), pre_skip_, seed_});
+}
+
+bool SongSession::paused(Clock::time_point now) const {
+  if (setup_.handle->cancel_requested()) return false;
+  if (!listener().ready()) return true;
+  if (!first_audio_at_) return false;
+  const double played_s = std::chrono::duration<double>(now - *first_audio_at_).count();
+  return audio_s() - played_s > pacing_.lookahead_s;
+}
+
+void SongSession::step() {
+  if (finished_) return;
+  if (setup_.handle->cancel_requested()) generator_.cancel();
+  const std::optional<Frame> frame = generator_.next();
+  if (!frame) {
+    finish(generator_.stop_reason().value_or(StopReason::Cancelled));
+    return;
+  }
+  metrics_->add_frames(1);
+  decoder_.push(*frame);
+  emit_pcm();
+}
+
+void SongSession::fail(std::string_view code, std::string_view message) {
+  if (finished_) return;
+  end();
+  listener().on_error(code, message);
+}
+
+void SongSession::emit_pcm() {
+  const std::vector<float> pcm = decoder_.pull();  // interleaved stereo
+  if (pcm.empty()) return;
+  const std::size_t frames = pcm.size() / kChannels;
+  encoder_->write(pcm.data(), frames);
+  pcm_frames_ += static_cast<std::int64_t>(frames);
+  listener().on_progress(static_cast<std::int64_t>(audio_s() * 1000.0), rtf(Clock::now()));
+}
+
+void SongSession::on_encoded(std::span<const std::uint8_t> bytes, bool is_audio) {
+  if (is_audio && !first_audio_at_) {
+    first_audio_at_ = Clock::now();
+    metrics_->observe_ttfa(std::chrono::duration<double>(*first_audio_at_ - setup_.accepted_at).count());
+  }
+  listener().on_audio(bytes);
+}
+
+void SongSession::finish(StopReason reason) {
+  if (reason != StopReason::Cancelled) {
+    decoder_.finish();
+    emit_pcm();
+  }
+  encoder_->finish();
+  end();
+  const auto now = Clock::now();
+  const double ttfa_ms =
+      first_audio_at_ ? std::chrono::duration<double, std::milli>(*first_audio_at_ - setup_.accepted_at).count() : 0.0;
+  const std::string_view name = stop_reason_name(reason);
+  metrics_->song_finished(name, rtf(now));
+  listener().on_done(DoneInfo{name, static_cast<std::int64_t>(audio_s() * 1000.0), ttfa_ms, rtf(now)});
+}
+
+void SongSession::end() {
+  finished_ = true;
+  if (on_ending_) on_ending_();
+}
+
+double SongSession::audio_s() const { return static_cast<double>(pcm_frames_) / kSampleRateHz; }
+
+double SongSession::rtf(Clock::time_point now) const {
+  const double audio = audio_s();
+  return audio > 0 ? std::chrono::duration<double>(now - started_at_).count() / audio : 0.0;
+}
+
+}  // namespace hs::daemon

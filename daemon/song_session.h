@@ -1,0 +1,71 @@
+// One song inside the engine worker: Generator → StreamingDecoder → Opus (packets or Ogg pages) →
+// its SongListener. step() advances it by one frame; the worker interleaves many sessions and
+// skips paused ones (listener full, or audio too far ahead of real-time playback).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "daemon/audio/audio_sink.h"
+#include "daemon/engine_models.h"
+#include "daemon/metrics.h"
+#include "daemon/protocol.h"
+#include "daemon/song_setup.h"
+#include "engine/core/noise.h"
+#include "engine/pipeline/generator.h"
+#include "engine/pipeline/streaming_decoder.h"
+
+namespace hs::daemon {
+
+class SongSession {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Builds the prompt, the generator, the decoder and the encoder, then sends `started`. Throws
+  // InvalidArgument for a request the engine cannot take (the worker turns it into an error).
+  // `on_ending` runs once, just before the final `done`/`error` goes to the listener, so a client
+  // that has its `done` never sees the song still counted as running.
+  SongSession(const EngineModels& models, SongSetup setup, const PacingOptions& pacing, Metrics& metrics,
+              std::function<void()> on_ending);
+
+  const std::string& id() const { return setup_.handle->id(); }
+  SongListener& listener() const { return *setup_.listener; }
+  bool finished() const { return finished_; }
+  // True while the listener is full or the audio runs more than the look-ahead ahead of real
+  // time (counted from the first audio). A cancelled song is never paused.
+  bool paused(Clock::time_point now) const;
+  // One frame, or the end of the song (flushes, then `done`).
+  void step();
+  // Ends the song with an `error` (no more audio).
+  void fail(std::string_view code, std::string_view message);
+
+ private:
+  // Encodes what the decoder has completed and reports progress.
+  void emit_pcm();
+  void on_encoded(std::span<const std::uint8_t> bytes, bool is_audio);
+  void finish(StopReason reason);
+  void end();  // marks the session finished and runs on_ending
+  double audio_s() const;
+  double rtf(Clock::time_point now) const;
+
+  SongSetup setup_;
+  PacingOptions pacing_;
+  Metrics* metrics_;
+  std::function<void()> on_ending_;
+  std::uint64_t seed_;
+  Generator generator_;
+  GaussianNoise codec_noise_;  // the decoder's flow-matching noise, seeded from the song's seed
+  StreamingDecoder decoder_;
+  std::unique_ptr<AudioSink> encoder_;  // Opus packets or Ogg pages into on_encoded
+  int pre_skip_ = 0;
+  Clock::time_point started_at_;
+  std::optional<Clock::time_point> first_audio_at_;
+  std::int64_t pcm_frames_ = 0;  // per channel, handed to the encoder
+  bool finished_ = false;
+};
+
+}  // namespace hs::daemon

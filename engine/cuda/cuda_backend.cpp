@@ -1,0 +1,87 @@
+#include "engine/cuda/cuda_backend.h"
+
+#include <cstdlib>
+
+#include "engine/cuda/cuda_state.h"
+#include "kernels/cuda_check.h"
+
+namespace hs {
+
+void MemoryCounter::add(std::size_t bytes) {
+  const std::size_t now = current.fetch_add(bytes) + bytes;
+  std::size_t seen = peak.load();
+  while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+  }
+}
+
+CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_unique<State>()) {
+  if (options.activations != DType::BF16 && options.activations != DType::F32)
+    throw InvalidArgument("CudaBackend: activations must be BF16 or F32, got " +
+                          std::string(dtype_name(options.activations)));
+  state_->activations = options.activations;
+  const char* graphs = std::getenv("HEARTSTREAM_CUDA_GRAPHS");
+  state_->graphs = !(graphs && std::string(graphs) == "0");
+  CUDA_CHECK(cudaSetDevice(options.device));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking));
+  state_->lt = std::make_unique<kernels::LtMatmul>(options.gemm_workspace_bytes);
+  state_->memory->add(options.gemm_workspace_bytes);
+  state_->scratch = alloc({static_cast<std::int64_t>(options.scratch_bytes)}, DType::U8);
+}
+
+CudaBackend::~CudaBackend() {
+  if (state_->stream) {
+    cudaStreamSynchronize(state_->stream);
+    state_->scratch = Tensor();
+    state_->lt.reset();
+    cudaStreamDestroy(state_->stream);
+  }
+}
+
+bool CudaBackend::device_available() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+DType CudaBackend::activation_dtype() const { return state_->activations; }
+std::size_t CudaBackend::allocated_bytes() const { return state_->memory->current.load(); }
+std::size_t CudaBackend::peak_allocated_bytes() const { return state_->memory->peak.load(); }
+
+namespace cuda {
+
+kernels::ElementType element_type(DType dtype, std::string_view op, std::string_view arg) {
+  if (dtype == DType::F32) return kernels::ElementType::F32;
+  if (dtype == DType::BF16) return kernels::ElementType::BF16;
+  throw InvalidArgument(std::string(op) + ": " + std::string(arg) + " has dtype " + std::string(dtype_name(dtype)) +
+                        ", expected F32 or BF16");
+}
+
+void check_tensor(const Tensor& t, DType dtype, std::string_view op, std::string_view arg) {
+  const std::string name = std::string(op) + ": " + std::string(arg);
+  if (!t.defined()) throw InvalidArgument(name + " is undefined");
+  if (t.device() != Device::Cuda) throw InvalidArgument(name + " is not a CUDA tensor");
+  if (t.dtype() != dtype)
+    throw InvalidArgument(name + " has dtype " + std::string(dtype_name(t.dtype())) + ", expected " +
+                          std::string(dtype_name(dtype)));
+}
+
+void check_shape(const Tensor& t, const Shape& shape, std::string_view op, std::string_view arg) {
+  if (t.shape() != shape)
+    throw InvalidArgument(std::string(op) + ": " + std::string(arg) + " has shape " + shape_str(t.shape()) +
+                          ", expected " + shape_str(shape));
+}
+
+void check_that(bool cond, std::string_view op, const std::string& what) {
+  if (!cond) throw InvalidArgument(std::string(op) + ": " + what);
+}
+
+void* scratch(const CudaBackend::State& s, std::size_t offset, std::size_t bytes, std::string_view op) {
+  constexpr std::size_t kAlign = 256;
+  offset = (offset + kAlign - 1) / kAlign * kAlign;
+  check_that(offset + bytes <= s.scratch.bytes(), op,
+             "needs " + std::to_string(offset + bytes) + " bytes of scratch, the backend has " +
+                 std::to_string(s.scratch.bytes()) + " (CudaBackendOptions::scratch_bytes)");
+  return static_cast<char*>(s.scratch.raw()) + offset;
+}
+
+}  // namespace cuda
+}  // namespace hs

@@ -1,0 +1,102 @@
+// The CUDA backend: the op set on one NVIDIA GPU through hs_kernels (DESIGN.md "GPU execution").
+// Activations are bf16 (or fp32 for reference-precision runs); norms, softmax, sampling and
+// accumulation are fp32. Every op is enqueued on the backend's stream; only upload, download and
+// synchronize wait. Ops never allocate, so a frame step can be captured as a CUDA Graph;
+// HEARTSTREAM_CUDA_GRAPHS=0 switches capture off (the model then runs its ops directly). CUDA
+// types stay behind a pimpl: models, the daemon and the pipeline include this header without
+// CUDA headers (STYLE.md 1).
+//
+// The codec ops are not implemented on CUDA yet and throw InvalidArgument saying so.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "engine/core/backend.h"
+
+namespace hs {
+
+struct CudaBackendOptions {
+  DType activations = DType::BF16;              // BF16, or F32 for reference-precision runs
+  int device = 0;                               // CUDA device ordinal
+  std::size_t scratch_bytes = 64u << 20;        // op-local temporaries (attention splits, fp8 rows)
+  std::size_t gemm_workspace_bytes = 32u << 20; // cuBLASLt workspace
+};
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(const CudaBackendOptions& options = {});
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  // True when a CUDA device is present (tests skip without one).
+  static bool device_available();
+
+  Device device() const override { return Device::Cuda; }
+  std::string name() const override { return "cuda"; }
+  DType activation_dtype() const override;
+
+  // Device memory this backend holds now and at most so far (its own allocations only).
+  std::size_t allocated_bytes() const;
+  std::size_t peak_allocated_bytes() const;
+
+  // CUDA Graphs (cuda_graph.cpp); capture returns null when switched off (HEARTSTREAM_CUDA_GRAPHS=0
+  // at construction, or set_graphs(false) — benchmarks compare both on one loaded model).
+  void set_graphs(bool enabled);
+  std::shared_ptr<OpGraph> capture(const std::function<void()>& record) override;
+  void replay(OpGraph& graph) override;
+  void increment(Tensor& counter, std::int32_t delta) override;
+
+  // memory (cuda_memory.cpp)
+  Tensor alloc(const Shape& shape, DType dtype) override;
+  Tensor upload(const Tensor& host) override;
+  Tensor upload_exact(const Tensor& host) override;
+  Tensor download(const Tensor& device_tensor) override;
+  void copy(const Tensor& src, Tensor& dst) override;
+  Weight load_linear(const Tensor& weight, const Tensor* bias, Precision precision) override;
+  void synchronize() override;
+
+  // language model (cuda_lm_ops.cpp)
+  void embed_frame(const Tensor& audio_table, const Tensor& text_table, const Tensor& uncond_text,
+                   std::int64_t audio_vocab, const Tensor& tokens, const Tensor& mask, const Tensor& uncond,
+                   Tensor& out) override;
+  void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) override;
+  void linear(const Tensor& x, const Weight& w, Tensor& out) override;
+  void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
+  void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
+  void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) override;
+  void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions,
+                 Tensor& out) override;
+  void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;
+  void add(const Tensor& a, const Tensor& b, Tensor& out) override;
+  void sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
+              Tensor* guided) override;
+
+  // codec (cuda_codec_ops.cpp): not implemented on CUDA yet
+  void conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dParams& params,
+              Tensor& out) override;
+  void conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor* bias, std::int64_t stride,
+                        std::int64_t skip, Tensor& out) override;
+  void prelu(const Tensor& x, const Tensor& alpha, Tensor& out) override;
+  void layer_norm(const Tensor& x, float eps, Tensor& out) override;
+  void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) override;
+  void gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) override;
+  void silu(const Tensor& x, Tensor& out) override;
+  void add_row(const Tensor& x, const Tensor& row, Tensor& out) override;
+  void axpby(float alpha, const Tensor& a, float beta, const Tensor& b, Tensor& out) override;
+  void transpose(const Tensor& x, Tensor& out) override;
+  void write_columns(const Tensor& src, Tensor& dst, std::int64_t offset) override;
+  void read_columns(const Tensor& src, std::int64_t offset, Tensor& dst) override;
+  void round_to_grid(const Tensor& x, float levels, Tensor& out) override;
+  void repeat_last(const Tensor& x, std::int64_t factor, Tensor& out) override;
+  void timestep_embedding(const Tensor& t, float scale, float max_period, Tensor& out) override;
+  void crossfade(const Tensor& a, const Tensor& b, Tensor& out) override;
+
+  struct State;  // stream, cuBLASLt, scratch, memory counters (cuda_state.h)
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace hs

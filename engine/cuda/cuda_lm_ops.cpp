@@ -1,0 +1,252 @@
+// CudaBackend LM ops: argument checks, then one hs_kernels launch each on the backend's stream.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/cuda/cuda_state.h"
+#include "kernels/add.cuh"
+#include "kernels/attention.cuh"
+#include "kernels/embed_frame.cuh"
+#include "kernels/gather_rows.cuh"
+#include "kernels/gemv.cuh"
+#include "kernels/kv_store.cuh"
+#include "kernels/quantize_fp8.cuh"
+#include "kernels/rms_norm.cuh"
+#include "kernels/rope.cuh"
+#include "kernels/sample.cuh"
+#include "kernels/scale_output.cuh"
+#include "kernels/silu_mul.cuh"
+
+namespace hs {
+namespace {
+
+using cuda::check_shape;
+using cuda::check_tensor;
+using cuda::check_that;
+
+constexpr std::int64_t kFrameColumns = kernels::kEmbedColumns;
+constexpr std::int64_t kRngWords = 2;
+// At ≤ 4 rows bf16 weights of at least this many elements go to cuBLASLt, smaller ones to the
+// GEMV kernel (H200, M = 2: cuBLASLt 21.7 µs vs GEMV 30.2 µs at 8192 × 3072, GEMV 13.2 µs vs
+// 14.7 µs at 3072 × 3072 and 29.3 vs 38.5 µs for the 8197-row head). fp8 stays on the GEMV at
+// decode: weight-only quantization, within 10 % of cuBLASLt's time there (benchmarks/results).
+constexpr std::int64_t kLtMinDecodeWeights = 16 << 20;
+
+kernels::WeightType weight_type(DType d) {
+  switch (d) {
+    case DType::F32: return kernels::WeightType::F32;
+    case DType::BF16: return kernels::WeightType::BF16;
+    case DType::F8_E4M3: return kernels::WeightType::FP8;
+    default: throw InvalidArgument("linear: weight dtype " + std::string(dtype_name(d)) + " is not F32, BF16 or F8_E4M3");
+  }
+}
+
+}  // namespace
+
+void CudaBackend::embed_frame(const Tensor& audio_table, const Tensor& text_table, const Tensor& uncond_text,
+                              std::int64_t audio_vocab, const Tensor& tokens, const Tensor& mask, const Tensor& uncond,
+                              Tensor& out) {
+  constexpr std::string_view op = "embed_frame";
+  const DType act = state_->activations;
+  check_tensor(audio_table, act, op, "audio_table");
+  check_tensor(text_table, act, op, "text_table");
+  check_tensor(uncond_text, act, op, "uncond_text");
+  check_tensor(tokens, DType::I32, op, "tokens");
+  check_tensor(mask, DType::U8, op, "mask");
+  check_tensor(uncond, DType::U8, op, "uncond");
+  check_tensor(out, act, op, "out");
+  check_that(audio_table.rank() == 2 && text_table.rank() == 2 && tokens.rank() == 2, op, "tables and tokens are rank 2");
+  const std::int64_t rows = tokens.dim(0), dim = audio_table.dim(1);
+  check_shape(tokens, {rows, kFrameColumns}, op, "tokens");
+  check_shape(mask, {rows, kFrameColumns}, op, "mask");
+  check_shape(uncond, {rows}, op, "uncond");
+  check_shape(text_table, {text_table.dim(0), dim}, op, "text_table");
+  check_shape(uncond_text, {1, dim}, op, "uncond_text");
+  check_shape(out, {rows, dim}, op, "out");
+  check_that(audio_vocab > 0 && audio_table.dim(0) == audio_vocab * kernels::kEmbedAudioColumns, op,
+             "audio_table rows != 8 x audio_vocab");
+  kernels::embed_frame({audio_table.raw(), text_table.raw(), uncond_text.raw(), static_cast<const std::int32_t*>(tokens.raw()),
+                        static_cast<const std::uint8_t*>(mask.raw()), static_cast<const std::uint8_t*>(uncond.raw()),
+                        out.raw(), rows, dim, audio_vocab, text_table.dim(0), cuda::element_type(act, op, "out")},
+                       state_->stream);
+}
+
+void CudaBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) {
+  constexpr std::string_view op = "gather_rows";
+  check_tensor(table, table.dtype(), op, "table");
+  check_tensor(ids, DType::I32, op, "ids");
+  check_tensor(out, table.dtype(), op, "out");
+  check_that(table.rank() == 2 && ids.rank() == 1, op, "table must be rank 2 and ids rank 1");
+  check_shape(out, {ids.dim(0), table.dim(1)}, op, "out");
+  const std::int64_t row_bytes = table.dim(1) * static_cast<std::int64_t>(dtype_size(table.dtype()));
+  check_that(row_bytes % 2 == 0, op, "rows must be a whole number of 16-bit words");
+  kernels::gather_rows({table.raw(), static_cast<const std::int32_t*>(ids.raw()), out.raw(), ids.dim(0), table.dim(0),
+                        row_bytes, id_offset},
+                       state_->stream);
+}
+
+void CudaBackend::linear(const Tensor& x, const Weight& w, Tensor& out) {
+  constexpr std::string_view op = "linear";
+  const DType act = state_->activations;
+  check_tensor(x, act, op, "x");
+  check_tensor(out, act, op, "out");
+  check_tensor(w.values, w.values.dtype(), op, "weight");
+  check_that(x.rank() == 2 && w.values.rank() == 2, op, "x and weight must be rank 2");
+  const std::int64_t rows = x.dim(0), in = w.in_features(), out_features = w.out_features();
+  check_shape(x, {rows, in}, op, "x");
+  check_shape(out, {rows, out_features}, op, "out");
+  check_that(x.raw() != out.raw() || rows == 0, op, "out must not alias x");
+  const kernels::WeightType type = weight_type(w.values.dtype());
+  const bool fp8 = type == kernels::WeightType::FP8;
+  if (fp8) check_tensor(w.scales, DType::F32, op, "scales");
+  if (w.bias.defined()) check_tensor(w.bias, DType::F32, op, "bias");
+  const kernels::ElementType et = cuda::element_type(act, op, "x");
+  const float* scales = fp8 ? static_cast<const float*>(w.scales.raw()) : nullptr;
+  const float* bias = w.bias.defined() ? static_cast<const float*>(w.bias.raw()) : nullptr;
+  const std::size_t x_row_bytes = static_cast<std::size_t>(in) * dtype_size(act);
+  const std::size_t out_row_bytes = static_cast<std::size_t>(out_features) * dtype_size(act);
+  auto gemv_rows = [&](std::int64_t begin, std::int64_t count) {
+    kernels::gemv({static_cast<const char*>(x.raw()) + begin * x_row_bytes, w.values.raw(), scales, bias,
+                   static_cast<char*>(out.raw()) + begin * out_row_bytes, count, in, out_features, et, type},
+                  state_->stream);
+  };
+  auto gemv_all = [&] {
+    for (std::int64_t r = 0; r < rows; r += kernels::kGemvMaxRows)
+      gemv_rows(r, std::min(kernels::kGemvMaxRows, rows - r));
+  };
+  const bool big_bf16 = type == kernels::WeightType::BF16 && in * out_features >= kLtMinDecodeWeights;
+  if (rows <= kernels::kGemvMaxRows && !big_bf16) return gemv_all();  // decode: a memory-bound skinny GEMM
+  if (!fp8) {
+    if (!state_->lt->run({w.values.raw(), x.raw(), out.raw(), rows, in, out_features, type}, state_->stream))
+      return gemv_all();
+    if (bias)
+      kernels::scale_output({out.raw(), nullptr, nullptr, bias, rows, out_features, et}, state_->stream);
+    return;
+  }
+  // fp8: quantize x per row, E4M3 GEMM into out, then out · x_scale[m] · w_scale[n] + bias.
+  auto* xq = cuda::scratch(*state_, 0, static_cast<std::size_t>(rows * in), op);
+  auto* x_scales = static_cast<float*>(
+      cuda::scratch(*state_, static_cast<std::size_t>(rows * in), static_cast<std::size_t>(rows) * sizeof(float), op));
+  kernels::quantize_fp8({x.raw(), xq, x_scales, rows, in, et}, state_->stream);
+  if (!state_->lt->run({w.values.raw(), xq, out.raw(), rows, in, out_features, type}, state_->stream))
+    return gemv_all();
+  kernels::scale_output({out.raw(), x_scales, scales, bias, rows, out_features, et}, state_->stream);
+}
+
+void CudaBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) {
+  constexpr std::string_view op = "rms_norm";
+  const DType act = state_->activations;
+  check_tensor(x, act, op, "x");
+  check_tensor(scale, act, op, "scale");
+  check_tensor(out, act, op, "out");
+  check_that(x.rank() == 2, op, "x must be rank 2, got " + shape_str(x.shape()));
+  check_shape(scale, {x.dim(1)}, op, "scale");
+  check_shape(out, x.shape(), op, "out");
+  kernels::rms_norm({x.raw(), scale.raw(), out.raw(), x.dim(0), x.dim(1), eps, cuda::element_type(act, op, "x")},
+                    state_->stream);
+}
+
+void CudaBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) {
+  constexpr std::string_view op = "rope";
+  const DType act = state_->activations;
+  check_tensor(x, act, op, "x");
+  check_tensor(positions, DType::I32, op, "positions");
+  check_tensor(inv_freq, DType::F32, op, "inv_freq (upload it with upload_exact)");
+  check_that(x.rank() == 4 && x.dim(3) % 2 == 0, op, "x must be [B, S, H, even head_dim], got " + shape_str(x.shape()));
+  check_shape(positions, {x.dim(1)}, op, "positions");
+  check_shape(inv_freq, {x.dim(3) / 2}, op, "inv_freq");
+  kernels::rope({x.raw(), static_cast<const std::int32_t*>(positions.raw()), static_cast<const float*>(inv_freq.raw()),
+                 x.dim(0), x.dim(1), x.dim(2), x.dim(3), cuda::element_type(act, op, "x")},
+                state_->stream);
+}
+
+void CudaBackend::kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) {
+  constexpr std::string_view op = "kv_store";
+  const DType act = state_->activations;
+  check_tensor(cache, act, op, "cache");
+  check_tensor(src, act, op, "src");
+  check_tensor(positions, DType::I32, op, "positions");
+  check_that(cache.rank() == 4 && src.rank() == 4, op, "cache and src must be rank 4");
+  check_shape(src, {cache.dim(0), src.dim(1), cache.dim(2), cache.dim(3)}, op, "src");
+  check_shape(positions, {src.dim(1)}, op, "positions");
+  const std::int64_t row_bytes = cache.dim(2) * cache.dim(3) * static_cast<std::int64_t>(dtype_size(act));
+  kernels::kv_store({cache.raw(), src.raw(), static_cast<const std::int32_t*>(positions.raw()), cache.dim(0), src.dim(1),
+                     cache.dim(1), row_bytes},
+                    state_->stream);
+}
+
+void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions, Tensor& out) {
+  constexpr std::string_view op = "attention";
+  const DType act = state_->activations;
+  check_tensor(q, act, op, "q");
+  check_tensor(k, act, op, "k");
+  check_tensor(v, act, op, "v");
+  check_tensor(out, act, op, "out");
+  check_that(q.rank() == 4 && k.rank() == 4, op, "q and k must be rank 4");
+  const std::int64_t batch = q.dim(0), seq = q.dim(1), heads = q.dim(2), head_dim = q.dim(3);
+  const std::int64_t keys = k.dim(1), kv_heads = k.dim(2);
+  check_shape(k, {batch, keys, kv_heads, head_dim}, op, "k");
+  check_shape(v, k.shape(), op, "v");
+  check_shape(out, q.shape(), op, "out");
+  check_that(kv_heads > 0 && heads % kv_heads == 0, op, "query heads are not a multiple of kv heads");
+  check_that(head_dim % 2 == 0 && head_dim <= kernels::kAttentionMaxHeadDim, op,
+             "head_dim " + std::to_string(head_dim) + " must be even and at most 384");
+  if (positions) {
+    check_tensor(*positions, DType::I32, op, "positions");
+    check_shape(*positions, {seq}, op, "positions");
+  }
+  kernels::AttentionParams p{q.raw(), k.raw(), v.raw(), out.raw(),
+                             positions ? static_cast<const std::int32_t*>(positions->raw()) : nullptr,
+                             nullptr, batch, seq, heads, kv_heads, head_dim, keys, cuda::element_type(act, op, "q")};
+  const std::int64_t floats = kernels::attention_workspace_floats(p);
+  if (floats) p.workspace = static_cast<float*>(cuda::scratch(*state_, 0, static_cast<std::size_t>(floats) * sizeof(float), op));
+  kernels::attention(p, state_->stream);
+}
+
+void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) {
+  constexpr std::string_view op = "silu_mul";
+  const DType act = state_->activations;
+  check_tensor(gate, act, op, "gate");
+  check_tensor(up, act, op, "up");
+  check_tensor(out, act, op, "out");
+  check_shape(up, gate.shape(), op, "up");
+  check_shape(out, gate.shape(), op, "out");
+  kernels::silu_mul({gate.raw(), up.raw(), out.raw(), gate.numel(), cuda::element_type(act, op, "gate")}, state_->stream);
+}
+
+void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {
+  constexpr std::string_view op = "add";
+  const DType act = state_->activations;
+  check_tensor(a, act, op, "a");
+  check_tensor(b, act, op, "b");
+  check_tensor(out, act, op, "out");
+  check_shape(b, a.shape(), op, "b");
+  check_shape(out, a.shape(), op, "out");
+  kernels::add({a.raw(), b.raw(), out.raw(), a.numel(), cuda::element_type(act, op, "a")}, state_->stream);
+}
+
+void CudaBackend::sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
+                         Tensor* guided) {
+  constexpr std::string_view op = "sample";
+  const DType act = state_->activations;
+  check_tensor(logits, act, op, "logits");
+  check_tensor(rng, DType::I64, op, "rng");
+  check_tensor(token, DType::I32, op, "token");
+  check_that(logits.rank() == 2 && (logits.dim(0) == 1 || logits.dim(0) == 2), op,
+             "logits must be [1 or 2, V], got " + shape_str(logits.shape()));
+  const std::int64_t vocab = logits.dim(1);
+  check_that(vocab > 0 && vocab <= kernels::kSampleMaxVocab, op, "vocabulary of " + std::to_string(vocab) + " entries");
+  check_shape(rng, {kRngWords}, op, "rng");
+  check_shape(token, {1}, op, "token");
+  check_that(params.topk >= 1, op, "topk " + std::to_string(params.topk) + " < 1");
+  check_that(!std::isnan(params.temperature), op, "temperature is NaN");
+  if (guided) {
+    check_tensor(*guided, act, op, "guided");
+    check_shape(*guided, {vocab}, op, "guided");
+  }
+  kernels::sample({logits.raw(), guided ? guided->raw() : nullptr, static_cast<std::int64_t*>(rng.raw()),
+                   static_cast<std::int32_t*>(token.raw()), logits.dim(0), vocab, params.cfg_scale, params.temperature,
+                   params.topk, cuda::element_type(act, op, "logits")},
+                  state_->stream);
+}
+
+}  // namespace hs

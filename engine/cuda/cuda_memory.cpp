@@ -1,0 +1,111 @@
+// CudaBackend memory ops: device allocations (counted), host ↔ device copies on the backend's
+// stream, and weight conversion to bf16 / fp32 / fp8 E4M3 with per-output-channel scales.
+#include <cstring>
+#include <vector>
+
+#include "engine/cuda/cuda_state.h"
+#include "kernels/cuda_check.h"
+#include "kernels/quantize_fp8.cuh"
+
+namespace hs {
+namespace {
+
+bool is_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16 || d == DType::F8_E4M3; }
+
+void check_host(const Tensor& t, std::string_view op, std::string_view arg) {
+  if (!t.defined()) throw InvalidArgument(std::string(op) + ": " + std::string(arg) + " is undefined");
+  if (t.device() != Device::Cpu) throw InvalidArgument(std::string(op) + ": " + std::string(arg) + " is not a host tensor");
+}
+
+// A host tensor of `dtype` holding the fp32 values of `host` (F32 or BF16 targets).
+Tensor host_as(const Tensor& host, DType dtype) {
+  const Tensor f = host.to_f32();
+  if (dtype == DType::F32) return f;
+  Tensor out = Tensor::zeros(host.shape(), DType::BF16);
+  const float* src = f.data<float>();
+  auto* dst = out.data<std::uint16_t>();
+  for (std::int64_t i = 0; i < f.numel(); ++i) dst[i] = f32_to_bf16(src[i]);
+  return out;
+}
+
+}  // namespace
+
+Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
+  for (auto d : shape) HS_CHECK(d >= 0, "alloc: negative dimension in " + shape_str(shape));
+  cuda::check_that(!state_->capturing, "alloc", "cannot allocate while capturing a graph");
+  const std::size_t bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
+  const std::size_t padded = bytes == 0 ? 1 : bytes;
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, padded));
+  CUDA_CHECK(cudaMemsetAsync(p, 0, padded, state_->stream));
+  state_->memory->add(padded);
+  std::shared_ptr<MemoryCounter> counter = state_->memory;
+  return Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, [counter, padded](void* q) {
+                        cudaFree(q);  // synchronizes with pending work that may still use q
+                        counter->current.fetch_sub(padded);
+                      }));
+}
+
+Tensor CudaBackend::upload(const Tensor& host) {
+  check_host(host, "upload", "host");
+  return upload_exact(is_float(host.dtype()) ? host_as(host, state_->activations) : host);
+}
+
+Tensor CudaBackend::upload_exact(const Tensor& host) {
+  check_host(host, "upload", "host");
+  Tensor out = alloc(host.shape(), host.dtype());
+  CUDA_CHECK(cudaMemcpyAsync(out.raw(), host.raw(), host.bytes(), cudaMemcpyHostToDevice, state_->stream));
+  CUDA_CHECK(cudaStreamSynchronize(state_->stream));  // `host` may be freed when we return
+  return out;
+}
+
+Tensor CudaBackend::download(const Tensor& device_tensor) {
+  cuda::check_that(device_tensor.defined() && device_tensor.device() == Device::Cuda, "download",
+                   "device_tensor is not a CUDA tensor");
+  Tensor host = Tensor::zeros(device_tensor.shape(), device_tensor.dtype());
+  CUDA_CHECK(cudaMemcpyAsync(host.raw(), device_tensor.raw(), host.bytes(), cudaMemcpyDeviceToHost, state_->stream));
+  CUDA_CHECK(cudaStreamSynchronize(state_->stream));
+  return is_float(host.dtype()) ? host.to_f32() : host;
+}
+
+void CudaBackend::copy(const Tensor& src, Tensor& dst) {
+  cuda::check_tensor(src, src.dtype(), "copy", "src");
+  cuda::check_tensor(dst, src.dtype(), "copy", "dst");
+  cuda::check_shape(dst, src.shape(), "copy", "dst");
+  if (src.bytes() && src.raw() != dst.raw())
+    CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.bytes(), cudaMemcpyDeviceToDevice, state_->stream));
+}
+
+void CudaBackend::synchronize() { CUDA_CHECK(cudaStreamSynchronize(state_->stream)); }
+
+Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precision precision) {
+  constexpr std::string_view op = "load_linear";
+  check_host(weight, op, "weight");
+  cuda::check_that(weight.rank() == 2, op, "weight has shape " + shape_str(weight.shape()) + ", expected rank 2");
+  cuda::check_that(is_float(weight.dtype()), op, "weight dtype " + std::string(dtype_name(weight.dtype())) +
+                                                     " is not a float type");
+  const bool f32 = state_->activations == DType::F32;
+  cuda::check_that(f32 == (precision == Precision::F32), op,
+                   f32 ? "an fp32 CudaBackend takes F32 weights only"
+                       : "a bf16 CudaBackend takes BF16 or FP8 weights (F32 needs CudaBackendOptions::activations F32)");
+  Weight w;
+  if (precision == Precision::FP8) {
+    const Tensor staged = upload_exact(host_as(weight, DType::BF16));
+    w.values = alloc(weight.shape(), DType::F8_E4M3);
+    w.scales = alloc({weight.dim(0)}, DType::F32);
+    kernels::quantize_fp8({staged.raw(), w.values.raw(), static_cast<float*>(w.scales.raw()), weight.dim(0),
+                           weight.dim(1), kernels::ElementType::BF16},
+                          state_->stream);
+    synchronize();  // `staged` is freed on return
+  } else {
+    w.values = upload_exact(host_as(weight, state_->activations));
+  }
+  if (bias) {
+    check_host(*bias, op, "bias");
+    cuda::check_that(bias->shape() == Shape{weight.dim(0)}, op, "bias has shape " + shape_str(bias->shape()));
+    w.bias = upload_exact(bias->to_f32());
+  }
+  return w;
+}
+
+}  // namespace hs

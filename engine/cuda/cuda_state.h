@@ -1,0 +1,48 @@
+// CudaBackend's private state and the argument checks its op files share (CUDA headers allowed:
+// only engine/cuda includes this).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/core/error.h"
+#include "engine/cuda/cuda_backend.h"
+#include "kernels/element_type.h"
+#include "kernels/lt_matmul.h"
+
+namespace hs {
+
+// Bytes of device memory held; shared with every allocation's deleter.
+struct MemoryCounter {
+  std::atomic<std::size_t> current{0};
+  std::atomic<std::size_t> peak{0};
+  void add(std::size_t bytes);
+};
+
+struct CudaBackend::State {
+  DType activations;
+  cudaStream_t stream = nullptr;
+  std::unique_ptr<kernels::LtMatmul> lt;
+  Tensor scratch;  // U8 [scratch_bytes]
+  std::shared_ptr<MemoryCounter> memory = std::make_shared<MemoryCounter>();
+  bool capturing = false;
+  bool graphs = true;  // HEARTSTREAM_CUDA_GRAPHS != "0"
+};
+
+namespace cuda {
+
+kernels::ElementType element_type(DType dtype, std::string_view op, std::string_view arg);
+
+// The tensor is defined, on this backend's device and of dtype `dtype`.
+void check_tensor(const Tensor& t, DType dtype, std::string_view op, std::string_view arg);
+void check_shape(const Tensor& t, const Shape& shape, std::string_view op, std::string_view arg);
+void check_that(bool cond, std::string_view op, const std::string& what);
+// A typed pointer into the scratch arena, `bytes` long from `offset` (checked against its size).
+void* scratch(const CudaBackend::State& s, std::size_t offset, std::size_t bytes, std::string_view op);
+
+}  // namespace cuda
+}  // namespace hs

@@ -1,0 +1,21 @@
+// A small byte-level BPE tokenizer for the demo checkpoint, in the HuggingFace tokenizer.json
+// format Tokenizer::load reads (the Llama-3 layout at toy size): the 256 byte tokens, a few merges
+// of common English pairs, the Llama-3 Split regex + ByteLevel pre-tokenizer, the special tokens
+// <|begin_of_text|> / <|end_of_text|> and a TemplateProcessing post-processor adding the BOS.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace hs {
+
+struct DemoTokenizer {
+  std::string json;          // the tokenizer.json document
+  std::int32_t bos_id = 0;   // <|begin_of_text|>
+  std::int32_t eos_id = 0;   // <|end_of_text|>
+  std::int64_t vocab_size = 0;  // every id, special tokens included
+};
+
+DemoTokenizer make_demo_tokenizer();
+
+}  // namespace hs

@@ -1,0 +1,41 @@
+// HeartMuLa: the immutable, shareable half of the LM — config, flavors and weights converted onto
+// a backend. Per-request state lives in MulaSession. After construction nothing changes, so many
+// sessions (on any threads) may use one model.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "engine/core/backend.h"
+#include "engine/io/config.h"
+#include "engine/model/lm/mula_weights.h"
+#include "engine/model/lm/weight_source.h"
+
+namespace hs {
+
+class MulaModel {
+ public:
+  // Binds and converts every weight from `source` (see load_mula_weights for the checks).
+  MulaModel(Backend& backend, MulaConfig config, const WeightSource& source, Precision precision = Precision::F32);
+  // The same with explicit stack shapes (benchmarks shorten the backbone to fit small machines).
+  MulaModel(Backend& backend, MulaConfig config, const MulaFlavors& flavors, const WeightSource& source,
+            Precision precision = Precision::F32);
+
+  // Loads a HeartMuLa-oss-* folder (config.json + safetensors, maybe sharded).
+  static std::shared_ptr<const MulaModel> load(Backend& backend, const std::filesystem::path& dir,
+                                               Precision precision = Precision::F32);
+
+  Backend& backend() const { return backend_; }
+  const MulaConfig& config() const { return config_; }
+  const MulaWeights& weights() const { return weights_; }
+  const LlamaFlavor& backbone() const { return weights_.backbone.flavor; }
+  const LlamaFlavor& decoder() const { return weights_.decoder.flavor; }
+  std::int64_t audio_vocab() const { return config_.audio_vocab_size; }
+
+ private:
+  Backend& backend_;
+  MulaConfig config_;
+  MulaWeights weights_;
+};
+
+}  // namespace hs

@@ -1,0 +1,60 @@
+#include "engine/pipeline/generator.h"
+
+#include <algorithm>
+#include <string>
+
+#include "engine/core/error.h"
+
+namespace hs {
+
+std::string_view stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::Eos: return "eos";
+    case StopReason::Length: return "length";
+    case StopReason::Cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::int64_t max_frames_for(std::int64_t max_audio_length_ms) {
+  if (max_audio_length_ms < 0)
+    throw InvalidArgument("max_audio_length_ms " + std::to_string(max_audio_length_ms) + " is negative");
+  return 1 + max_audio_length_ms / kFrameMs;
+}
+
+Generator::Generator(std::shared_ptr<const MulaModel> model, const GenConfig& gen, const GenerationRequest& request)
+    : model_(std::move(model)), audio_eos_id_(gen.audio_eos_id),
+      max_frames_(max_frames_for(request.max_audio_length_ms)),
+      session_(*model_, request.prompt, {request.sampling, request.seed, max_frames_}) {}
+
+std::optional<Frame> Generator::next() {
+  if (reason_) return std::nullopt;
+  if (cancel_.load(std::memory_order_relaxed)) {
+    reason_ = StopReason::Cancelled;
+    return std::nullopt;
+  }
+  if (frames_emitted_ == max_frames_) {
+    reason_ = StopReason::Length;
+    return std::nullopt;
+  }
+  const std::optional<Frame> frame = session_.step({.cancel = &cancel_});
+  if (!frame) {
+    reason_ = StopReason::Cancelled;
+    return std::nullopt;
+  }
+  // As the reference: frame 0 is always kept; a later frame holding an EOS token ends the stream.
+  const bool eos = std::any_of(frame->begin(), frame->end(), [&](std::int32_t t) { return t >= audio_eos_id_; });
+  if (frames_emitted_ > 0 && eos) {
+    reason_ = StopReason::Eos;
+    return std::nullopt;
+  }
+  ++frames_emitted_;
+  return frame;
+}
+
+StopReason Generator::run(const std::function<void(const Frame&)>& sink) {
+  while (const auto frame = next()) sink(*frame);
+  return *reason_;
+}
+
+}  // namespace hs

@@ -1,0 +1,62 @@
+// Generator: one request's prompt → a stream of frames (REFERENCE.md "Generation loop"). Frame 0
+// comes from the prompt; then up to max_audio_length_ms / 80 more, each from the previous one; the
+// stream ends before a frame holding a token ≥ audio_eos_id, at the length limit, or on cancel().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "engine/io/config.h"
+#include "engine/model/lm/mula_model.h"
+#include "engine/model/lm/mula_session.h"
+#include "engine/text/prompt.h"
+
+namespace hs {
+
+// Audio per frame: the codec runs at 12.5 frames per second.
+inline constexpr std::int64_t kFrameMs = 80;
+
+struct GenerationRequest {
+  Prompt prompt;                              // 2 rows when sampling.cfg_scale != 1, else 1
+  std::int64_t max_audio_length_ms = 240000;  // the reference CLI's default
+  SamplingParams sampling;                    // defaults as backend.h; the CLI uses topk 50, cfg 1.5
+  std::uint64_t seed = 0;                     // same seed, same request → same frames
+};
+
+enum class StopReason : std::uint8_t { Eos, Length, Cancelled };
+std::string_view stop_reason_name(StopReason reason);  // "eos" | "length" | "cancelled"
+
+// Frames a request may produce: 1 + max_audio_length_ms / 80 (frame 0, then one per loop step).
+std::int64_t max_frames_for(std::int64_t max_audio_length_ms);
+
+class Generator {
+ public:
+  // Allocates the session (KV caches for the whole request). InvalidArgument for a bad request.
+  Generator(std::shared_ptr<const MulaModel> model, const GenConfig& gen, const GenerationRequest& request);
+
+  // The next frame, or nullopt once the stream has ended (then stop_reason() says why).
+  std::optional<Frame> next();
+  // Pulls every frame into `sink` and returns why the stream ended.
+  StopReason run(const std::function<void(const Frame&)>& sink);
+  // Thread-safe: ends the stream between frames or between depth-decoder steps.
+  void cancel() { cancel_.store(true, std::memory_order_relaxed); }
+
+  std::optional<StopReason> stop_reason() const { return reason_; }
+  std::int64_t frames_emitted() const { return frames_emitted_; }
+  std::int64_t max_frames() const { return max_frames_; }
+
+ private:
+  std::shared_ptr<const MulaModel> model_;
+  std::int32_t audio_eos_id_;
+  std::int64_t max_frames_;
+  MulaSession session_;
+  std::atomic<bool> cancel_{false};
+  std::int64_t frames_emitted_ = 0;
+  std::optional<StopReason> reason_;
+};
+
+}  // namespace hs

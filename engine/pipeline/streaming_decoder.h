@@ -1,0 +1,74 @@
+// StreamingDecoder: code frames → 48 kHz stereo PCM while the song is being generated (DESIGN.md
+// "Streaming codec"). Frames are grouped into chunks of C; each chunk runs flow matching on
+// [carried context latents | new chunk] with the carried latents as in-context prefix (the
+// mechanism the offline windows use at their overlaps), then its new latents go through a
+// ScalarDecoderStream (carried conv state, 2-latent-frame look-ahead), so consecutive chunks join
+// without a cross-fade. Chunk boundaries depend only on the frame count, so the output does not
+// depend on how frames are pushed. Per-stream state lives here; the CodecModel stays shared.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "engine/core/noise.h"
+#include "engine/model/codec/codec_model.h"
+#include "engine/model/codec/flow_matching.h"
+#include "engine/model/codec/scalar_decoder_stream.h"
+
+namespace hs {
+
+struct StreamingDecoderOptions {
+  std::int64_t chunk_frames = 16;    // C: code frames per flow-matching chunk (1.28 s)
+  std::int64_t context_frames = 16;  // code frames of previous latents carried as in-context prefix
+  FlowSchedule schedule;             // Euler steps and guidance (the reference's by default)
+  // Called with each chunk's new latents [2·n, latent channels] (on the model's backend) and the
+  // index of its first code frame, before they are decoded; for inspection (tests, measurements).
+  std::function<void(const Tensor& latents, std::int64_t first_frame)> on_latents;
+};
+
+class StreamingDecoder {
+ public:
+  // `model` and `noise` must outlive the decoder. InvalidArgument for chunk_frames < 1 or
+  // context_frames < 0.
+  StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options = {});
+
+  // Adds one frame (num_quantizers codes, each in [0, codebook_size)); runs a chunk when C frames
+  // are waiting. InvalidArgument after finish() or for a malformed frame.
+  void push(std::span<const std::int32_t> codes);
+  // Decodes the frames still waiting and flushes the decoder's look-ahead; after it the output
+  // holds frames_pushed() · samples_per_code_frame samples per channel. InvalidArgument if called twice.
+  void finish();
+  // The PCM completed since the last pull: interleaved stereo float at the codec's sample rate.
+  std::vector<float> pull();
+
+  bool finished() const { return finished_; }
+  std::int64_t frames_pushed() const { return frames_pushed_; }
+  // The longest a pushed frame waits, in audio time, before all of its audio can come out: up to
+  // C − 1 frames for its chunk to fill, plus the code frames its look-ahead needs, which can fall
+  // in the next chunk (compute time comes on top). With the reference decoder's 2 latent frames
+  // (one code frame) of look-ahead: C · 80 ms.
+  std::int64_t algorithmic_latency_ms() const;
+
+ private:
+  void run_chunk();
+  // Host I32 [Q, n] codes of the frames [first, first + n) held in codes_.
+  Tensor codes_tensor(std::size_t first, std::size_t n) const;
+  void append_audio(const Tensor& audio);
+
+  const CodecModel* model_;
+  NoiseSource* noise_;
+  StreamingDecoderOptions options_;
+  ScalarDecoderStream stream_;
+  std::int64_t quantizers_;
+  std::vector<std::int32_t> codes_;  // frame-major: carried context frames, then waiting frames
+  std::int64_t context_held_ = 0;    // frames at the front of codes_ whose latents are carried
+  Tensor context_latents_;           // [2 · context_held_, C] on the backend (undefined when 0)
+  std::int64_t frames_pushed_ = 0;
+  std::int64_t frames_decoded_ = 0;
+  bool finished_ = false;
+  std::vector<float> pcm_;  // interleaved, not yet pulled
+};
+
+}  // namespace hs

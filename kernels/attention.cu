@@ -1,0 +1,191 @@
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/attention.cuh"
+#include "kernels/common.cuh"
+
+namespace hs::kernels {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * kWarpSize;
+constexpr std::int64_t kTargetBlocks = 1024;       // enough blocks to fill an H100/H200 several times
+constexpr std::int64_t kMinKeysPerSplit = 32;
+constexpr std::int64_t kMaxSplits = 64;
+constexpr int kSmallPairsPerLane = 2;   // head_dim ≤ 128
+constexpr int kLargePairsPerLane = 6;   // head_dim ≤ 384
+constexpr float kLog2e = 1.4426950408889634f;
+
+std::int64_t split_count(const AttentionParams& p) {
+  const std::int64_t rows = p.batch * p.seq * p.heads;
+  const std::int64_t wanted = (kTargetBlocks + rows - 1) / rows;
+  const std::int64_t by_keys = (p.keys + kMinKeysPerSplit - 1) / kMinKeysPerSplit;
+  return std::clamp<std::int64_t>(std::min(wanted, by_keys), 1, kMaxSplits);
+}
+
+__device__ __forceinline__ float2 load_pair(const float* p) { return *reinterpret_cast<const float2*>(p); }
+__device__ __forceinline__ float2 load_pair(const __nv_bfloat16* p) {
+  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
+
+}  // namespace
+
+// grid (splits, heads, batch·seq). Each warp walks its share of the split's keys with an online
+// softmax (scores in log2 units); the block merges its warps and writes either the final row
+// (one split) or the split's (max, sum, unnormalised accumulator) to the workspace.
+template <typename T, int kPairs>
+static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p, int splits) {
+  constexpr int kMaxDim = kPairs * 2 * kWarpSize;
+  __shared__ float warp_acc[kWarps][kMaxDim];
+  __shared__ float warp_m[kWarps], warp_l[kWarps];
+  const int split = blockIdx.x, h = blockIdx.y;
+  const std::int64_t bs = blockIdx.z, b = bs / p.seq, s = bs % p.seq;
+  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
+  const int pairs = static_cast<int>(p.head_dim / 2);
+  const std::int64_t kvh = h / (p.heads / p.kv_heads);
+
+  std::int64_t visible = p.positions ? static_cast<std::int64_t>(p.positions[s]) + 1 : p.keys;
+  visible = visible < p.keys ? visible : p.keys;
+  const std::int64_t chunk = (visible + splits - 1) / splits;
+  const std::int64_t begin = split * chunk;
+  const std::int64_t end = begin + chunk < visible ? begin + chunk : visible;
+
+  const T* qrow = static_cast<const T*>(p.q) + ((bs * p.heads) + h) * p.head_dim;
+  const float scale = kLog2e * rsqrtf(static_cast<float>(p.head_dim));
+  float2 q[kPairs], acc[kPairs];
+#pragma unroll
+  for (int i = 0; i < kPairs; ++i) {
+    const int j = lane + i * kWarpSize;
+    q[i] = j < pairs ? load_pair(qrow + 2 * j) : make_float2(0.0f, 0.0f);
+    q[i].x *= scale;
+    q[i].y *= scale;
+    acc[i] = make_float2(0.0f, 0.0f);
+  }
+  float m = -INFINITY, l = 0.0f;
+  const std::int64_t key_stride = p.kv_heads * p.head_dim;
+  const T* kbase = static_cast<const T*>(p.k) + (b * p.keys * p.kv_heads + kvh) * p.head_dim;
+  const T* vbase = static_cast<const T*>(p.v) + (b * p.keys * p.kv_heads + kvh) * p.head_dim;
+  for (std::int64_t t = begin + warp; t < end; t += kWarps) {
+    const T* krow = kbase + t * key_stride;
+    const T* vrow = vbase + t * key_stride;
+    float dot = 0.0f;
+    float2 vv[kPairs];
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) {
+      const int j = lane + i * kWarpSize;
+      if (j < pairs) {
+        const float2 kk = load_pair(krow + 2 * j);
+        vv[i] = load_pair(vrow + 2 * j);
+        dot += q[i].x * kk.x + q[i].y * kk.y;
+      } else {
+        vv[i] = make_float2(0.0f, 0.0f);
+      }
+    }
+    const float score = warp_sum(dot);
+    const float m_new = fmaxf(m, score);
+    const float correction = exp2f(m - m_new);
+    const float weight = exp2f(score - m_new);
+    l = l * correction + weight;
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) {
+      acc[i].x = acc[i].x * correction + weight * vv[i].x;
+      acc[i].y = acc[i].y * correction + weight * vv[i].y;
+    }
+    m = m_new;
+  }
+#pragma unroll
+  for (int i = 0; i < kPairs; ++i) {
+    const int j = lane + i * kWarpSize;
+    if (j < pairs) {
+      warp_acc[warp][2 * j] = acc[i].x;
+      warp_acc[warp][2 * j + 1] = acc[i].y;
+    }
+  }
+  if (lane == 0) {
+    warp_m[warp] = m;
+    warp_l[warp] = l;
+  }
+  __syncthreads();
+  float block_m = -INFINITY;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) block_m = fmaxf(block_m, warp_m[w]);
+  float weights[kWarps], block_l = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) {
+    weights[w] = warp_m[w] == -INFINITY ? 0.0f : exp2f(warp_m[w] - block_m);
+    block_l += warp_l[w] * weights[w];
+  }
+  const std::int64_t row = bs * p.heads + h;
+  if (splits == 1) {
+    T* out = static_cast<T*>(p.out) + row * p.head_dim;
+    for (int d = threadIdx.x; d < p.head_dim; d += kThreads) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) sum += warp_acc[w][d] * weights[w];
+      out[d] = from_float<T>(block_l > 0.0f ? sum / block_l : 0.0f);
+    }
+    return;
+  }
+  float* part = p.workspace + (row * splits + split) * (p.head_dim + 2);
+  if (threadIdx.x == 0) {
+    part[0] = block_m;
+    part[1] = block_l;
+  }
+  for (int d = threadIdx.x; d < p.head_dim; d += kThreads) {
+    float sum = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) sum += warp_acc[w][d] * weights[w];
+    part[2 + d] = sum;
+  }
+}
+
+// grid (batch·seq·heads): merges the splits of one row.
+template <typename T>
+static __global__ void attention_merge_kernel(const float* __restrict__ workspace, T* out, int splits, int head_dim) {
+  const std::int64_t row = blockIdx.x;
+  const float* parts = workspace + row * splits * (head_dim + 2);
+  float m = -INFINITY;
+  for (int s = 0; s < splits; ++s) m = fmaxf(m, parts[s * (head_dim + 2)]);
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float sum = 0.0f, total = 0.0f;
+    for (int s = 0; s < splits; ++s) {
+      const float* part = parts + s * (head_dim + 2);
+      const float w = part[0] == -INFINITY ? 0.0f : exp2f(part[0] - m);
+      total += part[1] * w;
+      sum += part[2 + d] * w;
+    }
+    out[row * head_dim + d] = from_float<T>(total > 0.0f ? sum / total : 0.0f);
+  }
+}
+
+std::int64_t attention_workspace_floats(const AttentionParams& p) {
+  const std::int64_t splits = split_count(p);
+  return splits == 1 ? 0 : p.batch * p.seq * p.heads * splits * (p.head_dim + 2);
+}
+
+void attention(const AttentionParams& p, cudaStream_t stream) {
+  const std::int64_t rows = p.batch * p.seq * p.heads;
+  if (rows == 0) return;
+  if (p.head_dim % 2 != 0 || p.head_dim > kAttentionMaxHeadDim || p.kv_heads <= 0 || p.heads % p.kv_heads != 0 ||
+      p.keys <= 0)
+    throw CudaError("attention: unsupported shape (head_dim " + std::to_string(p.head_dim) + ", heads " +
+                    std::to_string(p.heads) + ", kv_heads " + std::to_string(p.kv_heads) + ", keys " +
+                    std::to_string(p.keys) + ")");
+  const int splits = static_cast<int>(split_count(p));
+  if (splits > 1 && p.workspace == nullptr) throw CudaError("attention: split-KV pass needs a workspace");
+  const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(p.heads), static_cast<unsigned>(p.batch * p.seq));
+  const bool small = p.head_dim <= 2 * kSmallPairsPerLane * kWarpSize;
+  dispatch_element(p.type, [&](auto tag) {
+    using T = decltype(tag);
+    if (small) attention_kernel<T, kSmallPairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
+    else attention_kernel<T, kLargePairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
+    CUDA_CHECK_LAUNCH();
+    if (splits > 1) {
+      attention_merge_kernel<T><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+          p.workspace, static_cast<T*>(p.out), splits, static_cast<int>(p.head_dim));
+      CUDA_CHECK_LAUNCH();
+    }
+  });
+}
+
+}  // namespace hs::kernels

@@ -1,0 +1,34 @@
+// Grouped-query attention over a KV cache, flash-decoding style: each (batch, query, head) row is
+// split over `splits` chunks of the visible keys (computed on the device from positions, so a
+// captured graph stays valid as the sequence grows); a second pass merges the chunks' partial
+// softmax sums. Serves the backbone's decode (1 query, thousands of keys), prefill (one row per
+// prompt position, causal) and the depth decoder (≤ 9 keys, head_dim 384). fp32 math.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/element_type.h"
+
+namespace hs::kernels {
+
+inline constexpr std::int64_t kAttentionMaxHeadDim = 384;
+
+struct AttentionParams {
+  const void* q;  // [batch, seq, heads, head_dim]
+  const void* k;  // [batch, keys, kv_heads, head_dim]
+  const void* v;  // [batch, keys, kv_heads, head_dim]
+  void* out;      // [batch, seq, heads, head_dim]
+  const std::int32_t* positions;  // [seq]: query s sees keys 0..positions[s]; null: all keys
+  float* workspace;               // attention_workspace_floats(*this) floats (null when that is 0)
+  std::int64_t batch, seq, heads, kv_heads, head_dim, keys;
+  ElementType type;
+};
+
+// fp32 scratch the split-KV pass needs for these sizes (0 when every row fits one split).
+std::int64_t attention_workspace_floats(const AttentionParams& p);
+
+void attention(const AttentionParams& p, cudaStream_t stream);
+
+}  // namespace hs::kernels

@@ -1,0 +1,111 @@
+// Helpers shared by every kernel: element types and their conversions, warp/block reductions,
+// error checks that throw (STYLE.md 5) and the Philox counter-based RNG.
+//
+// Philox is a copy of engine/core/rng.h's algorithm (kernels may not include engine headers,
+// DESIGN.md "Layers"); tests/gpu/sample_test.cpp checks that the CPU and GPU draws agree.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp8.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/cuda_check.h"
+#include "kernels/element_type.h"
+
+namespace hs::kernels {
+
+inline constexpr int kWarpSize = 32;
+inline constexpr unsigned kFullMask = 0xffffffffu;
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+__device__ __forceinline__ float to_float(__nv_fp8_e4m3 v) { return static_cast<float>(v); }
+
+template <typename T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
+  return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, offset));
+  return v;
+}
+
+// Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
+__device__ __forceinline__ float block_sum(float v) {
+  __shared__ float partial[kWarpSize];
+  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
+  v = warp_sum(v);
+  __syncthreads();  // partial may still be read by a previous call
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  const int warps = blockDim.x / kWarpSize;
+  v = lane < warps ? partial[lane] : 0.0f;
+  return warp_sum(v);
+}
+
+// ---- Philox4x32-10 (engine/core/rng.h) ---------------------------------------------------------
+inline constexpr std::uint32_t kPhiloxM0 = 0xD2511F53u;
+inline constexpr std::uint32_t kPhiloxM1 = 0xCD9E8D57u;
+inline constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u;
+inline constexpr std::uint32_t kPhiloxW1 = 0xBB67AE85u;
+inline constexpr int kPhiloxRounds = 10;
+
+// Word `index` of the stream (seed, counter), exactly as hs::philox_word.
+__device__ __forceinline__ std::uint32_t philox_word(std::uint64_t seed, std::uint64_t counter, std::uint64_t index) {
+  const std::uint64_t block = index / 4;
+  std::uint32_t c0 = static_cast<std::uint32_t>(block), c1 = static_cast<std::uint32_t>(block >> 32);
+  std::uint32_t c2 = static_cast<std::uint32_t>(counter), c3 = static_cast<std::uint32_t>(counter >> 32);
+  std::uint32_t k0 = static_cast<std::uint32_t>(seed), k1 = static_cast<std::uint32_t>(seed >> 32);
+#pragma unroll
+  for (int round = 0; round < kPhiloxRounds; ++round) {
+    const std::uint64_t p0 = std::uint64_t{kPhiloxM0} * c0;
+    const std::uint64_t p1 = std::uint64_t{kPhiloxM1} * c2;
+    const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
+    const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
+    c1 = static_cast<std::uint32_t>(p1);
+    c3 = static_cast<std::uint32_t>(p0);
+    c0 = n0;
+    c2 = n2;
+    k0 += kPhiloxW0;
+    k1 += kPhiloxW1;
+  }
+  switch (index % 4) {
+    case 0: return c0;
+    case 1: return c1;
+    case 2: return c2;
+    default: return c3;
+  }
+}
+
+// An Exp(1) variate, as hs::exponential_variate: −log of a uniform in (0, 1) from 23 bits. The
+// log is taken in double and rounded once, matching the host's correctly rounded logf.
+__device__ __forceinline__ float exponential_variate(std::uint64_t seed, std::uint64_t counter, std::uint64_t index) {
+  constexpr float kTwoPowMinus23 = 1.0f / 8388608.0f;
+  const float u = (static_cast<float>(philox_word(seed, counter, index) >> 9) + 0.5f) * kTwoPowMinus23;
+  return -static_cast<float>(log(static_cast<double>(u)));
+}
+
+// Calls f(T{}) with T the C++ type of `type` (the one place element types are switched).
+template <typename F>
+void dispatch_element(ElementType type, F&& f) {
+  if (type == ElementType::F32) f(float{});
+  else f(__nv_bfloat16{});
+}
+
+inline unsigned blocks_for(std::int64_t n, int threads) {
+  return static_cast<unsigned>((n + threads - 1) / threads);
+}
+
+}  // namespace hs::kernels

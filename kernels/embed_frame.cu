@@ -1,0 +1,49 @@
+#include "kernels/common.cuh"
+#include "kernels/embed_frame.cuh"
+
+namespace hs::kernels {
+namespace {
+constexpr int kThreads = 256;
+}  // namespace
+
+// One block per row; the 9 source rows are resolved once per block.
+template <typename T>
+static __global__ void embed_frame_kernel(EmbedFrameParams p) {
+  const std::int64_t r = blockIdx.x;
+  __shared__ const T* sources[kEmbedColumns];
+  if (threadIdx.x < kEmbedColumns) {
+    const int c = threadIdx.x;
+    const std::int64_t t = p.tokens[r * kEmbedColumns + c];
+    const T* src = nullptr;
+    if (p.mask[r * kEmbedColumns + c]) {
+      if (c < kEmbedAudioColumns) {
+        if (t >= 0 && t < p.audio_vocab) src = static_cast<const T*>(p.audio_table) + (t + c * p.audio_vocab) * p.dim;
+      } else if (p.uncond[r]) {
+        src = static_cast<const T*>(p.uncond_text);
+      } else if (t >= 0 && t < p.text_rows) {
+        src = static_cast<const T*>(p.text_table) + t * p.dim;
+      }
+    }
+    sources[c] = src;
+  }
+  __syncthreads();
+  T* y = static_cast<T*>(p.out) + r * p.dim;
+  for (std::int64_t d = threadIdx.x; d < p.dim; d += blockDim.x) {
+    float acc = 0.0f;
+#pragma unroll
+    for (int c = 0; c < kEmbedColumns; ++c)
+      if (sources[c]) acc += to_float(sources[c][d]);
+    y[d] = from_float<T>(acc);
+  }
+}
+
+void embed_frame(const EmbedFrameParams& p, cudaStream_t stream) {
+  if (p.rows == 0) return;
+  dispatch_element(p.type, [&](auto tag) {
+    using T = decltype(tag);
+    embed_frame_kernel<T><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(p);
+  });
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace hs::kernels

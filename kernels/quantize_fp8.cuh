@@ -1,0 +1,26 @@
+// Per-row fp8 E4M3 quantization: scale[r] = max|x[r, :]| / 448 (1 for an all-zero row) and
+// q[r, k] = e4m3(x[r, k] / scale[r]) (round to nearest, saturating). Rows are activation rows
+// (per-token scales) or weight rows (per-output-channel scales).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/element_type.h"
+
+namespace hs::kernels {
+
+inline constexpr float kE4m3Max = 448.0f;
+
+struct QuantizeFp8Params {
+  const void* x;        // [rows, cols]
+  void* q;              // [rows, cols] E4M3
+  float* scales;        // [rows]
+  std::int64_t rows, cols;
+  ElementType type;     // of x
+};
+
+void quantize_fp8(const QuantizeFp8Params& p, cudaStream_t stream);
+
+}  // namespace hs::kernels

@@ -1,0 +1,31 @@
+// Device sampling of one token (REFERENCE.md "Sampling"), identical to the CPU backend's draw:
+// CFG combine uncond + (cond − uncond)·cfg_scale (rows = 2), temperature, top-k threshold (the
+// k-th largest value, found by radix select), then argmax over kept i of
+// (l_i − max)/T − log E_i with E_i = Exp(1) Philox variate (seed, counter, i); greedy when
+// temperature ≤ 0. The counter in rng advances by one per call, on the device.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/element_type.h"
+
+namespace hs::kernels {
+
+inline constexpr std::int64_t kSampleMaxVocab = 11264;  // the combined row lives in shared memory
+
+struct SampleParams {
+  const void* logits;     // [rows, vocab]; rows 1, or 2 = (cond, uncond)
+  void* guided;           // [vocab] combined logits before temperature, or null
+  std::int64_t* rng;      // [2] = {seed, counter}, device
+  std::int32_t* token;    // [1], device
+  std::int64_t rows, vocab;
+  float cfg_scale, temperature;
+  int topk;
+  ElementType type;       // of logits and guided
+};
+
+void sample(const SampleParams& p, cudaStream_t stream);
+
+}  // namespace hs::kernels

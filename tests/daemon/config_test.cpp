@@ -1,0 +1,164 @@
+// daemon/config: the documented file parses to its defaults, every kind of bad value and unknown
+// key is rejected naming its key path, and the environment and command line override the file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "daemon/config.h"
+
+namespace hs::daemon {
+namespace {
+
+// The error message of parse_config on `yaml`, or "" when it parses.
+std::string error_of(const std::string& yaml, const Environment& env = {}, const ConfigOverrides& overrides = {}) {
+  try {
+    parse_config(yaml, "test.yaml", env, overrides);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
+  const auto file = std::filesystem::path(HEARTSTREAM_SOURCE_DIR) / "etc/heartstream.yaml";
+  const DaemonConfig c = load_config(file, {}, {});
+  const DaemonConfig d;
+  EXPECT_EQ(c.server.bind, d.server.bind);
+  EXPECT_EQ(c.server.port, d.server.port);
+  EXPECT_EQ(c.server.threads, d.server.threads);
+  EXPECT_EQ(c.server.max_sessions, d.server.max_sessions);
+  EXPECT_EQ(c.server.max_message_bytes, d.server.max_message_bytes);
+  EXPECT_EQ(c.server.auth_token, d.server.auth_token);
+  EXPECT_EQ(c.server.slow_reader_timeout_s, d.server.slow_reader_timeout_s);
+  EXPECT_EQ(c.server.send_queue_messages, d.server.send_queue_messages);
+  EXPECT_EQ(c.server.socket_send_buffer_bytes, d.server.socket_send_buffer_bytes);
+  EXPECT_EQ(c.model.version, d.model.version);
+  EXPECT_EQ(c.model.device, d.model.device);
+  EXPECT_EQ(c.model.precision, d.model.precision);
+  EXPECT_EQ(c.generation.max_audio_length_ms, d.generation.max_audio_length_ms);
+  EXPECT_EQ(c.generation.max_audio_length_ms_limit, d.generation.max_audio_length_ms_limit);
+  EXPECT_EQ(c.generation.topk, d.generation.topk);
+  EXPECT_EQ(c.generation.temperature, d.generation.temperature);
+  EXPECT_EQ(c.generation.cfg_scale, d.generation.cfg_scale);
+  EXPECT_EQ(c.generation.max_tags_bytes, d.generation.max_tags_bytes);
+  EXPECT_EQ(c.generation.max_lyrics_bytes, d.generation.max_lyrics_bytes);
+  EXPECT_EQ(c.streaming.chunk_frames, d.streaming.chunk_frames);
+  EXPECT_EQ(c.streaming.lookahead_s, d.streaming.lookahead_s);
+  EXPECT_EQ(c.logging.level, d.logging.level);
+}
+
+TEST(DaemonConfig, ValidFileSetsEveryKind) {
+  const DaemonConfig c = parse_config(R"(
+server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_timeout_s: 2.5}
+model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8}
+generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
+streaming: {chunk_frames: 4, lookahead_s: 0.5}
+outputs: {portaudio_device: "3"}
+logging: {level: debug}
+)",
+                                      "test.yaml");
+  EXPECT_EQ(c.server.bind, "::1");
+  EXPECT_EQ(c.server.port, 9001);
+  EXPECT_EQ(c.server.threads, 3);
+  EXPECT_EQ(c.server.auth_token, "s3cret");
+  EXPECT_DOUBLE_EQ(c.server.slow_reader_timeout_s, 2.5);
+  EXPECT_EQ(c.model.path, "/models/ckpt");
+  EXPECT_EQ(c.model.version, "7B");
+  EXPECT_EQ(c.model.device, "cuda");
+  EXPECT_EQ(c.model.precision, "fp8");
+  EXPECT_EQ(c.generation.max_audio_length_ms, 30000);
+  EXPECT_EQ(c.generation.topk, 1);
+  EXPECT_EQ(c.generation.temperature, 0.0);
+  EXPECT_EQ(c.streaming.chunk_frames, 4);
+  EXPECT_DOUBLE_EQ(c.streaming.lookahead_s, 0.5);
+  EXPECT_EQ(c.outputs.portaudio_device, "3");
+  EXPECT_EQ(c.logging.level, "debug");
+}
+
+TEST(DaemonConfig, EmptyFileGivesDefaults) {
+  const DaemonConfig c = parse_config("", "empty.yaml");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.server.bind, "127.0.0.1");
+}
+
+TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
+  struct Case {
+    const char* yaml;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"server: {port: abc}", R"(server.port (from test.yaml): expected an integer in 0..65535, got "abc")"},
+      {"server: {port: 70000}", "server.port (from test.yaml): expected an integer in 0..65535, got \"70000\""},
+      {"server: {port: 80.5}", "server.port"},
+      {"server: {port: }", "got \"\""},
+      {"server: {threads: 0}", "server.threads"},
+      {"server: {bind: localhost}", "server.bind (from test.yaml): expected an IPv4 or IPv6 address"},
+      {"server: {slow_reader_timeout_s: 0}", "server.slow_reader_timeout_s (from test.yaml): expected a number in (0, 3600]"},
+      {"server: {slow_reader_timeout_s: nan}", "server.slow_reader_timeout_s"},
+      {"server: {max_message_bytes: 10}", "server.max_message_bytes"},
+      {"model: {device: gpu}", R"(model.device (from test.yaml): expected one of cpu, cuda, got "gpu")"},
+      {"model: {precision: int4}", "model.precision"},
+      {"model: {version: ''}", "model.version (from test.yaml): expected a non-empty string"},
+      {"generation: {temperature: -1}", "generation.temperature"},
+      {"generation: {topk: 0}", "generation.topk"},
+      {"generation: {cfg_scale: high}", "generation.cfg_scale"},
+      {"generation: {max_tags_bytes: 100000}", "generation.max_tags_bytes"},
+      {"generation: {max_audio_length_ms: 700000}",
+       "generation.max_audio_length_ms: the default (700000) exceeds generation.max_audio_length_ms_limit (600000)"},
+      {"streaming: {chunk_frames: -2}", "streaming.chunk_frames"},
+      {"streaming: {lookahead_s: 1e9}", "streaming.lookahead_s"},
+      {"logging: {level: loud}", "logging.level"},
+      {"server: {port: [1, 2]}", "server.port: expected a single value, got a list"},
+      {"server: [port]", "server: expected a mapping of keys, got a list"},
+      {"- 1\n- 2", "test.yaml: expected a mapping of sections at the top, got a list"},
+      {"server: {port: 1", "test.yaml:"},
+  };
+  for (const auto& c : cases) {
+    const std::string message = error_of(c.yaml);
+    EXPECT_NE(message.find(c.expected), std::string::npos) << c.yaml << "\n→ " << message;
+  }
+}
+
+TEST(DaemonConfig, UnknownKeysAtEveryDepth) {
+  EXPECT_EQ(error_of("sever: {port: 1}").rfind("sever: unknown section in test.yaml", 0), 0u) << error_of("sever: {}");
+  EXPECT_EQ(error_of("server: {prot: 1}"), "server.prot: unknown key in test.yaml");
+  EXPECT_EQ(error_of("generation:\n  topk: 5\n  top_p: 0.9"), "generation.top_p: unknown key in test.yaml");
+  EXPECT_EQ(error_of("server: {bind: {host: x}}").rfind("server.bind: expected a single value, got a mapping", 0), 0u);
+  EXPECT_EQ(error_of("", {}, {{"server.nope", "1"}}), "server.nope: unknown key (command-line override)");
+  EXPECT_NE(error_of("", {{"HEARTSTREAM_SERVER_PROT", "1"}}).find("HEARTSTREAM_SERVER_PROT: unknown setting"),
+            std::string::npos);
+}
+
+TEST(DaemonConfig, EnvironmentThenCommandLineOverrideTheFile) {
+  const std::string yaml = "server: {port: 9000, bind: 0.0.0.0}\nmodel: {path: /from/file}";
+  const DaemonConfig file_only = parse_config(yaml, "test.yaml");
+  EXPECT_EQ(file_only.server.port, 9000);
+  const Environment env = {{"HEARTSTREAM_SERVER_PORT", "9100"},
+                           {"HEARTSTREAM_MODEL_PATH", "/from/env"},
+                           {"HEARTSTREAM_SHARED_DIR", "/not/a/config/key"}};
+  const DaemonConfig with_env = parse_config(yaml, "test.yaml", env);
+  EXPECT_EQ(with_env.server.port, 9100);
+  EXPECT_EQ(with_env.model.path, "/from/env");
+  EXPECT_EQ(with_env.server.bind, "0.0.0.0");
+  const DaemonConfig with_flags = parse_config(yaml, "test.yaml", env, {{"server.port", "9200"}, {"model.device", "cuda"}});
+  EXPECT_EQ(with_flags.server.port, 9200);
+  EXPECT_EQ(with_flags.model.path, "/from/env");
+  EXPECT_EQ(with_flags.model.device, "cuda");
+  EXPECT_EQ(error_of(yaml, {{"HEARTSTREAM_SERVER_PORT", "x"}}),
+            R"(server.port (from HEARTSTREAM_SERVER_PORT): expected an integer in 0..65535, got "x")");
+  EXPECT_EQ(error_of(yaml, {}, {{"server.port", "-1"}}),
+            R"(server.port (from command line): expected an integer in 0..65535, got "-1")");
+}
+
+TEST(DaemonConfig, EnvironmentNames) {
+  EXPECT_EQ(environment_name("server.auth_token"), "HEARTSTREAM_SERVER_AUTH_TOKEN");
+  EXPECT_EQ(environment_name("generation.max_audio_length_ms"), "HEARTSTREAM_GENERATION_MAX_AUDIO_LENGTH_MS");
+}
+
+TEST(DaemonConfig, MissingFileIsAnError) {
+  EXPECT_THROW(load_config(std::filesystem::path("/nonexistent/heartstream.yaml"), {}, {}), ConfigError);
+}
+
+}  // namespace
+}  // namespace hs::daemon

@@ -1,0 +1,257 @@
+// heartstreamd over real sockets, on the demo model: the WebSocket protocol (started → Opus
+// packets → done, cancel, 16 concurrent songs identical to a solo run, every kind of bad client),
+// slow readers, auth, busy, shutdown, and the HTTP endpoints including POST /v1/generate.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "tests/audio/ogg_opus_reader.h"
+#include "tests/daemon/test_daemon.h"
+#include "tests/daemon/ws_test_client.h"
+
+namespace hs::test {
+namespace {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+
+constexpr std::int64_t kSamplesPerMs = 48;
+constexpr std::int64_t kOpusPacketSamples = 960;
+constexpr std::int64_t kFrameMs = 80;
+
+json::object song(std::int64_t max_audio_length_ms, std::uint64_t seed) {
+  return {{"type", "generate"}, {"tags", "piano,happy"}, {"lyrics", "[verse] la la la"},
+          {"max_audio_length_ms", max_audio_length_ms}, {"seed", seed}};
+}
+
+// The packets a song of `audio_ms` needs: enough to cover pre_skip + the audio (the encoder pads
+// the last one with silence).
+std::int64_t expected_packets(std::int64_t audio_ms, std::int64_t pre_skip) {
+  return (pre_skip + audio_ms * kSamplesPerMs + kOpusPacketSamples - 1) / kOpusPacketSamples;
+}
+
+void expect_complete_song(const SongTranscript& t, std::int64_t max_audio_length_ms) {
+  ASSERT_EQ(t.end.at("type"), "done") << json::serialize(t.end);
+  EXPECT_EQ(t.started.at("sample_rate"), 48000);
+  EXPECT_EQ(t.started.at("channels"), 2);
+  EXPECT_EQ(t.started.at("codec"), "opus");
+  EXPECT_EQ(t.started.at("frame_ms"), 20);
+  const std::int64_t pre_skip = t.started.at("pre_skip").as_int64();
+  EXPECT_GT(pre_skip, 0);
+  // The demo model never emits EOS: the song runs to its length, 1 + max/80 frames.
+  EXPECT_EQ(t.end.at("reason"), "length");
+  const std::int64_t audio_ms = t.end.at("audio_ms").as_int64();
+  EXPECT_EQ(audio_ms, (1 + max_audio_length_ms / kFrameMs) * kFrameMs);
+  EXPECT_EQ(static_cast<std::int64_t>(t.packets.size()), expected_packets(audio_ms, pre_skip));
+  EXPECT_GT(t.end.at("ttfa_ms").to_number<double>(), 0.0);
+  EXPECT_GT(t.end.at("rtf").to_number<double>(), 0.0);
+  EXPECT_FALSE(t.progress.empty());
+  EXPECT_EQ(decode_opus_packets(t.packets), static_cast<std::int64_t>(t.packets.size()) * kOpusPacketSamples);
+}
+
+TEST(Daemon, StreamsASong) {
+  TestDaemon daemon;
+  WsClient client(daemon.port());
+  const SongTranscript t = client.generate(song(1000, 7));
+  expect_complete_song(t, 1000);
+  EXPECT_EQ(t.started.at("seed"), 7u);
+  // The connection takes another song afterwards.
+  expect_complete_song(client.generate(song(400, 8)), 400);
+  const auto metrics = http_request(daemon.port(), http::verb::get, "/metrics").body;
+  EXPECT_EQ(metric_value(metrics, "heartstream_frames_generated_total"), 13.0 + 6.0);
+  EXPECT_EQ(metric_value(metrics, "heartstream_sessions_active"), 0.0);
+}
+
+TEST(Daemon, CancelMidSong) {
+  TestDaemon daemon;
+  WsClient client(daemon.port());
+  client.send_text(json::serialize(song(60000, 1)));
+  EXPECT_EQ(client.read_json().at("type"), "started");
+  while (!client.read().binary) {
+  }
+  client.send_text(R"({"type":"cancel"})");
+  const SongTranscript t = client.read_song();
+  ASSERT_EQ(t.end.at("type"), "done") << json::serialize(t.end);
+  EXPECT_EQ(t.end.at("reason"), "cancelled");
+  EXPECT_LT(t.end.at("audio_ms").as_int64(), 60000);
+  // Cancel with nothing running is an error; the connection stays usable.
+  client.send_text(R"({"type":"cancel"})");
+  EXPECT_EQ(client.read_json().at("code"), "not_generating");
+  expect_complete_song(client.generate(song(240, 2)), 240);
+}
+
+TEST(Daemon, SixteenConcurrentSongsMatchASoloRun) {
+  constexpr int kClients = 16;
+  constexpr std::int64_t kSongMs = 800;
+  TestDaemon daemon;
+  const SongTranscript solo = WsClient(daemon.port()).generate(song(kSongMs, 99));
+  expect_complete_song(solo, kSongMs);
+  std::vector<std::future<SongTranscript>> runs;
+  for (int i = 0; i < kClients; ++i)
+    runs.push_back(std::async(std::launch::async, [&] { return WsClient(daemon.port()).generate(song(kSongMs, 99)); }));
+  for (auto& run : runs) {
+    const SongTranscript t = run.get();
+    expect_complete_song(t, kSongMs);
+    // Same seed, same request: the same packets in the same order (nothing lost or reordered).
+    EXPECT_TRUE(t.packets == solo.packets);
+  }
+}
+
+TEST(Daemon, BadClientsGetClearErrorsAndOthersKeepStreaming) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.max_message_bytes = 1024; });
+  WsClient bystander(daemon.port());
+  bystander.send_text(json::serialize(song(2000, 3)));
+
+  WsClient client(daemon.port());
+  client.send_text("{not json");
+  EXPECT_EQ(client.read_json().at("code"), "bad_json");
+  client.send_text(R"({"type":"dance"})");
+  EXPECT_EQ(client.read_json().at("code"), "unknown_type");
+  client.send_text(R"({"type":"generate","tags":"x","lyrics":"y","topk":"many"})");
+  const auto bad_type = client.read_json();
+  EXPECT_EQ(bad_type.at("code"), "bad_type");
+  EXPECT_NE(std::string(bad_type.at("message").as_string()).find("'topk'"), std::string::npos);
+  client.send_text(R"({"type":"generate","tags":"x","lyrics":"y","max_audio_length_ms":999999999})");
+  EXPECT_EQ(client.read_json().at("code"), "out_of_range");
+
+  WsClient oversized(daemon.port());
+  oversized.send_text(std::string(R"({"type":"generate","tags":")") + std::string(2000, 'a') + R"(","lyrics":""})");
+  EXPECT_THROW(oversized.read(), boost::system::system_error);
+  EXPECT_EQ(oversized.close_reason().code, websocket::close_code::too_big);
+
+  WsClient binary(daemon.port());
+  binary.send_binary("\x01\x02");
+  EXPECT_EQ(binary.read_json().at("code"), "binary_not_allowed");
+  EXPECT_THROW(binary.read(), boost::system::system_error);
+  EXPECT_EQ(binary.close_reason().code, websocket::close_code::policy_error);
+
+  WsClient dropped(daemon.port());
+  dropped.send_text(json::serialize(song(60000, 4)));
+  EXPECT_EQ(dropped.read_json().at("type"), "started");
+  dropped.abort();
+
+  expect_complete_song(bystander.read_song(), 2000);
+  expect_complete_song(client.generate(song(240, 5)), 240);
+}
+
+TEST(Daemon, SlowReaderIsPausedThenClosed) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) {
+    c.server.send_queue_messages = 8;
+    c.server.slow_reader_timeout_s = 0.5;
+    c.server.socket_send_buffer_bytes = 4096;
+  });
+  constexpr int kTinyReceiveBuffer = 4096;
+  WsClient slow(daemon.port(), "/v1/stream", {}, kTinyReceiveBuffer);
+  slow.send_text(json::serialize(song(60000, 6)));
+  // Stop reading. The daemon pauses the song when the queue fills and closes it after the timeout.
+  const auto deadline = std::chrono::steady_clock::now() + kClientDeadline;
+  std::optional<double> closes;
+  while (std::chrono::steady_clock::now() < deadline) {
+    closes = metric_value(http_request(daemon.port(), http::verb::get, "/metrics").body,
+                          "heartstream_slow_reader_closes_total");
+    if (closes.value_or(0) >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(closes, 1.0);
+  // Draining now ends in the close (or a reset, if the grace period ran out first).
+  EXPECT_THROW(
+      while (true) slow.read(), boost::system::system_error);
+  // The song was ended, not left running, and the daemon serves others.
+  WsClient other(daemon.port());
+  expect_complete_song(other.generate(song(240, 7)), 240);
+  EXPECT_EQ(metric_value(http_request(daemon.port(), http::verb::get, "/metrics").body, "heartstream_sessions_active"),
+            0.0);
+}
+
+TEST(Daemon, BearerTokenWhenConfigured) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.auth_token = "s3cret"; });
+  EXPECT_THROW(WsClient(daemon.port()), boost::system::system_error);
+  EXPECT_THROW(WsClient(daemon.port(), "/v1/stream", {{"Authorization", "Bearer wrong"}}), boost::system::system_error);
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/metrics").status, 401u);
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/v1/info").status, 401u);
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/healthz").status, 200u);
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/metrics", {}, {{"Authorization", "Bearer s3cret"}}).status, 200u);
+  WsClient with_header(daemon.port(), "/v1/stream", {{"Authorization", "Bearer s3cret"}});
+  expect_complete_song(with_header.generate(song(240, 1)), 240);
+  WsClient with_query(daemon.port(), "/v1/stream?token=s3cret");
+  expect_complete_song(with_query.generate(song(240, 1)), 240);
+}
+
+TEST(Daemon, BusyBeyondMaxSessions) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.max_sessions = 1; });
+  WsClient first(daemon.port());
+  first.send_text(json::serialize(song(60000, 1)));
+  EXPECT_EQ(first.read_json().at("type"), "started");
+  WsClient second(daemon.port());
+  second.send_text(json::serialize(song(240, 1)));
+  EXPECT_EQ(second.read_json().at("code"), "busy");
+  first.send_text(R"({"type":"cancel"})");
+  EXPECT_EQ(first.read_song().end.at("reason"), "cancelled");
+}
+
+TEST(Daemon, ShutdownEndsEverySongWithAMessage) {
+  TestDaemon daemon;
+  WsClient client(daemon.port());
+  client.send_text(json::serialize(song(60000, 1)));
+  EXPECT_EQ(client.read_json().at("type"), "started");
+  std::thread stopper([&] { daemon.shutdown(); });
+  const SongTranscript t = client.read_song();
+  // Reading on answers the daemon's close frame, which lets its shutdown finish.
+  EXPECT_THROW(client.read(), boost::system::system_error);
+  stopper.join();
+  EXPECT_EQ(t.end.at("type"), "error");
+  EXPECT_EQ(t.end.at("code"), "shutdown");
+  EXPECT_EQ(client.close_reason().code, websocket::close_code::going_away);
+}
+
+TEST(Daemon, HttpEndpoints) {
+  TestDaemon daemon;
+  const auto health = http_request(daemon.port(), http::verb::get, "/healthz");
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(health.body, "ok\n");
+  const auto info = http_request(daemon.port(), http::verb::get, "/v1/info");
+  ASSERT_EQ(info.status, 200u);
+  const json::object o = json::parse(info.body).as_object();
+  EXPECT_EQ(o.at("version"), "demo");
+  EXPECT_EQ(o.at("device"), "cpu");
+  EXPECT_EQ(o.at("limits").at("max_sessions"), 16);
+  const auto metrics = http_request(daemon.port(), http::verb::get, "/metrics").body;
+  for (const char* name : {"heartstream_sessions_active", "heartstream_queue_depth", "heartstream_frames_generated_total",
+                           "heartstream_frames_per_second", "heartstream_time_to_first_audio_seconds_count",
+                           "heartstream_real_time_factor_count", "heartstream_bytes_sent_total"})
+    EXPECT_TRUE(metric_value(metrics, name)) << name;
+  const auto page = http_request(daemon.port(), http::verb::get, "/");
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/../CMakeLists.txt").status, 404u);
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/nope.js").status, 404u);
+}
+
+TEST(Daemon, PostGenerateStreamsOggOpus) {
+  TestDaemon daemon;
+  const auto res = http_request(daemon.port(), http::verb::post, "/v1/generate",
+                                R"({"tags":"piano","lyrics":"la","max_audio_length_ms":1000,"seed":5})");
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.content_type, "audio/ogg");
+  EXPECT_EQ(res.transfer_encoding, "chunked");
+  const OggOpusContents ogg =
+      read_ogg_opus({reinterpret_cast<const std::uint8_t*>(res.body.data()), res.body.size()});
+  EXPECT_EQ(ogg.channels, 2);
+  EXPECT_GT(ogg.pre_skip, 0);
+  EXPECT_EQ(ogg.sync_errors, 0);
+  EXPECT_EQ(ogg.packet_gaps, 0);
+  ASSERT_FALSE(ogg.pages.empty());
+  EXPECT_TRUE(ogg.pages.front().bos);
+  EXPECT_TRUE(ogg.pages.back().eos);
+  const std::int64_t audio_samples = 13 * kFrameMs * kSamplesPerMs;  // 1 + 1000/80 frames
+  EXPECT_EQ(ogg.pages.back().granule, ogg.pre_skip + audio_samples);
+
+  const auto bad = http_request(daemon.port(), http::verb::post, "/v1/generate", R"({"tags":"x"})");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(json::parse(bad.body).at("code"), "missing_field");
+}
+
+}  // namespace
+}  // namespace hs::test

@@ -1,0 +1,73 @@
+// CudaBackend::linear (custom GEMV for ≤ 4 rows, cuBLASLt above) for fp32, bf16 and fp8 weights
+// against the CPU backend. For fp8 the reference uses the dequantized weights (per-output-channel
+// scale = max|row|/448, E4M3 round to nearest), so the check isolates the GPU arithmetic; above 4
+// rows the activations are quantized per row as well, hence the looser tolerance.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "engine/cpu/cpu_backend.h"
+#include "tests/gpu/gpu_test_support.h"
+
+namespace hs {
+namespace {
+
+constexpr float kE4m3Max = 448.0f;
+constexpr double kFp8WeightOnlyTolerance = 1e-2;   // ≤ 4 rows: bf16 activations, fp8 weights
+constexpr double kFp8Tolerance = 6e-2;             // > 4 rows: fp8 activations too
+
+struct LinearCase {
+  Precision precision;
+  std::int64_t rows, in, out;
+  bool bias;
+};
+
+void PrintTo(const LinearCase& c, std::ostream* os) {
+  *os << static_cast<int>(c.precision) << "_" << c.rows << "x" << c.in << "x" << c.out << (c.bias ? "_bias" : "");
+}
+
+// The fp32 values the GPU's fp8 weights stand for (bf16 staging, then per-row E4M3).
+Tensor dequantized_fp8(const Tensor& w) {
+  Tensor out = test::round_to(w, DType::BF16);
+  for (std::int64_t r = 0; r < w.dim(0); ++r) {
+    float* row = out.data<float>() + r * w.dim(1);
+    float amax = 0.0f;
+    for (std::int64_t c = 0; c < w.dim(1); ++c) amax = std::max(amax, std::abs(row[c]));
+    const float scale = amax > 0.0f ? amax / kE4m3Max : 1.0f;
+    for (std::int64_t c = 0; c < w.dim(1); ++c) row[c] = e4m3_to_f32(f32_to_e4m3(row[c] / scale)) * scale;
+  }
+  return out;
+}
+
+class CudaLinear : public ::testing::TestWithParam<LinearCase> {};
+
+TEST_P(CudaLinear, MatchesCpu) {
+  HS_REQUIRE_GPU();
+  const LinearCase c = GetParam();
+  const DType act = c.precision == Precision::F32 ? DType::F32 : DType::BF16;
+  CudaBackend& gpu = test::cuda_backend(act);
+  CpuBackend cpu;
+  std::mt19937 gen(77);
+  const Tensor x = test::random_tensor({c.rows, c.in}, gen, act);
+  const Tensor w = test::random_tensor({c.out, c.in}, gen, act, 0.05f);
+  const Tensor b = test::random_tensor({c.out}, gen, DType::F32);
+  const Tensor reference_w = c.precision == Precision::FP8 ? dequantized_fp8(w) : w;
+  Tensor want = Tensor::zeros({c.rows, c.out}, DType::F32);
+  cpu.linear(x, cpu.load_linear(reference_w, c.bias ? &b : nullptr, Precision::F32), want);
+  Tensor out = gpu.alloc({c.rows, c.out}, act);
+  gpu.linear(gpu.upload(x), gpu.load_linear(w, c.bias ? &b : nullptr, c.precision), out);
+  const double tol = c.precision == Precision::FP8 ? (c.rows <= 4 ? kFp8WeightOnlyTolerance : kFp8Tolerance)
+                                                   : test::tolerance(act) * 10;
+  EXPECT_LE(test::normalised_error(gpu.download(out), want), tol);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CudaLinear,
+    ::testing::Values(LinearCase{Precision::F32, 2, 512, 300, true}, LinearCase{Precision::F32, 64, 256, 96, false},
+                      LinearCase{Precision::BF16, 1, 3072, 1024, false}, LinearCase{Precision::BF16, 2, 3072, 8197, false},
+                      LinearCase{Precision::BF16, 7, 512, 64, true}, LinearCase{Precision::BF16, 300, 3072, 1024, false},
+                      LinearCase{Precision::FP8, 2, 8192, 3072, false}, LinearCase{Precision::FP8, 2, 512, 64, true},
+                      LinearCase{Precision::FP8, 96, 3072, 512, false}, LinearCase{Precision::FP8, 33, 64, 128, true}));
+
+}  // namespace
+}  // namespace hs

@@ -1,0 +1,134 @@
+// Every LM op of the CUDA backend against the CPU reference backend, for fp32 and bf16
+// activations; inputs are rounded to the device precision first (STYLE.md 3).
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "engine/cpu/cpu_backend.h"
+#include "tests/gpu/gpu_test_support.h"
+
+namespace hs {
+namespace {
+
+using test::normalised_error;
+using test::random_tensor;
+using test::tolerance;
+
+class CudaOps : public ::testing::TestWithParam<DType> {
+ protected:
+  void SetUp() override { HS_REQUIRE_GPU(); }
+  DType act() const { return GetParam(); }
+  CudaBackend& gpu() const { return test::cuda_backend(GetParam()); }
+  CpuBackend cpu;
+  std::mt19937 gen{1234};
+};
+
+TEST_P(CudaOps, RmsNorm) {
+  for (std::int64_t dim : {64, 3072}) {
+    const Tensor x = random_tensor({5, dim}, gen, act(), 3.0f), scale = random_tensor({dim}, gen, act());
+    Tensor want = Tensor::zeros({5, dim}, DType::F32);
+    cpu.rms_norm(x, scale, 1e-5f, want);
+    Tensor out = gpu().alloc({5, dim}, act());
+    gpu().rms_norm(gpu().upload(x), gpu().upload(scale), 1e-5f, out);
+    EXPECT_LE(normalised_error(gpu().download(out), want), tolerance(act())) << "dim " << dim;
+  }
+}
+
+TEST_P(CudaOps, RopeInterleavedLlama3Frequencies) {
+  const std::int64_t head_dim = 128, pairs = head_dim / 2;
+  std::vector<float> freq(pairs);
+  for (std::int64_t j = 0; j < pairs; ++j) freq[j] = std::pow(500000.0f, -2.0f * j / head_dim) / (j > 40 ? 32.0f : 1.0f);
+  const Tensor inv_freq = Tensor::from_f32({pairs}, freq);
+  const Tensor positions = Tensor::from_i32({3}, {0, 517, 8000});
+  Tensor x = random_tensor({2, 3, 4, head_dim}, gen, act());
+  Tensor gx = gpu().upload(x);
+  cpu.rope(x, positions, inv_freq);
+  gpu().rope(gx, gpu().upload(positions), gpu().upload_exact(inv_freq));
+  EXPECT_LE(normalised_error(gpu().download(gx), x), tolerance(act()));
+}
+
+TEST_P(CudaOps, SiluMulAndAdd) {
+  const Tensor a = random_tensor({3, 1000}, gen, act(), 2.0f), b = random_tensor({3, 1000}, gen, act());
+  Tensor want = Tensor::zeros({3, 1000}, DType::F32), out = gpu().alloc({3, 1000}, act());
+  cpu.silu_mul(a, b, want);
+  gpu().silu_mul(gpu().upload(a), gpu().upload(b), out);
+  EXPECT_LE(normalised_error(gpu().download(out), want), tolerance(act()));
+  cpu.add(a, b, want);
+  Tensor ga = gpu().upload(a);
+  gpu().add(ga, gpu().upload(b), ga);  // in place, as the residual stream does
+  EXPECT_LE(normalised_error(gpu().download(ga), want), tolerance(act()));
+}
+
+TEST_P(CudaOps, EmbedFrameMaskedSum) {
+  const std::int64_t vocab = 11, dim = 96, text_rows = 20, rows = 4;
+  const Tensor audio = random_tensor({vocab * 8, dim}, gen, act()), text = random_tensor({text_rows, dim}, gen, act());
+  const Tensor uncond_text = random_tensor({1, dim}, gen, act());
+  Tensor tokens = Tensor::zeros({rows, 9}, DType::I32), mask = Tensor::zeros({rows, 9}, DType::U8);
+  Tensor uncond = Tensor::zeros({rows}, DType::U8);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    uncond.data<std::uint8_t>()[r] = r % 2;
+    for (std::int64_t c = 0; c < 9; ++c) {
+      tokens.data<std::int32_t>()[r * 9 + c] = static_cast<std::int32_t>((r * 7 + c * 3) % (c < 8 ? vocab : text_rows));
+      mask.data<std::uint8_t>()[r * 9 + c] = (r + c) % 3 != 0;
+    }
+  }
+  Tensor want = Tensor::zeros({rows, dim}, DType::F32), out = gpu().alloc({rows, dim}, act());
+  cpu.embed_frame(audio, text, uncond_text, vocab, tokens, mask, uncond, want);
+  gpu().embed_frame(gpu().upload(audio), gpu().upload(text), gpu().upload(uncond_text), vocab, gpu().upload(tokens),
+                    gpu().upload(mask), gpu().upload(uncond), out);
+  EXPECT_LE(normalised_error(gpu().download(out), want), tolerance(act()));
+}
+
+TEST_P(CudaOps, GatherRowsAndKvStore) {
+  const Tensor table = random_tensor({30, 64}, gen, act());
+  const Tensor ids = Tensor::from_i32({3}, {4, 0, 9});
+  Tensor want = Tensor::zeros({3, 64}, DType::F32), out = gpu().alloc({3, 64}, act());
+  cpu.gather_rows(table, ids, 10, want);
+  gpu().gather_rows(gpu().upload(table), gpu().upload(ids), 10, out);
+  EXPECT_EQ(normalised_error(gpu().download(out), want), 0.0);
+
+  Tensor cache = random_tensor({2, 12, 2, 16}, gen, act());
+  const Tensor src = random_tensor({2, 3, 2, 16}, gen, act());
+  const Tensor positions = Tensor::from_i32({3}, {5, 6, 11});
+  Tensor gcache = gpu().upload(cache);
+  cpu.kv_store(cache, src, positions);
+  gpu().kv_store(gcache, gpu().upload(src), gpu().upload(positions));
+  EXPECT_EQ(normalised_error(gpu().download(gcache), cache), 0.0);
+}
+
+struct AttentionCase {
+  const char* name;
+  std::int64_t batch, seq, heads, kv_heads, head_dim, keys;
+  std::vector<std::int32_t> positions;  // empty: no causal limit
+};
+
+TEST_P(CudaOps, Attention) {
+  const std::vector<AttentionCase> cases{
+      {"decode_split_kv", 2, 1, 24, 8, 128, 3300, {2999}},
+      {"decode_short", 2, 1, 24, 8, 128, 64, {40}},
+      {"prefill_causal", 2, 37, 24, 8, 128, 37, {}},
+      {"depth_decoder_first", 2, 2, 8, 4, 384, 8, {0, 1}},
+      {"depth_decoder_last", 2, 1, 8, 4, 384, 8, {7}},
+      {"tiny_odd_head_dim", 1, 3, 4, 2, 16, 9, {}},
+      {"non_causal", 2, 5, 4, 4, 64, 50, {}},
+  };
+  for (AttentionCase c : cases) {
+    if (std::string(c.name) == "prefill_causal" || std::string(c.name) == "tiny_odd_head_dim")
+      for (std::int32_t s = 0; s < c.seq; ++s) c.positions.push_back(s);
+    const Tensor q = random_tensor({c.batch, c.seq, c.heads, c.head_dim}, gen, act());
+    const Tensor k = random_tensor({c.batch, c.keys, c.kv_heads, c.head_dim}, gen, act());
+    const Tensor v = random_tensor({c.batch, c.keys, c.kv_heads, c.head_dim}, gen, act());
+    const Tensor pos = c.positions.empty() ? Tensor() : Tensor::from_i32({c.seq}, c.positions);
+    Tensor want = Tensor::zeros(q.shape(), DType::F32), out = gpu().alloc(q.shape(), act());
+    cpu.attention(q, k, v, pos.defined() ? &pos : nullptr, want);
+    const Tensor gpos = pos.defined() ? gpu().upload(pos) : Tensor();
+    gpu().attention(gpu().upload(q), gpu().upload(k), gpu().upload(v), gpos.defined() ? &gpos : nullptr, out);
+    EXPECT_LE(normalised_error(gpu().download(out), want), act() == DType::F32 ? 1e-5 : 1e-2) << c.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Activations, CudaOps, ::testing::Values(DType::F32, DType::BF16),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+}  // namespace
+}  // namespace hs

@@ -1,0 +1,100 @@
+// `heartstream generate` on the golden checkpoint: greedy (--topk 1) with the MANIFEST tags and
+// lyrics reproduces the golden frames for cfg 1.5 and 1.0. The golden folder is not laid out like
+// a release checkpoint, so the test builds one from symlinks.
+#include <gtest/gtest.h>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/io/safetensors.h"
+#include "tests/lm/golden_case.h"
+#include "tests/support/shared_data.h"
+
+extern char** environ;
+
+namespace hs {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs argv (no shell) and returns its exit status.
+int run_process(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A release-style checkpoint folder pointing at the golden files.
+class GoldenCheckpoint {
+ public:
+  explicit GoldenCheckpoint(const fs::path& shared)
+      : dir_(fs::temp_directory_path() / ("hs_generate_cli_" + std::to_string(::getpid()))) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::create_directory_symlink(shared / "golden/mula-tiny", dir_ / "HeartMuLa-oss-tiny");
+    fs::create_symlink(shared / "golden/gen_config.json", dir_ / "gen_config.json");
+    fs::create_symlink(shared / "tokenizer/llama3-tokenizer.json", dir_ / "tokenizer.json");
+  }
+  ~GoldenCheckpoint() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+};
+
+TEST(GenerateCli, GreedyReproducesGoldenFrames) {
+  HS_REQUIRE_SHARED(shared_model, "golden/mula-tiny");
+  HS_REQUIRE_SHARED(tokenizer, "tokenizer/llama3-tokenizer.json");
+  const fs::path shared = shared_model.parent_path().parent_path();
+  const GoldenCheckpoint ckpt(shared);
+  for (const auto& c : test::lm_cases()) {
+    const test::LmGolden golden = test::load_lm_golden(shared / "golden" / (c.name + ".safetensors"));
+    // Lyrics through a file (the option accepts text or a path), tags as text.
+    const fs::path lyrics_file = ckpt.dir() / (c.name + "_lyrics.txt");
+    std::ofstream(lyrics_file, std::ios::binary) << c.lyrics;
+    const fs::path out = ckpt.dir() / (c.name + "_frames.safetensors");
+    std::ostringstream cfg, max_ms;
+    cfg << c.cfg_scale;
+    max_ms << (c.frames - 1) * 80;  // frames = 1 + max_audio_length_ms / 80
+    const int rc = run_process({HEARTSTREAM_CLI, "generate", "--model_path", ckpt.dir().string(), "--version", "tiny",
+                                "--tags", c.tags, "--lyrics", lyrics_file.string(), "--max_audio_length_ms",
+                                max_ms.str(), "--topk", "1", "--cfg_scale", cfg.str(), "--seed", "1",
+                                "--tokens-out", out.string()});
+    ASSERT_EQ(rc, 0) << c.name;
+    const SafetensorsFile f = SafetensorsFile::open(out);
+    const Tensor frames = f.get("frames");
+    ASSERT_EQ(frames.dtype(), DType::I32);
+    ASSERT_EQ(frames.shape(), golden.frames.shape()) << c.name;
+    for (std::int64_t i = 0; i < frames.numel(); ++i)
+      ASSERT_EQ(frames.data<std::int32_t>()[i], golden.frames.data<std::int32_t>()[i]) << c.name << " element " << i;
+    EXPECT_EQ(f.metadata().at("stop_reason"), "length");
+  }
+}
+
+TEST(GenerateCli, CudaDeviceIsAClearError) {
+  HS_REQUIRE_SHARED(shared_model, "golden/mula-tiny");
+  const GoldenCheckpoint ckpt(shared_model.parent_path().parent_path());
+  EXPECT_EQ(run_process({HEARTSTREAM_CLI, "generate", "--model_path", ckpt.dir().string(), "--version", "tiny",
+                         "--tags", "x", "--lyrics", "y", "--device", "cuda", "--tokens-out",
+                         (ckpt.dir() / "never.safetensors").string()}),
+            1);
+  EXPECT_FALSE(fs::exists(ckpt.dir() / "never.safetensors"));
+}
+
+}  // namespace
+}  // namespace hs

@@ -1,0 +1,187 @@
+// StreamingDecoder on the tiny golden codec: output length, independence from the push pattern,
+// the chunk latents against direct FlowMatcher calls (first chunk, and a later one with its
+// in-context prefix), the audio against a one-shot decode of the same latents (no seams), errors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/core/noise.h"
+#include "engine/io/safetensors.h"
+#include "engine/pipeline/streaming_decoder.h"
+#include "tests/codec/codec_test_util.h"
+#include "tests/support/shared_data.h"
+
+namespace hs {
+namespace {
+
+using test::max_error;
+
+constexpr std::uint64_t kSeed = 42;
+constexpr std::int64_t kSamplesPerFrame = 3840;  // 80 ms at 48 kHz
+constexpr std::int64_t kStereo = 2;
+constexpr double kSameComputation = 1e-6;  // identical ops on identical inputs (seen: 0)
+constexpr double kStreamTolerance = 5e-6;  // ScalarDecoderStream vs one-shot decode (fp32 rounding)
+
+StreamingDecoderOptions chunking(std::int64_t chunk, std::int64_t context) {
+  StreamingDecoderOptions options;
+  options.chunk_frames = chunk;
+  options.context_frames = context;
+  return options;
+}
+
+struct Case {
+  const CodecModel* model;
+  Tensor codes;  // host I32 [8, T]
+};
+
+Case load(const std::filesystem::path& golden, const std::string& file, std::int64_t max_frames) {
+  const Tensor all = SafetensorsFile::open(golden / file).get("codes");
+  const std::int64_t q = all.dim(0), n = std::min(all.dim(1), max_frames);
+  Tensor codes = Tensor::zeros({q, n}, DType::I32);
+  for (std::int64_t k = 0; k < q; ++k)
+    for (std::int64_t t = 0; t < n; ++t) codes.data<std::int32_t>()[k * n + t] = all.data<std::int32_t>()[k * all.dim(1) + t];
+  return {&test::tiny_codec(golden / "codec-tiny"), codes};
+}
+
+std::vector<std::int32_t> frame(const Tensor& codes, std::int64_t t) {
+  std::vector<std::int32_t> out(static_cast<std::size_t>(codes.dim(0)));
+  for (std::int64_t k = 0; k < codes.dim(0); ++k) out[static_cast<std::size_t>(k)] = codes.data<std::int32_t>()[k * codes.dim(1) + t];
+  return out;
+}
+
+// Columns [begin, end) of host I32 [Q, T].
+Tensor columns(const Tensor& codes, std::int64_t begin, std::int64_t end) {
+  Tensor out = Tensor::zeros({codes.dim(0), end - begin}, DType::I32);
+  for (std::int64_t k = 0; k < codes.dim(0); ++k)
+    for (std::int64_t t = begin; t < end; ++t)
+      out.data<std::int32_t>()[k * (end - begin) + t - begin] = codes.data<std::int32_t>()[k * codes.dim(1) + t];
+  return out;
+}
+
+// Pushes every frame and finishes; pulls after each push when `pull_each`.
+std::vector<float> stream_all(const Case& c, const StreamingDecoderOptions& options, bool pull_each) {
+  GaussianNoise noise(kSeed);
+  StreamingDecoder decoder(*c.model, noise, options);
+  std::vector<float> out;
+  for (std::int64_t t = 0; t < c.codes.dim(1); ++t) {
+    decoder.push(frame(c.codes, t));
+    if (pull_each) {
+      const auto part = decoder.pull();
+      out.insert(out.end(), part.begin(), part.end());
+    }
+  }
+  decoder.finish();
+  const auto rest = decoder.pull();
+  out.insert(out.end(), rest.begin(), rest.end());
+  return out;
+}
+
+TEST(StreamingDecoder, OutputHasFramesTimes3840SamplesPerChannel) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  for (const auto& [file, frames, chunk, context] :
+       {std::tuple{"codec_short.safetensors", 40, 16, 8}, std::tuple{"codec_long.safetensors", 75, 32, 16},
+        std::tuple{"codec_long.safetensors", 9, 1, 3}}) {
+    const Case c = load(golden, file, frames);
+    const auto pcm = stream_all(c, chunking(chunk, context), true);
+    EXPECT_EQ(static_cast<std::int64_t>(pcm.size()), frames * kSamplesPerFrame * kStereo) << file << " C=" << chunk;
+    EXPECT_TRUE(std::all_of(pcm.begin(), pcm.end(), [](float x) { return std::isfinite(x); }));
+  }
+}
+
+TEST(StreamingDecoder, AudioComesOutBeforeFinish) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 40);
+  GaussianNoise noise(kSeed);
+  StreamingDecoder decoder(*c.model, noise, chunking(8, 4));
+  for (std::int64_t t = 0; t < 7; ++t) decoder.push(frame(c.codes, t));
+  EXPECT_TRUE(decoder.pull().empty());  // the first chunk is not full yet
+  decoder.push(frame(c.codes, 7));
+  // 8 frames = 16 latent frames, less the 2 of look-ahead (one code frame's audio) still owed.
+  EXPECT_EQ(static_cast<std::int64_t>(decoder.pull().size()), (8 - 1) * kSamplesPerFrame * kStereo);
+}
+
+TEST(StreamingDecoder, OutputDoesNotDependOnHowFramesArePushed) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 40);
+  const StreamingDecoderOptions options = chunking(12, 6);
+  EXPECT_EQ(stream_all(c, options, true), stream_all(c, options, false));
+}
+
+TEST(StreamingDecoder, ChunkLatentsEqualDirectFlowMatcherCalls) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 40);
+  constexpr std::int64_t kChunk = 16, kContext = 8;
+  std::vector<Tensor> chunks;
+  StreamingDecoderOptions options = chunking(kChunk, kContext);
+  options.on_latents = [&](const Tensor& latents, std::int64_t) { chunks.push_back(c.model->backend().download(latents)); };
+  stream_all(c, options, false);
+  ASSERT_EQ(chunks.size(), 3u);
+
+  const FlowMatcher& flow = c.model->flow();
+  Backend& be = c.model->backend();
+  GaussianNoise noise(kSeed);
+  const Tensor first = flow.sample(flow.condition(columns(c.codes, 0, kChunk)), Tensor(), noise);
+  EXPECT_LE(max_error(chunks[0], be.download(first)), kSameComputation);
+  // Chunk 2: frames [8, 32), the first 16 latent rows in context = chunk 1's last 16 rows.
+  const Tensor prefix = first.slice(2 * (kChunk - kContext), 2 * kChunk);
+  const Tensor second = flow.sample(flow.condition(columns(c.codes, kChunk - kContext, 2 * kChunk)), prefix, noise);
+  EXPECT_LE(max_error(chunks[1], be.download(second).slice(2 * kContext, second.dim(0))), kSameComputation);
+}
+
+TEST(StreamingDecoder, AudioEqualsOneShotDecodeOfTheChunkLatents) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 40);
+  std::vector<Tensor> chunks;
+  StreamingDecoderOptions options = chunking(7, 5);
+  options.on_latents = [&](const Tensor& latents, std::int64_t) { chunks.push_back(c.model->backend().download(latents)); };
+  const auto pcm = stream_all(c, options, true);
+
+  std::int64_t rows = 0;
+  for (const Tensor& t : chunks) rows += t.dim(0);
+  Tensor all = Tensor::zeros({rows, chunks.front().dim(1)}, DType::F32);
+  std::int64_t at = 0;
+  for (const Tensor& t : chunks) {
+    std::copy_n(t.data<float>(), t.numel(), all.data<float>() + at);
+    at += t.numel();
+  }
+  const ScalarDecoder& dec = c.model->decoder();
+  Backend& be = c.model->backend();
+  const Tensor want = be.download(dec.decode(dec.split_channels(be.upload(all))));  // [2, 1, n]
+  const std::int64_t n = want.dim(2);
+  ASSERT_EQ(static_cast<std::int64_t>(pcm.size()), kStereo * n);
+  Tensor got = Tensor::zeros({kStereo, 1, n}, DType::F32);
+  for (std::int64_t t = 0; t < n; ++t)
+    for (std::int64_t ch = 0; ch < kStereo; ++ch) got.data<float>()[ch * n + t] = pcm[static_cast<std::size_t>(t * kStereo + ch)];
+  EXPECT_LE(max_error(got, want), kStreamTolerance);
+}
+
+TEST(StreamingDecoder, LatencyIsTheChunkPlusOneLookAheadFrame) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 1);
+  GaussianNoise noise(kSeed);
+  for (const std::int64_t chunk : {1, 4, 16, 64})
+    EXPECT_EQ(StreamingDecoder(*c.model, noise, chunking(chunk, 16)).algorithmic_latency_ms(), chunk * 80);
+}
+
+TEST(StreamingDecoder, RejectsMisuse) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 4);
+  GaussianNoise noise(kSeed);
+  EXPECT_THROW(StreamingDecoder(*c.model, noise, chunking(0, 16)), InvalidArgument);
+  EXPECT_THROW(StreamingDecoder(*c.model, noise, chunking(16, -1)), InvalidArgument);
+  StreamingDecoder decoder(*c.model, noise, chunking(2, 1));
+  EXPECT_THROW(decoder.push(std::vector<std::int32_t>(7, 0)), InvalidArgument);
+  std::vector<std::int32_t> bad = frame(c.codes, 0);
+  bad[3] = static_cast<std::int32_t>(c.model->config().codebook_size);
+  EXPECT_THROW(decoder.push(bad), InvalidArgument);
+  for (std::int64_t t = 0; t < 3; ++t) decoder.push(frame(c.codes, t));
+  decoder.finish();
+  EXPECT_EQ(static_cast<std::int64_t>(decoder.pull().size()), 3 * kSamplesPerFrame * kStereo);
+  EXPECT_THROW(decoder.push(frame(c.codes, 3)), InvalidArgument);
+  EXPECT_THROW(decoder.finish(), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace hs
