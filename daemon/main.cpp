@@ -2,6 +2,7 @@
 //   heartstreamd --config etc/heartstream.yaml
 //   heartstreamd --model_path ckpt --version 3B --port 8080
 //   heartstreamd --check-config --config etc/heartstream.yaml
+//   heartstreamd --play --model_path ckpt --tags piano --lyrics '[verse] la' (one song, local speakers)
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -15,6 +16,7 @@
 #include "daemon/engine_models.h"
 #include "daemon/engine_worker.h"
 #include "daemon/metrics.h"
+#include "daemon/play_mode.h"
 #include "daemon/server.h"
 #include "engine/io/checkpoint.h"
 
@@ -26,6 +28,8 @@ using hs::daemon::DaemonConfig;
 struct Options {
   std::optional<std::string> config_file;
   bool check_config = false;
+  bool play = false;
+  hs::daemon::PlayFlags song;
   ConfigOverrides overrides;
 };
 
@@ -75,11 +79,23 @@ int main(int argc, char** argv) {
   add_override(app, o, "--device", "model.device", "cpu | cuda (overrides model.device)");
   add_override(app, o, "--bind", "server.bind", "Address to listen on (overrides server.bind)");
   add_override(app, o, "--port", "server.port", "TCP port, 0 for any free one (overrides server.port)");
+  auto* play = app.add_flag("--play", o.play, "Generate one song, play it on the local speakers (PortAudio), exit");
+  auto* tags = app.add_option("--tags", o.song.tags, "--play: comma-separated style tags")->needs(play);
+  auto* lyrics = app.add_option("--lyrics", o.song.lyrics, "--play: lyrics with [section] markers")->needs(play);
+  play->needs(tags, lyrics);
+  app.add_option("--max_audio_length_ms", o.song.max_audio_length_ms, "--play: song length limit")->needs(play);
+  app.add_option("--topk", o.song.topk, "--play: sampler top-k")->needs(play);
+  app.add_option("--temperature", o.song.temperature, "--play: sampler temperature")->needs(play);
+  app.add_option("--cfg_scale", o.song.cfg_scale, "--play: classifier-free guidance scale")->needs(play);
+  app.add_option("--seed", o.song.seed, "--play: seed (random when absent)")->needs(play);
+  add_override(app, o, "--portaudio_device", "outputs.portaudio_device",
+               "--play: output device name (or part of it) or index (overrides outputs.portaudio_device)");
   CLI11_PARSE(app, argc, argv);
   const std::string source = o.config_file.value_or("defaults");
   try {
     const DaemonConfig config = hs::daemon::load_config(o.config_file, hs::daemon::process_environment(), o.overrides);
     if (o.check_config) return check_config(config, source);
+    if (o.play) return hs::daemon::play_one_song(config, hs::daemon::play_params(o.song, config.generation));
     return serve(config);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "heartstreamd: %s\n", e.what());

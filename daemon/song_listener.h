@@ -16,7 +16,8 @@ class SongListener {
   virtual ~SongListener() = default;
 
   virtual void on_started(const StartedInfo& info) = 0;
-  // Encoded audio in stream order: one Opus packet (Container::OpusPackets) or a run of Ogg pages.
+  // Audio in stream order: one Opus packet (Container::OpusPackets), a run of Ogg pages
+  // (Container::OggPages) or interleaved float PCM (Container::Pcm).
   virtual void on_audio(std::span<const std::uint8_t> bytes) = 0;
   virtual void on_progress(std::int64_t audio_ms, double rtf) = 0;
   // Exactly one of on_done / on_error ends every song the worker accepted.

@@ -4,13 +4,11 @@
 
 #include "daemon/audio/ogg_opus_sink.h"
 #include "daemon/audio/opus_stream_encoder.h"
+#include "engine/pipeline/song_seed.h"
 #include "engine/text/prompt.h"
 
 namespace hs::daemon {
 namespace {
-
-// The codec's noise stream is seeded apart from the sampler's (same song seed, different draws).
-constexpr std::uint64_t kCodecSeedSalt = 0x9E3779B97F4A7C15ull;
 
 // Opus packets straight to a callback, as an AudioSink.
 class OpusPacketSink final : public AudioSink {
@@ -22,6 +20,19 @@ class OpusPacketSink final : public AudioSink {
 
  private:
   OpusStreamEncoder encoder_;
+};
+
+// Unencoded PCM straight to a callback, as bytes (Container::Pcm).
+class PcmBytesSink final : public AudioSink {
+ public:
+  explicit PcmBytesSink(OpusStreamEncoder::PacketCallback on_bytes) : on_bytes_(std::move(on_bytes)) {}
+  void write(const float* interleaved, std::size_t frames) override {
+    on_bytes_({reinterpret_cast<const std::uint8_t*>(interleaved), frames * kChannels * sizeof(float)});
+  }
+  void finish() override {}
+
+ private:
+  OpusStreamEncoder::PacketCallback on_bytes_;
 };
 
 StreamingDecoderOptions decoder_options(const PacingOptions& pacing) {
@@ -54,7 +65,7 @@ SongSession::SongSession(const EngineModels& models, SongSetup setup, const Paci
       on_ending_(std::move(on_ending)),
       seed_(choose_seed(setup_.params)),
       generator_(models.mula, models.gen, make_request(models, setup_.params, seed_)),
-      codec_noise_(seed_ ^ kCodecSeedSalt),
+      codec_noise_(codec_noise_seed(seed_)),
       decoder_(*models.codec, codec_noise_, decoder_options(pacing)),
       started_at_(Clock::now()) {
   auto on_bytes = [this](std::span<const std::uint8_t> bytes) { on_encoded(bytes, encoder_ != nullptr); };
@@ -62,6 +73,8 @@ SongSession::SongSession(const EngineModels& models, SongSetup setup, const Paci
     auto sink = std::make_unique<OpusPacketSink>(on_bytes);
     pre_skip_ = sink->pre_skip();
     encoder_ = std::move(sink);
+  } else if (setup_.container == Container::Pcm) {
+    encoder_ = std::make_unique<PcmBytesSink>(on_bytes);  // pre_skip_ stays 0: nothing to drop
   } else {
     // The Ogg headers come out of the constructor, before `encoder_` is set: not audio yet.
     const auto serial = static_cast<std::uint32_t>(seed_);

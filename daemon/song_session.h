@@ -1,6 +1,6 @@
-// One song inside the engine worker: Generator → StreamingDecoder → Opus (packets or Ogg pages) →
-// its SongListener. step() advances it by one frame; the worker interleaves many sessions and
-// skips paused ones (listener full, or audio too far ahead of real-time playback).
+// One song inside the engine worker: Generator → StreamingDecoder → Opus (packets or Ogg pages) or
+// plain PCM → its SongListener. step() advances it by one frame; the worker interleaves many
+// sessions and skips paused ones (listener full, or audio too far ahead of real-time playback).
 #pragma once
 
 #include <chrono>

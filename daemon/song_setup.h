@@ -16,6 +16,7 @@ namespace hs::daemon {
 enum class Container : std::uint8_t {
   OpusPackets,  // one on_audio per 20 ms Opus packet (WebSocket binary messages)
   OggPages,     // Ogg Opus pages (audio/ogg over HTTP)
+  Pcm,          // the decoder's interleaved float PCM as bytes, not encoded (local playback)
 };
 
 struct SongSetup {

@@ -8,6 +8,8 @@ std::vector<AddCommand> all_commands() {
       add_generate_command,
       add_decode_command,
       add_make_demo_model_command,
+      add_stream_command,
+      add_play_command,
   };
 }
 

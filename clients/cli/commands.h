@@ -18,5 +18,7 @@ void add_tokenize_command(CLI::App& app);  // tokenize_command.cpp
 void add_generate_command(CLI::App& app);  // generate_command.cpp
 void add_decode_command(CLI::App& app);  // decode_command.cpp
 void add_make_demo_model_command(CLI::App& app);  // make_demo_model_command.cpp
+void add_stream_command(CLI::App& app);  // stream_command.cpp
+void add_play_command(CLI::App& app);    // stream_command.cpp
 
 }  // namespace hs::cli

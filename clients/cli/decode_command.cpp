@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "clients/cli/commands.h"
+#include "clients/cli/song_output.h"
 #include "daemon/audio/audio_file.h"
 #include "engine/core/error.h"
 #include "engine/core/noise.h"
@@ -18,6 +19,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/model/codec/codec_model.h"
 #include "engine/model/codec/offline_decode.h"
+#include "engine/pipeline/song_seed.h"
 
 namespace hs::cli {
 namespace {
@@ -31,7 +33,7 @@ struct DecodeOptions {
   std::string device = "cpu";         // cpu | cuda
   std::string tokens;                 // .safetensors with `frames` or `codes` I32 [8, T]
   std::string noise;                  // optional .safetensors with noise_0, noise_1, ...
-  std::optional<std::uint64_t> seed;  // Gaussian noise seed (random and printed when absent)
+  std::optional<std::uint64_t> seed;  // song seed: noise as `generate --seed` draws it (random and printed when absent)
   std::string save_path;              // .wav | .opus | .ogg | .mp3 | .safetensors
 };
 
@@ -71,16 +73,6 @@ std::vector<Tensor> read_noise(const std::string& path) {
   return draws;
 }
 
-// Audio [S, N] (host) → interleaved samples.
-std::vector<float> interleave(const Tensor& audio) {
-  const std::int64_t channels = audio.dim(0), frames = audio.dim(1);
-  std::vector<float> out(static_cast<std::size_t>(channels * frames));
-  const float* src = audio.data<float>();
-  for (std::int64_t c = 0; c < channels; ++c)
-    for (std::int64_t t = 0; t < frames; ++t) out[static_cast<std::size_t>(t * channels + c)] = src[c * frames + t];
-  return out;
-}
-
 void run_decode(const DecodeOptions& o) {
   if (o.device == "cuda") throw InvalidArgument("--device cuda: the CUDA backend is not built yet; use --device cpu");
   if (o.device != "cpu") throw InvalidArgument("--device '" + o.device + "' is not one of cpu, cuda");
@@ -99,16 +91,13 @@ void run_decode(const DecodeOptions& o) {
   } else {
     const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
     if (!o.seed) std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(seed));
-    noise = std::make_unique<GaussianNoise>(seed);
+    noise = std::make_unique<GaussianNoise>(codec_noise_seed(seed));
   }
 
   const auto start = std::chrono::steady_clock::now();
   const Tensor audio = backend.download(decode_offline(model, codes, *noise));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (audio.dim(0) != kChannels)
-    throw FormatError("the codec decodes " + std::to_string(audio.dim(0)) + " channels, expected " + std::to_string(kChannels));
-  const std::vector<float> pcm = interleave(audio);
-  sink->write(pcm.data(), static_cast<std::size_t>(audio.dim(1)));
+  write_planar_audio(*sink, audio);
   sink->finish();
   const double audio_s = static_cast<double>(audio.dim(1)) / static_cast<double>(model.config().sample_rate);
   std::fprintf(stderr, "%lld frames → %.2f s of audio in %.2f s (RTF %.3f) → %s\n",
@@ -128,7 +117,8 @@ void add_decode_command(CLI::App& app) {
   cmd->add_option("--device", opt->device, "cpu | cuda")->capture_default_str();
   cmd->add_option("--tokens", opt->tokens, ".safetensors file with I32 [8, T] 'frames' or 'codes'")->required();
   cmd->add_option("--noise", opt->noise, ".safetensors file with noise_0, noise_1, ... to replay (parity runs)");
-  cmd->add_option("--seed", opt->seed, "Seed of the codec's Gaussian noise (random when absent)");
+  cmd->add_option("--seed", opt->seed,
+                  "Song seed of the codec noise: the audio `generate --seed` makes from these tokens (random when absent)");
   cmd->add_option("--save_path", opt->save_path, "Output: .wav, .opus, .ogg, .mp3 or .safetensors (F32 'wav')")
       ->required();
   cmd->callback([opt] { run_decode(*opt); });

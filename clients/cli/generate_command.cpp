@@ -1,26 +1,25 @@
-// `heartstream generate`: tags + lyrics → HeartMuLa frames (codec tokens), written as a
-// safetensors file. Options are named as the reference's run_music_generation.py.
+// `heartstream generate`: tags + lyrics → HeartMuLa frames (codec tokens) → a token file and/or an
+// audio file, decoded offline or streamed while generating (song_output.h). Options are named as
+// the reference's run_music_generation.py.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <iostream>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
-#include <vector>
 
 #include "clients/cli/commands.h"
+#include "clients/cli/generate_progress.h"
+#include "clients/cli/song_output.h"
 #include "engine/core/error.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/config.h"
-#include "engine/io/safetensors.h"
+#include "engine/model/codec/codec_model.h"
 #include "engine/model/lm/mula_model.h"
 #include "engine/pipeline/generator.h"
 #include "engine/text/prompt.h"
@@ -41,12 +40,9 @@ struct GenerateOptions {
   float cfg_scale = 1.5f;
   std::optional<std::uint64_t> seed;          // random (and printed) when absent
   std::string tokens_out;                     // safetensors file receiving `frames` I32 [8, T]
+  std::string save_path;                      // audio file: .wav | .opus | .ogg | .mp3 | .safetensors
+  bool stream = false;                        // decode while generating (the file grows) instead of after
 };
-
-using FrameSink = std::function<void(const Frame&)>;
-
-// Off a terminal, progress is one line per this many frames (10 s of audio).
-constexpr std::int64_t kProgressEveryFrames = 125;
 
 // The argument itself, or the contents of the file it names.
 std::string text_or_file(const std::string& arg) {
@@ -57,50 +53,39 @@ std::string text_or_file(const std::string& arg) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Pulls every frame into each sink, with progress (frames, ms per frame) on stderr.
-StopReason run_frames(Generator& generator, const std::vector<FrameSink>& sinks) {
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  auto first_frame = start;
-  const bool terminal = ::isatty(STDERR_FILENO) != 0;
-  const auto reason = generator.run([&](const Frame& frame) {
-    for (const auto& sink : sinks) sink(frame);
-    const auto now = Clock::now();
-    const std::int64_t n = generator.frames_emitted();
-    if (n == 1) first_frame = now;
-    const double ms_per_frame =
-        n > 1 ? std::chrono::duration<double, std::milli>(now - first_frame).count() / static_cast<double>(n - 1) : 0.0;
-    if (!terminal && n % kProgressEveryFrames != 0) return;
-    std::fprintf(stderr, "%sframe %lld/%lld  %.1f ms/frame%s", terminal ? "\r" : "", static_cast<long long>(n),
-                 static_cast<long long>(generator.max_frames()), ms_per_frame, terminal ? "" : "\n");
+// Pulls every frame into `output`, with progress on stderr; returns why the stream ended.
+StopReason run_frames(Generator& generator, SongOutput& output, double sample_rate_hz) {
+  GenerateProgress progress(stderr, ::isatty(STDERR_FILENO) != 0, generator.max_frames());
+  const StopReason reason = generator.run([&](const Frame& frame) {
+    output.push(frame);
+    progress.on_frame(generator.frames_emitted());
+    if (const auto at = output.first_audio_at()) progress.on_first_audio(*at);
   });
-  const double total_s = std::chrono::duration<double>(Clock::now() - start).count();
-  const double first_s = std::chrono::duration<double>(first_frame - start).count();
-  std::fprintf(stderr, "%s%lld frames (%.2f s of audio) in %.2f s, first frame after %.2f s; stopped: %s\n",
-               terminal ? "\n" : "", static_cast<long long>(generator.frames_emitted()),
-               static_cast<double>(generator.frames_emitted() * kFrameMs) / 1000.0, total_s, first_s,
-               std::string(stop_reason_name(reason)).c_str());
+  output.finish(reason);
+  if (const auto at = output.first_audio_at()) progress.on_first_audio(*at);
+  const std::int64_t frames = generator.frames_emitted();
+  const double audio_s = sample_rate_hz > 0 ? static_cast<double>(output.audio_samples_written()) / sample_rate_hz
+                                            : static_cast<double>(frames * kFrameMs) / 1000.0;
+  progress.finish(frames, audio_s, reason);
   return reason;
-}
-
-Tensor frames_tensor(const std::vector<Frame>& frames) {
-  const auto count = static_cast<std::int64_t>(frames.size());
-  Tensor t = Tensor::zeros({kNumCodebooks, count}, DType::I32);
-  for (std::int64_t i = 0; i < count; ++i)
-    for (std::int64_t k = 0; k < kNumCodebooks; ++k) t.data<std::int32_t>()[k * count + i] = frames[i][k];
-  return t;
 }
 
 void run_generate(const GenerateOptions& o) {
   if (o.device == "cuda")
     throw InvalidArgument("--device cuda: the CUDA backend is not built yet; use --device cpu");
   if (o.device != "cpu") throw InvalidArgument("--device '" + o.device + "' is not one of cpu, cuda");
-  if (o.tokens_out.empty()) throw InvalidArgument("nothing to write: pass --tokens-out FILE.safetensors");
-  const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version, /*need_codec=*/false);
+  if (o.tokens_out.empty() && o.save_path.empty())
+    throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .opus, .ogg, .mp3, .safetensors) "
+                          "and/or --tokens-out FILE.safetensors");
+  if (o.stream && o.save_path.empty()) throw InvalidArgument("--stream needs --save_path");
+  const bool need_codec = !o.save_path.empty();
+  const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version, need_codec);
   const GenConfig gen = read_gen_config(paths.gen_config);
   const Tokenizer tokenizer = Tokenizer::load(paths.tokenizer);
   CpuBackend backend;
   const auto model = MulaModel::load(backend, paths.mula_dir);
+  std::optional<CodecModel> codec;
+  if (need_codec) codec.emplace(CodecModel::load(backend, paths.codec_dir));
   const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
   if (!o.seed) std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(seed));
   GenerationRequest request{build_prompt(tokenizer, gen, text_or_file(o.tags), text_or_file(o.lyrics), o.cfg_scale),
@@ -108,17 +93,15 @@ void run_generate(const GenerateOptions& o) {
                             {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale},
                             seed};
   Generator generator(model, gen, request);
-  std::vector<Frame> frames;
-  const StopReason reason = run_frames(generator, {[&](const Frame& f) { frames.push_back(f); }});
-  write_safetensors(o.tokens_out, {{"frames", frames_tensor(frames)}},
-                    {{"seed", std::to_string(seed)}, {"stop_reason", std::string(stop_reason_name(reason))}});
+  SongOutput output({o.tokens_out, o.save_path, o.stream}, codec ? &*codec : nullptr, seed);
+  run_frames(generator, output, codec ? static_cast<double>(codec->config().sample_rate) : 0.0);
 }
 
 }  // namespace
 
 void add_generate_command(CLI::App& app) {
   auto opt = std::make_shared<GenerateOptions>();
-  CLI::App* cmd = app.add_subcommand("generate", "Generate music tokens from tags and lyrics (HeartMuLa)");
+  CLI::App* cmd = app.add_subcommand("generate", "Generate a song from tags and lyrics (HeartMuLa → HeartCodec)");
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartMuLa-oss-<version>/, gen_config.json, tokenizer.json)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
@@ -131,8 +114,11 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--topk", opt->topk, "Keep the k most likely tokens")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", opt->temperature, "Sampling temperature (<= 0: greedy)")->capture_default_str();
   cmd->add_option("--cfg_scale", opt->cfg_scale, "Classifier-free guidance scale (1: off)")->capture_default_str();
-  cmd->add_option("--seed", opt->seed, "Sampler seed (random when absent)");
+  cmd->add_option("--seed", opt->seed, "Seed of the sampler and the codec noise (random when absent)");
   cmd->add_option("--tokens-out", opt->tokens_out, "Write the frames (I32 [8, T] 'frames') to this .safetensors file");
+  cmd->add_option("--save_path", opt->save_path, "Audio output: .wav, .opus, .ogg, .mp3 or .safetensors (F32 'wav')");
+  cmd->add_flag("--stream", opt->stream,
+                "Decode while generating (streaming codec): the file grows as frames come; reports time to first audio");
   cmd->callback([opt] { run_generate(*opt); });
 }
 

@@ -25,12 +25,12 @@ void run_make_demo_model(const MakeDemoModelOptions& o, std::ostream& out) {
       << paths.gen_config.string() << "\n  " << paths.tokenizer.string() << "\n\n"
       << "NOTE: a demo model makes noise-like audio, not music: its weights are random. It is\n"
       << "small enough to run faster than real time on a CPU and exercises the whole pipeline.\n"
-      << "Its backbone holds 1024 positions, so keep --max_audio_length_ms at 60000 or below.\n\n"
-      << "Try it:\n"
+      << "Its backbone holds 8192 positions: songs up to the default --max_audio_length_ms 240000.\n\n"
+      << "Try it (a 30 s song to WAV, decoded after generation; then streamed to Opus as it is made):\n"
       << "  heartstream generate --model_path " << o.dir << " --version " << version
-      << " --tags 'piano,happy' --lyrics '[Verse] la la la' --max_audio_length_ms 10000 --tokens-out demo_tokens.safetensors\n"
-      << "  heartstream decode --model_path " << o.dir << " --version " << version
-      << " --tokens demo_tokens.safetensors --save_path demo.wav\n\n"
+      << " --tags 'piano,happy' --lyrics '[Verse] la la la' --max_audio_length_ms 30000 --seed 1 --save_path demo.wav\n"
+      << "  heartstream generate --model_path " << o.dir << " --version " << version
+      << " --tags 'piano,happy' --lyrics '[Verse] la la la' --seed 1 --stream --save_path demo.opus\n\n"
       << "For music, download the HeartMuLa checkpoint and point at it instead:\n"
       << "  --model_path /path/to/ckpt --version 3B\n";
 }

@@ -29,6 +29,7 @@ namespace fs = std::filesystem;
 constexpr std::int64_t kFrames = 8;
 constexpr double kMinAudibleRms = 1e-3;
 constexpr std::uint64_t kOtherSeed = 99;
+constexpr std::int64_t kReferenceDefaultAudioMs = 240000;  // run_music_generation.py's --max_audio_length_ms
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -64,8 +65,8 @@ TEST_F(DemoCheckpoint, ResolvesInTheRealLayout) {
 
 TEST_F(DemoCheckpoint, FilesHoldExactlyTheTensorsTheLoadersRead) {
   const MulaConfig mula = read_mula_config(paths_->mula_dir / "config.json");
-  EXPECT_EQ(mula.backbone_flavor, "llama-tiny");
-  EXPECT_EQ(mula.decoder_flavor, "llama-tiny-dec");
+  EXPECT_EQ(mula.backbone_flavor, "llama-demo");
+  EXPECT_EQ(mula.decoder_flavor, "llama-demo-dec");
   EXPECT_EQ(mula.audio_vocab_size, 8197);
   const SafetensorsFile lm = SafetensorsFile::open(paths_->mula_dir / "model.safetensors");
   const auto lm_shapes = mula_tensor_shapes(mula);
@@ -132,6 +133,17 @@ TEST_F(DemoCheckpoint, GeneratesAndDecodesAudibleAudioWithinRange) {
     sum_sq += double{x} * x;
   }
   EXPECT_GT(std::sqrt(sum_sq / static_cast<double>(audio.numel())), kMinAudibleRms);
+}
+
+// The reference CLI's default --max_audio_length_ms (240 s: 3001 frames) fits the demo backbone.
+TEST_F(DemoCheckpoint, BackboneHoldsTheReferenceDefaultSongLength) {
+  const GenConfig gen = read_gen_config(paths_->gen_config);
+  const Tokenizer tokenizer = Tokenizer::load(paths_->tokenizer);
+  const auto lm = MulaModel::load(backend_, paths_->mula_dir);
+  GenerationRequest request{build_prompt(tokenizer, gen, "piano,happy", "[verse]\nla la la", 1.5f),
+                            kReferenceDefaultAudioMs, {.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f}, 7};
+  const Generator generator(lm, gen, request);
+  EXPECT_EQ(generator.max_frames(), 1 + kReferenceDefaultAudioMs / kFrameMs);
 }
 
 TEST_F(DemoCheckpoint, SameSeedSameFilesOtherSeedOtherWeights) {

@@ -1,5 +1,6 @@
 // `heartstream generate` on the golden checkpoint: greedy (--topk 1) with the MANIFEST tags and
-// lyrics reproduces the golden frames for cfg 1.5 and 1.0. The golden folder is not laid out like
+// lyrics reproduces the golden frames for cfg 1.5 and 1.0, and its --save_path audio equals
+// `heartstream decode` of those frames with the same seed. The golden folder is not laid out like
 // a release checkpoint, so the test builds one from symlinks.
 #include <gtest/gtest.h>
 
@@ -7,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -84,6 +86,59 @@ TEST(GenerateCli, GreedyReproducesGoldenFrames) {
       ASSERT_EQ(frames.data<std::int32_t>()[i], golden.frames.data<std::int32_t>()[i]) << c.name << " element " << i;
     EXPECT_EQ(f.metadata().at("stop_reason"), "length");
   }
+}
+
+// The two commands share the offline decode and the seed → codec noise mapping, so generating audio
+// directly equals generating tokens and decoding them. The golden LM emits codes 64..68, which the
+// 64-code golden codec cannot decode, so the audio comes from the demo codec (8192 codes).
+TEST(GenerateCli, SavedAudioEqualsDecodeOfTheGoldenFramesWithTheSameSeed) {
+  HS_REQUIRE_SHARED(shared_model, "golden/mula-tiny");
+  HS_REQUIRE_SHARED(tokenizer, "tokenizer/llama3-tokenizer.json");
+  const fs::path shared = shared_model.parent_path().parent_path();
+  const GoldenCheckpoint ckpt(shared);
+  ASSERT_EQ(run_process({HEARTSTREAM_CLI, "make-demo-model", (ckpt.dir() / "demo").string()}), 0);
+  fs::create_directory_symlink(ckpt.dir() / "demo/HeartCodec-oss", ckpt.dir() / "HeartCodec-oss");
+  const test::LmCaseInfo& c = test::lm_cases().front();
+  const test::LmGolden golden = test::load_lm_golden(shared / "golden" / (c.name + ".safetensors"));
+  const fs::path tokens = ckpt.dir() / "tokens.safetensors", generated = ckpt.dir() / "generated.safetensors",
+                 decoded = ckpt.dir() / "decoded.safetensors";
+  std::ostringstream cfg, max_ms;
+  cfg << c.cfg_scale;
+  max_ms << (c.frames - 1) * 80;
+  ASSERT_EQ(run_process({HEARTSTREAM_CLI, "generate", "--model_path", ckpt.dir().string(), "--version", "tiny", "--tags",
+                         c.tags, "--lyrics", c.lyrics, "--max_audio_length_ms", max_ms.str(), "--topk", "1",
+                         "--cfg_scale", cfg.str(), "--seed", "5", "--tokens-out", tokens.string(), "--save_path",
+                         generated.string()}),
+            0);
+  const Tensor frames = SafetensorsFile::open(tokens).get("frames");
+  ASSERT_EQ(frames.shape(), golden.frames.shape());
+  EXPECT_EQ(std::memcmp(frames.data<std::int32_t>(), golden.frames.data<std::int32_t>(), frames.bytes()), 0);
+  ASSERT_EQ(run_process({HEARTSTREAM_CLI, "decode", "--model_path", ckpt.dir().string(), "--version", "tiny",
+                         "--tokens", tokens.string(), "--seed", "5", "--save_path", decoded.string()}),
+            0);
+  const Tensor a = SafetensorsFile::open(generated).get("wav").to_f32();
+  const Tensor b = SafetensorsFile::open(decoded).get("wav").to_f32();
+  ASSERT_EQ(a.shape(), (Shape{2, frames.dim(1) * 3840}));
+  ASSERT_EQ(a.shape(), b.shape());
+  EXPECT_EQ(std::memcmp(a.data<float>(), b.data<float>(), a.bytes()), 0);
+}
+
+// The golden codec's 64 codes cannot hold the golden LM's codes 64..68: generation stops with an
+// error instead of decoding garbage, and writes no audio.
+TEST(GenerateCli, CodeTheCodecCannotDecodeIsAClearError) {
+  HS_REQUIRE_SHARED(shared_model, "golden/mula-tiny");
+  HS_REQUIRE_SHARED(codec, "golden/codec-tiny");
+  HS_REQUIRE_SHARED(tokenizer, "tokenizer/llama3-tokenizer.json");
+  const GoldenCheckpoint ckpt(shared_model.parent_path().parent_path());
+  fs::create_directory_symlink(codec, ckpt.dir() / "HeartCodec-oss");
+  const test::LmCaseInfo& c = test::lm_cases().front();
+  const fs::path out = ckpt.dir() / "x.safetensors";
+  EXPECT_EQ(run_process({HEARTSTREAM_CLI, "generate", "--model_path", ckpt.dir().string(), "--version", "tiny", "--tags",
+                         c.tags, "--lyrics", c.lyrics, "--max_audio_length_ms", std::to_string((c.frames - 1) * 80),
+                         "--topk", "1", "--cfg_scale", std::to_string(c.cfg_scale), "--seed", "5", "--save_path",
+                         out.string()}),
+            1);
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST(GenerateCli, CudaDeviceIsAClearError) {

@@ -32,9 +32,15 @@ TEST(LlamaFlavor, TableAndUnknownNames) {
   const LlamaFlavor& bb = llama_flavor("llama-3B");
   EXPECT_EQ(bb.layers, 28);
   EXPECT_EQ(bb.head_dim(), 128);
-  EXPECT_FALSE(bb.golden_test_only);
+  EXPECT_EQ(bb.use, FlavorUse::Released);
   EXPECT_EQ(llama_flavor("llama-300M").head_dim(), 384);
-  EXPECT_TRUE(llama_flavor("llama-tiny-dec").golden_test_only);
+  EXPECT_EQ(llama_flavor("llama-tiny-dec").use, FlavorUse::GoldenTest);
+  EXPECT_EQ(llama_flavor("llama-tiny").max_seq_len, 1024);  // frozen with the goldens
+  // The demo backbone holds the reference CLI's default song (240 s = 3001 frames) plus a prompt.
+  const LlamaFlavor& demo = llama_flavor("llama-demo");
+  EXPECT_EQ(demo.use, FlavorUse::Demo);
+  EXPECT_GE(demo.max_seq_len, 8192);
+  EXPECT_EQ(llama_flavor("llama-demo-dec").use, FlavorUse::Demo);
   EXPECT_THROW(llama_flavor("llama-1B"), FormatError);
 }
 

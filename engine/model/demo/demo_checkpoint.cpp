@@ -17,8 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-constexpr std::string_view kBackboneFlavor = "llama-tiny";
-constexpr std::string_view kDecoderFlavor = "llama-tiny-dec";
+constexpr std::string_view kBackboneFlavor = "llama-demo";  // 8192 positions: 240 s songs
+constexpr std::string_view kDecoderFlavor = "llama-demo-dec";
 constexpr std::int64_t kCodeCount = 8192;        // codec codebook size: the ids a frame may hold
 constexpr std::int64_t kAudioVocab = 8197;       // the real model's: codes, then specials
 constexpr std::int32_t kAudioEosId = 8193;       // the real gen_config's

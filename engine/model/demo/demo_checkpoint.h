@@ -1,6 +1,6 @@
 // A small random-weight checkpoint folder in the real layout (REFERENCE.md "Checkpoint layout"),
 // so the whole pipeline can be tried without downloading weights:
-//   DIR/HeartMuLa-oss-demo/{config.json, model.safetensors}  bf16, llama-tiny + llama-tiny-dec
+//   DIR/HeartMuLa-oss-demo/{config.json, model.safetensors}  bf16, llama-demo + llama-demo-dec
 //   DIR/HeartCodec-oss/{config.json, model.safetensors}      fp32, small DiT and scalar decoder
 //   DIR/gen_config.json, DIR/tokenizer.json                  a toy byte-level BPE tokenizer
 // Its audio is noise-like: the weights are random.

@@ -10,14 +10,22 @@
 namespace hs {
 namespace {
 
-constexpr std::array<LlamaFlavor, 6> kFlavors{{
-    // name            layers heads kv  dim   ffn    max_seq golden-only
-    {"llama-3B", 28, 24, 8, 3072, 8192, 8192, false},
-    {"llama-300M", 3, 8, 4, 3072, 8192, 2048, false},
-    {"llama-7B", 32, 32, 8, 4096, 14336, 8192, false},
-    {"llama-400M", 4, 8, 4, 3072, 8192, 2048, false},
-    {"llama-tiny", 2, 4, 2, 64, 128, 1024, true},     // golden/mula-tiny backbone only
-    {"llama-tiny-dec", 2, 2, 1, 96, 160, 16, true},  // golden/mula-tiny decoder only
+constexpr auto R = FlavorUse::Released;
+constexpr auto G = FlavorUse::GoldenTest;
+constexpr auto D = FlavorUse::Demo;
+
+constexpr std::array<LlamaFlavor, 8> kFlavors{{
+    // name            layers heads kv  dim   ffn    max_seq use
+    {"llama-3B", 28, 24, 8, 3072, 8192, 8192, R},
+    {"llama-300M", 3, 8, 4, 3072, 8192, 2048, R},
+    {"llama-7B", 32, 32, 8, 4096, 14336, 8192, R},
+    {"llama-400M", 4, 8, 4, 3072, 8192, 2048, R},
+    {"llama-tiny", 2, 4, 2, 64, 128, 1024, G},      // golden/mula-tiny backbone only
+    {"llama-tiny-dec", 2, 2, 1, 96, 160, 16, G},   // golden/mula-tiny decoder only
+    // make-demo-model only: tiny shapes with the released backbone's context, so a demo song can
+    // reach the reference CLI's default 240 s (3001 frames plus the prompt).
+    {"llama-demo", 2, 4, 2, 64, 128, 8192, D},
+    {"llama-demo-dec", 2, 2, 1, 96, 160, 16, D},   // a frame uses 8 decoder positions
 }};
 
 }  // namespace

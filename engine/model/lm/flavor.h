@@ -8,6 +8,10 @@
 
 namespace hs {
 
+// What a flavor is for: the released checkpoints, the golden test checkpoint (frozen with the
+// goldens), or make-demo-model's random-weight checkpoint (free to change with the demo).
+enum class FlavorUse : std::uint8_t { Released, GoldenTest, Demo };
+
 struct LlamaFlavor {
   std::string_view name;
   std::int64_t layers;
@@ -16,7 +20,7 @@ struct LlamaFlavor {
   std::int64_t dim;
   std::int64_t ffn_dim;
   std::int64_t max_seq_len;
-  bool golden_test_only;  // tiny shapes of the golden checkpoint; no released model uses them
+  FlavorUse use;
   std::int64_t head_dim() const { return dim / heads; }
 };
 

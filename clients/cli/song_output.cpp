@@ -1,0 +1,81 @@
+#include "clients/cli/song_output.h"
+
+#include <string>
+
+#include "daemon/audio/audio_file.h"
+#include "daemon/audio/pcm.h"
+#include "engine/core/error.h"
+#include "engine/io/safetensors.h"
+#include "engine/model/codec/offline_decode.h"
+#include "engine/pipeline/song_seed.h"
+
+namespace hs::cli {
+
+SongOutput::SongOutput(const SongOutputOptions& options, const CodecModel* codec, std::uint64_t seed)
+    : options_(options), codec_(codec), seed_(seed) {
+  if (options_.save_path.empty()) return;
+  if (codec_ == nullptr) throw InvalidArgument("--save_path '" + options_.save_path.string() + "' needs the codec");
+  sink_ = open_audio_file(options_.save_path, static_cast<int>(codec_->config().sample_rate), kChannels);
+  noise_ = std::make_unique<GaussianNoise>(codec_noise_seed(seed_));
+  if (options_.stream) decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_);
+}
+
+void SongOutput::push(const Frame& frame) {
+  const auto index = static_cast<std::int64_t>(frames_.size());
+  frames_.push_back(frame);
+  if (codec_ == nullptr) return;
+  const std::int64_t codes = codec_->config().codebook_size;
+  for (std::size_t k = 0; k < frame.size(); ++k)
+    if (frame[k] < 0 || frame[k] >= codes)
+      throw FormatError("frame " + std::to_string(index) + " codebook " + std::to_string(k) + " holds " +
+                        std::to_string(frame[k]) + ", outside the codec's [0, " + std::to_string(codes) + ")");
+  if (!decoder_) return;
+  decoder_->push(frame);
+  write_interleaved(decoder_->pull());
+}
+
+void SongOutput::finish(StopReason reason) {
+  if (!options_.tokens_out.empty())
+    write_safetensors(options_.tokens_out, {{"frames", frames_tensor(frames_)}},
+                      {{"seed", std::to_string(seed_)}, {"stop_reason", std::string(stop_reason_name(reason))}});
+  if (!sink_) return;
+  if (decoder_) {
+    decoder_->finish();
+    write_interleaved(decoder_->pull());
+  } else if (!frames_.empty()) {
+    const Tensor audio = codec_->backend().download(decode_offline(*codec_, frames_tensor(frames_), *noise_));
+    write_planar_audio(*sink_, audio);
+    samples_written_ += audio.dim(1);
+    first_audio_at_ = Clock::now();
+  }
+  sink_->finish();
+}
+
+void SongOutput::write_interleaved(const std::vector<float>& pcm) {
+  if (pcm.empty()) return;
+  const std::size_t samples = pcm.size() / kChannels;
+  sink_->write(pcm.data(), samples);
+  samples_written_ += static_cast<std::int64_t>(samples);
+  if (!first_audio_at_) first_audio_at_ = Clock::now();
+}
+
+Tensor frames_tensor(const std::vector<Frame>& frames) {
+  const auto count = static_cast<std::int64_t>(frames.size());
+  Tensor t = Tensor::zeros({kNumCodebooks, count}, DType::I32);
+  for (std::int64_t i = 0; i < count; ++i)
+    for (std::int64_t k = 0; k < kNumCodebooks; ++k) t.data<std::int32_t>()[k * count + i] = frames[i][k];
+  return t;
+}
+
+void write_planar_audio(AudioSink& sink, const Tensor& audio) {
+  if (audio.rank() != 2 || audio.dim(0) != kChannels)
+    throw InvalidArgument("audio is " + shape_str(audio.shape()) + ", expected [" + std::to_string(kChannels) + ", N]");
+  const std::int64_t samples = audio.dim(1);
+  std::vector<float> pcm(static_cast<std::size_t>(kChannels * samples));
+  const float* src = audio.data<float>();
+  for (std::int64_t c = 0; c < kChannels; ++c)
+    for (std::int64_t t = 0; t < samples; ++t) pcm[static_cast<std::size_t>(t * kChannels + c)] = src[c * samples + t];
+  sink.write(pcm.data(), static_cast<std::size_t>(samples));
+}
+
+}  // namespace hs::cli

@@ -1,0 +1,71 @@
+// Where `heartstream generate` sends its frames: the token file (--tokens-out) and the audio file
+// (--save_path). Audio is decoded offline after the last frame with the reference's window schedule
+// (offline_decode.h: reference-compatible output), or with `stream` through a StreamingDecoder as
+// the frames arrive, each completed chunk written at once, so the file grows while generating.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "daemon/audio/audio_sink.h"
+#include "engine/core/noise.h"
+#include "engine/core/tensor.h"
+#include "engine/model/codec/codec_model.h"
+#include "engine/pipeline/generator.h"
+#include "engine/pipeline/streaming_decoder.h"
+
+namespace hs::cli {
+
+struct SongOutputOptions {
+  std::filesystem::path tokens_out;  // .safetensors receiving `frames` I32 [8, T]; empty: none
+  std::filesystem::path save_path;   // .wav | .opus | .ogg | .mp3 | .safetensors (F32 `wav`); empty: none
+  bool stream = false;               // decode while generating instead of after the last frame
+};
+
+class SongOutput {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `codec` (required when save_path is set) must outlive this. The audio file is opened here, so a
+  // bad path or extension fails before generation starts. The codec noise is seeded with
+  // codec_noise_seed(seed), as `heartstream decode --seed` and the daemon seed it.
+  SongOutput(const SongOutputOptions& options, const CodecModel* codec, std::uint64_t seed);
+  SongOutput(const SongOutput&) = delete;
+  SongOutput& operator=(const SongOutput&) = delete;
+
+  // Takes one frame; FormatError naming the frame and codebook for a code the codec cannot decode.
+  void push(const Frame& frame);
+  // Writes the token file (seed and stop reason in its metadata), then ends the audio: decodes all
+  // frames offline, or flushes the streaming decoder, and closes the file.
+  void finish(StopReason reason);
+
+  // Samples per channel written to the audio file so far.
+  std::int64_t audio_samples_written() const { return samples_written_; }
+  // When the first audio reached the file (unset before, and always unset without --save_path).
+  std::optional<Clock::time_point> first_audio_at() const { return first_audio_at_; }
+
+ private:
+  void write_interleaved(const std::vector<float>& pcm);
+
+  SongOutputOptions options_;
+  const CodecModel* codec_;
+  std::uint64_t seed_;
+  std::vector<Frame> frames_;
+  std::unique_ptr<AudioSink> sink_;
+  std::unique_ptr<GaussianNoise> noise_;
+  std::unique_ptr<StreamingDecoder> decoder_;  // only with stream
+  std::int64_t samples_written_ = 0;
+  std::optional<Clock::time_point> first_audio_at_;
+};
+
+// Frames → the token tensor I32 [8, T] (codebook-major, as `--tokens-out` and `decode --tokens` use).
+Tensor frames_tensor(const std::vector<Frame>& frames);
+
+// Host F32 audio [channels, N] → `sink`, interleaved. InvalidArgument unless channels == kChannels.
+void write_planar_audio(AudioSink& sink, const Tensor& audio);
+
+}  // namespace hs::cli

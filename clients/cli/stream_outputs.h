@@ -1,0 +1,31 @@
+// Where `heartstream stream` puts a song's Opus packets as they arrive: an Ogg Opus file (the
+// packets muxed as they are, no re-encode), or decoded to PCM for an AudioSink (a WAV/MP3 file by
+// open_audio_file, or the PortAudio output).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+
+#include "daemon/audio/audio_sink.h"
+
+namespace hs::cli {
+
+class PacketOutput {
+ public:
+  virtual ~PacketOutput() = default;
+  // From `started`: samples per channel the decoder drops at the start.
+  virtual void start(int pre_skip) = 0;
+  // One 20 ms Opus packet (48 kHz stereo), in stream order.
+  virtual void packet(std::span<const std::uint8_t> packet) = 0;
+  // The song's `done`: it holds `audio_ms` of audio; the rest of the last packet is padding.
+  virtual void finish(std::int64_t audio_ms) = 0;
+};
+
+// .opus / .ogg: Ogg Opus with the server's pre_skip, its end trimmed to audio_ms.
+std::unique_ptr<PacketOutput> ogg_opus_output(const std::filesystem::path& path);
+// Decodes with libopus, drops pre_skip, trims the padding, and writes to `sink`.
+std::unique_ptr<PacketOutput> decoded_output(std::unique_ptr<AudioSink> sink);
+
+}  // namespace hs::cli

@@ -1,0 +1,178 @@
+// `heartstream generate --save_path` end to end on make-demo-model's checkpoint, through the built
+// binary: every format, offline and --stream, holds frames × 80 ms of audible audio; the same seed
+// gives the same audio; --stream reports its time to first audio.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "engine/io/safetensors.h"
+#include "tests/audio/ogg_opus_reader.h"
+
+namespace hs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kChannels = 2;
+constexpr std::uint32_t kSampleRateHz = 48000;
+constexpr std::int64_t kSamplesPerFrame = 3840;  // 80 ms at 48 kHz
+constexpr std::int64_t kMaxAudioMs = 2000;       // 26 frames at most
+constexpr std::size_t kWavHeaderBytes = 44;
+constexpr double kPcm16Scale = 32767.0;
+constexpr double kMinAudibleRms = 1e-3;
+constexpr double kMp3BitsPerSecond = 192000.0;  // daemon/audio/audio_file.h, CBR
+
+struct RunResult {
+  int exit_code = -1;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+template <typename T>
+T read_le(const std::string& bytes, std::size_t offset) {
+  T v{};
+  std::memcpy(&v, bytes.data() + offset, sizeof(T));
+  return v;
+}
+
+template <typename Sample>
+double rms(const Sample* x, std::int64_t n, double scale) {
+  double sum_sq = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) sum_sq += (x[i] / scale) * (x[i] / scale);
+  return n > 0 ? std::sqrt(sum_sq / static_cast<double>(n)) : 0.0;
+}
+
+class GenerateAudioCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("hs_generate_audio_" + std::to_string(::getpid())));
+    fs::create_directories(*dir_);
+    const std::string make = std::string("'") + HEARTSTREAM_BIN + "' make-demo-model '" + (*dir_ / "ckpt").string() +
+                             "' > /dev/null 2> '" + (*dir_ / "make.err").string() + "'";
+    ASSERT_EQ(std::system(make.c_str()), 0) << slurp(*dir_ / "make.err");
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+
+  // `generate` on the demo model with `extra` options, writing `out` and the tokens next to it.
+  static RunResult generate(const std::string& extra, const fs::path& out) {
+    const fs::path err = *dir_ / "err";
+    const std::string cmd = std::string("'") + HEARTSTREAM_BIN + "' generate --model_path '" +
+                            (*dir_ / "ckpt").string() + "' --version demo --tags 'piano,happy' --lyrics " +
+                            "'[verse] la la la' --max_audio_length_ms " + std::to_string(kMaxAudioMs) + " " + extra +
+                            " --tokens-out '" + tokens_of(out).string() + "' --save_path '" + out.string() + "' 2> '" +
+                            err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    return RunResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(err)};
+  }
+  static fs::path tokens_of(const fs::path& out) { return fs::path(out.string() + ".tokens.safetensors"); }
+  // Frames generated for `out`, from its token file.
+  static std::int64_t frames_of(const fs::path& out) {
+    return SafetensorsFile::open(tokens_of(out)).get("frames").dim(1);
+  }
+
+  static fs::path* dir_;
+};
+
+fs::path* GenerateAudioCli::dir_ = nullptr;
+
+class GenerateAudioFormats : public GenerateAudioCli,
+                             public ::testing::WithParamInterface<std::tuple<std::string, bool>> {};
+
+TEST_P(GenerateAudioFormats, FileHoldsEveryFrameAsAudibleAudio) {
+  const auto& [ext, stream] = GetParam();
+  const fs::path out = *dir_ / ("song_" + std::string(stream ? "stream" : "offline") + ext);
+  const RunResult r = generate(std::string("--seed 7") + (stream ? " --stream" : ""), out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::int64_t frames = frames_of(out);
+  ASSERT_GT(frames, 0);
+  const std::int64_t samples = frames * kSamplesPerFrame;
+  const std::string bytes = slurp(out);
+
+  if (ext == ".wav") {
+    ASSERT_EQ(bytes.size(), kWavHeaderBytes + samples * kChannels * sizeof(std::int16_t));
+    EXPECT_EQ(bytes.substr(0, 4), "RIFF");
+    EXPECT_EQ(read_le<std::uint16_t>(bytes, 22), kChannels);
+    EXPECT_EQ(read_le<std::uint32_t>(bytes, 24), kSampleRateHz);
+    EXPECT_EQ(read_le<std::uint32_t>(bytes, 40), samples * kChannels * sizeof(std::int16_t));
+    std::vector<std::int16_t> pcm(static_cast<std::size_t>(samples * kChannels));
+    std::memcpy(pcm.data(), bytes.data() + kWavHeaderBytes, pcm.size() * sizeof(std::int16_t));
+    EXPECT_GT(rms(pcm.data(), samples * kChannels, kPcm16Scale), kMinAudibleRms);
+  } else if (ext == ".opus") {
+    const auto contents = test::read_ogg_opus({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    EXPECT_EQ(contents.channels, kChannels);
+    EXPECT_EQ(contents.sync_errors, 0);
+    ASSERT_FALSE(contents.pages.empty());
+    EXPECT_TRUE(contents.pages.back().eos);
+    EXPECT_EQ(contents.pages.back().granule - contents.pre_skip, samples);
+    EXPECT_GT(rms(contents.decoded.data(), static_cast<std::int64_t>(contents.decoded.size()), 1.0), kMinAudibleRms);
+  } else if (ext == ".mp3") {
+    const double expected = static_cast<double>(samples) / kSampleRateHz * kMp3BitsPerSecond / 8.0;
+    EXPECT_GT(static_cast<double>(bytes.size()), 0.9 * expected);
+    EXPECT_LT(static_cast<double>(bytes.size()), 1.2 * expected);
+  } else {
+    const Tensor wav = SafetensorsFile::open(out).get("wav").to_f32();
+    ASSERT_EQ(wav.shape(), (Shape{kChannels, samples}));
+    EXPECT_GT(rms(wav.data<float>(), wav.numel(), 1.0), kMinAudibleRms);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(OfflineAndStream, GenerateAudioFormats,
+                         ::testing::Combine(::testing::Values(".wav", ".opus", ".mp3", ".safetensors"),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param).substr(1) +
+                                  (std::get<1>(info.param) ? "_stream" : "_offline");
+                         });
+
+TEST_F(GenerateAudioCli, SameSeedSameAudioOtherSeedOtherAudio) {
+  for (const char* mode : {"", " --stream"}) {
+    const fs::path a = *dir_ / "a.safetensors", b = *dir_ / "b.safetensors", c = *dir_ / "c.safetensors";
+    ASSERT_EQ(generate(std::string("--seed 11") + mode, a).exit_code, 0) << mode;
+    ASSERT_EQ(generate(std::string("--seed 11") + mode, b).exit_code, 0) << mode;
+    ASSERT_EQ(generate(std::string("--seed 12") + mode, c).exit_code, 0) << mode;
+    const Tensor wa = SafetensorsFile::open(a).get("wav").to_f32();
+    const Tensor wb = SafetensorsFile::open(b).get("wav").to_f32();
+    const Tensor wc = SafetensorsFile::open(c).get("wav").to_f32();
+    ASSERT_EQ(wa.shape(), wb.shape()) << mode;
+    EXPECT_EQ(std::memcmp(wa.data<float>(), wb.data<float>(), wa.bytes()), 0) << mode;
+    EXPECT_FALSE(wa.shape() == wc.shape() && std::memcmp(wa.data<float>(), wc.data<float>(), wa.bytes()) == 0) << mode;
+  }
+}
+
+TEST_F(GenerateAudioCli, StreamReportsTimeToFirstAudioAndRealTimeFactor) {
+  const RunResult r = generate("--seed 3 --stream", *dir_ / "ttfa.opus");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto at = r.err.find("time to first audio: ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_GE(std::atof(r.err.c_str() + at + std::strlen("time to first audio: ")), 0.0) << r.err;
+  EXPECT_NE(r.err.find(" ms\n", at), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("real-time factor"), std::string::npos) << r.err;
+}
+
+TEST_F(GenerateAudioCli, UnknownExtensionFailsBeforeGenerating) {
+  const fs::path bad = *dir_ / "song.flac";
+  const RunResult r = generate("--seed 1", bad);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(".flac"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tokens_of(bad)));
+}
+
+}  // namespace
+}  // namespace hs

@@ -1,0 +1,142 @@
+// Local playback and the streaming CLI end to end, through the built binaries, on the demo model
+// and ALSA's null device (no sound hardware): `heartstreamd --play` plays one song and exits 0;
+// `heartstream stream` against an in-process daemon writes a valid .opus and a .wav of the song's
+// length; `heartstream play` plays; a request the daemon refuses exits non-zero with its message.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "engine/model/demo/demo_checkpoint.h"
+#include "tests/audio/ogg_opus_reader.h"
+#include "tests/daemon/null_audio.h"
+#include "tests/daemon/test_daemon.h"
+
+namespace hs::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kSamplesPerMs = 48;
+constexpr std::int64_t kOpusPacketSamples = 960;
+constexpr std::int64_t kSongMs = 1000;
+constexpr std::int64_t kSongAudioMs = 1040;  // the demo model runs to length: 1 + 1000/80 frames
+constexpr std::size_t kWavHeaderBytes = 44;
+constexpr std::size_t kWavDataSizeOffset = 40;
+constexpr std::size_t kWavFrameBytes = 4;  // 16-bit stereo
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class PlayCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    use_null_audio_device();
+    dir_ = fs::temp_directory_path() / ("hs_play_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  RunResult run(const std::string& binary, const std::string& args) const {
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    const std::string cmd = "'" + binary + "' " + args + " > '" + out.string() + "' 2> '" + err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    return RunResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
+  std::string song_flags() const {
+    return "--tags 'piano,happy' --lyrics '[verse] la la la' --max_audio_length_ms " + std::to_string(kSongMs) +
+           " --seed 5";
+  }
+  std::string url(const TestDaemon& daemon) const { return "ws://127.0.0.1:" + std::to_string(daemon.port()); }
+
+  fs::path dir_;
+};
+
+TEST_F(PlayCli, DaemonPlaysOneSongAndExits) {
+  const RunResult r = run(HEARTSTREAMD_BIN, "--play --model_path '" + demo_checkpoint().string() + "' --version " +
+                                                std::string(kDemoVersion) + " " + song_flags());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("playing on 0 \"default\" (ALSA)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("time to first audio"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("played 1.04 s (length)"), std::string::npos) << r.out;
+}
+
+TEST_F(PlayCli, DaemonPlayNamesAMissingDevice) {
+  const RunResult r = run(HEARTSTREAMD_BIN, "--play --model_path '" + demo_checkpoint().string() + "' --version " +
+                                                std::string(kDemoVersion) + " --portaudio_device nope " + song_flags());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no output device named \"nope\"; output devices: 0 \"default\""), std::string::npos) << r.err;
+}
+
+TEST_F(PlayCli, StreamWritesAnOggOpusFile) {
+  TestDaemon daemon;
+  const fs::path song = dir_ / "song.opus";
+  const RunResult r = run(HEARTSTREAM_BIN, "stream --url " + url(daemon) + " " + song_flags() + " --out '" + song.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("done: length, 1.04 s of audio"), std::string::npos) << r.out;
+  const std::string bytes = slurp(song);
+  const OggOpusContents c = read_ogg_opus({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+  EXPECT_EQ(c.channels, 2);
+  EXPECT_EQ(c.input_rate_hz, 48000u);
+  EXPECT_GT(c.pre_skip, 0);
+  EXPECT_EQ(c.sync_errors, 0);
+  EXPECT_EQ(c.packet_gaps, 0);
+  ASSERT_FALSE(c.pages.empty());
+  EXPECT_TRUE(c.pages.back().eos);
+  EXPECT_EQ(c.pages.back().granule, c.pre_skip + kSongAudioMs * kSamplesPerMs);
+  const std::int64_t packets = (c.pre_skip + kSongAudioMs * kSamplesPerMs + kOpusPacketSamples - 1) / kOpusPacketSamples;
+  EXPECT_EQ(static_cast<std::int64_t>(c.audio_packets), packets);
+  EXPECT_EQ(static_cast<std::int64_t>(c.decoded.size()), packets * kOpusPacketSamples * 2);
+}
+
+TEST_F(PlayCli, StreamWritesAWavOfTheSongsLength) {
+  TestDaemon daemon;
+  const fs::path song = dir_ / "song.wav";
+  const RunResult r = run(HEARTSTREAM_BIN, "stream --url " + url(daemon) + " " + song_flags() + " --out '" + song.string() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string bytes = slurp(song);
+  ASSERT_GT(bytes.size(), kWavHeaderBytes);
+  std::uint32_t data_bytes = 0;
+  std::memcpy(&data_bytes, bytes.data() + kWavDataSizeOffset, sizeof(data_bytes));
+  EXPECT_EQ(data_bytes, bytes.size() - kWavHeaderBytes);
+  EXPECT_EQ(static_cast<std::int64_t>(data_bytes / kWavFrameBytes), kSongAudioMs * kSamplesPerMs);
+}
+
+TEST_F(PlayCli, PlayStreamsToTheSpeakers) {
+  TestDaemon daemon;
+  const RunResult r = run(HEARTSTREAM_BIN, "play --url " + url(daemon) + " " + song_flags());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("done: length, 1.04 s of audio"), std::string::npos) << r.out;
+}
+
+TEST_F(PlayCli, ARefusedRequestExitsWithTheDaemonsMessage) {
+  TestDaemon daemon;
+  const RunResult r = run(HEARTSTREAM_BIN, "stream --url " + url(daemon) + " " + song_flags() + " --topk 0 --out '" +
+                                               (dir_ / "song.opus").string() + "'");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("out_of_range: 'topk' must be in 1..1048576"), std::string::npos) << r.err;
+}
+
+TEST_F(PlayCli, AnUnreachableDaemonIsNamed) {
+  const RunResult r = run(HEARTSTREAM_BIN, "play --url ws://127.0.0.1:1 " + song_flags());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot stream from ws://127.0.0.1:1/v1/stream"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace hs::test
