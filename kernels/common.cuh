@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
@@ -29,6 +30,49 @@ template <>
 __device__ __forceinline__ float from_float<float>(float v) { return v; }
 template <>
 __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+// One 16-byte vector of streamed data (weights read once per step): bypasses L1.
+__device__ __forceinline__ uint4 load_streaming(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
+// The 16 / sizeof(W) values of a 16-byte vector of W (float, bf16 or fp8 E4M3) as floats.
+template <typename W>
+__device__ __forceinline__ void unpack_vector(const uint4& v, float* out) {
+  const std::uint32_t words[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (sizeof(W) == 4) {
+      out[i] = __uint_as_float(words[i]);
+    } else if constexpr (sizeof(W) == 2) {
+      out[2 * i] = __uint_as_float(words[i] << 16);
+      out[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
+    } else {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const __half2_raw pair =
+            __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>(words[i] >> (16 * h)), __NV_E4M3);
+        const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&pair));
+        out[4 * i + 2 * h] = f.x;
+        out[4 * i + 2 * h + 1] = f.y;
+      }
+    }
+  }
+}
+
+// N consecutive values of X (float or bf16; N·sizeof(X) a multiple of 16 bytes, 16-byte aligned)
+// as floats, through L1 (activations are re-read by every warp).
+template <typename X, int N>
+__device__ __forceinline__ void load_floats(const X* p, float* out) {
+  constexpr int kPerVector = 16 / static_cast<int>(sizeof(X));
+  const uint4* v = reinterpret_cast<const uint4*>(p);
+#pragma unroll
+  for (int i = 0; i < N / kPerVector; ++i) unpack_vector<X>(__ldg(v + i), out + i * kPerVector);
+}
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll

@@ -6,59 +6,87 @@
 namespace hs::kernels {
 namespace {
 
-constexpr int kWarpsPerBlock = 8;
+constexpr int kWarpsPerBlock = 4;
 constexpr int kThreads = kWarpsPerBlock * kWarpSize;
+constexpr int kRowsPerWarp = 2;  // output features per warp: x vectors are loaded once for both
+constexpr int kRowsPerBlock = kWarpsPerBlock * kRowsPerWarp;
 constexpr int kVectorBytes = 16;
-constexpr int kUnroll = 4;  // weight vectors in flight per lane
-
-template <typename T, int N>
-struct alignas(kVectorBytes) Vec {
-  T v[N];
-};
+constexpr int kUnroll = 8;  // 16-byte weight vectors in flight per lane and feature
 
 }  // namespace
 
-// One warp per output feature n; lanes stride over the row in 16-byte weight vectors.
-template <typename X, typename W>
+// Lanes stride over the rows in 16-byte weight vectors; each lane first issues every load of one
+// unrolled chunk (kRowsPerWarp × kUnroll vectors), then does the FMAs against the M x rows.
+template <typename X, typename W, typename O>
 static __global__ void __launch_bounds__(kThreads) gemv_kernel(GemvParams p) {
   constexpr int kElems = kVectorBytes / static_cast<int>(sizeof(W));
-  using WVec = Vec<W, kElems>;
-  using XVec = Vec<X, kElems>;
-  const std::int64_t n = static_cast<std::int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarpSize;
-  if (n >= p.out_features) return;
   const int lane = threadIdx.x % kWarpSize;
+  const std::int64_t n0 = static_cast<std::int64_t>(blockIdx.x) * kRowsPerBlock +
+                          static_cast<std::int64_t>(threadIdx.x / kWarpSize) * kRowsPerWarp;
+  if (n0 >= p.out_features) return;
   const int rows = static_cast<int>(p.rows);
   const std::int64_t vectors = p.in / kElems;
-  const WVec* wrow = reinterpret_cast<const WVec*>(static_cast<const W*>(p.weight) + n * p.in);
+  const uint4* wrow[kRowsPerWarp];
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    const std::int64_t n = n0 + r < p.out_features ? n0 + r : n0;  // a missing last feature re-reads n0
+    wrow[r] = reinterpret_cast<const uint4*>(static_cast<const W*>(p.weight) + n * p.in);
+  }
   const X* x = static_cast<const X*>(p.x);
-  float acc[kGemvMaxRows] = {};
+  float acc[kRowsPerWarp][kGemvMaxRows] = {};
   for (std::int64_t base = lane; base < vectors; base += kWarpSize * kUnroll) {
-    WVec w[kUnroll];
+    uint4 w[kRowsPerWarp][kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
-      if (base + u * kWarpSize < vectors) w[u] = wrow[base + u * kWarpSize];
+#pragma unroll
+      for (int r = 0; r < kRowsPerWarp; ++r)
+        w[r][u] = base + u * kWarpSize < vectors ? load_streaming(wrow[r] + base + u * kWarpSize) : uint4{};
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const std::int64_t vi = base + u * kWarpSize;
       if (vi >= vectors) break;
+      float wf[kRowsPerWarp][kElems];
+#pragma unroll
+      for (int r = 0; r < kRowsPerWarp; ++r) unpack_vector<W>(w[r][u], wf[r]);
 #pragma unroll
       for (int m = 0; m < kGemvMaxRows; ++m) {
         if (m >= rows) break;
-        const XVec xv = *reinterpret_cast<const XVec*>(x + m * p.in + vi * kElems);
+        float xf[kElems];
+        load_floats<X, kElems>(x + m * p.in + vi * kElems, xf);
 #pragma unroll
-        for (int e = 0; e < kElems; ++e) acc[m] += to_float(w[u].v[e]) * to_float(xv.v[e]);
+        for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+          for (int e = 0; e < kElems; ++e) acc[r][m] = fmaf(wf[r][e], xf[e], acc[r][m]);
       }
     }
   }
-  const float scale = p.scales ? p.scales[n] : 1.0f;
-  const float bias = p.bias ? p.bias[n] : 0.0f;
+  O* out = static_cast<O*>(p.out);
 #pragma unroll
-  for (int m = 0; m < kGemvMaxRows; ++m) {
-    if (m >= rows) break;
-    const float total = warp_sum(acc[m]);
-    if (lane == 0) static_cast<X*>(p.out)[m * p.out_features + n] = from_float<X>(total * scale + bias);
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    const std::int64_t n = n0 + r;
+#pragma unroll
+    for (int m = 0; m < kGemvMaxRows; ++m) {
+      if (m >= rows) break;
+      const float total = warp_sum(acc[r][m]);
+      if (lane != r * kGemvMaxRows + m || n >= p.out_features) continue;
+      float v = total * (p.scales ? p.scales[n] : 1.0f) + (p.bias ? p.bias[n] : 0.0f);
+      O* y = out + m * p.out_features + n;
+      if (p.accumulate) v += to_float(*y);
+      *y = from_float<O>(v);
+    }
   }
 }
+
+namespace {
+
+template <typename X, typename W>
+void launch(const GemvParams& p, cudaStream_t stream) {
+  const unsigned blocks = blocks_for(p.out_features, kRowsPerBlock);
+  if (p.out_type == ElementType::F32) gemv_kernel<X, W, float><<<blocks, kThreads, 0, stream>>>(p);
+  else gemv_kernel<X, W, __nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p);
+}
+
+}  // namespace
 
 void gemv(const GemvParams& p, cudaStream_t stream) {
   if (p.rows < 0 || p.rows > kGemvMaxRows) throw CudaError("gemv: " + std::to_string(p.rows) + " rows (at most 4)");
@@ -66,15 +94,17 @@ void gemv(const GemvParams& p, cudaStream_t stream) {
   if ((p.in * weight_bytes) % kVectorBytes != 0)
     throw CudaError("gemv: in_features " + std::to_string(p.in) + " is not a multiple of 16 bytes of weights");
   if (p.rows == 0 || p.out_features == 0) return;
-  const unsigned blocks = blocks_for(p.out_features, kWarpsPerBlock);
-  if (p.activation == ElementType::F32 && p.weight_type == WeightType::F32)
-    gemv_kernel<float, float><<<blocks, kThreads, 0, stream>>>(p);
-  else if (p.activation == ElementType::BF16 && p.weight_type == WeightType::BF16)
-    gemv_kernel<__nv_bfloat16, __nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p);
-  else if (p.activation == ElementType::BF16 && p.weight_type == WeightType::FP8)
-    gemv_kernel<__nv_bfloat16, __nv_fp8_e4m3><<<blocks, kThreads, 0, stream>>>(p);
-  else
-    throw CudaError("gemv: unsupported activation/weight type pair");
+  if (p.weight_type == WeightType::F32) {
+    if (p.activation != ElementType::F32 || p.out_type != ElementType::F32)
+      throw CudaError("gemv: fp32 weights need fp32 activations and output");
+    gemv_kernel<float, float, float><<<blocks_for(p.out_features, kRowsPerBlock), kThreads, 0, stream>>>(p);
+  } else {
+    dispatch_element(p.activation, [&](auto x_tag) {
+      using X = decltype(x_tag);
+      if (p.weight_type == WeightType::BF16) launch<X, __nv_bfloat16>(p, stream);
+      else launch<X, __nv_fp8_e4m3>(p, stream);
+    });
+  }
   CUDA_CHECK_LAUNCH();
 }
 

@@ -1,7 +1,9 @@
-// Skinny GEMM for decode (M ≤ kGemvMaxRows rows): out[m, n] = (Σ_k x[m, k] · W[n, k]) · scale[n]
-// + bias[n], one warp per output feature streaming its weight row with 16-byte loads. Weights
-// are fp32 (with fp32 x), bf16 or fp8 E4M3 with per-output-channel scales (with bf16 x); fp32
-// accumulation. Memory-bound by design: at M = 2 it reads each weight byte once.
+// Skinny GEMM for decode (M ≤ kGemvMaxRows rows): out[m, n] = (accumulate ? out[m, n] : 0) +
+// (Σ_k x[m, k] · W[n, k]) · scale[n] + bias[n]. Each warp owns kGemvRowsPerWarp output features
+// and streams their weight rows with 16-byte loads, several vectors per row in flight, so the M
+// rows share one read of the weights. Weights are fp32 (with fp32 x), bf16 or fp8 E4M3 with
+// per-output-channel scales (with bf16 x); fp32 accumulation; out is fp32 or the x type (an fp32
+// residual stream takes the projection with accumulate set). Memory-bound by design.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -15,14 +17,16 @@ namespace hs::kernels {
 inline constexpr std::int64_t kGemvMaxRows = 4;
 
 struct GemvParams {
-  const void* x;        // [rows, in], activation type
-  const void* weight;   // [out, in], weight type; in·sizeof(weight) a multiple of 16 bytes
+  const void* x;        // [rows, in], activation type; in a multiple of 16 bytes of weights
+  const void* weight;   // [out, in], weight type
   const float* scales;  // [out] for FP8 weights, else null
   const float* bias;    // [out] or null
-  void* out;            // [rows, out], activation type
+  void* out;            // [rows, out], out_type
   std::int64_t rows, in, out_features;
   ElementType activation;
   WeightType weight_type;
+  ElementType out_type;
+  bool accumulate;      // add into out instead of overwriting it
 };
 
 void gemv(const GemvParams& p, cudaStream_t stream);

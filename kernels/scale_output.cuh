@@ -1,6 +1,7 @@
-// GEMM epilogue applied after cuBLASLt: out[m, n] = out[m, n] · row_scale[m] · col_scale[n] +
-// bias[n], in place; each of the three may be null (dequantizing fp8 with per-token and
-// per-output-channel scales, adding a linear layer's bias).
+// GEMM epilogue applied after cuBLASLt: out[m, n] = (accumulate ? out[m, n] : 0) + src[m, n] ·
+// row_scale[m] · col_scale[n] + bias[n]; each of the three may be null (dequantizing fp8 with
+// per-token and per-output-channel scales, adding a linear layer's bias, widening a bf16 GEMM
+// result into an fp32 tensor or residual stream). src may alias out when their types agree.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,12 +13,14 @@
 namespace hs::kernels {
 
 struct ScaleOutputParams {
-  void* out;               // [rows, cols]
+  const void* src;         // [rows, cols], src_type
+  void* out;               // [rows, cols], out_type
   const float* row_scale;  // [rows] or null
   const float* col_scale;  // [cols] or null
   const float* bias;       // [cols] or null
   std::int64_t rows, cols;
-  ElementType type;
+  ElementType src_type, out_type;
+  bool accumulate;
 };
 
 void scale_output(const ScaleOutputParams& p, cudaStream_t stream);

@@ -2,7 +2,8 @@
 // 2.5 / 1.24 ms): GEMMs at the decode (M = 2) and prefill (M = 600) shapes — the custom GEMV
 // against cuBLASLt — attention decode, sampling, and the whole HeartMuLa frame step with the
 // real 3B + 300M shapes from random weights (bf16, fp8; CUDA Graph replay on and off), with the
-// 300-token prefill and the backend's peak device memory as counters. GPU time comes from CUDA
+// 300-token prefill and the backend's peak device memory as counters, and the prefill of 300 and
+// 1000 prompt tokens into a session sized for 3000 frames. GPU time comes from CUDA
 // events (manual time).
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -76,16 +77,16 @@ void BM_Gemm(benchmark::State& state) {
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   void* w = device_random(static_cast<std::size_t>(n * k) * wbytes);
-  void* x = device_random(static_cast<std::size_t>(m * k) * 2);
+  void* x = device_random(static_cast<std::size_t>(m * k) * sizeof(float));  // fp32 for the GEMV, bf16 for cuBLASLt
   void* xq = device_random(static_cast<std::size_t>(m * k));
-  void* out = device_random(static_cast<std::size_t>(m * n) * 2);
+  void* out = device_random(static_cast<std::size_t>(m * n) * sizeof(float));
   float* scales = static_cast<float*>(device_random(static_cast<std::size_t>(std::max(n, m)) * sizeof(float)));
   kernels::LtMatmul lt(kLtWorkspaceBytes);
   bool ok = true;
   time_on_stream(state, stream, [&] {
     if (impl == GemmImpl::Gemv) {
       kernels::gemv({x, w, type == kernels::WeightType::FP8 ? scales : nullptr, nullptr, out, m, k, n,
-                     kernels::ElementType::BF16, type},
+                     kernels::ElementType::F32, type, kernels::ElementType::F32, false},
                     stream);
     } else if (type == kernels::WeightType::FP8) {
       kernels::quantize_fp8({x, xq, scales, m, k, kernels::ElementType::BF16}, stream);
@@ -242,6 +243,34 @@ void BM_FrameStep(benchmark::State& state) {
 BENCHMARK(BM_FrameStep)
     ->ArgsProduct({{1, 2}, {1, 0}})
     ->ArgNames({"precision(1=bf16,2=fp8)", "graphs"})
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+// args: precision (1 = bf16, 2 = fp8), prompt tokens. Prefill + frame 0 of a session sized for
+// kSongFrames frames (a 240 s song), and the backend's peak device memory with that KV cache.
+void BM_Prefill(benchmark::State& state) {
+  constexpr std::int64_t kSongFrames = 3000;
+  const auto precision = static_cast<Precision>(state.range(0));
+  LoadedModel& m = real_model(precision);
+  m.backend->set_graphs(true);
+  const Prompt prompt = random_prompt(state.range(1));
+  const SessionOptions options{{.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f}, 42, kSongFrames};
+  double total_ms = 0.0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    MulaSession session(*m.model, prompt, options);
+    m.backend->synchronize();
+    state.ResumeTiming();
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(session.step());
+    total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+  state.counters["prefill_ms"] = total_ms / static_cast<double>(state.iterations());
+  state.counters["peak_mem_gb"] = static_cast<double>(m.backend->peak_allocated_bytes()) / kGiga;
+}
+BENCHMARK(BM_Prefill)
+    ->ArgsProduct({{1, 2}, {kPromptTokens, 1000}})
+    ->ArgNames({"precision(1=bf16,2=fp8)", "prompt"})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 

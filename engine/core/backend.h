@@ -87,8 +87,11 @@ class Backend {
                            const Tensor& uncond, Tensor& out) = 0;
   // out[n] = table[ids[n] + id_offset] for ids I32 [N]; out [N, D].
   virtual void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) = 0;
-  // out [N, out] = x [N, in] · Wᵀ + bias.
+  // out [N, out] = x [N, in] · Wᵀ + bias; x in the activation dtype, out in it or F32.
   virtual void linear(const Tensor& x, const Weight& w, Tensor& out) = 0;
+  // out [N, out] += x [N, in] · Wᵀ + bias: the projection added into a residual stream, which may
+  // be F32 on any backend (norms and residual adds stay fp32, DESIGN.md "Precision").
+  virtual void linear_add(const Tensor& x, const Weight& w, Tensor& out) = 0;
   // out = x / sqrt(mean(x²) + eps) · scale, over the last dimension of x [N, D].
   virtual void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) = 0;
   // Interleaved rotary embedding in place: x [B, S, H, hd], pairs (2j, 2j+1) of token s rotated by

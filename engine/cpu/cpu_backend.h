@@ -27,6 +27,7 @@ class CpuBackend final : public Backend {
                    Tensor& out) override;
   void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) override;
   void linear(const Tensor& x, const Weight& w, Tensor& out) override;
+  void linear_add(const Tensor& x, const Weight& w, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
   void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
   void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) override;

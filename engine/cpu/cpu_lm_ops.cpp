@@ -31,6 +31,37 @@ void check_row_index(std::int64_t id, std::int64_t rows, std::string_view op, st
              std::string(what) + " " + std::to_string(id) + " outside the table's " + std::to_string(rows) + " rows");
 }
 
+// out = x · Wᵀ + bias, added to out when `accumulate` (BLAS beta = 1).
+void linear_into(const Tensor& x, const Weight& w, Tensor& out, bool accumulate, std::string_view op) {
+  check_tensor(x, DType::F32, op, "x");
+  check_tensor(w.values, DType::F32, op, "weight");
+  check_tensor(out, DType::F32, op, "out");
+  check_rank(x, 2, op, "x");
+  check_rank(w.values, 2, op, "weight");
+  const std::int64_t n = x.dim(0), in = w.in_features(), out_features = w.out_features();
+  check_shape(x, {n, in}, op, "x");
+  check_shape(out, {n, out_features}, op, "out");
+  check_that(x.raw() != out.raw() || n == 0, op, "out must not alias x");
+  if (n == 0) return;
+  const float beta = accumulate ? 1.0f : 0.0f;
+  const int rows = static_cast<int>(n), cols = static_cast<int>(out_features), inner = static_cast<int>(in);
+  if (n <= kGemvMaxRows) {
+    for (int r = 0; r < rows; ++r)
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, cols, inner, 1.0f, w.values.data<float>(), inner,
+                  x.data<float>() + std::int64_t{r} * inner, 1, beta, out.data<float>() + std::int64_t{r} * cols, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, inner, 1.0f, x.data<float>(), inner,
+                w.values.data<float>(), inner, beta, out.data<float>(), cols);
+  }
+  if (!w.bias.defined()) return;
+  check_tensor(w.bias, DType::F32, op, "bias");
+  check_shape(w.bias, {out_features}, op, "bias");
+  const float* b = w.bias.data<float>();
+  float* y = out.data<float>();
+  for (std::int64_t r = 0; r < n; ++r)
+    for (std::int64_t o = 0; o < out_features; ++o) y[r * out_features + o] += b[o];
+}
+
 }  // namespace
 
 void CpuBackend::embed_frame(const Tensor& audio_table, const Tensor& text_table, const Tensor& uncond_text,
@@ -103,35 +134,9 @@ void CpuBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64_
                 static_cast<std::size_t>(dim) * sizeof(float));
 }
 
-void CpuBackend::linear(const Tensor& x, const Weight& w, Tensor& out) {
-  constexpr std::string_view op = "linear";
-  check_tensor(x, DType::F32, op, "x");
-  check_tensor(w.values, DType::F32, op, "weight");
-  check_tensor(out, DType::F32, op, "out");
-  check_rank(x, 2, op, "x");
-  check_rank(w.values, 2, op, "weight");
-  const std::int64_t n = x.dim(0), in = w.in_features(), out_features = w.out_features();
-  check_shape(x, {n, in}, op, "x");
-  check_shape(out, {n, out_features}, op, "out");
-  check_that(x.raw() != out.raw() || n == 0, op, "out must not alias x");
-  if (n == 0) return;
-  const int rows = static_cast<int>(n), cols = static_cast<int>(out_features), inner = static_cast<int>(in);
-  if (n <= kGemvMaxRows) {
-    for (int r = 0; r < rows; ++r)
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, cols, inner, 1.0f, w.values.data<float>(), inner,
-                  x.data<float>() + std::int64_t{r} * inner, 1, 0.0f, out.data<float>() + std::int64_t{r} * cols, 1);
-  } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, inner, 1.0f, x.data<float>(), inner,
-                w.values.data<float>(), inner, 0.0f, out.data<float>(), cols);
-  }
-  if (!w.bias.defined()) return;
-  check_tensor(w.bias, DType::F32, op, "bias");
-  check_shape(w.bias, {out_features}, op, "bias");
-  const float* b = w.bias.data<float>();
-  float* y = out.data<float>();
-  for (std::int64_t r = 0; r < n; ++r)
-    for (std::int64_t o = 0; o < out_features; ++o) y[r * out_features + o] += b[o];
-}
+void CpuBackend::linear(const Tensor& x, const Weight& w, Tensor& out) { linear_into(x, w, out, false, "linear"); }
+
+void CpuBackend::linear_add(const Tensor& x, const Weight& w, Tensor& out) { linear_into(x, w, out, true, "linear_add"); }
 
 void CpuBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) {
   constexpr std::string_view op = "rms_norm";

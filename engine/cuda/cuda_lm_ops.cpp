@@ -25,11 +25,9 @@ using cuda::check_that;
 
 constexpr std::int64_t kFrameColumns = kernels::kEmbedColumns;
 constexpr std::int64_t kRngWords = 2;
-// At ≤ 4 rows bf16 weights of at least this many elements go to cuBLASLt, smaller ones to the
-// GEMV kernel (H200, M = 2: cuBLASLt 21.7 µs vs GEMV 30.2 µs at 8192 × 3072, GEMV 13.2 µs vs
-// 14.7 µs at 3072 × 3072 and 29.3 vs 38.5 µs for the 8197-row head). fp8 stays on the GEMV at
-// decode: weight-only quantization, within 10 % of cuBLASLt's time there (benchmarks/results).
-constexpr std::int64_t kLtMinDecodeWeights = 16 << 20;
+constexpr std::size_t kScratchAlign = 256;  // bytes; scratch regions start on this boundary
+
+std::size_t aligned(std::size_t bytes) { return (bytes + kScratchAlign - 1) / kScratchAlign * kScratchAlign; }
 
 kernels::WeightType weight_type(DType d) {
   switch (d) {
@@ -38,6 +36,76 @@ kernels::WeightType weight_type(DType d) {
     case DType::F8_E4M3: return kernels::WeightType::FP8;
     default: throw InvalidArgument("linear: weight dtype " + std::string(dtype_name(d)) + " is not F32, BF16 or F8_E4M3");
   }
+}
+
+// out (=|+=) x · Wᵀ + bias. Up to 4 rows: the GEMV (any activation / weight / output types, the
+// residual add fused). Above: cuBLASLt on x as the weights' GEMM type (bf16, or per-row fp8 for fp8
+// weights; converted in scratch when the activations are fp32), then one epilogue that rescales,
+// adds the bias and writes or adds into out.
+void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, Tensor& out, bool accumulate,
+                std::string_view op) {
+  const DType act = s.activations;
+  check_tensor(x, act, op, "x");
+  check_that(out.defined() && (out.dtype() == act || out.dtype() == DType::F32), op, "out must be F32 or the activation dtype");
+  check_tensor(out, out.dtype(), op, "out");
+  check_tensor(w.values, w.values.dtype(), op, "weight");
+  check_that(x.rank() == 2 && w.values.rank() == 2, op, "x and weight must be rank 2");
+  const std::int64_t rows = x.dim(0), in = w.in_features(), out_features = w.out_features();
+  check_shape(x, {rows, in}, op, "x");
+  check_shape(out, {rows, out_features}, op, "out");
+  check_that(x.raw() != out.raw() || rows == 0, op, "out must not alias x");
+  const kernels::WeightType type = weight_type(w.values.dtype());
+  check_that(type != kernels::WeightType::F32 || act == DType::F32, op, "F32 weights need F32 activations");
+  const bool fp8 = type == kernels::WeightType::FP8;
+  if (fp8) check_tensor(w.scales, DType::F32, op, "scales");
+  if (w.bias.defined()) check_tensor(w.bias, DType::F32, op, "bias");
+  const kernels::ElementType x_type = cuda::element_type(act, op, "x");
+  const kernels::ElementType out_type = cuda::element_type(out.dtype(), op, "out");
+  const float* scales = fp8 ? static_cast<const float*>(w.scales.raw()) : nullptr;
+  const float* bias = w.bias.defined() ? static_cast<const float*>(w.bias.raw()) : nullptr;
+  const std::size_t x_row_bytes = static_cast<std::size_t>(in) * dtype_size(act);
+  const std::size_t out_row_bytes = static_cast<std::size_t>(out_features) * dtype_size(out.dtype());
+  auto gemv_all = [&] {
+    for (std::int64_t r = 0; r < rows; r += kernels::kGemvMaxRows)
+      kernels::gemv({static_cast<const char*>(x.raw()) + r * x_row_bytes, w.values.raw(), scales, bias,
+                     static_cast<char*>(out.raw()) + r * out_row_bytes, std::min(kernels::kGemvMaxRows, rows - r), in,
+                     out_features, x_type, type, out_type, accumulate},
+                    s.stream);
+  };
+  if (rows <= kernels::kGemvMaxRows) return gemv_all();  // decode: a memory-bound skinny GEMM
+
+  // GEMM input: x itself when its type is the weights', else converted into scratch.
+  const bool native = (type == kernels::WeightType::F32) || (type == kernels::WeightType::BF16 && act == DType::BF16);
+  const std::size_t elements = static_cast<std::size_t>(rows * in);
+  std::size_t offset = 0;
+  const void* gemm_x = x.raw();
+  const float* x_scales = nullptr;
+  if (fp8) {
+    void* xq = cuda::scratch(s, offset, elements, op);
+    offset = aligned(offset + elements);
+    auto* row_scales = static_cast<float*>(cuda::scratch(s, offset, static_cast<std::size_t>(rows) * sizeof(float), op));
+    offset = aligned(offset + static_cast<std::size_t>(rows) * sizeof(float));
+    kernels::quantize_fp8({x.raw(), xq, row_scales, rows, in, x_type}, s.stream);
+    gemm_x = xq;
+    x_scales = row_scales;
+  } else if (!native) {
+    void* xb = cuda::scratch(s, offset, elements * sizeof(std::uint16_t), op);
+    offset = aligned(offset + elements * sizeof(std::uint16_t));
+    kernels::scale_output({x.raw(), xb, nullptr, nullptr, nullptr, rows, in, x_type, kernels::ElementType::BF16, false},
+                          s.stream);
+    gemm_x = xb;
+  }
+  // GEMM output: fp32 for fp32 weights, else bf16; straight into out when it fits, else scratch.
+  const kernels::ElementType gemm_out_type =
+      type == kernels::WeightType::F32 ? kernels::ElementType::F32 : kernels::ElementType::BF16;
+  const bool direct = !accumulate && gemm_out_type == out_type;
+  void* gemm_out = direct ? out.raw()
+                          : cuda::scratch(s, offset, static_cast<std::size_t>(rows * out_features) * sizeof(std::uint16_t), op);
+  if (!s.lt->run({w.values.raw(), gemm_x, gemm_out, rows, in, out_features, type}, s.stream)) return gemv_all();
+  if (direct && !x_scales && !bias) return;
+  kernels::scale_output({gemm_out, out.raw(), x_scales, scales, bias, rows, out_features, gemm_out_type, out_type,
+                         accumulate},
+                        s.stream);
 }
 
 }  // namespace
@@ -85,51 +153,11 @@ void CudaBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64
 }
 
 void CudaBackend::linear(const Tensor& x, const Weight& w, Tensor& out) {
-  constexpr std::string_view op = "linear";
-  const DType act = state_->activations;
-  check_tensor(x, act, op, "x");
-  check_tensor(out, act, op, "out");
-  check_tensor(w.values, w.values.dtype(), op, "weight");
-  check_that(x.rank() == 2 && w.values.rank() == 2, op, "x and weight must be rank 2");
-  const std::int64_t rows = x.dim(0), in = w.in_features(), out_features = w.out_features();
-  check_shape(x, {rows, in}, op, "x");
-  check_shape(out, {rows, out_features}, op, "out");
-  check_that(x.raw() != out.raw() || rows == 0, op, "out must not alias x");
-  const kernels::WeightType type = weight_type(w.values.dtype());
-  const bool fp8 = type == kernels::WeightType::FP8;
-  if (fp8) check_tensor(w.scales, DType::F32, op, "scales");
-  if (w.bias.defined()) check_tensor(w.bias, DType::F32, op, "bias");
-  const kernels::ElementType et = cuda::element_type(act, op, "x");
-  const float* scales = fp8 ? static_cast<const float*>(w.scales.raw()) : nullptr;
-  const float* bias = w.bias.defined() ? static_cast<const float*>(w.bias.raw()) : nullptr;
-  const std::size_t x_row_bytes = static_cast<std::size_t>(in) * dtype_size(act);
-  const std::size_t out_row_bytes = static_cast<std::size_t>(out_features) * dtype_size(act);
-  auto gemv_rows = [&](std::int64_t begin, std::int64_t count) {
-    kernels::gemv({static_cast<const char*>(x.raw()) + begin * x_row_bytes, w.values.raw(), scales, bias,
-                   static_cast<char*>(out.raw()) + begin * out_row_bytes, count, in, out_features, et, type},
-                  state_->stream);
-  };
-  auto gemv_all = [&] {
-    for (std::int64_t r = 0; r < rows; r += kernels::kGemvMaxRows)
-      gemv_rows(r, std::min(kernels::kGemvMaxRows, rows - r));
-  };
-  const bool big_bf16 = type == kernels::WeightType::BF16 && in * out_features >= kLtMinDecodeWeights;
-  if (rows <= kernels::kGemvMaxRows && !big_bf16) return gemv_all();  // decode: a memory-bound skinny GEMM
-  if (!fp8) {
-    if (!state_->lt->run({w.values.raw(), x.raw(), out.raw(), rows, in, out_features, type}, state_->stream))
-      return gemv_all();
-    if (bias)
-      kernels::scale_output({out.raw(), nullptr, nullptr, bias, rows, out_features, et}, state_->stream);
-    return;
-  }
-  // fp8: quantize x per row, E4M3 GEMM into out, then out · x_scale[m] · w_scale[n] + bias.
-  auto* xq = cuda::scratch(*state_, 0, static_cast<std::size_t>(rows * in), op);
-  auto* x_scales = static_cast<float*>(
-      cuda::scratch(*state_, static_cast<std::size_t>(rows * in), static_cast<std::size_t>(rows) * sizeof(float), op));
-  kernels::quantize_fp8({x.raw(), xq, x_scales, rows, in, et}, state_->stream);
-  if (!state_->lt->run({w.values.raw(), xq, out.raw(), rows, in, out_features, type}, state_->stream))
-    return gemv_all();
-  kernels::scale_output({out.raw(), x_scales, scales, bias, rows, out_features, et}, state_->stream);
+  run_linear(*state_, x, w, out, false, "linear");
+}
+
+void CudaBackend::linear_add(const Tensor& x, const Weight& w, Tensor& out) {
+  run_linear(*state_, x, w, out, true, "linear_add");
 }
 
 void CudaBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) {

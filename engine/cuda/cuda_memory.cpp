@@ -84,10 +84,8 @@ Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precis
   cuda::check_that(weight.rank() == 2, op, "weight has shape " + shape_str(weight.shape()) + ", expected rank 2");
   cuda::check_that(is_float(weight.dtype()), op, "weight dtype " + std::string(dtype_name(weight.dtype())) +
                                                      " is not a float type");
-  const bool f32 = state_->activations == DType::F32;
-  cuda::check_that(f32 == (precision == Precision::F32), op,
-                   f32 ? "an fp32 CudaBackend takes F32 weights only"
-                       : "a bf16 CudaBackend takes BF16 or FP8 weights (F32 needs CudaBackendOptions::activations F32)");
+  cuda::check_that(precision != Precision::F32 || state_->activations == DType::F32, op,
+                   "F32 weights need CudaBackendOptions::activations F32");
   Weight w;
   if (precision == Precision::FP8) {
     const Tensor staged = upload_exact(host_as(weight, DType::BF16));
@@ -98,7 +96,7 @@ Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precis
                           state_->stream);
     synchronize();  // `staged` is freed on return
   } else {
-    w.values = upload_exact(host_as(weight, state_->activations));
+    w.values = upload_exact(host_as(weight, precision == Precision::F32 ? DType::F32 : DType::BF16));
   }
   if (bias) {
     check_host(*bias, op, "bias");

@@ -61,6 +61,37 @@ TEST_P(CudaLinear, MatchesCpu) {
   EXPECT_LE(test::normalised_error(gpu.download(out), want), tol);
 }
 
+// fp32 activations with bf16 / fp8 weights (the backend's default): linear into F32 and
+// linear_add into an F32 residual, at decode (GEMV) and prefill (cuBLASLt on converted x) sizes.
+TEST(CudaLinearF32Activations, LinearAndLinearAdd) {
+  HS_REQUIRE_GPU();
+  CudaBackend& gpu = test::cuda_backend(DType::F32);
+  CpuBackend cpu;
+  std::mt19937 gen(5);
+  for (const Precision precision : {Precision::BF16, Precision::FP8})
+    for (const std::int64_t rows : {2, 40}) {
+      const std::int64_t in = 256, out_features = 96;
+      const Tensor x = test::random_tensor({rows, in}, gen, DType::F32);
+      const Tensor w = test::random_tensor({out_features, in}, gen, DType::BF16, 0.05f);
+      const Tensor b = test::random_tensor({out_features}, gen, DType::F32);
+      const Tensor residual = test::random_tensor({rows, out_features}, gen, DType::F32);
+      const Weight cpu_w = cpu.load_linear(precision == Precision::FP8 ? dequantized_fp8(w) : w, &b, Precision::F32);
+      const Weight gpu_w = gpu.load_linear(w, &b, precision);
+      Tensor want = residual.clone();
+      cpu.linear_add(x, cpu_w, want);
+      Tensor got = gpu.upload(residual);
+      gpu.linear_add(gpu.upload(x), gpu_w, got);
+      // bf16 rounding of x at prefill; fp8 x at prefill (per row); decode reads fp32 x.
+      const double tol = precision == Precision::FP8 && rows > 4 ? kFp8Tolerance : 1e-2;
+      EXPECT_LE(test::normalised_error(gpu.download(got), want), tol) << rows << " rows";
+      Tensor plain = gpu.alloc({rows, out_features}, DType::F32);
+      gpu.linear(gpu.upload(x), gpu_w, plain);
+      Tensor plain_want = Tensor::zeros({rows, out_features}, DType::F32);
+      cpu.linear(x, cpu_w, plain_want);
+      EXPECT_LE(test::normalised_error(gpu.download(plain), plain_want), tol) << rows << " rows";
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, CudaLinear,
     ::testing::Values(LinearCase{Precision::F32, 2, 512, 300, true}, LinearCase{Precision::F32, 64, 256, 96, false},

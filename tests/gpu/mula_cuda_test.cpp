@@ -1,7 +1,14 @@
 // HeartMuLa on the CUDA backend against the reference goldens (golden/mula_cfg, mula_nocfg):
-// teacher-forced guided logits per precision (normalised error: fp32 1e-3, bf16 1e-2, fp8 5e-2)
-// and, with fp32 weights and activations, greedy decoding reproducing the golden frames — that
-// path replays the frame step as a CUDA Graph (unless HEARTSTREAM_CUDA_GRAPHS=0).
+// teacher-forced guided logits per weight precision, fp32 activations (the backend's default;
+// normalised error: fp32 1e-3, bf16 1e-2, fp8 5e-2) and, with fp32 weights, greedy decoding
+// reproducing the golden frames — that path replays the frame step as a CUDA Graph (unless
+// HEARTSTREAM_CUDA_GRAPHS=0).
+//
+// fp8 on this dim-64 tiny model misses 5e-2 by the weight format alone: per-output-channel E4M3
+// weights with every other value in fp32 give 0.119 (cfg) / 0.119 (nocfg), per-row fp8
+// activations at prefill alone 0.049 / 0.035 (CPU emulation of the rounding, 2026-11-25; the
+// H200 measures 0.12). The bound stays at the brief's 5e-2 until a finer weight-scale granularity
+// (per block of 32–128 inputs) or a real-size model shows what fp8 should be held to.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -29,7 +36,7 @@ std::shared_ptr<const MulaModel> cuda_model(const std::filesystem::path& golden_
   static std::map<Precision, std::shared_ptr<const MulaModel>> models;
   auto& m = models[precision];
   if (!m) {
-    CudaBackend& backend = test::cuda_backend(precision == Precision::F32 ? DType::F32 : DType::BF16);
+    CudaBackend& backend = test::cuda_backend(DType::F32);
     m = MulaModel::load(backend, golden_dir / "mula-tiny", precision);
   }
   return m;

@@ -20,7 +20,6 @@ StackState::StackState(Backend& backend, const LlamaFlavor& f, std::int64_t batc
   k_ = backend.alloc({rows, kv_heads_ * head_dim_}, act);
   v_ = backend.alloc({rows, kv_heads_ * head_dim_}, act);
   attn_ = backend.alloc({rows, heads_ * head_dim_}, act);
-  proj_ = backend.alloc({rows, f.dim}, act);
   gate_ = backend.alloc({rows, f.ffn_dim}, act);
   up_ = backend.alloc({rows, f.ffn_dim}, act);
 }
@@ -40,7 +39,7 @@ void StackState::layer(Backend& backend, const LayerWeights& w, const Tensor& in
                        Tensor& x, const Tensor& positions, std::int64_t seq) {
   const std::int64_t rows = batch_ * seq;
   Tensor norm = norm_.slice(0, rows), q = q_.slice(0, rows), k = k_.slice(0, rows), v = v_.slice(0, rows);
-  Tensor attn = attn_.slice(0, rows), proj = proj_.slice(0, rows);
+  Tensor attn = attn_.slice(0, rows);
   Tensor gate = gate_.slice(0, rows), up = up_.slice(0, rows);
 
   backend.rms_norm(x, w.sa_norm, kRmsNormEps, norm);
@@ -55,15 +54,13 @@ void StackState::layer(Backend& backend, const LayerWeights& w, const Tensor& in
   backend.kv_store(k_cache_[index], k4, positions);
   backend.kv_store(v_cache_[index], v.reshape({batch_, seq, kv_heads_, head_dim_}), positions);
   backend.attention(q4, k_cache_[index], v_cache_[index], &positions, attn4);
-  backend.linear(attn, w.output_proj, proj);
-  backend.add(x, proj, x);
+  backend.linear_add(attn, w.output_proj, x);
 
   backend.rms_norm(x, w.mlp_norm, kRmsNormEps, norm);
   backend.linear(norm, w.w1, gate);
   backend.linear(norm, w.w3, up);
   backend.silu_mul(gate, up, gate);
-  backend.linear(gate, w.w2, proj);
-  backend.add(x, proj, x);
+  backend.linear_add(gate, w.w2, x);
 }
 
 }  // namespace hs

@@ -28,7 +28,7 @@ class StackState {
   std::int64_t batch_, max_step_;
   std::int64_t heads_, kv_heads_, head_dim_;
   std::vector<Tensor> k_cache_, v_cache_;  // per layer [batch, capacity, kv_heads, head_dim]
-  Tensor norm_, q_, k_, v_, attn_, proj_, gate_, up_;  // scratch, [batch·max_step, …]
+  Tensor norm_, q_, k_, v_, attn_, gate_, up_;  // scratch, [batch·max_step, …]
 };
 
 }  // namespace hs
