@@ -33,7 +33,7 @@ __device__ __forceinline__ float2 load_pair(const __nv_bfloat16* p) {
 // grid (splits, heads, batch·seq). Each warp walks its share of the split's keys with an online
 // softmax (scores in log2 units); the block merges its warps and writes either the final row
 // (one split) or the split's (max, sum, unnormalised accumulator) to the workspace.
-template <typename T, int kPairs>
+template <typename Q, typename KV, typename O, int kPairs>
 static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p, int splits) {
   constexpr int kMaxDim = kPairs * 2 * kWarpSize;
   __shared__ float warp_acc[kWarps][kMaxDim];
@@ -50,7 +50,7 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
   const std::int64_t begin = split * chunk;
   const std::int64_t end = begin + chunk < visible ? begin + chunk : visible;
 
-  const T* qrow = static_cast<const T*>(p.q) + ((bs * p.heads) + h) * p.head_dim;
+  const Q* qrow = static_cast<const Q*>(p.q) + ((bs * p.heads) + h) * p.head_dim;
   const float scale = kLog2e * rsqrtf(static_cast<float>(p.head_dim));
   float2 q[kPairs], acc[kPairs];
 #pragma unroll
@@ -63,11 +63,11 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
   }
   float m = -INFINITY, l = 0.0f;
   const std::int64_t key_stride = p.kv_heads * p.head_dim;
-  const T* kbase = static_cast<const T*>(p.k) + (b * p.keys * p.kv_heads + kvh) * p.head_dim;
-  const T* vbase = static_cast<const T*>(p.v) + (b * p.keys * p.kv_heads + kvh) * p.head_dim;
+  const KV* kbase = static_cast<const KV*>(p.k) + (b * p.keys * p.kv_heads + kvh) * p.head_dim;
+  const KV* vbase = static_cast<const KV*>(p.v) + (b * p.keys * p.kv_heads + kvh) * p.head_dim;
   for (std::int64_t t = begin + warp; t < end; t += kWarps) {
-    const T* krow = kbase + t * key_stride;
-    const T* vrow = vbase + t * key_stride;
+    const KV* krow = kbase + t * key_stride;
+    const KV* vrow = vbase + t * key_stride;
     float dot = 0.0f;
     float2 vv[kPairs];
 #pragma unroll
@@ -117,12 +117,12 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
   }
   const std::int64_t row = bs * p.heads + h;
   if (splits == 1) {
-    T* out = static_cast<T*>(p.out) + row * p.head_dim;
+    O* out = static_cast<O*>(p.out) + row * p.head_dim;
     for (int d = threadIdx.x; d < p.head_dim; d += kThreads) {
       float sum = 0.0f;
 #pragma unroll
       for (int w = 0; w < kWarps; ++w) sum += warp_acc[w][d] * weights[w];
-      out[d] = from_float<T>(block_l > 0.0f ? sum / block_l : 0.0f);
+      out[d] = from_float<O>(block_l > 0.0f ? sum / block_l : 0.0f);
     }
     return;
   }
@@ -140,8 +140,8 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
 }
 
 // grid (batch·seq·heads): merges the splits of one row.
-template <typename T>
-static __global__ void attention_merge_kernel(const float* __restrict__ workspace, T* out, int splits, int head_dim) {
+template <typename O>
+static __global__ void attention_merge_kernel(const float* __restrict__ workspace, O* out, int splits, int head_dim) {
   const std::int64_t row = blockIdx.x;
   const float* parts = workspace + row * splits * (head_dim + 2);
   float m = -INFINITY;
@@ -154,7 +154,7 @@ static __global__ void attention_merge_kernel(const float* __restrict__ workspac
       total += part[1] * w;
       sum += part[2 + d] * w;
     }
-    out[row * head_dim + d] = from_float<T>(total > 0.0f ? sum / total : 0.0f);
+    out[row * head_dim + d] = from_float<O>(total > 0.0f ? sum / total : 0.0f);
   }
 }
 
@@ -175,16 +175,22 @@ void attention(const AttentionParams& p, cudaStream_t stream) {
   if (splits > 1 && p.workspace == nullptr) throw CudaError("attention: split-KV pass needs a workspace");
   const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(p.heads), static_cast<unsigned>(p.batch * p.seq));
   const bool small = p.head_dim <= 2 * kSmallPairsPerLane * kWarpSize;
-  dispatch_element(p.type, [&](auto tag) {
-    using T = decltype(tag);
-    if (small) attention_kernel<T, kSmallPairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
-    else attention_kernel<T, kLargePairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
-    CUDA_CHECK_LAUNCH();
-    if (splits > 1) {
-      attention_merge_kernel<T><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
-          p.workspace, static_cast<T*>(p.out), splits, static_cast<int>(p.head_dim));
-      CUDA_CHECK_LAUNCH();
-    }
+  dispatch_element(p.q_type, [&](auto q_tag) {
+    dispatch_element(p.kv_type, [&](auto kv_tag) {
+      dispatch_element(p.out_type, [&](auto out_tag) {
+        using Q = decltype(q_tag);
+        using KV = decltype(kv_tag);
+        using O = decltype(out_tag);
+        if (small) attention_kernel<Q, KV, O, kSmallPairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
+        else attention_kernel<Q, KV, O, kLargePairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
+        CUDA_CHECK_LAUNCH();
+        if (splits > 1) {
+          attention_merge_kernel<O><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+              p.workspace, static_cast<O*>(p.out), splits, static_cast<int>(p.head_dim));
+          CUDA_CHECK_LAUNCH();
+        }
+      });
+    });
   });
 }
 

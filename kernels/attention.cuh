@@ -2,7 +2,8 @@
 // split over `splits` chunks of the visible keys (computed on the device from positions, so a
 // captured graph stays valid as the sequence grows); a second pass merges the chunks' partial
 // softmax sums. Serves the backbone's decode (1 query, thousands of keys), prefill (one row per
-// prompt position, causal) and the depth decoder (≤ 9 keys, head_dim 384). fp32 math.
+// prompt position, causal) and the depth decoder (≤ 9 keys, head_dim 384). fp32 math; q, the
+// K/V cache and out each fp32 or bf16 (fp32 q against a bf16 cache, say).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -23,7 +24,7 @@ struct AttentionParams {
   const std::int32_t* positions;  // [seq]: query s sees keys 0..positions[s]; null: all keys
   float* workspace;               // attention_workspace_floats(*this) floats (null when that is 0)
   std::int64_t batch, seq, heads, kv_heads, head_dim, keys;
-  ElementType type;
+  ElementType q_type, kv_type, out_type;  // q; k and v (the cache); out
 };
 
 // fp32 scratch the split-KV pass needs for these sizes (0 when every row fits one split).

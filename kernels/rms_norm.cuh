@@ -1,4 +1,5 @@
-// RMSNorm over the last dimension: out = x / sqrt(mean(x²) + eps) · scale, fp32 math.
+// RMSNorm over the last dimension: out = x / sqrt(mean(x²) + eps) · scale, fp32 math; out may be
+// narrower than x (an fp32 residual stream normalised straight into a bf16 GEMV input).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,10 +13,11 @@ namespace hs::kernels {
 struct RmsNormParams {
   const void* x;      // [rows, dim]
   const void* scale;  // [dim]
-  void* out;          // [rows, dim] (may alias x)
+  void* out;          // [rows, dim], out_type (may alias x when of its type)
   std::int64_t rows, dim;
   float eps;
-  ElementType type;   // of x, scale and out
+  ElementType type;   // of x and scale
+  ElementType out_type;
 };
 
 void rms_norm(const RmsNormParams& p, cudaStream_t stream);

@@ -6,20 +6,23 @@ namespace {
 constexpr int kThreads = 256;
 }  // namespace
 
-template <typename T>
-static __global__ void silu_mul_kernel(const T* gate, const T* up, T* out, std::int64_t n) {
+template <typename T, typename O>
+static __global__ void silu_mul_kernel(const T* gate, const T* up, O* out, std::int64_t n) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   const float g = to_float(gate[i]);
-  out[i] = from_float<T>(g / (1.0f + expf(-g)) * to_float(up[i]));
+  out[i] = from_float<O>(g / (1.0f + expf(-g)) * to_float(up[i]));
 }
 
 void silu_mul(const SiluMulParams& p, cudaStream_t stream) {
   if (p.n == 0) return;
   dispatch_element(p.type, [&](auto tag) {
-    using T = decltype(tag);
-    silu_mul_kernel<T><<<blocks_for(p.n, kThreads), kThreads, 0, stream>>>(
-        static_cast<const T*>(p.gate), static_cast<const T*>(p.up), static_cast<T*>(p.out), p.n);
+    dispatch_element(p.out_type, [&](auto out_tag) {
+      using T = decltype(tag);
+      using O = decltype(out_tag);
+      silu_mul_kernel<T, O><<<blocks_for(p.n, kThreads), kThreads, 0, stream>>>(
+          static_cast<const T*>(p.gate), static_cast<const T*>(p.up), static_cast<O*>(p.out), p.n);
+    });
   });
   CUDA_CHECK_LAUNCH();
 }

@@ -1,4 +1,4 @@
-// SwiGLU's product: out = silu(gate) · up, elementwise in fp32.
+// SwiGLU's product: out = silu(gate) · up, elementwise in fp32; out may be narrower than gate/up.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,9 +12,10 @@ namespace hs::kernels {
 struct SiluMulParams {
   const void* gate;
   const void* up;
-  void* out;  // may alias gate or up
+  void* out;  // out_type; may alias gate or up when of their type
   std::int64_t n;
-  ElementType type;
+  ElementType type;  // of gate and up
+  ElementType out_type;
 };
 
 void silu_mul(const SiluMulParams& p, cudaStream_t stream);

@@ -85,8 +85,8 @@ void BM_Gemm(benchmark::State& state) {
   bool ok = true;
   time_on_stream(state, stream, [&] {
     if (impl == GemmImpl::Gemv) {
-      kernels::gemv({x, w, type == kernels::WeightType::FP8 ? scales : nullptr, nullptr, out, m, k, n,
-                     kernels::ElementType::F32, type, kernels::ElementType::F32, false},
+      kernels::gemv({x, w, type == kernels::WeightType::FP8 ? scales : nullptr, nullptr, {out}, {n}, m, k, n,
+                     kernels::ElementType::F32, type, kernels::ElementType::F32, false, false},
                     stream);
     } else if (type == kernels::WeightType::FP8) {
       kernels::quantize_fp8({x, xq, scales, m, k, kernels::ElementType::BF16}, stream);
@@ -124,7 +124,8 @@ void BM_AttentionDecode(benchmark::State& state) {
   void* k = device_random(static_cast<std::size_t>(batch * keys * kv * hd) * 2);
   void* v = device_random(static_cast<std::size_t>(batch * keys * kv * hd) * 2);
   void* out = device_random(static_cast<std::size_t>(batch * heads * hd) * 2);
-  kernels::AttentionParams p{q, k, v, out, nullptr, nullptr, batch, 1, heads, kv, hd, keys, kernels::ElementType::BF16};
+  kernels::AttentionParams p{q, k, v, out, nullptr, nullptr, batch, 1, heads, kv, hd, keys, kernels::ElementType::BF16,
+                             kernels::ElementType::BF16, kernels::ElementType::BF16};
   void* ws = device_random(static_cast<std::size_t>(std::max<std::int64_t>(1, kernels::attention_workspace_floats(p))) * 4);
   p.workspace = static_cast<float*>(ws);
   time_on_stream(state, stream, [&] { kernels::attention(p, stream); });

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "engine/core/error.h"
@@ -59,6 +60,12 @@ class Backend {
   virtual std::string name() const = 0;
   // The float dtype activations are computed in (F32 on the CPU backend).
   virtual DType activation_dtype() const = 0;
+  // The dtype of tensors only ever read by a linear or by attention (normalised GEMV inputs, the
+  // attention output, SwiGLU products, the KV cache): activation_dtype() or narrower (BF16 on
+  // CUDA, where those reads cost bandwidth; the residual stream, q/k/v and logits stay
+  // activation_dtype()) with `weights` in that precision; F32 weights keep everything in
+  // activation_dtype(). Ops that produce such tensors accept it as their output dtype.
+  virtual DType narrow_dtype(Precision weights) const { return activation_dtype(); }
 
   // ---- memory -----------------------------------------------------------------------------
   // A zero-filled tensor on this backend's device.
@@ -92,6 +99,30 @@ class Backend {
   // out [N, out] += x [N, in] · Wᵀ + bias: the projection added into a residual stream, which may
   // be F32 on any backend (norms and residual adds stay fp32, DESIGN.md "Precision").
   virtual void linear_add(const Tensor& x, const Weight& w, Tensor& out) = 0;
+  // outs[i] [N, out_i] = x · W_iᵀ (+ bias_i) for w = [W_0; W_1; …] stacked by rows, out i taking the
+  // next out_i features: several projections of one x (q, k, v) that a backend may run as one.
+  virtual void linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) {
+    std::int64_t begin = 0;
+    for (Tensor* out : outs) {
+      const std::int64_t end = begin + out->dim(1);
+      auto rows = [&](const Tensor& t) { return t.defined() ? t.slice(begin, end) : Tensor(); };
+      linear(x, Weight{rows(w.values), rows(w.scales), rows(w.bias)}, *out);
+      begin = end;
+    }
+  }
+  // SwiGLU's hidden layer out [N, F] = silu(x · W1ᵀ) · (x · W3ᵀ) for w = [W1; W3] stacked by rows
+  // ([2F, in], no bias); gate and up [N, F] (activation dtype) are scratch for the two projections,
+  // which a backend may fuse away. out in the activation or the narrow dtype.
+  virtual void linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) {
+    const std::int64_t f = w.out_features() / 2;
+    auto half = [&](std::int64_t begin) {
+      return Weight{w.values.slice(begin, begin + f), w.scales.defined() ? w.scales.slice(begin, begin + f) : Tensor(),
+                    Tensor()};
+    };
+    linear(x, half(0), gate);
+    linear(x, half(f), up);
+    silu_mul(gate, up, out);
+  }
   // out = x / sqrt(mean(x²) + eps) · scale, over the last dimension of x [N, D].
   virtual void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) = 0;
   // Interleaved rotary embedding in place: x [B, S, H, hd], pairs (2j, 2j+1) of token s rotated by

@@ -18,7 +18,11 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
   if (options.activations != DType::BF16 && options.activations != DType::F32)
     throw InvalidArgument("CudaBackend: activations must be BF16 or F32, got " +
                           std::string(dtype_name(options.activations)));
+  if (options.narrow != DType::BF16 && !(options.narrow == DType::F32 && options.activations == DType::F32))
+    throw InvalidArgument("CudaBackend: narrow must be BF16, or F32 with F32 activations, got " +
+                          std::string(dtype_name(options.narrow)));
   state_->activations = options.activations;
+  state_->narrow = options.narrow;
   const char* graphs = std::getenv("HEARTSTREAM_CUDA_GRAPHS");
   state_->graphs = !(graphs && std::string(graphs) == "0");
   CUDA_CHECK(cudaSetDevice(options.device));
@@ -43,6 +47,9 @@ bool CudaBackend::device_available() {
 }
 
 DType CudaBackend::activation_dtype() const { return state_->activations; }
+DType CudaBackend::narrow_dtype(Precision weights) const {
+  return weights == Precision::F32 ? state_->activations : state_->narrow;
+}
 std::size_t CudaBackend::allocated_bytes() const { return state_->memory->current.load(); }
 std::size_t CudaBackend::peak_allocated_bytes() const { return state_->memory->peak.load(); }
 

@@ -1,9 +1,9 @@
 // The CUDA backend: the op set on one NVIDIA GPU through hs_kernels (DESIGN.md "GPU execution").
-// Activations (the residual stream, q/k/v, KV cache, logits) are fp32 by default and weights bf16
-// or fp8 (or fp32): decode GEMVs read fp32 x at no cost (the weights dominate), prefill GEMMs
-// take x converted to bf16 / fp8. bf16 activations remain available (half the KV cache, less
-// precise: golden bf16-weight error 0.022 against 0.0042 with fp32 activations, H200
-// 2026-11-25). Norms, softmax, sampling and accumulation are fp32. Every op is enqueued on the
+// Activations (the residual stream, q/k/v, logits) are fp32 by default, the KV cache and the
+// GEMV inputs (normalised rows, attention output, SwiGLU products: narrow_dtype()) bf16, weights
+// bf16 or fp8 (or fp32); prefill GEMMs take x converted to bf16 / fp8. All-bf16 activations
+// remain available (less precise: golden bf16-weight error 0.022 against 0.0042 with all-fp32
+// activations, H200 2026-11-25). Norms, softmax, sampling and accumulation are fp32. Every op is enqueued on the
 // backend's stream; only upload, download and synchronize wait. Ops never allocate, so a frame
 // step can be captured as a CUDA Graph; HEARTSTREAM_CUDA_GRAPHS=0 switches capture off (the
 // model then runs its ops directly). CUDA
@@ -22,6 +22,7 @@ namespace hs {
 
 struct CudaBackendOptions {
   DType activations = DType::F32;               // F32 (any weights), or BF16 (bf16 / fp8 weights)
+  DType narrow = DType::BF16;                   // narrow_dtype() of bf16 / fp8 weights: BF16, or F32 with F32 activations
   int device = 0;                               // CUDA device ordinal
   std::size_t scratch_bytes = 128u << 20;       // op-local temporaries (attention splits, prefill GEMM x / out)
   std::size_t gemm_workspace_bytes = 32u << 20; // cuBLASLt workspace
@@ -40,6 +41,7 @@ class CudaBackend final : public Backend {
   Device device() const override { return Device::Cuda; }
   std::string name() const override { return "cuda"; }
   DType activation_dtype() const override;
+  DType narrow_dtype(Precision weights) const override;
 
   // Device memory this backend holds now and at most so far (its own allocations only).
   std::size_t allocated_bytes() const;
@@ -68,6 +70,8 @@ class CudaBackend final : public Backend {
   void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) override;
   void linear(const Tensor& x, const Weight& w, Tensor& out) override;
   void linear_add(const Tensor& x, const Weight& w, Tensor& out) override;
+  void linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) override;
+  void linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
   void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
   void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) override;

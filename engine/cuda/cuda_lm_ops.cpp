@@ -1,6 +1,7 @@
 // CudaBackend LM ops: argument checks, then one hs_kernels launch each on the backend's stream.
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "engine/cuda/cuda_state.h"
 #include "kernels/add.cuh"
@@ -29,6 +30,13 @@ constexpr std::size_t kScratchAlign = 256;  // bytes; scratch regions start on t
 
 std::size_t aligned(std::size_t bytes) { return (bytes + kScratchAlign - 1) / kScratchAlign * kScratchAlign; }
 
+// A tensor in the activation dtype or the narrow one (Backend::narrow_dtype).
+void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::string_view op, std::string_view arg) {
+  check_that(t.defined() && (t.dtype() == s.activations || t.dtype() == s.narrow), op,
+             std::string(arg) + " must be in the activation or the narrow dtype");
+  check_tensor(t, t.dtype(), op, arg);
+}
+
 kernels::WeightType weight_type(DType d) {
   switch (d) {
     case DType::F32: return kernels::WeightType::F32;
@@ -40,22 +48,35 @@ kernels::WeightType weight_type(DType d) {
 
 // out (=|+=) x · Wᵀ + bias. Up to 4 rows: the GEMV (any activation / weight / output types, the
 // residual add fused). Above: cuBLASLt on x as the weights' GEMM type (bf16, or per-row fp8 for fp8
-// weights; converted in scratch when the activations are fp32), then one epilogue that rescales,
-// adds the bias and writes or adds into out.
-void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, Tensor& out, bool accumulate,
-                std::string_view op) {
-  const DType act = s.activations;
-  check_tensor(x, act, op, "x");
-  check_that(out.defined() && (out.dtype() == act || out.dtype() == DType::F32), op, "out must be F32 or the activation dtype");
-  check_tensor(out, out.dtype(), op, "out");
+// weights; converted in scratch when x is fp32), then one epilogue that rescales,
+// adds the bias and writes or adds into out. GEMV rows only: several outputs taking the stacked
+// weight's features in order, or gated: out = SwiGLU of the [W1; W3] stack, [rows, out_features / 2].
+void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
+                bool accumulate, std::string_view op, bool gated = false) {
+  check_act_or_narrow(s, x, op, "x");
+  const DType act = x.dtype();
+  check_that(!outs.empty() && outs.size() <= kernels::kGemvMaxOutputs, op, "1 to 3 outputs");
+  Tensor& out = *outs[0];
+  check_that(out.defined() && (out.dtype() == DType::F32 || out.dtype() == s.activations || out.dtype() == s.narrow), op,
+             "out must be F32, the activation or the narrow dtype");
   check_tensor(w.values, w.values.dtype(), op, "weight");
   check_that(x.rank() == 2 && w.values.rank() == 2, op, "x and weight must be rank 2");
   const std::int64_t rows = x.dim(0), in = w.in_features(), out_features = w.out_features();
   check_shape(x, {rows, in}, op, "x");
-  check_shape(out, {rows, out_features}, op, "out");
-  check_that(x.raw() != out.raw() || rows == 0, op, "out must not alias x");
+  std::int64_t widths = 0;
+  for (Tensor* part : outs) {
+    check_tensor(*part, out.dtype(), op, "out");
+    check_that(part->rank() == 2, op, "outputs must be rank 2");
+    check_shape(*part, {rows, part->dim(1)}, op, "out");
+    check_that(x.raw() != part->raw() || rows == 0, op, "out must not alias x");
+    widths += part->dim(1);
+  }
+  check_that(widths == (gated ? out_features / 2 : out_features), op, "the outputs' widths do not sum to the features");
+  check_that((outs.size() == 1 && !gated) || rows <= kernels::kGemvMaxRows, op, "split or gated outputs take at most 4 rows");
+  check_that(!gated || (out_features % 2 == 0 && !w.bias.defined() && w.values.dtype() != DType::F32), op,
+             "a gated linear needs an even bf16 / fp8 stack without bias");
   const kernels::WeightType type = weight_type(w.values.dtype());
-  check_that(type != kernels::WeightType::F32 || act == DType::F32, op, "F32 weights need F32 activations");
+  check_that(type != kernels::WeightType::F32 || act == DType::F32, op, "F32 weights need F32 x");
   const bool fp8 = type == kernels::WeightType::FP8;
   if (fp8) check_tensor(w.scales, DType::F32, op, "scales");
   if (w.bias.defined()) check_tensor(w.bias, DType::F32, op, "bias");
@@ -64,13 +85,17 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, Tensor&
   const float* scales = fp8 ? static_cast<const float*>(w.scales.raw()) : nullptr;
   const float* bias = w.bias.defined() ? static_cast<const float*>(w.bias.raw()) : nullptr;
   const std::size_t x_row_bytes = static_cast<std::size_t>(in) * dtype_size(act);
-  const std::size_t out_row_bytes = static_cast<std::size_t>(out_features) * dtype_size(out.dtype());
   auto gemv_all = [&] {
-    for (std::int64_t r = 0; r < rows; r += kernels::kGemvMaxRows)
-      kernels::gemv({static_cast<const char*>(x.raw()) + r * x_row_bytes, w.values.raw(), scales, bias,
-                     static_cast<char*>(out.raw()) + r * out_row_bytes, std::min(kernels::kGemvMaxRows, rows - r), in,
-                     out_features, x_type, type, out_type, accumulate},
-                    s.stream);
+    for (std::int64_t r = 0; r < rows; r += kernels::kGemvMaxRows) {
+      kernels::GemvParams p{static_cast<const char*>(x.raw()) + r * x_row_bytes, w.values.raw(), scales, bias, {}, {},
+                            std::min(kernels::kGemvMaxRows, rows - r), in, out_features, x_type, type, out_type,
+                            accumulate, gated};
+      for (std::size_t i = 0; i < outs.size(); ++i) {
+        p.widths[i] = outs[i]->dim(1);
+        p.out[i] = static_cast<char*>(outs[i]->raw()) + r * p.widths[i] * dtype_size(out.dtype());
+      }
+      kernels::gemv(p, s.stream);
+    }
   };
   if (rows <= kernels::kGemvMaxRows) return gemv_all();  // decode: a memory-bound skinny GEMM
 
@@ -153,11 +178,27 @@ void CudaBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64
 }
 
 void CudaBackend::linear(const Tensor& x, const Weight& w, Tensor& out) {
-  run_linear(*state_, x, w, out, false, "linear");
+  Tensor* outs[] = {&out};
+  run_linear(*state_, x, w, outs, false, "linear");
 }
 
 void CudaBackend::linear_add(const Tensor& x, const Weight& w, Tensor& out) {
-  run_linear(*state_, x, w, out, true, "linear_add");
+  Tensor* outs[] = {&out};
+  run_linear(*state_, x, w, outs, true, "linear_add");
+}
+
+void CudaBackend::linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) {
+  // Decode rows: one GEMV into every part; prefill: a GEMM per part.
+  if (!x.defined() || x.rank() != 2 || x.dim(0) > kernels::kGemvMaxRows) return Backend::linear_parts(x, w, outs);
+  run_linear(*state_, x, w, outs, false, "linear_parts");
+}
+
+void CudaBackend::linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) {
+  // bf16 / fp8 decode rows: one gated GEMV; fp32 weights and prefill: two linears and silu_mul.
+  if (!x.defined() || x.rank() != 2 || x.dim(0) > kernels::kGemvMaxRows || w.values.dtype() == DType::F32)
+    return Backend::linear_swiglu(x, w, gate, up, out);
+  Tensor* outs[] = {&out};
+  run_linear(*state_, x, w, outs, false, "linear_swiglu", true);
 }
 
 void CudaBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) {
@@ -165,11 +206,12 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tens
   const DType act = state_->activations;
   check_tensor(x, act, op, "x");
   check_tensor(scale, act, op, "scale");
-  check_tensor(out, act, op, "out");
+  check_act_or_narrow(*state_, out, op, "out");
   check_that(x.rank() == 2, op, "x must be rank 2, got " + shape_str(x.shape()));
   check_shape(scale, {x.dim(1)}, op, "scale");
   check_shape(out, x.shape(), op, "out");
-  kernels::rms_norm({x.raw(), scale.raw(), out.raw(), x.dim(0), x.dim(1), eps, cuda::element_type(act, op, "x")},
+  kernels::rms_norm({x.raw(), scale.raw(), out.raw(), x.dim(0), x.dim(1), eps, cuda::element_type(act, op, "x"),
+                     cuda::element_type(out.dtype(), op, "out")},
                     state_->stream);
 }
 
@@ -190,15 +232,15 @@ void CudaBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_fre
 void CudaBackend::kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) {
   constexpr std::string_view op = "kv_store";
   const DType act = state_->activations;
-  check_tensor(cache, act, op, "cache");
+  check_act_or_narrow(*state_, cache, op, "cache");
   check_tensor(src, act, op, "src");
   check_tensor(positions, DType::I32, op, "positions");
   check_that(cache.rank() == 4 && src.rank() == 4, op, "cache and src must be rank 4");
   check_shape(src, {cache.dim(0), src.dim(1), cache.dim(2), cache.dim(3)}, op, "src");
   check_shape(positions, {src.dim(1)}, op, "positions");
-  const std::int64_t row_bytes = cache.dim(2) * cache.dim(3) * static_cast<std::int64_t>(dtype_size(act));
   kernels::kv_store({cache.raw(), src.raw(), static_cast<const std::int32_t*>(positions.raw()), cache.dim(0), src.dim(1),
-                     cache.dim(1), row_bytes},
+                     cache.dim(1), cache.dim(2) * cache.dim(3), cuda::element_type(act, op, "src"),
+                     cuda::element_type(cache.dtype(), op, "cache")},
                     state_->stream);
 }
 
@@ -206,9 +248,9 @@ void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, c
   constexpr std::string_view op = "attention";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
-  check_tensor(k, act, op, "k");
-  check_tensor(v, act, op, "v");
-  check_tensor(out, act, op, "out");
+  check_act_or_narrow(*state_, k, op, "k");
+  check_tensor(v, k.dtype(), op, "v");
+  check_act_or_narrow(*state_, out, op, "out");
   check_that(q.rank() == 4 && k.rank() == 4, op, "q and k must be rank 4");
   const std::int64_t batch = q.dim(0), seq = q.dim(1), heads = q.dim(2), head_dim = q.dim(3);
   const std::int64_t keys = k.dim(1), kv_heads = k.dim(2);
@@ -224,7 +266,8 @@ void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, c
   }
   kernels::AttentionParams p{q.raw(), k.raw(), v.raw(), out.raw(),
                              positions ? static_cast<const std::int32_t*>(positions->raw()) : nullptr,
-                             nullptr, batch, seq, heads, kv_heads, head_dim, keys, cuda::element_type(act, op, "q")};
+                             nullptr, batch, seq, heads, kv_heads, head_dim, keys, cuda::element_type(act, op, "q"),
+                             cuda::element_type(k.dtype(), op, "k"), cuda::element_type(out.dtype(), op, "out")};
   const std::int64_t floats = kernels::attention_workspace_floats(p);
   if (floats) p.workspace = static_cast<float*>(cuda::scratch(*state_, 0, static_cast<std::size_t>(floats) * sizeof(float), op));
   kernels::attention(p, state_->stream);
@@ -235,10 +278,12 @@ void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) {
   const DType act = state_->activations;
   check_tensor(gate, act, op, "gate");
   check_tensor(up, act, op, "up");
-  check_tensor(out, act, op, "out");
+  check_act_or_narrow(*state_, out, op, "out");
   check_shape(up, gate.shape(), op, "up");
   check_shape(out, gate.shape(), op, "out");
-  kernels::silu_mul({gate.raw(), up.raw(), out.raw(), gate.numel(), cuda::element_type(act, op, "gate")}, state_->stream);
+  kernels::silu_mul({gate.raw(), up.raw(), out.raw(), gate.numel(), cuda::element_type(act, op, "gate"),
+                     cuda::element_type(out.dtype(), op, "out")},
+                    state_->stream);
 }
 
 void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {

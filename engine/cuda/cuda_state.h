@@ -25,6 +25,7 @@ struct MemoryCounter {
 
 struct CudaBackend::State {
   DType activations;
+  DType narrow;  // narrow_dtype() of bf16 / fp8 weights
   cudaStream_t stream = nullptr;
   std::unique_ptr<kernels::LtMatmul> lt;
   Tensor scratch;  // U8 [scratch_bytes]

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <vector>
 
 #include "engine/cpu/cpu_backend.h"
 #include "tests/gpu/gpu_test_support.h"
@@ -89,6 +90,62 @@ TEST(CudaLinearF32Activations, LinearAndLinearAdd) {
       Tensor plain_want = Tensor::zeros({rows, out_features}, DType::F32);
       cpu.linear(x, cpu_w, plain_want);
       EXPECT_LE(test::normalised_error(gpu.download(plain), plain_want), tol) << rows << " rows";
+    }
+}
+
+// linear_swiglu over a [W1; W3] stack: the gated GEMV at decode rows, two GEMMs + silu_mul above,
+// into the narrow (bf16) dtype, against the CPU's base-class path (slices, linears, silu_mul).
+TEST(CudaLinearF32Activations, SwiGlu) {
+  HS_REQUIRE_GPU();
+  CudaBackend& gpu = test::cuda_backend(DType::F32);
+  CpuBackend cpu;
+  std::mt19937 gen(6);
+  for (const Precision precision : {Precision::BF16, Precision::FP8})
+    for (const std::int64_t rows : {2, 40}) {
+      const std::int64_t in = 256, ffn = 96;
+      const Tensor x = test::random_tensor({rows, in}, gen, DType::BF16);
+      const Tensor w = test::random_tensor({2 * ffn, in}, gen, DType::BF16, 0.05f);
+      const Weight cpu_w = cpu.load_linear(precision == Precision::FP8 ? dequantized_fp8(w) : w, nullptr, Precision::F32);
+      Tensor gate = Tensor::zeros({rows, ffn}, DType::F32), up = gate.clone(), want = gate.clone();
+      cpu.linear_swiglu(x, cpu_w, gate, up, want);
+      const DType narrow = gpu.narrow_dtype(precision);
+      Tensor ggate = gpu.alloc({rows, ffn}, DType::F32), gup = gpu.alloc({rows, ffn}, DType::F32);
+      Tensor got = gpu.alloc({rows, ffn}, narrow);
+      Tensor x16 = Tensor::zeros(x.shape(), DType::BF16);  // x as the narrow GEMV input
+      for (std::int64_t i = 0; i < x.numel(); ++i) x16.data<std::uint16_t>()[i] = f32_to_bf16(x.data<float>()[i]);
+      gpu.linear_swiglu(gpu.upload_exact(x16), gpu.load_linear(w, nullptr, precision), ggate, gup, got);
+      const double tol = precision == Precision::FP8 && rows > 4 ? kFp8Tolerance : 1e-2;
+      EXPECT_LE(test::normalised_error(gpu.download(got), want), tol) << rows << " rows";
+    }
+}
+
+// linear_parts: q/k/v-like stacked projections, one GEMV into three outputs at decode rows, a GEMM
+// per part above, against the CPU's base-class path (one linear per row slice of the stack).
+TEST(CudaLinearF32Activations, Parts) {
+  HS_REQUIRE_GPU();
+  CudaBackend& gpu = test::cuda_backend(DType::F32);
+  CpuBackend cpu;
+  std::mt19937 gen(7);
+  const std::int64_t widths[] = {96, 32, 32};
+  for (const Precision precision : {Precision::BF16, Precision::FP8})
+    for (const std::int64_t rows : {2, 40}) {
+      const std::int64_t in = 256;
+      const Tensor x = test::random_tensor({rows, in}, gen, DType::F32);
+      const Tensor w = test::random_tensor({160, in}, gen, DType::BF16, 0.05f);
+      const Weight cpu_w = cpu.load_linear(precision == Precision::FP8 ? dequantized_fp8(w) : w, nullptr, Precision::F32);
+      const Weight gpu_w = gpu.load_linear(w, nullptr, precision);
+      std::vector<Tensor> want, got;
+      for (const std::int64_t width : widths) {
+        want.push_back(Tensor::zeros({rows, width}, DType::F32));
+        got.push_back(gpu.alloc({rows, width}, DType::F32));
+      }
+      Tensor* const want_parts[] = {&want[0], &want[1], &want[2]};
+      Tensor* const got_parts[] = {&got[0], &got[1], &got[2]};
+      cpu.linear_parts(x, cpu_w, want_parts);
+      gpu.linear_parts(gpu.upload(x), gpu_w, got_parts);
+      const double tol = precision == Precision::FP8 && rows > 4 ? kFp8Tolerance : 1e-2;
+      for (std::size_t i = 0; i < want.size(); ++i)
+        EXPECT_LE(test::normalised_error(gpu.download(got[i]), want[i]), tol) << rows << " rows, part " << i;
     }
 }
 

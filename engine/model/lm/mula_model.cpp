@@ -9,7 +9,7 @@ MulaModel::MulaModel(Backend& backend, MulaConfig config, const WeightSource& so
 
 MulaModel::MulaModel(Backend& backend, MulaConfig config, const MulaFlavors& flavors, const WeightSource& source,
                      Precision precision)
-    : backend_(backend), config_(std::move(config)),
+    : backend_(backend), config_(std::move(config)), precision_(precision),
       weights_(load_mula_weights(backend, config_, flavors, source, precision)) {}
 
 std::shared_ptr<const MulaModel> MulaModel::load(Backend& backend, const std::filesystem::path& dir,

@@ -28,6 +28,7 @@ class MulaModel {
   Backend& backend() const { return backend_; }
   const MulaConfig& config() const { return config_; }
   const MulaWeights& weights() const { return weights_; }
+  Precision precision() const { return precision_; }
   const LlamaFlavor& backbone() const { return weights_.backbone.flavor; }
   const LlamaFlavor& decoder() const { return weights_.decoder.flavor; }
   std::int64_t audio_vocab() const { return config_.audio_vocab_size; }
@@ -35,6 +36,7 @@ class MulaModel {
  private:
   Backend& backend_;
   MulaConfig config_;
+  Precision precision_;
   MulaWeights weights_;
 };
 

@@ -44,8 +44,10 @@ std::int64_t backbone_capacity(const MulaModel& m, const Prompt& p, const Sessio
 MulaSession::MulaSession(const MulaModel& model, const Prompt& prompt, const SessionOptions& options)
     : model_(model), backend_(model.backend()), options_(options), batch_(check_prompt(prompt, options)),
       prompt_length_(prompt.length()), muq_index_(prompt.muq_index),
-      backbone_(backend_, model.backbone(), batch_, backbone_capacity(model, prompt, options), prompt.length()),
-      decoder_(backend_, model.decoder(), batch_, kDecoderPositions, kDecoderFirstStep) {
+      backbone_(backend_, model.backbone(), batch_, backbone_capacity(model, prompt, options), prompt.length(),
+                backend_.narrow_dtype(model.precision())),
+      decoder_(backend_, model.decoder(), batch_, kDecoderPositions, kDecoderFirstStep,
+               backend_.narrow_dtype(model.precision())) {
   HS_CHECK(model.decoder().max_seq_len >= kDecoderPositions, "decoder flavor too short for 8 codebooks");
   const std::int64_t rows = batch_ * prompt_length_, dim = model.backbone().dim, dec_dim = model.decoder().dim;
   const std::int64_t vocab = model.audio_vocab();

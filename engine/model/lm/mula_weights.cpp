@@ -1,5 +1,6 @@
 #include "engine/model/lm/mula_weights.h"
 
+#include <cstring>
 #include <map>
 
 #include "engine/core/error.h"
@@ -53,6 +54,22 @@ class Binder {
   Weight linear(const std::string& name, const Tensor* bias = nullptr) const {
     return backend_.load_linear(host(name), bias, precision_);
   }
+  // Bias-free linears of one input stacked by rows into one weight (same dtype and width).
+  Weight stacked(std::initializer_list<std::string> names) const {
+    std::vector<Tensor> parts;
+    std::int64_t rows = 0;
+    for (const std::string& name : names) {
+      parts.push_back(host(name));
+      rows += parts.back().dim(0);
+    }
+    Tensor all = Tensor::zeros({rows, parts[0].dim(1)}, parts[0].dtype());
+    std::size_t offset = 0;
+    for (const Tensor& part : parts) {
+      std::memcpy(static_cast<char*>(all.raw()) + offset, part.raw(), part.bytes());
+      offset += part.bytes();
+    }
+    return backend_.load_linear(all, nullptr, precision_);
+  }
 
   StackWeights stack(std::string_view prefix, const LlamaFlavor& flavor) const {
     StackWeights s{flavor, {}, device(std::string(prefix) + ".norm.scale"), {}};
@@ -61,10 +78,9 @@ class Binder {
     for (std::int64_t i = 0; i < flavor.layers; ++i) {
       auto name = [&](std::string_view t) { return layer_name(prefix, i, t); };
       s.layers.push_back({device(name("sa_norm.scale")), device(name("mlp_norm.scale")),
-                          linear(name("attn.q_proj.weight")), linear(name("attn.k_proj.weight")),
-                          linear(name("attn.v_proj.weight")), linear(name("attn.output_proj.weight")),
-                          linear(name("mlp.w1.weight")), linear(name("mlp.w2.weight")),
-                          linear(name("mlp.w3.weight"))});
+                          stacked({name("attn.q_proj.weight"), name("attn.k_proj.weight"), name("attn.v_proj.weight")}),
+                          linear(name("attn.output_proj.weight")), stacked({name("mlp.w1.weight"), name("mlp.w3.weight")}),
+                          linear(name("mlp.w2.weight"))});
     }
     return s;
   }

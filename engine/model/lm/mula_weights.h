@@ -19,8 +19,8 @@ inline constexpr std::int64_t kNumCodebooks = 8;
 struct LayerWeights {
   Tensor sa_norm;   // [dim]
   Tensor mlp_norm;  // [dim]
-  Weight q_proj, k_proj, v_proj, output_proj;
-  Weight w1, w2, w3;  // gate, down, up
+  Weight qkv_proj, output_proj;  // [q; k; v] stacked by rows (Backend::linear_parts)
+  Weight w13, w2;  // [gate; up] stacked by rows (Backend::linear_swiglu), down
 };
 
 struct StackWeights {

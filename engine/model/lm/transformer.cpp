@@ -5,23 +5,24 @@
 namespace hs {
 
 StackState::StackState(Backend& backend, const LlamaFlavor& f, std::int64_t batch, std::int64_t capacity,
-                       std::int64_t max_step)
+                       std::int64_t max_step, DType narrow)
     : batch_(batch), max_step_(max_step), heads_(f.heads), kv_heads_(f.kv_heads),
       head_dim_(f.head_dim()) {
   HS_CHECK(batch >= 1 && capacity >= 1 && max_step >= 1, "StackState needs positive sizes");
   for (std::int64_t i = 0; i < f.layers; ++i) {
-    k_cache_.push_back(backend.alloc({batch, capacity, kv_heads_, head_dim_}, backend.activation_dtype()));
-    v_cache_.push_back(backend.alloc({batch, capacity, kv_heads_, head_dim_}, backend.activation_dtype()));
+    k_cache_.push_back(backend.alloc({batch, capacity, kv_heads_, head_dim_}, narrow));
+    v_cache_.push_back(backend.alloc({batch, capacity, kv_heads_, head_dim_}, narrow));
   }
   const std::int64_t rows = batch * max_step;
   const DType act = backend.activation_dtype();
-  norm_ = backend.alloc({rows, f.dim}, act);
+  norm_ = backend.alloc({rows, f.dim}, narrow);
   q_ = backend.alloc({rows, heads_ * head_dim_}, act);
   k_ = backend.alloc({rows, kv_heads_ * head_dim_}, act);
   v_ = backend.alloc({rows, kv_heads_ * head_dim_}, act);
-  attn_ = backend.alloc({rows, heads_ * head_dim_}, act);
+  attn_ = backend.alloc({rows, heads_ * head_dim_}, narrow);
   gate_ = backend.alloc({rows, f.ffn_dim}, act);
   up_ = backend.alloc({rows, f.ffn_dim}, act);
+  ffn_ = backend.alloc({rows, f.ffn_dim}, narrow);
 }
 
 void StackState::forward(Backend& backend, const StackWeights& weights, Tensor& x, const Tensor& positions,
@@ -40,12 +41,11 @@ void StackState::layer(Backend& backend, const LayerWeights& w, const Tensor& in
   const std::int64_t rows = batch_ * seq;
   Tensor norm = norm_.slice(0, rows), q = q_.slice(0, rows), k = k_.slice(0, rows), v = v_.slice(0, rows);
   Tensor attn = attn_.slice(0, rows);
-  Tensor gate = gate_.slice(0, rows), up = up_.slice(0, rows);
+  Tensor gate = gate_.slice(0, rows), up = up_.slice(0, rows), ffn = ffn_.slice(0, rows);
 
   backend.rms_norm(x, w.sa_norm, kRmsNormEps, norm);
-  backend.linear(norm, w.q_proj, q);
-  backend.linear(norm, w.k_proj, k);
-  backend.linear(norm, w.v_proj, v);
+  Tensor* const qkv[] = {&q, &k, &v};
+  backend.linear_parts(norm, w.qkv_proj, qkv);
   Tensor q4 = q.reshape({batch_, seq, heads_, head_dim_});
   Tensor k4 = k.reshape({batch_, seq, kv_heads_, head_dim_});
   Tensor attn4 = attn.reshape({batch_, seq, heads_, head_dim_});
@@ -57,10 +57,8 @@ void StackState::layer(Backend& backend, const LayerWeights& w, const Tensor& in
   backend.linear_add(attn, w.output_proj, x);
 
   backend.rms_norm(x, w.mlp_norm, kRmsNormEps, norm);
-  backend.linear(norm, w.w1, gate);
-  backend.linear(norm, w.w3, up);
-  backend.silu_mul(gate, up, gate);
-  backend.linear_add(gate, w.w2, x);
+  backend.linear_swiglu(norm, w.w13, gate, up, ffn);
+  backend.linear_add(ffn, w.w2, x);
 }
 
 }  // namespace hs
