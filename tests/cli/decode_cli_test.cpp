@@ -8,14 +8,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <filesystem>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "engine/io/safetensors.h"
 #include "tests/audio/ogg_opus_reader.h"
+#include "tests/support/cli_run.h"
 #include "tests/support/shared_data.h"
 
 namespace hs {
@@ -31,22 +31,9 @@ constexpr double kOpusBitsPerSecond = 128000.0;   // daemon/audio/audio_file.h
 constexpr double kMp3BitsPerSecond = 192000.0;
 constexpr std::size_t kWavHeaderBytes = 44;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-template <typename T>
-T read_le(const std::string& bytes, std::size_t offset) {
-  T v{};
-  std::memcpy(&v, bytes.data() + offset, sizeof(T));
-  return v;
-}
+using test::read_le;
+using test::RunResult;
+using test::slurp;
 
 double relative_l2(const float* a, const float* b, std::int64_t n) {
   double num = 0.0, den = 0.0;
@@ -85,9 +72,8 @@ class CliDecode : public ::testing::Test {
     const fs::path err = dir_ / "err";
     const std::string cmd = std::string("'") + HEARTSTREAM_BIN + "' decode --model_path '" + ckpt_.string() +
                             "' --version tiny --tokens '" + tokens.string() + "' " + extra + " --save_path '" +
-                            out.string() + "' 2> '" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    return RunResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(err)};
+                            out.string() + "'";
+    return test::run_shell(cmd, err);
   }
   RunResult decode_short(const fs::path& out) const {
     return decode(short_case_, "--noise '" + short_case_.string() + "'", out);

@@ -1,15 +1,12 @@
 // `heartstream generate --save_path` end to end on make-demo-model's checkpoint, through the built
 // binary: every format, offline and --stream, holds frames × 80 ms of audible audio; the same seed
 // gives the same audio; --stream reports its time to first audio.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <tuple>
 
@@ -17,6 +14,7 @@
 
 #include "engine/io/safetensors.h"
 #include "tests/audio/ogg_opus_reader.h"
+#include "tests/support/cli_run.h"
 
 namespace hs {
 namespace {
@@ -32,22 +30,9 @@ constexpr double kPcm16Scale = 32767.0;
 constexpr double kMinAudibleRms = 1e-3;
 constexpr double kMp3BitsPerSecond = 192000.0;  // daemon/audio/audio_file.h, CBR
 
-struct RunResult {
-  int exit_code = -1;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-template <typename T>
-T read_le(const std::string& bytes, std::size_t offset) {
-  T v{};
-  std::memcpy(&v, bytes.data() + offset, sizeof(T));
-  return v;
-}
+using test::read_le;
+using test::RunResult;
+using test::slurp;
 
 template <typename Sample>
 double rms(const Sample* x, std::int64_t n, double scale) {
@@ -76,10 +61,8 @@ class GenerateAudioCli : public ::testing::Test {
     const std::string cmd = std::string("'") + HEARTSTREAM_BIN + "' generate --model_path '" +
                             (*dir_ / "ckpt").string() + "' --version demo --tags 'piano,happy' --lyrics " +
                             "'[verse] la la la' --max_audio_length_ms " + std::to_string(kMaxAudioMs) + " " + extra +
-                            " --tokens-out '" + tokens_of(out).string() + "' --save_path '" + out.string() + "' 2> '" +
-                            err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    return RunResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(err)};
+                            " --tokens-out '" + tokens_of(out).string() + "' --save_path '" + out.string() + "'";
+    return test::run_shell(cmd, err);
   }
   static fs::path tokens_of(const fs::path& out) { return fs::path(out.string() + ".tokens.safetensors"); }
   // Frames generated for `out`, from its token file.

@@ -3,20 +3,17 @@
 // `heartstream stream` against an in-process daemon writes a valid .opus and a .wav of the song's
 // length; `heartstream play` plays; a request the daemon refuses exits non-zero with its message.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "engine/model/demo/demo_checkpoint.h"
 #include "tests/audio/ogg_opus_reader.h"
 #include "tests/daemon/null_audio.h"
 #include "tests/daemon/test_daemon.h"
+#include "tests/support/cli_run.h"
 
 namespace hs::test {
 namespace {
@@ -31,17 +28,6 @@ constexpr std::size_t kWavHeaderBytes = 44;
 constexpr std::size_t kWavDataSizeOffset = 40;
 constexpr std::size_t kWavFrameBytes = 4;  // 16-bit stereo
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 class PlayCli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,9 +40,7 @@ class PlayCli : public ::testing::Test {
 
   RunResult run(const std::string& binary, const std::string& args) const {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd = "'" + binary + "' " + args + " > '" + out.string() + "' 2> '" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    return RunResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    return run_shell("'" + binary + "' " + args, err, out);
   }
   std::string song_flags() const {
     return "--tags 'piano,happy' --lyrics '[verse] la la la' --max_audio_length_ms " + std::to_string(kSongMs) +

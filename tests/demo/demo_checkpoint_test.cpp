@@ -6,8 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <iterator>
+#include <filesystem>
 
 #include "engine/core/noise.h"
 #include "engine/cpu/cpu_backend.h"
@@ -20,6 +19,7 @@
 #include "engine/pipeline/generator.h"
 #include "engine/text/prompt.h"
 #include "engine/text/tokenizer.h"
+#include "tests/support/cli_run.h"
 
 namespace hs {
 namespace {
@@ -31,10 +31,7 @@ constexpr double kMinAudibleRms = 1e-3;
 constexpr std::uint64_t kOtherSeed = 99;
 constexpr std::int64_t kReferenceDefaultAudioMs = 240000;  // run_music_generation.py's --max_audio_length_ms
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using test::slurp;
 
 class DemoCheckpoint : public ::testing::Test {
  protected:

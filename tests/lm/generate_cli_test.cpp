@@ -4,8 +4,6 @@
 // a release checkpoint, so the test builds one from symlinks.
 #include <gtest/gtest.h>
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -17,26 +15,15 @@
 
 #include "engine/io/safetensors.h"
 #include "tests/lm/golden_case.h"
+#include "tests/support/cli_run.h"
 #include "tests/support/shared_data.h"
-
-extern char** environ;
 
 namespace hs {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Runs argv (no shell) and returns its exit status.
-int run_process(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using test::run_process;
 
 // A release-style checkpoint folder pointing at the golden files.
 class GoldenCheckpoint {

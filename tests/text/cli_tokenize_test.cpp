@@ -2,15 +2,15 @@
 // without --no-special, and a malformed --jsonl line.
 #include <unistd.h>
 
-#include <cstdlib>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/support/cli_run.h"
 #include "tests/support/shared_data.h"
 #include "tests/text/encode_cases.h"
 
@@ -20,16 +20,7 @@ namespace {
 // Cases used: empty, ASCII, CJK, emoji + ZWJ, a literal special token, mixed line endings, random.
 constexpr std::size_t kCaseIndices[] = {0, 7, 17, 27, 32, 37, 43};
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using test::RunResult;
 
 class CliTokenize : public ::testing::Test {
  protected:
@@ -49,10 +40,8 @@ class CliTokenize : public ::testing::Test {
     const auto in = dir_ / "in", out = dir_ / "out", err = dir_ / "err";
     std::ofstream(in, std::ios::binary) << stdin_bytes;
     const std::string cmd = std::string("'") + HEARTSTREAM_BIN + "' tokenize --tokenizer '" +
-                            tokenizer_.string() + "' " + flags + " < '" + in.string() + "' > '" +
-                            out.string() + "' 2> '" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    return RunResult{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+                            tokenizer_.string() + "' " + flags + " < '" + in.string() + "'";
+    return test::run_shell(cmd, err, out);
   }
 
   static std::vector<std::vector<std::int32_t>> parse_lines(const std::string& out) {
