@@ -7,41 +7,42 @@ constexpr int kThreads = 256;
 }  // namespace
 
 // One block per row; the 9 source rows are resolved once per block.
-template <typename T>
+template <typename Tab, typename T>
 static __global__ void embed_frame_kernel(EmbedFrameParams p) {
   const std::int64_t r = blockIdx.x;
-  __shared__ const T* sources[kEmbedColumns];
+  __shared__ const Tab* sources[kEmbedColumns];
+  __shared__ bool add_uncond;
   if (threadIdx.x < kEmbedColumns) {
     const int c = threadIdx.x;
     const std::int64_t t = p.tokens[r * kEmbedColumns + c];
-    const T* src = nullptr;
-    if (p.mask[r * kEmbedColumns + c]) {
-      if (c < kEmbedAudioColumns) {
-        if (t >= 0 && t < p.audio_vocab) src = static_cast<const T*>(p.audio_table) + (t + c * p.audio_vocab) * p.dim;
-      } else if (p.uncond[r]) {
-        src = static_cast<const T*>(p.uncond_text);
-      } else if (t >= 0 && t < p.text_rows) {
-        src = static_cast<const T*>(p.text_table) + t * p.dim;
-      }
-    }
+    const bool on = p.mask[r * kEmbedColumns + c] != 0;
+    const Tab* src = nullptr;
+    if (on && c < kEmbedAudioColumns && t >= 0 && t < p.audio_vocab)
+      src = static_cast<const Tab*>(p.audio_table) + (t + c * p.audio_vocab) * p.dim;
+    if (on && c == kEmbedAudioColumns && !p.uncond[r] && t >= 0 && t < p.text_rows)
+      src = static_cast<const Tab*>(p.text_table) + t * p.dim;
+    if (c == kEmbedAudioColumns) add_uncond = on && p.uncond[r];
     sources[c] = src;
   }
   __syncthreads();
+  const T* uncond_text = static_cast<const T*>(p.uncond_text);
   T* y = static_cast<T*>(p.out) + r * p.dim;
   for (std::int64_t d = threadIdx.x; d < p.dim; d += blockDim.x) {
     float acc = 0.0f;
 #pragma unroll
     for (int c = 0; c < kEmbedColumns; ++c)
       if (sources[c]) acc += to_float(sources[c][d]);
+    if (add_uncond) acc += to_float(uncond_text[d]);
     y[d] = from_float<T>(acc);
   }
 }
 
 void embed_frame(const EmbedFrameParams& p, cudaStream_t stream) {
   if (p.rows == 0) return;
-  dispatch_element(p.type, [&](auto tag) {
-    using T = decltype(tag);
-    embed_frame_kernel<T><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(p);
+  dispatch_element(p.table_type, [&](auto table_tag) {
+    dispatch_element(p.type, [&](auto tag) {
+      embed_frame_kernel<decltype(table_tag), decltype(tag)><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(p);
+    });
   });
   CUDA_CHECK_LAUNCH();
 }

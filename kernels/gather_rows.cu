@@ -6,20 +6,22 @@ namespace {
 constexpr int kThreads = 256;
 }  // namespace
 
-static __global__ void gather_rows_kernel(const std::uint16_t* __restrict__ table, const std::int32_t* __restrict__ ids,
-                                          std::uint16_t* out, std::int64_t table_rows, std::int64_t row_words,
-                                          std::int64_t id_offset) {
-  const std::int64_t row = ids[blockIdx.x] + id_offset;
-  const bool valid = row >= 0 && row < table_rows;
-  std::uint16_t* dst = out + static_cast<std::int64_t>(blockIdx.x) * row_words;
-  for (std::int64_t i = threadIdx.x; i < row_words; i += blockDim.x) dst[i] = valid ? table[row * row_words + i] : 0;
+template <typename Tab, typename O>
+static __global__ void gather_rows_kernel(GatherRowsParams p) {
+  const std::int64_t row = p.ids[blockIdx.x] + p.id_offset;
+  const bool valid = row >= 0 && row < p.table_rows;
+  const Tab* src = static_cast<const Tab*>(p.table) + row * p.dim;
+  O* dst = static_cast<O*>(p.out) + static_cast<std::int64_t>(blockIdx.x) * p.dim;
+  for (std::int64_t i = threadIdx.x; i < p.dim; i += blockDim.x) dst[i] = from_float<O>(valid ? to_float(src[i]) : 0.0f);
 }
 
 void gather_rows(const GatherRowsParams& p, cudaStream_t stream) {
   if (p.n == 0) return;
-  gather_rows_kernel<<<static_cast<unsigned>(p.n), kThreads, 0, stream>>>(
-      static_cast<const std::uint16_t*>(p.table), p.ids, static_cast<std::uint16_t*>(p.out), p.table_rows,
-      p.row_bytes / 2, p.id_offset);
+  dispatch_element(p.table_type, [&](auto table_tag) {
+    dispatch_element(p.out_type, [&](auto out_tag) {
+      gather_rows_kernel<decltype(table_tag), decltype(out_tag)><<<static_cast<unsigned>(p.n), kThreads, 0, stream>>>(p);
+    });
+  });
   CUDA_CHECK_LAUNCH();
 }
 

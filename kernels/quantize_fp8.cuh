@@ -1,6 +1,7 @@
 // Per-row fp8 E4M3 quantization: scale[r] = max|x[r, :]| / 448 (1 for an all-zero row) and
-// q[r, k] = e4m3(x[r, k] / scale[r]) (round to nearest, saturating). Rows are activation rows
-// (per-token scales) or weight rows (per-output-channel scales).
+// q[r, k] = e4m3(x[r, k] / scale[r]) (round to nearest even, saturating). The CUDA backend runs it
+// on activation rows (per-token scales); weights are quantized on the host by the same rule
+// (engine/core/fp8_quantize.h), and tests/gpu/quantize_fp8_test.cpp checks the two agree bit for bit.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -80,8 +80,15 @@ class Backend {
   virtual Tensor download(const Tensor& device_tensor) = 0;
   // dst = src (same shape and dtype, both on this device).
   virtual void copy(const Tensor& src, Tensor& dst) = 0;
-  // Converts a stored [out, in] weight (any float dtype, host) to this backend's format.
+  // Converts a stored [out, in] weight (any float dtype, host) to this backend's format. FP8
+  // quantizes on the host (quantize_e4m3_rows, engine/core/fp8_quantize.h) and is then
+  // load_quantized_linear, so every fp8 weight follows that one rule.
   virtual Weight load_linear(const Tensor& weight, const Tensor* bias, Precision precision) = 0;
+  // A linear from weights already quantized by quantize_e4m3_rows (or read back from the fp8
+  // weight cache): values F8_E4M3 [out, in] and scales F32 [out], host tensors, bias fp32 [out]
+  // or null. The values are taken exactly (never re-quantized): a device that computes in fp8
+  // holds them as they are; the CPU backend holds values · scales in fp32 (fp8 simulated).
+  virtual Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) = 0;
   // Waits for all queued work.
   virtual void synchronize() = 0;
 
@@ -92,7 +99,8 @@ class Backend {
   virtual void embed_frame(const Tensor& audio_table, const Tensor& text_table, const Tensor& uncond_text,
                            std::int64_t audio_vocab, const Tensor& tokens, const Tensor& mask,
                            const Tensor& uncond, Tensor& out) = 0;
-  // out[n] = table[ids[n] + id_offset] for ids I32 [N]; out [N, D].
+  // out[n] = table[ids[n] + id_offset] for ids I32 [N]; out [N, D]. The tables of these two ops may
+  // be in the narrow dtype (widened as read).
   virtual void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) = 0;
   // out [N, out] = x [N, in] · Wᵀ + bias; x in the activation dtype, out in it or F32.
   virtual void linear(const Tensor& x, const Weight& w, Tensor& out) = 0;
@@ -130,6 +138,15 @@ class Backend {
   virtual void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) = 0;
   // cache[b, positions[s]] = src[b, s] for cache [B, T, KV, hd], src [B, S, KV, hd].
   virtual void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) = 0;
+  // An attention layer's step: rope on q and k (in place), then k and v into their caches. A
+  // backend may fuse the four.
+  virtual void rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
+                          Tensor& k_cache, Tensor& v_cache) {
+    rope(q, positions, inv_freq);
+    rope(k, positions, inv_freq);
+    kv_store(k_cache, k, positions);
+    kv_store(v_cache, v, positions);
+  }
   // Scaled dot-product attention, grouped-query: q [B, S, H, hd], k, v [B, T, KV, hd] → out
   // [B, S, H, hd]; query head h reads kv head h / (H / KV); scale 1/sqrt(hd). With positions
   // (I32 [S]) query s sees keys 0..positions[s] (causal over a cache); without, all T keys.

@@ -48,8 +48,6 @@ std::optional<DType> dtype_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-float bf16_to_f32(std::uint16_t bits) { return std::bit_cast<float>(std::uint32_t{bits} << 16); }
-
 std::uint16_t f32_to_bf16(float value) {
   std::uint32_t u = std::bit_cast<std::uint32_t>(value);
   if (std::isnan(value)) return static_cast<std::uint16_t>((u >> 16) | 0x40);
@@ -82,23 +80,6 @@ float e4m3_to_f32(std::uint8_t bits) {
     v = std::ldexp(1.0f + static_cast<float>(man) / 8.0f, exp - 7);
   }
   return negative ? -v : v;
-}
-
-std::uint8_t f32_to_e4m3(float value) {
-  if (std::isnan(value)) return 0x7f;
-  const std::uint8_t sign = std::signbit(value) ? 0x80 : 0x00;
-  const float a = std::fabs(value);
-  // Nearest representable magnitude by search over the 127 finite codes (exact, ties to even).
-  std::uint8_t best = 0;
-  float best_err = a;
-  for (std::uint8_t code = 1; code < 0x7f; ++code) {
-    const float err = std::fabs(e4m3_to_f32(code) - a);
-    if (err < best_err || (err == best_err && (code & 1) == 0)) {
-      best = code;
-      best_err = err;
-    }
-  }
-  return sign | best;
 }
 
 void convert_to_f32(DType src_dtype, const void* src, float* dst, std::size_t n) {

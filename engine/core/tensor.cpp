@@ -85,6 +85,15 @@ Tensor Tensor::to_f32() const {
   return out;
 }
 
+Tensor Tensor::to_bf16() const {
+  const Tensor f = to_f32();
+  Tensor out = zeros(shape_, DType::BF16);
+  const float* src = f.data<float>();
+  auto* dst = out.data<std::uint16_t>();
+  for (std::int64_t i = 0; i < numel(); ++i) dst[i] = f32_to_bf16(src[i]);
+  return out;
+}
+
 Tensor Tensor::clone() const {
   HS_CHECK(device_ == Device::Cpu, "clone needs a host tensor");
   Tensor out = zeros(shape_, dtype_);

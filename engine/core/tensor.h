@@ -56,6 +56,8 @@ class Tensor {
   Tensor slice(std::int64_t begin, std::int64_t end) const;
   // A host fp32 copy (converting from any dtype). Host tensors only.
   Tensor to_f32() const;
+  // A host bf16 copy (round to nearest even). Host tensors only.
+  Tensor to_bf16() const;
   // A deep host copy.
   Tensor clone() const;
 

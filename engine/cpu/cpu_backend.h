@@ -19,6 +19,7 @@ class CpuBackend final : public Backend {
   Tensor download(const Tensor& device_tensor) override;
   void copy(const Tensor& src, Tensor& dst) override;
   Weight load_linear(const Tensor& weight, const Tensor* bias, Precision precision) override;
+  Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) override;
   void synchronize() override {}
 
   // language model

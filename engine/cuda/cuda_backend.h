@@ -61,6 +61,7 @@ class CudaBackend final : public Backend {
   Tensor download(const Tensor& device_tensor) override;
   void copy(const Tensor& src, Tensor& dst) override;
   Weight load_linear(const Tensor& weight, const Tensor* bias, Precision precision) override;
+  Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) override;
   void synchronize() override;
 
   // language model (cuda_lm_ops.cpp)
@@ -75,6 +76,8 @@ class CudaBackend final : public Backend {
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
   void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
   void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) override;
+  void rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
+                  Tensor& k_cache, Tensor& v_cache) override;
   void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions,
                  Tensor& out) override;
   void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;

@@ -13,6 +13,7 @@
 #include "kernels/quantize_fp8.cuh"
 #include "kernels/rms_norm.cuh"
 #include "kernels/rope.cuh"
+#include "kernels/rope_store.cuh"
 #include "kernels/sample.cuh"
 #include "kernels/scale_output.cuh"
 #include "kernels/silu_mul.cuh"
@@ -140,8 +141,8 @@ void CudaBackend::embed_frame(const Tensor& audio_table, const Tensor& text_tabl
                               Tensor& out) {
   constexpr std::string_view op = "embed_frame";
   const DType act = state_->activations;
-  check_tensor(audio_table, act, op, "audio_table");
-  check_tensor(text_table, act, op, "text_table");
+  check_act_or_narrow(*state_, audio_table, op, "audio_table");
+  check_tensor(text_table, audio_table.dtype(), op, "text_table (the audio_table's dtype)");
   check_tensor(uncond_text, act, op, "uncond_text");
   check_tensor(tokens, DType::I32, op, "tokens");
   check_tensor(mask, DType::U8, op, "mask");
@@ -159,21 +160,21 @@ void CudaBackend::embed_frame(const Tensor& audio_table, const Tensor& text_tabl
              "audio_table rows != 8 x audio_vocab");
   kernels::embed_frame({audio_table.raw(), text_table.raw(), uncond_text.raw(), static_cast<const std::int32_t*>(tokens.raw()),
                         static_cast<const std::uint8_t*>(mask.raw()), static_cast<const std::uint8_t*>(uncond.raw()),
-                        out.raw(), rows, dim, audio_vocab, text_table.dim(0), cuda::element_type(act, op, "out")},
+                        out.raw(), rows, dim, audio_vocab, text_table.dim(0),
+                        cuda::element_type(audio_table.dtype(), op, "audio_table"), cuda::element_type(act, op, "out")},
                        state_->stream);
 }
 
 void CudaBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) {
   constexpr std::string_view op = "gather_rows";
-  check_tensor(table, table.dtype(), op, "table");
+  check_act_or_narrow(*state_, table, op, "table");
   check_tensor(ids, DType::I32, op, "ids");
-  check_tensor(out, table.dtype(), op, "out");
+  check_act_or_narrow(*state_, out, op, "out");
   check_that(table.rank() == 2 && ids.rank() == 1, op, "table must be rank 2 and ids rank 1");
   check_shape(out, {ids.dim(0), table.dim(1)}, op, "out");
-  const std::int64_t row_bytes = table.dim(1) * static_cast<std::int64_t>(dtype_size(table.dtype()));
-  check_that(row_bytes % 2 == 0, op, "rows must be a whole number of 16-bit words");
   kernels::gather_rows({table.raw(), static_cast<const std::int32_t*>(ids.raw()), out.raw(), ids.dim(0), table.dim(0),
-                        row_bytes, id_offset},
+                        table.dim(1), id_offset, cuda::element_type(table.dtype(), op, "table"),
+                        cuda::element_type(out.dtype(), op, "out")},
                        state_->stream);
 }
 
@@ -242,6 +243,33 @@ void CudaBackend::kv_store(Tensor& cache, const Tensor& src, const Tensor& posit
                      cache.dim(1), cache.dim(2) * cache.dim(3), cuda::element_type(act, op, "src"),
                      cuda::element_type(cache.dtype(), op, "cache")},
                     state_->stream);
+}
+
+void CudaBackend::rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
+                             Tensor& k_cache, Tensor& v_cache) {
+  constexpr std::string_view op = "rope_store";
+  const DType act = state_->activations;
+  check_tensor(q, act, op, "q");
+  check_tensor(k, act, op, "k");
+  check_tensor(v, act, op, "v");
+  check_act_or_narrow(*state_, k_cache, op, "k_cache");
+  check_tensor(v_cache, k_cache.dtype(), op, "v_cache");
+  check_tensor(positions, DType::I32, op, "positions");
+  check_tensor(inv_freq, DType::F32, op, "inv_freq (upload it with upload_exact)");
+  check_that(q.rank() == 4 && k.rank() == 4 && k_cache.rank() == 4, op, "q, k and the caches must be rank 4");
+  const std::int64_t batch = q.dim(0), seq = q.dim(1), head_dim = q.dim(3), kv_heads = k.dim(2);
+  check_that(head_dim % 2 == 0, op, "head_dim must be even, got " + shape_str(q.shape()));
+  check_shape(k, {batch, seq, kv_heads, head_dim}, op, "k");
+  check_shape(v, k.shape(), op, "v");
+  check_shape(k_cache, {batch, k_cache.dim(1), kv_heads, head_dim}, op, "k_cache");
+  check_shape(v_cache, k_cache.shape(), op, "v_cache");
+  check_shape(positions, {seq}, op, "positions");
+  check_shape(inv_freq, {head_dim / 2}, op, "inv_freq");
+  kernels::rope_store({q.raw(), k.raw(), v.raw(), k_cache.raw(), v_cache.raw(),
+                       static_cast<const std::int32_t*>(positions.raw()), static_cast<const float*>(inv_freq.raw()),
+                       batch, seq, q.dim(2), kv_heads, head_dim, k_cache.dim(1), cuda::element_type(act, op, "q"),
+                       cuda::element_type(k_cache.dtype(), op, "k_cache")},
+                      state_->stream);
 }
 
 void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions, Tensor& out) {

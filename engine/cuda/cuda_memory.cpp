@@ -1,11 +1,12 @@
 // CudaBackend memory ops: device allocations (counted), host ↔ device copies on the backend's
-// stream, and weight conversion to bf16 / fp32 / fp8 E4M3 with per-output-channel scales.
+// stream, and weight conversion to bf16 / fp32 / fp8 E4M3 with per-output-channel scales (fp8
+// quantized on the host, engine/core/fp8_quantize.h, and uploaded as it is).
 #include <cstring>
 #include <vector>
 
 #include "engine/cuda/cuda_state.h"
+#include "engine/core/fp8_quantize.h"
 #include "kernels/cuda_check.h"
-#include "kernels/quantize_fp8.cuh"
 
 namespace hs {
 namespace {
@@ -18,14 +19,14 @@ void check_host(const Tensor& t, std::string_view op, std::string_view arg) {
 }
 
 // A host tensor of `dtype` holding the fp32 values of `host` (F32 or BF16 targets).
-Tensor host_as(const Tensor& host, DType dtype) {
-  const Tensor f = host.to_f32();
-  if (dtype == DType::F32) return f;
-  Tensor out = Tensor::zeros(host.shape(), DType::BF16);
-  const float* src = f.data<float>();
-  auto* dst = out.data<std::uint16_t>();
-  for (std::int64_t i = 0; i < f.numel(); ++i) dst[i] = f32_to_bf16(src[i]);
-  return out;
+Tensor host_as(const Tensor& host, DType dtype) { return dtype == DType::F32 ? host.to_f32() : host.to_bf16(); }
+
+// A linear's fp32 bias [out] on the device, or undefined without one.
+Tensor upload_bias(CudaBackend& backend, const Tensor* bias, std::int64_t out_features, std::string_view op) {
+  if (!bias) return Tensor();
+  check_host(*bias, op, "bias");
+  cuda::check_that(bias->shape() == Shape{out_features}, op, "bias has shape " + shape_str(bias->shape()));
+  return backend.upload_exact(bias->to_f32());
 }
 
 }  // namespace
@@ -86,23 +87,30 @@ Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precis
                                                      " is not a float type");
   cuda::check_that(precision != Precision::F32 || state_->activations == DType::F32, op,
                    "F32 weights need CudaBackendOptions::activations F32");
-  Weight w;
   if (precision == Precision::FP8) {
-    const Tensor staged = upload_exact(host_as(weight, DType::BF16));
-    w.values = alloc(weight.shape(), DType::F8_E4M3);
-    w.scales = alloc({weight.dim(0)}, DType::F32);
-    kernels::quantize_fp8({staged.raw(), w.values.raw(), static_cast<float*>(w.scales.raw()), weight.dim(0),
-                           weight.dim(1), kernels::ElementType::BF16},
-                          state_->stream);
-    synchronize();  // `staged` is freed on return
-  } else {
-    w.values = upload_exact(host_as(weight, precision == Precision::F32 ? DType::F32 : DType::BF16));
+    const QuantizedWeight q = quantize_e4m3_rows(weight);
+    return load_quantized_linear(q.values, q.scales, bias);
   }
-  if (bias) {
-    check_host(*bias, op, "bias");
-    cuda::check_that(bias->shape() == Shape{weight.dim(0)}, op, "bias has shape " + shape_str(bias->shape()));
-    w.bias = upload_exact(bias->to_f32());
-  }
+  Weight w;
+  w.values = upload_exact(host_as(weight, precision == Precision::F32 ? DType::F32 : DType::BF16));
+  w.bias = upload_bias(*this, bias, weight.dim(0), op);
+  return w;
+}
+
+Weight CudaBackend::load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) {
+  constexpr std::string_view op = "load_quantized_linear";
+  check_host(values, op, "values");
+  check_host(scales, op, "scales");
+  cuda::check_that(values.dtype() == DType::F8_E4M3 && values.rank() == 2, op,
+                   "values must be F8_E4M3 [out, in], got " + std::string(dtype_name(values.dtype())) + " " +
+                       shape_str(values.shape()));
+  cuda::check_that(scales.dtype() == DType::F32 && scales.shape() == Shape{values.dim(0)}, op,
+                   "scales must be F32 [" + std::to_string(values.dim(0)) + "], got " +
+                       std::string(dtype_name(scales.dtype())) + " " + shape_str(scales.shape()));
+  Weight w;
+  w.values = upload_exact(values);
+  w.scales = upload_exact(scales);
+  w.bias = upload_bias(*this, bias, values.dim(0), op);
   return w;
 }
 

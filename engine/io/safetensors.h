@@ -49,7 +49,8 @@ class SafetensorsFile {
 
 // The tensors of a checkpoint folder or file: one `*.safetensors` file, or shards listed in
 // `model.safetensors.index.json` ({"weight_map": {tensor: shard file}}). A name present in two
-// files, or a shard file that lacks a tensor its index lists, is a FormatError.
+// files, or a shard file that lacks a tensor its index lists, is a FormatError. heartstream's own
+// fp8 weight cache (kFp8CacheFileName, engine/io/fp8_weight_cache.h) is never one of the files.
 class TensorStore {
  public:
   // `path` is a .safetensors file or a folder holding an index or exactly one .safetensors file.
@@ -59,6 +60,8 @@ class TensorStore {
   Tensor get(std::string_view name) const;  // FormatError naming the store if absent
   std::vector<std::string> names() const;   // sorted
   const std::filesystem::path& path() const;
+  // The safetensors files the tensors come from (one, or the shards the index lists).
+  std::vector<std::filesystem::path> files() const;
 
  private:
   std::filesystem::path path_;
@@ -67,7 +70,8 @@ class TensorStore {
 };
 
 // Writes host tensors (any dtype) in the given order, with optional string metadata. The file is
-// written to a temporary name and renamed, so readers never see a partial file.
+// written to a temporary name unique to the process and call (`path`.tmp.<pid>.<n>) and renamed,
+// so readers never see a partial file and concurrent writers never share one.
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});

@@ -1,4 +1,7 @@
 // write_safetensors: header JSON in the caller's order, contiguous data, atomic rename.
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -53,8 +56,10 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<std:
                        const std::map<std::string, std::string>& metadata) {
   const std::string label = "writing safetensors file '" + path.string() + "'";
   const std::string header = header_json(tensors, metadata, label);
+  // Unique per process and call, so that concurrent writers of one path never share a file.
+  static std::atomic<std::uint64_t> writes{0};
   std::filesystem::path tmp = path;
-  tmp += ".tmp";
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(writes.fetch_add(1));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(label + ": cannot create '" + tmp.string() + "' (" + std::strerror(errno) + ")");

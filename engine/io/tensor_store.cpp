@@ -3,6 +3,7 @@
 #include <set>
 
 #include "engine/core/error.h"
+#include "engine/io/fp8_weight_cache.h"
 #include "engine/io/safetensors.h"
 #include "engine/io/strict_json.h"
 
@@ -67,7 +68,8 @@ TensorStore TensorStore::open(const fs::path& path) {
   } else {
     std::vector<fs::path> candidates;
     for (const auto& entry : fs::directory_iterator(path, ec))
-      if (entry.path().extension() == kSafetensorsExtension && entry.is_regular_file(ec))
+      if (entry.path().extension() == kSafetensorsExtension && entry.path().filename() != kFp8CacheFileName &&
+          entry.is_regular_file(ec))
         candidates.push_back(entry.path());
     if (ec) throw FormatError(label + ": cannot list the folder (" + ec.message() + ")");
     if (candidates.size() != 1)
@@ -112,5 +114,11 @@ std::vector<std::string> TensorStore::names() const {
 }
 
 const fs::path& TensorStore::path() const { return path_; }
+
+std::vector<fs::path> TensorStore::files() const {
+  std::vector<fs::path> paths;
+  for (const SafetensorsFile& file : files_) paths.push_back(file.path());
+  return paths;
+}
 
 }  // namespace hs

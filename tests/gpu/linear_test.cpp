@@ -1,19 +1,20 @@
 // CudaBackend::linear (custom GEMV for ≤ 4 rows, cuBLASLt above) for fp32, bf16 and fp8 weights
 // against the CPU backend. For fp8 the reference uses the dequantized weights (per-output-channel
-// scale = max|row|/448, E4M3 round to nearest), so the check isolates the GPU arithmetic; above 4
-// rows the activations are quantized per row as well, hence the looser tolerance.
+// scale = max|row|/448, E4M3 round to nearest: engine/core/fp8_quantize.h), so the check isolates
+// the GPU arithmetic; above 4 rows the activations are quantized per row as well, hence the looser
+// tolerance.
 #include <gtest/gtest.h>
 
 #include <random>
 #include <vector>
 
+#include "engine/core/fp8_quantize.h"
 #include "engine/cpu/cpu_backend.h"
 #include "tests/gpu/gpu_test_support.h"
 
 namespace hs {
 namespace {
 
-constexpr float kE4m3Max = 448.0f;
 constexpr double kFp8WeightOnlyTolerance = 1e-2;   // ≤ 4 rows: bf16 activations, fp8 weights
 constexpr double kFp8Tolerance = 6e-2;             // > 4 rows: fp8 activations too
 
@@ -27,17 +28,10 @@ void PrintTo(const LinearCase& c, std::ostream* os) {
   *os << static_cast<int>(c.precision) << "_" << c.rows << "x" << c.in << "x" << c.out << (c.bias ? "_bias" : "");
 }
 
-// The fp32 values the GPU's fp8 weights stand for (bf16 staging, then per-row E4M3).
+// The fp32 values the GPU's fp8 weights stand for (the host quantizer's per-row E4M3 rule).
 Tensor dequantized_fp8(const Tensor& w) {
-  Tensor out = test::round_to(w, DType::BF16);
-  for (std::int64_t r = 0; r < w.dim(0); ++r) {
-    float* row = out.data<float>() + r * w.dim(1);
-    float amax = 0.0f;
-    for (std::int64_t c = 0; c < w.dim(1); ++c) amax = std::max(amax, std::abs(row[c]));
-    const float scale = amax > 0.0f ? amax / kE4m3Max : 1.0f;
-    for (std::int64_t c = 0; c < w.dim(1); ++c) row[c] = e4m3_to_f32(f32_to_e4m3(row[c] / scale)) * scale;
-  }
-  return out;
+  const QuantizedWeight q = quantize_e4m3_rows(w);
+  return dequantize_e4m3_rows(q.values, q.scales);
 }
 
 class CudaLinear : public ::testing::TestWithParam<LinearCase> {};

@@ -61,7 +61,8 @@ TEST_P(CudaOps, SiluMulAndAdd) {
 
 TEST_P(CudaOps, EmbedFrameMaskedSum) {
   const std::int64_t vocab = 11, dim = 96, text_rows = 20, rows = 4;
-  const Tensor audio = random_tensor({vocab * 8, dim}, gen, act()), text = random_tensor({text_rows, dim}, gen, act());
+  // Tables in bf16 (the narrow dtype the model keeps them in), sums and out in the activations.
+  const Tensor audio = random_tensor({vocab * 8, dim}, gen, DType::BF16), text = random_tensor({text_rows, dim}, gen, DType::BF16);
   const Tensor uncond_text = random_tensor({1, dim}, gen, act());
   Tensor tokens = Tensor::zeros({rows, 9}, DType::I32), mask = Tensor::zeros({rows, 9}, DType::U8);
   Tensor uncond = Tensor::zeros({rows}, DType::U8);
@@ -74,18 +75,21 @@ TEST_P(CudaOps, EmbedFrameMaskedSum) {
   }
   Tensor want = Tensor::zeros({rows, dim}, DType::F32), out = gpu().alloc({rows, dim}, act());
   cpu.embed_frame(audio, text, uncond_text, vocab, tokens, mask, uncond, want);
-  gpu().embed_frame(gpu().upload(audio), gpu().upload(text), gpu().upload(uncond_text), vocab, gpu().upload(tokens),
+  gpu().embed_frame(gpu().upload_exact(audio.to_bf16()), gpu().upload_exact(text.to_bf16()), gpu().upload(uncond_text),
+                    vocab, gpu().upload(tokens),
                     gpu().upload(mask), gpu().upload(uncond), out);
   EXPECT_LE(normalised_error(gpu().download(out), want), tolerance(act()));
 }
 
 TEST_P(CudaOps, GatherRowsAndKvStore) {
-  const Tensor table = random_tensor({30, 64}, gen, act());
-  const Tensor ids = Tensor::from_i32({3}, {4, 0, 9});
-  Tensor want = Tensor::zeros({3, 64}, DType::F32), out = gpu().alloc({3, 64}, act());
-  cpu.gather_rows(table, ids, 10, want);
-  gpu().gather_rows(gpu().upload(table), gpu().upload(ids), 10, out);
-  EXPECT_EQ(normalised_error(gpu().download(out), want), 0.0);
+  const Tensor table = random_tensor({30, 64}, gen, DType::BF16);  // a bf16 table widened to the activations
+  const Tensor ids = Tensor::from_i32({4}, {4, 0, 9, 25});           // 25 + 10 is past the end: zeros
+  Tensor want = Tensor::zeros({3, 64}, DType::F32), out = gpu().alloc({4, 64}, act());
+  cpu.gather_rows(table, ids.slice(0, 3), 10, want);
+  gpu().gather_rows(gpu().upload_exact(table.to_bf16()), gpu().upload(ids), 10, out);
+  const Tensor got = gpu().download(out);
+  EXPECT_EQ(normalised_error(got.slice(0, 3), want), 0.0);
+  for (std::int64_t i = 0; i < 64; ++i) EXPECT_EQ(got.data<float>()[3 * 64 + i], 0.0f);
 
   Tensor cache = random_tensor({2, 12, 2, 16}, gen, act());
   const Tensor src = random_tensor({2, 3, 2, 16}, gen, act());
@@ -94,6 +98,25 @@ TEST_P(CudaOps, GatherRowsAndKvStore) {
   cpu.kv_store(cache, src, positions);
   gpu().kv_store(gcache, gpu().upload(src), gpu().upload(positions));
   EXPECT_EQ(normalised_error(gpu().download(gcache), cache), 0.0);
+}
+
+// The fused CUDA step against the CPU backend's four ops (Backend::rope_store's default).
+TEST_P(CudaOps, RopeStoreMatchesRopeAndKvStore) {
+  const std::int64_t head_dim = 64, pairs = head_dim / 2, capacity = 9;
+  std::vector<float> freq(pairs);
+  for (std::int64_t j = 0; j < pairs; ++j) freq[j] = std::pow(500000.0f, -2.0f * j / head_dim);
+  const Tensor inv_freq = Tensor::from_f32({pairs}, freq);
+  const Tensor positions = Tensor::from_i32({2}, {3, 8});
+  Tensor q = random_tensor({2, 2, 6, head_dim}, gen, act()), k = random_tensor({2, 2, 3, head_dim}, gen, act());
+  const Tensor v = random_tensor({2, 2, 3, head_dim}, gen, act());
+  Tensor k_cache = random_tensor({2, capacity, 3, head_dim}, gen, act()), v_cache = random_tensor(k_cache.shape(), gen, act());
+  Tensor gq = gpu().upload(q), gk = gpu().upload(k), gk_cache = gpu().upload(k_cache), gv_cache = gpu().upload(v_cache);
+  cpu.rope_store(q, k, v, positions, inv_freq, k_cache, v_cache);
+  gpu().rope_store(gq, gk, gpu().upload(v), gpu().upload(positions), gpu().upload_exact(inv_freq), gk_cache, gv_cache);
+  EXPECT_LE(normalised_error(gpu().download(gq), q), tolerance(act()));
+  EXPECT_LE(normalised_error(gpu().download(gk), k), tolerance(act()));
+  EXPECT_LE(normalised_error(gpu().download(gk_cache), k_cache), tolerance(act()));
+  EXPECT_EQ(normalised_error(gpu().download(gv_cache), v_cache), 0.0);
 }
 
 struct AttentionCase {

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "engine/core/error.h"
+#include "engine/core/fp8_quantize.h"
 #include "engine/cpu/cpu_backend.h"
 #include "tests/lm/op_reference.h"
 
@@ -110,10 +112,31 @@ TEST(CpuOps, LinearWithBias) {
       }
     EXPECT_LE(relative_error(out.data<float>(), want), kOpTolerance) << n << " rows";
   }
-  EXPECT_THROW(cpu.load_linear(w, &bias, Precision::BF16), InvalidArgument);
   const Tensor x = random_f32({3, 40}, gen);
   Tensor wrong_out = cpu.alloc({3, 23}, DType::F32);
   EXPECT_THROW(cpu.linear(x, weight, wrong_out), InvalidArgument);
+}
+
+// BF16 and FP8 hold the values a bf16 / fp8 device holds, in fp32 (the CUDA weight formats simulated).
+TEST(CpuOps, LoadLinearRoundsToTheRequestedWeightFormat) {
+  CpuBackend cpu;
+  std::mt19937 gen(6);
+  const Tensor w = random_f32({5, 12}, gen), bias = random_f32({5}, gen);
+  const Weight bf16 = cpu.load_linear(w, &bias, Precision::BF16);
+  ASSERT_EQ(bf16.values.dtype(), DType::F32);
+  for (std::int64_t i = 0; i < w.numel(); ++i)
+    EXPECT_EQ(bf16.values.data<float>()[i], bf16_to_f32(f32_to_bf16(w.data<float>()[i])));
+  const Weight fp8 = cpu.load_linear(w, &bias, Precision::FP8);
+  const QuantizedWeight q = quantize_e4m3_rows(w);
+  const Tensor want = dequantize_e4m3_rows(q.values, q.scales);
+  ASSERT_EQ(fp8.values.shape(), w.shape());
+  EXPECT_EQ(std::memcmp(fp8.values.raw(), want.raw(), want.bytes()), 0);
+  EXPECT_FALSE(fp8.scales.defined());
+  EXPECT_EQ(std::memcmp(fp8.bias.raw(), bias.raw(), bias.bytes()), 0);
+  const Weight direct = cpu.load_quantized_linear(q.values, q.scales, nullptr);
+  EXPECT_EQ(std::memcmp(direct.values.raw(), want.raw(), want.bytes()), 0);
+  EXPECT_THROW(cpu.load_quantized_linear(w, q.scales, nullptr), InvalidArgument);  // values not F8_E4M3
+  EXPECT_THROW(cpu.load_quantized_linear(q.values, Tensor::from_f32({4}, {1, 1, 1, 1}), nullptr), InvalidArgument);
 }
 
 TEST(CpuOps, LoadLinearConvertsBf16) {

@@ -2,9 +2,12 @@
 // golden model, loaded once per test binary.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,35 @@ inline std::shared_ptr<const MulaModel> tiny_model(const std::filesystem::path& 
   static CpuBackend backend;
   static std::shared_ptr<const MulaModel> model = MulaModel::load(backend, golden_dir / "mula-tiny");
   return model;
+}
+
+// Guided logits [T · 8, V] of a teacher-forced session over the golden frames.
+inline Tensor teacher_forced_logits(const MulaModel& model, const LmGolden& g, float cfg_scale) {
+  const std::int64_t frames = g.frames.dim(1), vocab = model.audio_vocab();
+  Tensor out = Tensor::zeros({frames * kNumCodebooks, vocab}, DType::F32);
+  MulaSession session(model, g.prompt, {{.temperature = 1.0f, .topk = 1, .cfg_scale = cfg_scale}, 0, frames});
+  for (std::int64_t t = 0; t < frames; ++t) {
+    const Frame forced = golden_frame(g.frames, t);
+    Tensor guided;
+    if (!session.step({.forced = &forced, .guided_logits = &guided})) throw std::runtime_error("the session ended early");
+    std::copy_n(guided.data<float>(), kNumCodebooks * vocab, out.data<float>() + t * kNumCodebooks * vocab);
+  }
+  return out;
+}
+
+// The worst over rows of max|a − b| / max|b|.
+inline double worst_normalised_error(const Tensor& a, const Tensor& b) {
+  const std::int64_t rows = b.dim(0), cols = b.dim(1);
+  double worst = 0.0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    double num = 0.0, den = 0.0;
+    for (std::int64_t c = 0; c < cols; ++c) {
+      num = std::max(num, double{std::abs(a.data<float>()[r * cols + c] - b.data<float>()[r * cols + c])});
+      den = std::max(den, double{std::abs(b.data<float>()[r * cols + c])});
+    }
+    worst = std::max(worst, den > 0.0 ? num / den : num);
+  }
+  return worst;
 }
 
 }  // namespace hs::test

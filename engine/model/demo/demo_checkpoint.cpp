@@ -82,7 +82,18 @@ json::object gen_config_json(const GenConfig& g) {
           {"empty_id", g.empty_id}};
 }
 
+const std::map<std::string, std::string> kMetadata{{"format", "pt"}, {"heartstream", "demo model: random weights"}};
+
 }  // namespace
+
+void write_random_mula_folder(const fs::path& dir, const MulaConfig& config, std::int64_t code_count,
+                              std::uint64_t seed) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create folder '" + dir.string() + "': " + ec.message());
+  write_text(dir / kConfigFile, json::serialize(mula_config_json(config)));
+  write_safetensors(dir / kWeightsFile, random_mula_weights(config, code_count, seed), kMetadata);
+}
 
 MulaConfig demo_mula_config(std::int64_t text_vocab_size) {
   return {std::string(kBackboneFlavor), std::string(kDecoderFlavor), text_vocab_size, kAudioVocab, kCodebooks, kMuqDim};
@@ -122,17 +133,13 @@ CheckpointPaths write_demo_checkpoint(const fs::path& dir, Backend& backend, std
   const fs::path mula_dir = dir / ("HeartMuLa-oss-" + std::string(kDemoVersion));
   const fs::path codec_dir = dir / "HeartCodec-oss";
   std::error_code ec;
-  for (const fs::path& d : {mula_dir, codec_dir}) {
-    fs::create_directories(d, ec);
-    if (ec) throw Error("cannot create folder '" + d.string() + "': " + ec.message());
-  }
+  fs::create_directories(codec_dir, ec);
+  if (ec) throw Error("cannot create folder '" + codec_dir.string() + "': " + ec.message());
+  write_random_mula_folder(mula_dir, mula, codec.codebook_size, seed);
   write_text(dir / "tokenizer.json", tokenizer.json);
   write_text(dir / "gen_config.json", json::serialize(gen_config_json(gen)));
-  write_text(mula_dir / kConfigFile, json::serialize(mula_config_json(mula)));
   write_text(codec_dir / kConfigFile, json::serialize(codec_config_json(codec)));
-  const std::map<std::string, std::string> metadata{{"format", "pt"}, {"heartstream", "demo model: random weights"}};
-  write_safetensors(mula_dir / kWeightsFile, random_mula_weights(mula, codec.codebook_size, seed), metadata);
-  write_safetensors(codec_dir / kWeightsFile, random_codec_weights(backend, codec, seed + kCodecSeedOffset), metadata);
+  write_safetensors(codec_dir / kWeightsFile, random_codec_weights(backend, codec, seed + kCodecSeedOffset), kMetadata);
   return resolve_checkpoint(dir, std::string(kDemoVersion));
 }
 

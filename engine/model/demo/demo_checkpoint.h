@@ -25,6 +25,13 @@ inline constexpr std::uint64_t kDemoSeed = 1234;
 MulaConfig demo_mula_config(std::int64_t text_vocab_size);
 CodecConfig demo_codec_config();
 
+// Writes a HeartMuLa folder of seeded random weights for `config` into `dir` (created if needed):
+// config.json and model.safetensors (bf16, random_mula_weights with `code_count` decodable ids).
+// The demo checkpoint's LM is one; benchmarks write others of the released flavors' shapes.
+// Error naming the path when a file cannot be written.
+void write_random_mula_folder(const std::filesystem::path& dir, const MulaConfig& config, std::int64_t code_count,
+                              std::uint64_t seed);
+
 // Writes the demo checkpoint into `dir` (created if needed; files of the same names replaced,
 // anything else left alone), calibrating the codec's output level on `backend`, and returns its
 // resolved paths. Error naming the path when a file cannot be written.

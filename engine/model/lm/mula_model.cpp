@@ -1,8 +1,21 @@
 #include "engine/model/lm/mula_model.h"
 
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
 #include "engine/io/safetensors.h"
 
 namespace hs {
+namespace {
+
+// HEARTSTREAM_WEIGHT_CACHE=0 switches the fp8 weight cache off.
+bool weight_cache_enabled(const MulaLoadOptions& options) {
+  const char* env = std::getenv("HEARTSTREAM_WEIGHT_CACHE");
+  return options.weight_cache && !(env && std::string(env) == "0");
+}
+
+}  // namespace
 
 MulaModel::MulaModel(Backend& backend, MulaConfig config, const WeightSource& source, Precision precision)
     : MulaModel(backend, config, mula_flavors(config), source, precision) {}
@@ -12,11 +25,32 @@ MulaModel::MulaModel(Backend& backend, MulaConfig config, const MulaFlavors& fla
     : backend_(backend), config_(std::move(config)), precision_(precision),
       weights_(load_mula_weights(backend, config_, flavors, source, precision)) {}
 
+MulaModel::MulaModel(Backend& backend, MulaConfig config, const MulaFlavors& flavors, const WeightSource& source,
+                     Precision precision, LinearLoader& linears)
+    : backend_(backend), config_(std::move(config)), precision_(precision),
+      weights_(load_mula_weights(backend, config_, flavors, source, linears)) {}
+
 std::shared_ptr<const MulaModel> MulaModel::load(Backend& backend, const std::filesystem::path& dir,
-                                                 Precision precision) {
+                                                 Precision precision, const MulaLoadOptions& options,
+                                                 MulaLoadReport* report) {
+  const auto start = std::chrono::steady_clock::now();
   const MulaConfig config = read_mula_config(dir / "config.json");
-  const TensorStoreSource source(TensorStore::open(dir));
-  return std::make_shared<const MulaModel>(backend, config, source, precision);
+  const TensorStore store = TensorStore::open(dir);
+  const TensorStoreSource source(store);
+  std::shared_ptr<const MulaModel> model;
+  WeightCacheReport cache;
+  if (precision == Precision::FP8 && weight_cache_enabled(options)) {
+    Fp8CachedLinears linears(backend, dir / kFp8CacheFileName, fp8_cache_metadata(dir, store.files()));
+    model = std::make_shared<const MulaModel>(backend, config, mula_flavors(config), source, precision, linears);
+    cache = linears.finish();
+  } else {
+    model = std::make_shared<const MulaModel>(backend, config, source, precision);
+  }
+  if (report) {
+    report->cache = std::move(cache);
+    report->load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return model;
 }
 
 }  // namespace hs

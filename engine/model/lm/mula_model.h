@@ -8,10 +8,25 @@
 
 #include "engine/core/backend.h"
 #include "engine/io/config.h"
+#include "engine/model/lm/fp8_cached_linears.h"
+#include "engine/model/lm/linear_loader.h"
 #include "engine/model/lm/mula_weights.h"
 #include "engine/model/lm/weight_source.h"
 
 namespace hs {
+
+struct MulaLoadOptions {
+  // Precision::FP8 loads of a folder use the fp8 weight cache, kFp8CacheFileName inside it
+  // (engine/io/fp8_weight_cache.h): the first load quantizes and writes it, later ones map it.
+  // HEARTSTREAM_WEIGHT_CACHE=0 in the environment switches it off as well.
+  bool weight_cache = true;
+};
+
+// What one MulaModel::load did (benchmarks print first and second load times from it).
+struct MulaLoadReport {
+  double load_s = 0;        // the whole load: config, source, linears, upload, cache write
+  WeightCacheReport cache;  // outcome Off unless an fp8 load with the cache on
+};
 
 class MulaModel {
  public:
@@ -20,10 +35,16 @@ class MulaModel {
   // The same with explicit stack shapes (benchmarks shorten the backbone to fit small machines).
   MulaModel(Backend& backend, MulaConfig config, const MulaFlavors& flavors, const WeightSource& source,
             Precision precision = Precision::F32);
+  // The same with the linears made by `linears` (which yield weights of `precision`).
+  MulaModel(Backend& backend, MulaConfig config, const MulaFlavors& flavors, const WeightSource& source,
+            Precision precision, LinearLoader& linears);
 
-  // Loads a HeartMuLa-oss-* folder (config.json + safetensors, maybe sharded).
+  // Loads a HeartMuLa-oss-* folder (config.json + safetensors, maybe sharded); at FP8 through the
+  // weight cache unless `options` or the environment switch it off. `report`, when given,
+  // receives what the load did.
   static std::shared_ptr<const MulaModel> load(Backend& backend, const std::filesystem::path& dir,
-                                               Precision precision = Precision::F32);
+                                               Precision precision = Precision::F32,
+                                               const MulaLoadOptions& options = {}, MulaLoadReport* report = nullptr);
 
   Backend& backend() const { return backend_; }
   const MulaConfig& config() const { return config_; }

@@ -9,6 +9,7 @@
 #include "engine/core/backend.h"
 #include "engine/io/config.h"
 #include "engine/model/lm/flavor.h"
+#include "engine/model/lm/linear_loader.h"
 #include "engine/model/lm/weight_source.h"
 
 namespace hs {
@@ -33,8 +34,8 @@ struct StackWeights {
 struct MulaWeights {
   StackWeights backbone;
   StackWeights decoder;
-  Tensor text_embeddings;               // [text_vocab, D]
-  Tensor audio_embeddings;              // [audio_vocab · 8, D]
+  Tensor text_embeddings;               // [text_vocab, D], the narrow dtype (Backend::narrow_dtype)
+  Tensor audio_embeddings;              // [audio_vocab · 8, D], the narrow dtype
   Tensor unconditional_text_embedding;  // [1, D]
   Weight projection;                    // [Dd, D]
   Weight codebook0_head;                // [audio_vocab, D]
@@ -60,5 +61,11 @@ std::vector<std::pair<std::string, Shape>> mula_tensor_shapes(const MulaConfig& 
 // has the wrong shape (with expected and actual shapes).
 MulaWeights load_mula_weights(Backend& backend, const MulaConfig& config, const MulaFlavors& flavors,
                               const WeightSource& source, Precision precision);
+// The same with the linears made by `linears` (the fp8 weight cache), under these keys: each
+// source linear's tensor name; "<stack>.layers.<i>.attn.qkv_proj.weight" ([q; k; v] by rows) and
+// "<stack>.layers.<i>.mlp.w13.weight" ([w1; w3]) for stack backbone / decoder; "audio_head.<i>.weight"
+// for audio_head[i] transposed to [audio_vocab, Dd].
+MulaWeights load_mula_weights(Backend& backend, const MulaConfig& config, const MulaFlavors& flavors,
+                              const WeightSource& source, LinearLoader& linears);
 
 }  // namespace hs

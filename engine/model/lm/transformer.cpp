@@ -49,10 +49,8 @@ void StackState::layer(Backend& backend, const LayerWeights& w, const Tensor& in
   Tensor q4 = q.reshape({batch_, seq, heads_, head_dim_});
   Tensor k4 = k.reshape({batch_, seq, kv_heads_, head_dim_});
   Tensor attn4 = attn.reshape({batch_, seq, heads_, head_dim_});
-  backend.rope(q4, positions, inv_freq);
-  backend.rope(k4, positions, inv_freq);
-  backend.kv_store(k_cache_[index], k4, positions);
-  backend.kv_store(v_cache_[index], v.reshape({batch_, seq, kv_heads_, head_dim_}), positions);
+  backend.rope_store(q4, k4, v.reshape({batch_, seq, kv_heads_, head_dim_}), positions, inv_freq, k_cache_[index],
+                     v_cache_[index]);
   backend.attention(q4, k_cache_[index], v_cache_[index], &positions, attn4);
   backend.linear_add(attn, w.output_proj, x);
 

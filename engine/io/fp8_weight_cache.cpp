@@ -1,0 +1,92 @@
+#include "engine/io/fp8_weight_cache.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/core/error.h"
+
+namespace hs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kVersionKey = "heartstream_fp8_cache";
+constexpr std::string_view kSchemeKey = "quantization";
+constexpr std::string_view kSourcePrefix = "source:";
+constexpr std::int64_t kNanosecondsPerSecond = 1'000'000'000;
+
+std::string file_identity(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    throw FormatError("fp8 weight cache: cannot stat source '" + file.string() + "' (" + std::strerror(errno) + ")");
+  const std::int64_t mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * kNanosecondsPerSecond + st.st_mtim.tv_nsec;
+  return "bytes=" + std::to_string(st.st_size) + " mtime_ns=" + std::to_string(mtime_ns);
+}
+
+// The first difference between a cache's metadata and the expected one, for the log line.
+std::string metadata_difference(const CacheMetadata& found, const CacheMetadata& expected) {
+  for (const auto& [key, value] : expected) {
+    const auto it = found.find(key);
+    if (it == found.end()) return "'" + key + "' missing (expected '" + value + "')";
+    if (it->second != value) return "'" + key + "' is '" + it->second + "', expected '" + value + "'";
+  }
+  for (const auto& [key, value] : found)
+    if (!expected.contains(key)) return "unexpected '" + key + "' ('" + value + "')";
+  return "metadata differs";
+}
+
+}  // namespace
+
+CacheMetadata fp8_cache_metadata(const fs::path& dir, const std::vector<fs::path>& sources) {
+  CacheMetadata metadata{{std::string(kVersionKey), std::string(kFp8CacheFormatVersion)},
+                         {std::string(kSchemeKey), std::string(kFp8CacheScheme)}};
+  for (const fs::path& source : sources)
+    metadata[std::string(kSourcePrefix) + source.lexically_relative(dir).generic_string()] = file_identity(source);
+  return metadata;
+}
+
+std::optional<Fp8WeightCache> Fp8WeightCache::open(const fs::path& path, const CacheMetadata& expected,
+                                                   std::string& why_not) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path, ec))) {
+    why_not = "absent";
+    return std::nullopt;
+  }
+  try {
+    SafetensorsFile file = SafetensorsFile::open(path);
+    if (file.metadata() != expected) {
+      why_not = "stale: " + metadata_difference(file.metadata(), expected);
+      return std::nullopt;
+    }
+    return Fp8WeightCache(std::move(file));
+  } catch (const Error& e) {  // FormatError for every malformed file
+    why_not = std::string("unreadable: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+std::optional<QuantizedWeight> Fp8WeightCache::find(const std::string& key, const Shape& shape) const {
+  const std::string scales_key = key + std::string(kFp8CacheScalesSuffix);
+  if (shape.size() != 2 || !file_.contains(key) || !file_.contains(scales_key)) return std::nullopt;
+  const TensorInfo& values = file_.info(key);
+  const TensorInfo& scales = file_.info(scales_key);
+  if (values.dtype != DType::F8_E4M3 || values.shape != shape || scales.dtype != DType::F32 ||
+      scales.shape != Shape{shape[0]})
+    return std::nullopt;
+  return QuantizedWeight{file_.get(key), file_.get(scales_key)};
+}
+
+void write_fp8_cache(const fs::path& path, const CacheMetadata& metadata,
+                     const std::vector<std::pair<std::string, QuantizedWeight>>& entries) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  tensors.reserve(2 * entries.size());
+  for (const auto& [key, q] : entries) {
+    tensors.emplace_back(key, q.values);
+    tensors.emplace_back(key + std::string(kFp8CacheScalesSuffix), q.scales);
+  }
+  write_safetensors(path, tensors, metadata);
+}
+
+}  // namespace hs

@@ -1,0 +1,65 @@
+// The fp8 weight cache: one safetensors file in a checkpoint folder holding its linear weights
+// already quantized (quantize_e4m3_rows, engine/core/fp8_quantize.h), so that a later fp8 load maps
+// them instead of reading and quantizing the bf16 source. Layout:
+//   <key>          F8_E4M3 [out, in]   quantized values
+//   <key>.scales   F32 [out]           per-output-channel scales
+//   __metadata__   "heartstream_fp8_cache": kFp8CacheFormatVersion,
+//                  "quantization": kFp8CacheScheme,
+//                  "source:<file>": "bytes=<size> mtime_ns=<mtime>" for every source safetensors file
+//                  (named relative to the checkpoint folder).
+// Keys are the model's names for its linears (HeartMuLa: engine/model/lm/mula_weights.cpp). A cache
+// whose metadata differs from what the sources give now (a source rewritten, resized or touched, a
+// shard added or removed, another format version) is stale; one that does not parse is
+// unreadable; either is rebuilt by the loader. Bytes changed inside the data section without a
+// change of size or mtime are not detected (the file is mapped, not hashed).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/core/fp8_quantize.h"
+#include "engine/io/safetensors.h"
+
+namespace hs {
+
+inline constexpr std::string_view kFp8CacheFileName = "heartstream-fp8-cache.safetensors";
+// Bump when the file layout or the quantization rule changes: older caches then read as stale.
+inline constexpr std::string_view kFp8CacheFormatVersion = "1";
+inline constexpr std::string_view kFp8CacheScheme = "e4m3-per-output-channel";
+inline constexpr std::string_view kFp8CacheScalesSuffix = ".scales";
+
+using CacheMetadata = std::map<std::string, std::string>;
+
+// The metadata of a cache built from `sources` (files inside `dir`). FormatError naming the file
+// when one cannot be stat'ed.
+CacheMetadata fp8_cache_metadata(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& sources);
+
+class Fp8WeightCache {
+ public:
+  // The cache at `path` when it exists, parses and carries exactly the metadata `expected`;
+  // otherwise nullopt, with `why_not` saying why ("absent", "stale: ...", "unreadable: ...").
+  // Never throws for the file's content.
+  static std::optional<Fp8WeightCache> open(const std::filesystem::path& path, const CacheMetadata& expected,
+                                            std::string& why_not);
+
+  // The entry `key` as views into the mapping, when its values are F8_E4M3 `shape` ([out, in]) and
+  // its scales F32 [out]; nullopt when it is absent or has another dtype or shape.
+  std::optional<QuantizedWeight> find(const std::string& key, const Shape& shape) const;
+
+ private:
+  explicit Fp8WeightCache(SafetensorsFile file) : file_(std::move(file)) {}
+  SafetensorsFile file_;
+};
+
+// Writes a cache of `entries` (in order) to `path` atomically (a temporary file, then a rename).
+// Error naming the path when it cannot be written.
+void write_fp8_cache(const std::filesystem::path& path, const CacheMetadata& metadata,
+                     const std::vector<std::pair<std::string, QuantizedWeight>>& entries);
+
+}  // namespace hs

@@ -1,0 +1,63 @@
+// Fp8 linears through the fp8 weight cache (engine/io/fp8_weight_cache.h): each linear comes from a
+// valid cache as it is (Backend::load_quantized_linear, no quantization, the source untouched), or
+// is quantized from the source (quantize_e4m3_rows) when the cache is absent, stale, unreadable or
+// lacks it; finish() then writes the cache anew. A cache that cannot be written costs one warning
+// line on stderr and nothing else: the model loads the same either way, and a model loaded from
+// the cache holds bit for bit the weights of one quantized fresh.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/io/fp8_weight_cache.h"
+#include "engine/model/lm/linear_loader.h"
+
+namespace hs {
+
+enum class WeightCacheOutcome : std::uint8_t {
+  Off,         // not an fp8 load of a checkpoint folder, or the cache is switched off
+  Hit,         // every linear came from the cache
+  Written,     // linears were quantized from the source and the cache (re)written
+  NotWritten,  // linears were quantized from the source; the cache could not be written
+};
+
+// What the cache did during one load, and where the time went.
+struct WeightCacheReport {
+  WeightCacheOutcome outcome = WeightCacheOutcome::Off;
+  std::filesystem::path path;      // the cache file
+  std::string reason;              // why the cache was not used ("absent", "stale: …", "unreadable: …")
+  std::string write_error;         // why it could not be written (NotWritten)
+  std::int64_t linears_from_cache = 0;
+  std::int64_t linears_quantized = 0;
+  std::uint64_t file_bytes = 0;    // size of the cache file after the load; 0 when there is none
+  double quantize_s = 0;           // reading, stacking and quantizing source linears
+  double write_s = 0;              // writing the cache
+};
+
+class Fp8CachedLinears final : public LinearLoader {
+ public:
+  // Opens the cache at `path` if its metadata equals `metadata` (fp8_cache_metadata of the sources).
+  Fp8CachedLinears(Backend& backend, std::filesystem::path path, CacheMetadata metadata);
+
+  Weight load(const std::string& key, const Shape& shape, const std::function<Tensor()>& weight,
+              const Tensor* bias) override;
+  Precision precision() const override { return Precision::FP8; }
+
+  // After the last load: writes the cache when a linear had to be quantized (one warning line on
+  // stderr when that fails, or when an unreadable cache was found), and reports.
+  WeightCacheReport finish();
+
+ private:
+  Backend& backend_;
+  CacheMetadata metadata_;
+  std::optional<Fp8WeightCache> cache_;
+  bool writable_;  // the folder accepts a new file: keep every linear for finish()
+  std::vector<std::pair<std::string, QuantizedWeight>> entries_;
+  WeightCacheReport report_;
+};
+
+}  // namespace hs

@@ -1,0 +1,31 @@
+// Rotary embedding and KV-cache write in one launch (the decode step's four small kernels — rope
+// q, rope k, store k, store v — were ~12% of an H200 frame, 2026-11-25): q [B, S, Hq, hd] is
+// rotated in place, k [B, S, Hk, hd] is rotated in place and written to k_cache [B, T, Hk, hd] at
+// positions[s], v is written to v_cache. Rotation as rope.cuh (interleaved pairs, angle in
+// double), the cache write as kv_store.cuh (converted to the cache's type, positions outside the
+// cache skipped).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/element_type.h"
+
+namespace hs::kernels {
+
+struct RopeStoreParams {
+  void* q;                        // [batch, seq, q_heads, head_dim], type
+  void* k;                        // [batch, seq, kv_heads, head_dim], type
+  const void* v;                  // [batch, seq, kv_heads, head_dim], type
+  void* k_cache;                  // [batch, capacity, kv_heads, head_dim], cache_type
+  void* v_cache;                  // [batch, capacity, kv_heads, head_dim], cache_type
+  const std::int32_t* positions;  // [seq], device
+  const float* inv_freq;          // [head_dim / 2], device
+  std::int64_t batch, seq, q_heads, kv_heads, head_dim, capacity;
+  ElementType type, cache_type;
+};
+
+void rope_store(const RopeStoreParams& p, cudaStream_t stream);
+
+}  // namespace hs::kernels
