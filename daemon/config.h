@@ -37,8 +37,8 @@ struct ServerConfig {
 struct ModelConfig {
   std::string path;             // checkpoint folder (HeartMuLa-oss-<version>/, HeartCodec-oss/, ...); required to serve
   std::string version = "3B";   // HeartMuLa-oss-<version>
-  std::string device = "cpu";   // cpu | cuda
-  std::string precision = "fp32";  // fp32 | bf16 | fp8 (compute format of the weights)
+  std::string device = "cpu";   // cpu | cuda: where the LM runs (the codec stays on the CPU until it has GPU ops)
+  std::string precision = "fp32";  // fp32 | bf16 | fp8: the LM's weights (bf16 and fp8 need cuda)
 };
 
 struct GenerationConfig {
@@ -74,7 +74,7 @@ struct DaemonConfig {
 };
 
 // Overrides by key path ("server.port" → "9000"), applied after the file and the environment;
-// the command line's --model_path, --version, --device, --bind, --port land here.
+// the command line's --model_path, --version, --device, --precision, --bind, --port land here.
 using ConfigOverrides = std::map<std::string, std::string>;
 
 // Environment variables as name → value (tests pass their own; main passes the process's).

@@ -1,4 +1,4 @@
-// Everything a song needs that is shared and immutable: the backend, the tokenizer, the LM and the
+// Everything a song needs that is shared and immutable: the backends, the tokenizer, the LM and the
 // codec, loaded once from the configured checkpoint. Owned by the engine worker; only its thread
 // runs them.
 #pragma once
@@ -7,7 +7,7 @@
 #include <string>
 
 #include "daemon/config.h"
-#include "engine/core/backend.h"
+#include "engine/backends/backend_factory.h"
 #include "engine/io/config.h"
 #include "engine/model/codec/codec_model.h"
 #include "engine/model/lm/mula_model.h"
@@ -16,16 +16,22 @@
 namespace hs::daemon {
 
 struct EngineModels {
-  std::unique_ptr<Backend> backend;  // declared first: the models refer to it
+  ModelBackends backends;  // declared first: the models refer to them (LM: model.device; codec: the CPU)
   GenConfig gen;
   Tokenizer tokenizer;
-  std::shared_ptr<const MulaModel> mula;
-  std::unique_ptr<const CodecModel> codec;
-  std::string description;  // "HeartMuLa-oss-3B on cpu (fp32)", for /v1/info and the log
+  std::shared_ptr<const MulaModel> mula;    // on backends.lm
+  std::unique_ptr<const CodecModel> codec;  // on backends.codec; songs hand it frames as host data
+  std::string description;  // "HeartMuLa-oss-3B on cuda (fp8) + HeartCodec-oss on cpu (fp32)", for /v1/info and the log
 };
 
-// Loads the checkpoint `config.path` / `config.version` on `config.device` at `config.precision`.
-// Throws ConfigError for a device this build lacks, FormatError for a bad checkpoint.
+// model.device and model.precision as a backend choice that this build and machine can run;
+// ConfigError naming the key otherwise (cuda without the CUDA backend or without a device, bf16 /
+// fp8 on cpu). `--check-config` runs it too.
+BackendChoice checked_backend_choice(const ModelConfig& config);
+
+// Loads the checkpoint `config.path` / `config.version`: the LM on `config.device` at
+// `config.precision`, the codec on the CPU at fp32 (until the codec GPU issue). Throws ConfigError
+// for a device or precision that cannot run here, FormatError for a bad checkpoint.
 EngineModels load_engine_models(const ModelConfig& config);
 
 }  // namespace hs::daemon

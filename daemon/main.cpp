@@ -39,6 +39,7 @@ void add_override(CLI::App& app, Options& o, const std::string& flag, const std:
 }
 
 int check_config(const DaemonConfig& config, const std::string& source) {
+  hs::daemon::checked_backend_choice(config.model);
   if (!config.model.path.empty()) hs::resolve_checkpoint(config.model.path, config.model.version, /*need_codec=*/true);
   std::printf("heartstreamd: %s: configuration OK%s\n", source.c_str(),
               config.model.path.empty() ? " (model.path is not set: serving needs it)" : "");
@@ -76,7 +77,9 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", o.check_config, "Validate the configuration (and the checkpoint paths), then exit 0/1");
   add_override(app, o, "--model_path", "model.path", "Checkpoint folder (overrides model.path)");
   add_override(app, o, "--version", "model.version", "Model version: HeartMuLa-oss-<version> (overrides model.version)");
-  add_override(app, o, "--device", "model.device", "cpu | cuda (overrides model.device)");
+  add_override(app, o, "--device", "model.device", "cpu | cuda: where the LM runs (overrides model.device)");
+  add_override(app, o, "--precision", "model.precision",
+               "fp32 | bf16 | fp8: the LM's weights; bf16 and fp8 need cuda (overrides model.precision)");
   add_override(app, o, "--bind", "server.bind", "Address to listen on (overrides server.bind)");
   add_override(app, o, "--port", "server.port", "TCP port, 0 for any free one (overrides server.port)");
   auto* play = app.add_flag("--play", o.play, "Generate one song, play it on the local speakers (PortAudio), exit");

@@ -12,6 +12,7 @@
 #include "clients/cli/commands.h"
 #include "clients/cli/song_output.h"
 #include "daemon/audio/audio_file.h"
+#include "engine/backends/backend_factory.h"
 #include "engine/core/error.h"
 #include "engine/core/noise.h"
 #include "engine/cpu/cpu_backend.h"
@@ -30,7 +31,7 @@ constexpr std::string_view kNoisePrefix = "noise_";
 struct DecodeOptions {
   std::string model_path;             // folder with HeartCodec-oss/ (resolved as for generate)
   std::string version = "3B";         // HeartMuLa-oss-<version>
-  std::string device = "cpu";         // cpu | cuda
+  std::string device = "cpu";         // cpu (cuda is refused until HeartCodec has GPU ops)
   std::string tokens;                 // .safetensors with `frames` or `codes` I32 [8, T]
   std::string noise;                  // optional .safetensors with noise_0, noise_1, ...
   std::optional<std::uint64_t> seed;  // song seed: noise as `generate --seed` draws it (random and printed when absent)
@@ -74,8 +75,8 @@ std::vector<Tensor> read_noise(const std::string& path) {
 }
 
 void run_decode(const DecodeOptions& o) {
-  if (o.device == "cuda") throw InvalidArgument("--device cuda: the CUDA backend is not built yet; use --device cpu");
-  if (o.device != "cpu") throw InvalidArgument("--device '" + o.device + "' is not one of cpu, cuda");
+  if (parse_device(o.device, "--device") == Device::Cuda)
+    throw InvalidArgument("--device cuda: HeartCodec has no CUDA ops yet; decode runs on the CPU (--device cpu)");
   const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version);
   CpuBackend backend;
   const CodecModel model = CodecModel::load(backend, paths.codec_dir);
@@ -114,7 +115,7 @@ void add_decode_command(CLI::App& app) {
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartCodec-oss/, HeartMuLa-oss-<version>/, ...)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
-  cmd->add_option("--device", opt->device, "cpu | cuda")->capture_default_str();
+  cmd->add_option("--device", opt->device, "cpu (cuda once HeartCodec has GPU ops)")->capture_default_str();
   cmd->add_option("--tokens", opt->tokens, ".safetensors file with I32 [8, T] 'frames' or 'codes'")->required();
   cmd->add_option("--noise", opt->noise, ".safetensors file with noise_0, noise_1, ... to replay (parity runs)");
   cmd->add_option("--seed", opt->seed,

@@ -15,8 +15,8 @@
 #include "clients/cli/commands.h"
 #include "clients/cli/generate_progress.h"
 #include "clients/cli/song_output.h"
+#include "engine/backends/backend_factory.h"
 #include "engine/core/error.h"
-#include "engine/cpu/cpu_backend.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/config.h"
 #include "engine/model/codec/codec_model.h"
@@ -31,7 +31,8 @@ namespace {
 struct GenerateOptions {
   std::string model_path;                     // folder with HeartMuLa-oss-<version>/, gen_config.json, tokenizer.json
   std::string version = "3B";                 // HeartMuLa-oss-<version>
-  std::string device = "cpu";                 // cpu | cuda
+  std::string device = "cpu";                 // cpu | cuda: where the LM runs (the codec runs on the CPU for now)
+  std::string precision = "fp32";             // fp32 | bf16 | fp8: the LM's weights (bf16 / fp8 need cuda)
   std::string tags;                           // text, or a path to a file holding it
   std::string lyrics;                         // text, or a path to a file holding it
   std::int64_t max_audio_length_ms = 240000;  // the reference CLI's default
@@ -71,21 +72,23 @@ StopReason run_frames(Generator& generator, SongOutput& output, double sample_ra
 }
 
 void run_generate(const GenerateOptions& o) {
-  if (o.device == "cuda")
-    throw InvalidArgument("--device cuda: the CUDA backend is not built yet; use --device cpu");
-  if (o.device != "cpu") throw InvalidArgument("--device '" + o.device + "' is not one of cpu, cuda");
+  const BackendOptionNames names{.device = "--device", .precision = "--precision"};
+  const BackendChoice choice{parse_device(o.device, names.device), parse_precision(o.precision, names.precision)};
   if (o.tokens_out.empty() && o.save_path.empty())
     throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .opus, .ogg, .mp3, .safetensors) "
                           "and/or --tokens-out FILE.safetensors");
   if (o.stream && o.save_path.empty()) throw InvalidArgument("--stream needs --save_path");
   const bool need_codec = !o.save_path.empty();
+  const ModelBackends backends = make_model_backends(choice, names);  // LM on the device, codec on the CPU
+  std::fprintf(stderr, "language model on %s (%s), codec on %s (%s)\n", backends.lm->name().c_str(),
+               std::string(precision_name(backends.lm_precision)).c_str(), backends.codec->name().c_str(),
+               std::string(precision_name(backends.codec_precision)).c_str());
   const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version, need_codec);
   const GenConfig gen = read_gen_config(paths.gen_config);
   const Tokenizer tokenizer = Tokenizer::load(paths.tokenizer);
-  CpuBackend backend;
-  const auto model = MulaModel::load(backend, paths.mula_dir);
+  const auto model = MulaModel::load(*backends.lm, paths.mula_dir, backends.lm_precision);
   std::optional<CodecModel> codec;
-  if (need_codec) codec.emplace(CodecModel::load(backend, paths.codec_dir));
+  if (need_codec) codec.emplace(CodecModel::load(*backends.codec, paths.codec_dir, backends.codec_precision));
   const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
   if (!o.seed) std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(seed));
   GenerationRequest request{build_prompt(tokenizer, gen, text_or_file(o.tags), text_or_file(o.lyrics), o.cfg_scale),
@@ -105,7 +108,12 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartMuLa-oss-<version>/, gen_config.json, tokenizer.json)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
-  cmd->add_option("--device", opt->device, "cpu | cuda")->capture_default_str();
+  cmd->add_option("--device", opt->device,
+                  "Where the language model runs: cpu | cuda (the codec runs on the CPU until it has GPU ops)")
+      ->capture_default_str();
+  cmd->add_option("--precision", opt->precision,
+                  "Language-model weights: fp32 (the reference; the CPU computes only this) | bf16 | fp8 (cuda)")
+      ->capture_default_str();
   cmd->add_option("--tags", opt->tags, "Tags, or a file holding them")->required();
   cmd->add_option("--lyrics", opt->lyrics, "Lyrics, or a file holding them")->required();
   cmd->add_option("--max_audio_length_ms", opt->max_audio_length_ms, "Maximum audio length")

@@ -1,6 +1,7 @@
 // `heartstream generate --save_path` end to end on make-demo-model's checkpoint, through the built
 // binary: every format, offline and --stream, holds frames × 80 ms of audible audio; the same seed
-// gives the same audio; --stream reports its time to first audio.
+// gives the same audio; --stream reports its time to first audio; --device / --precision name where
+// the models run or fail clearly (--device cuda runs the LM on a GPU when there is one).
 #include <unistd.h>
 
 #include <cmath>
@@ -9,9 +10,11 @@
 #include <filesystem>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include <gtest/gtest.h>
 
+#include "engine/backends/backend_factory.h"
 #include "engine/io/safetensors.h"
 #include "tests/audio/ogg_opus_reader.h"
 #include "tests/support/cli_run.h"
@@ -155,6 +158,49 @@ TEST_F(GenerateAudioCli, UnknownExtensionFailsBeforeGenerating) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find(".flac"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(tokens_of(bad)));
+}
+
+// --device / --precision: the run names where each model computes; bad names list the allowed values
+// and bf16 / fp8 on the CPU are refused, before anything is written.
+TEST_F(GenerateAudioCli, DevicesAndPrecisionsAreNamedOrRefusedClearly) {
+  const RunResult ok = generate("--seed 1 --device cpu --precision fp32", *dir_ / "cpu.wav");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.err.find("language model on cpu (fp32), codec on cpu (fp32)\n"), std::string::npos) << ok.err;
+  const std::pair<std::string, std::string> refused[] = {
+      {"--device gpu", "heartstream: --device 'gpu' is not one of cpu, cuda\n"},
+      {"--precision f16", "heartstream: --precision 'f16' is not one of fp32, bf16, fp8\n"},
+      {"--precision bf16", "heartstream: --precision bf16: the CPU backend computes in fp32; bf16 and fp8 need --device cuda\n"},
+      {"--device cpu --precision fp8", "heartstream: --precision fp8: the CPU backend computes in fp32"},
+  };
+  for (const auto& [flags, message] : refused) {
+    const fs::path out = *dir_ / "refused.wav";
+    const RunResult r = generate("--seed 1 " + flags, out);
+    EXPECT_EQ(r.exit_code, 1) << flags;
+    EXPECT_NE(r.err.find(message), std::string::npos) << flags << ": " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << flags;
+    EXPECT_FALSE(fs::exists(tokens_of(out))) << flags;
+  }
+}
+
+// --device cuda runs the language model on the GPU (fp8 here) and decodes its frames on the CPU;
+// a build without the CUDA backend, or a machine without a device, gets a clear error instead.
+TEST_F(GenerateAudioCli, CudaRunsTheLanguageModelOrIsAClearError) {
+  const fs::path out = *dir_ / "cuda.wav";
+  const RunResult r = generate("--seed 1 --device cuda --precision fp8", out);
+  if (cuda_device_available()) {
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("language model on cuda (fp8), codec on cpu (fp32)\n"), std::string::npos) << r.err;
+    EXPECT_EQ(slurp(out).size(), kWavHeaderBytes + frames_of(out) * kSamplesPerFrame * kChannels * sizeof(std::int16_t));
+    return;
+  }
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string why = cuda_backend_built()
+                              ? "heartstream: --device cuda: no CUDA device found"
+                              : "heartstream: --device cuda: this build has no CUDA backend (configure with "
+                                "-DHEARTSTREAM_CUDA=ON and the CUDA toolkit)\n";
+  EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(tokens_of(out)));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Local playback and the streaming CLI end to end, through the built binaries, on the demo model
 // and ALSA's null device (no sound hardware): `heartstreamd --play` plays one song and exits 0;
 // `heartstream stream` against an in-process daemon writes a valid .opus and a .wav of the song's
-// length; `heartstream play` plays; a request the daemon refuses exits non-zero with its message.
+// length; `heartstream play` plays; a request the daemon refuses exits non-zero with its message;
+// a device or precision heartstreamd cannot run stops it at startup with the key's name.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -65,6 +66,20 @@ TEST_F(PlayCli, DaemonPlayNamesAMissingDevice) {
                                                 std::string(kDemoVersion) + " --portaudio_device nope " + song_flags());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no output device named \"nope\"; output devices: 0 \"default\""), std::string::npos) << r.err;
+}
+
+// A device the daemon cannot run is refused at startup and by --check-config, naming model.device.
+TEST_F(PlayCli, DaemonRefusesADeviceItCannotRunNamingTheKey) {
+  if (cuda_device_available()) GTEST_SKIP() << "a CUDA device is present";
+  const std::string model = "--model_path '" + demo_checkpoint().string() + "' --version " + std::string(kDemoVersion);
+  for (const std::string mode : {"--check-config", "--port 0"}) {
+    const RunResult r = run(HEARTSTREAMD_BIN, mode + " " + model + " --device cuda --precision fp8");
+    EXPECT_EQ(r.exit_code, 1) << mode;
+    EXPECT_NE(r.err.find("heartstreamd: model.device cuda: "), std::string::npos) << mode << ": " << r.err;
+  }
+  const RunResult r = run(HEARTSTREAMD_BIN, "--check-config " + model + " --precision bf16");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("heartstreamd: model.precision bf16: the CPU backend computes in fp32"), std::string::npos) << r.err;
 }
 
 TEST_F(PlayCli, StreamWritesAnOggOpusFile) {

@@ -216,6 +216,8 @@ TEST(Daemon, HttpEndpoints) {
   const json::object o = json::parse(info.body).as_object();
   EXPECT_EQ(o.at("version"), "demo");
   EXPECT_EQ(o.at("device"), "cpu");
+  EXPECT_EQ(o.at("precision"), "fp32");
+  EXPECT_EQ(o.at("model"), "HeartMuLa-oss-demo on cpu (fp32) + HeartCodec-oss on cpu (fp32)");
   EXPECT_EQ(o.at("limits").at("max_sessions"), 16);
   const auto metrics = http_request(daemon.port(), http::verb::get, "/metrics").body;
   for (const char* name : {"heartstream_sessions_active", "heartstream_queue_depth", "heartstream_frames_generated_total",

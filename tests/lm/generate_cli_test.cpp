@@ -128,15 +128,5 @@ TEST(GenerateCli, CodeTheCodecCannotDecodeIsAClearError) {
   EXPECT_FALSE(fs::exists(out));
 }
 
-TEST(GenerateCli, CudaDeviceIsAClearError) {
-  HS_REQUIRE_SHARED(shared_model, "golden/mula-tiny");
-  const GoldenCheckpoint ckpt(shared_model.parent_path().parent_path());
-  EXPECT_EQ(run_process({HEARTSTREAM_CLI, "generate", "--model_path", ckpt.dir().string(), "--version", "tiny",
-                         "--tags", "x", "--lyrics", "y", "--device", "cuda", "--tokens-out",
-                         (ckpt.dir() / "never.safetensors").string()}),
-            1);
-  EXPECT_FALSE(fs::exists(ckpt.dir() / "never.safetensors"));
-}
-
 }  // namespace
 }  // namespace hs

@@ -1,0 +1,127 @@
+// `generate --device cuda` at engine level, on the demo checkpoint: the backend factory puts the LM
+// on the CUDA backend and the codec on the CPU, as the CLI and the daemon load them. At fp32 greedy
+// frames equal the CPU's; at bf16 and fp8 they are valid codes that the CPU codec decodes, through
+// the streaming decoder, to frames × 80 ms of finite, non-silent audio.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "engine/backends/backend_factory.h"
+#include "engine/core/noise.h"
+#include "engine/cpu/cpu_backend.h"
+#include "engine/model/demo/demo_checkpoint.h"
+#include "engine/pipeline/generator.h"
+#include "engine/pipeline/song_seed.h"
+#include "engine/pipeline/streaming_decoder.h"
+#include "engine/text/prompt.h"
+#include "engine/text/tokenizer.h"
+#include "tests/gpu/gpu_test_support.h"
+
+namespace hs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kMaxAudioMs = 1600;  // 21 frames
+constexpr std::uint64_t kSeed = 5;
+constexpr float kCfgScale = 1.5f;
+constexpr int kChannels = 2;
+
+// The demo checkpoint, written once per test binary and removed at exit.
+const CheckpointPaths& demo() {
+  struct Folder {
+    fs::path dir = fs::temp_directory_path() / ("hs_generate_cuda_" + std::to_string(::getpid()));
+    CheckpointPaths paths;
+    Folder() {
+      CpuBackend cpu;
+      paths = write_demo_checkpoint(dir, cpu);
+    }
+    ~Folder() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  };
+  static const Folder folder;
+  return folder.paths;
+}
+
+// Greedy frames of one song from the LM on `backends.lm`.
+std::vector<Frame> greedy_frames(const ModelBackends& backends, float cfg_scale) {
+  const CheckpointPaths& paths = demo();
+  const GenConfig gen = read_gen_config(paths.gen_config);
+  const Tokenizer tokenizer = Tokenizer::load(paths.tokenizer);
+  const auto model = MulaModel::load(*backends.lm, paths.mula_dir, backends.lm_precision);
+  const GenerationRequest request{build_prompt(tokenizer, gen, "piano,happy", "[verse] la la la", cfg_scale),
+                                  kMaxAudioMs,
+                                  {.temperature = 0.0f, .topk = 1, .cfg_scale = cfg_scale},
+                                  kSeed};
+  Generator generator(model, gen, request);
+  std::vector<Frame> frames;
+  generator.run([&](const Frame& f) { frames.push_back(f); });
+  return frames;
+}
+
+TEST(GenerateCuda, FactoryPutsTheLanguageModelOnTheGpuAndTheCodecOnTheCpu) {
+  HS_REQUIRE_GPU();
+  const ModelBackends b = make_model_backends({Device::Cuda, Precision::FP8});
+  EXPECT_EQ(b.lm->name(), "cuda");
+  EXPECT_EQ(b.lm_precision, Precision::FP8);
+  EXPECT_EQ(b.codec->name(), "cpu");
+  EXPECT_EQ(b.codec_precision, Precision::F32);
+}
+
+TEST(GenerateCuda, Fp32GreedyFramesEqualTheCpus) {
+  HS_REQUIRE_GPU();
+  for (const float cfg_scale : {kCfgScale, 1.0f}) {
+    const std::vector<Frame> cpu = greedy_frames(make_model_backends({Device::Cpu, Precision::F32}), cfg_scale);
+    const std::vector<Frame> cuda = greedy_frames(make_model_backends({Device::Cuda, Precision::F32}), cfg_scale);
+    ASSERT_FALSE(cpu.empty());
+    EXPECT_EQ(cuda, cpu) << "cfg " << cfg_scale;
+  }
+}
+
+TEST(GenerateCuda, Bf16AndFp8FramesDecodeOnTheCpuCodec) {
+  HS_REQUIRE_GPU();
+  const std::vector<Frame> reference = greedy_frames(make_model_backends({}), kCfgScale);
+  for (const Precision precision : {Precision::BF16, Precision::FP8}) {
+    const ModelBackends backends = make_model_backends({Device::Cuda, precision});
+    const std::vector<Frame> frames = greedy_frames(backends, kCfgScale);
+    ASSERT_FALSE(frames.empty()) << precision_name(precision);
+    ASSERT_LE(static_cast<std::int64_t>(frames.size()), max_frames_for(kMaxAudioMs));
+    std::size_t same = 0;
+    for (std::size_t t = 0; t < frames.size() && t < reference.size(); ++t) same += frames[t] == reference[t];
+    std::cout << precision_name(precision) << ": " << same << " of " << frames.size()
+              << " greedy frames equal the fp32 CPU's\n";
+
+    const CodecModel codec = CodecModel::load(*backends.codec, demo().codec_dir, backends.codec_precision);
+    for (const Frame& f : frames)
+      for (const std::int32_t code : f) ASSERT_TRUE(code >= 0 && code < codec.config().codebook_size) << code;
+    GaussianNoise noise(codec_noise_seed(kSeed));
+    StreamingDecoder decoder(codec, noise);
+    std::vector<float> pcm;
+    for (const Frame& f : frames) {
+      decoder.push(f);
+      const std::vector<float> chunk = decoder.pull();
+      pcm.insert(pcm.end(), chunk.begin(), chunk.end());
+    }
+    decoder.finish();
+    const std::vector<float> tail = decoder.pull();
+    pcm.insert(pcm.end(), tail.begin(), tail.end());
+    ASSERT_EQ(static_cast<std::int64_t>(pcm.size()),
+              static_cast<std::int64_t>(frames.size()) * codec.samples_per_code_frame() * kChannels);
+    double sum_sq = 0.0;
+    for (const float x : pcm) {
+      ASSERT_TRUE(std::isfinite(x));
+      sum_sq += double{x} * x;
+    }
+    EXPECT_GT(sum_sq, 0.0) << precision_name(precision);
+  }
+}
+
+}  // namespace
+}  // namespace hs
