@@ -1,5 +1,6 @@
 #include "engine/model/lm/mula_session.h"
 
+#include <cstring>
 #include <string>
 
 #include "engine/core/error.h"
@@ -39,6 +40,27 @@ std::int64_t backbone_capacity(const MulaModel& m, const Prompt& p, const Sessio
   return needed;
 }
 
+// The prompt's text rows: row r is text_table[tokens[r, 8]] (zeros where that column is masked)
+// and the column becomes r, so embed_frame reads a [rows, D] table instead of the vocabulary-sized
+// one, which stays on the host (MulaWeights::text_embeddings).
+Tensor gather_prompt_text(const Tensor& text_table, Tensor& tokens, const Tensor& mask) {
+  const std::int64_t rows = tokens.dim(0), vocab = text_table.dim(0);
+  const std::size_t row_bytes = static_cast<std::size_t>(text_table.dim(1)) * dtype_size(text_table.dtype());
+  Tensor out = Tensor::zeros({rows, text_table.dim(1)}, text_table.dtype());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::int32_t& token = tokens.data<std::int32_t>()[r * kStepColumns + kNumCodebooks];
+    if (mask.data<std::uint8_t>()[r * kStepColumns + kNumCodebooks]) {
+      if (token < 0 || token >= vocab)
+        throw InvalidArgument("prompt text token " + std::to_string(token) + " is outside the text vocabulary of " +
+                              std::to_string(vocab));
+      std::memcpy(static_cast<char*>(out.raw()) + r * row_bytes,
+                  static_cast<const char*>(text_table.raw()) + token * row_bytes, row_bytes);
+    }
+    token = static_cast<std::int32_t>(r);
+  }
+  return out;
+}
+
 }  // namespace
 
 MulaSession::MulaSession(const MulaModel& model, const Prompt& prompt, const SessionOptions& options)
@@ -52,8 +74,11 @@ MulaSession::MulaSession(const MulaModel& model, const Prompt& prompt, const Ses
   const std::int64_t rows = batch_ * prompt_length_, dim = model.backbone().dim, dec_dim = model.decoder().dim;
   const std::int64_t vocab = model.audio_vocab();
   const DType act = backend_.activation_dtype();
-  prompt_tokens_ = backend_.upload(prompt.tokens.reshape({rows, kStepColumns}));
-  prompt_mask_ = backend_.upload(prompt.mask.reshape({rows, kStepColumns}));
+  Tensor tokens = prompt.tokens.reshape({rows, kStepColumns}).clone();
+  const Tensor mask = prompt.mask.reshape({rows, kStepColumns});
+  prompt_text_ = backend_.upload_exact(gather_prompt_text(model.weights().text_embeddings, tokens, mask));
+  prompt_tokens_ = backend_.upload(tokens);
+  prompt_mask_ = backend_.upload(mask);
 
   Tensor uncond_rows = Tensor::zeros({rows}, DType::U8), step_mask = Tensor::zeros({batch_, kStepColumns}, DType::U8);
   Tensor step_uncond = Tensor::zeros({batch_}, DType::U8);
@@ -135,7 +160,7 @@ std::optional<Frame> MulaSession::step(const StepOptions& options) {
 
 void MulaSession::prefill() {
   const MulaWeights& w = model_.weights();
-  backend_.embed_frame(w.audio_embeddings, w.text_embeddings, w.unconditional_text_embedding, model_.audio_vocab(),
+  backend_.embed_frame(w.audio_embeddings, prompt_text_, w.unconditional_text_embedding, model_.audio_vocab(),
                        prompt_tokens_, prompt_mask_, prompt_uncond_, hidden_);
   for (std::int64_t b = 0; b < batch_; ++b) {
     const std::int64_t row = b * prompt_length_ + muq_index_;
@@ -165,8 +190,8 @@ void MulaSession::feed_back_frame() {
     backend_.copy(frame_, audio_columns);
   }
   Tensor x = hidden_.slice(0, batch_);
-  backend_.embed_frame(w.audio_embeddings, w.text_embeddings, w.unconditional_text_embedding, model_.audio_vocab(),
-                       step_tokens_, step_mask_, step_uncond_, x);
+  backend_.embed_frame(w.audio_embeddings, prompt_text_, w.unconditional_text_embedding, model_.audio_vocab(),
+                       step_tokens_, step_mask_, step_uncond_, x);  // the text column is masked
   // Frame i ≥ 1 is computed from frame i − 1 at position P + i − 1 (step_position_ starts at P − 1).
   backend_.increment(step_position_, 1);
   backbone_.forward(backend_, w.backbone, x, step_position_, last_h_);

@@ -65,7 +65,8 @@ class MulaSession {
   bool broken_ = false;  // a step was cancelled or threw midway
 
   StackState backbone_, decoder_;
-  Tensor prompt_tokens_, prompt_mask_;  // device copies of the prompt, [B·P, 9]
+  Tensor prompt_tokens_, prompt_mask_;  // device copies of the prompt, [B·P, 9] (text column: row of prompt_text_)
+  Tensor prompt_text_;        // [B·P, D]: the prompt's text embeddings (the narrow dtype)
   Tensor prompt_uncond_;      // U8 [B·P]: 1 on the unconditional rows
   Tensor step_tokens_, step_mask_, step_uncond_;  // [B, 9], [B, 9], [B]
   Tensor muq_embedding_;      // [1, D] = muq_linear(0)

@@ -54,9 +54,10 @@ class Binder {
   Tensor device(const std::string& name) const { return backend_.upload(host(name)); }
   // An embedding table in the narrow dtype (bf16 beside bf16 / fp8 weights on CUDA: 1.2 GB less
   // than fp32 tables for the 3B model); the backend widens rows as it reads them.
-  Tensor table(const std::string& name) const {
-    if (table_dtype_ != DType::BF16) return device(name);
-    return backend_.upload_exact(host(name).to_bf16());
+  Tensor table(const std::string& name) const { return backend_.upload_exact(host_table(name)); }
+  // The same kept on the host (an owned copy: the source may be a mapping that goes away).
+  Tensor host_table(const std::string& name) const {
+    return table_dtype_ == DType::BF16 ? host(name).to_bf16() : host(name).to_f32();
   }
   // A source linear, keyed by its tensor name.
   Weight linear(const std::string& name, const Tensor* bias = nullptr) const {
@@ -169,7 +170,7 @@ MulaWeights load_mula_weights(Backend& backend, const MulaConfig& config, const 
   MulaWeights w;
   w.backbone = b.stack(kStacks[0], flavors.backbone);
   w.decoder = b.stack(kStacks[1], flavors.decoder);
-  w.text_embeddings = b.table("text_embeddings.weight");
+  w.text_embeddings = b.host_table("text_embeddings.weight");  // 0.79 GB less on the device for the 3B model
   w.audio_embeddings = b.table("audio_embeddings.weight");
   w.unconditional_text_embedding = b.device("unconditional_text_embedding.weight");
   w.projection = b.linear("projection.weight");

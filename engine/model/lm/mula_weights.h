@@ -34,8 +34,9 @@ struct StackWeights {
 struct MulaWeights {
   StackWeights backbone;
   StackWeights decoder;
-  Tensor text_embeddings;               // [text_vocab, D], the narrow dtype (Backend::narrow_dtype)
-  Tensor audio_embeddings;              // [audio_vocab · 8, D], the narrow dtype
+  Tensor text_embeddings;               // [text_vocab, D], on the HOST in the narrow dtype: only a
+                                        // session's prompt rows are used (MulaSession gathers them)
+  Tensor audio_embeddings;              // [audio_vocab · 8, D], the narrow dtype (Backend::narrow_dtype)
   Tensor unconditional_text_embedding;  // [1, D]
   Weight projection;                    // [Dd, D]
   Weight codebook0_head;                // [audio_vocab, D]
