@@ -14,7 +14,6 @@ namespace net = boost::asio;
 
 namespace {
 
-constexpr std::string_view kServerName = "heartstreamd";
 constexpr std::string_view kOggType = "audio/ogg";
 constexpr std::string_view kSongIdHeader = "X-Heartstream-Song-Id";
 

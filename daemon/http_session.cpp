@@ -20,7 +20,6 @@ namespace {
 
 // A connection may sit idle between requests this long.
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
-constexpr std::string_view kServerName = "heartstreamd";
 constexpr std::string_view kStreamPath = "/v1/stream";
 constexpr std::string_view kPlainText = "text/plain; charset=utf-8";
 constexpr std::string_view kJson = "application/json";

@@ -15,6 +15,9 @@
 
 namespace hs::daemon {
 
+// The Server header of every HTTP and WebSocket-upgrade response.
+inline constexpr std::string_view kServerName = "heartstreamd";
+
 // Error codes of the `error` message (docs/protocol.md lists when each is sent).
 namespace error_code {
 inline constexpr std::string_view kBadJson = "bad_json";            // not JSON, or not an object

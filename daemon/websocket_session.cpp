@@ -14,7 +14,6 @@ namespace net = boost::asio;
 
 namespace {
 
-constexpr std::string_view kServerName = "heartstreamd";
 // After a slow-reader close frame is queued, the peer has this long to take it before the socket
 // is cut.
 constexpr auto kCloseGrace = std::chrono::seconds(2);
