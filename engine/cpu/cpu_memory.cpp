@@ -61,11 +61,8 @@ Weight CpuBackend::load_linear(const Tensor& weight, const Tensor* bias, Precisi
     return load_quantized_linear(q.values, q.scales, bias);
   }
   Weight w;
-  w.values = weight.to_f32();
-  if (precision == Precision::BF16) {  // the values a bf16 device holds, computed in fp32
-    float* v = w.values.data<float>();
-    for (std::int64_t i = 0; i < w.values.numel(); ++i) v[i] = bf16_to_f32(f32_to_bf16(v[i]));
-  }
+  // BF16: the values a bf16 device holds, computed in fp32.
+  w.values = precision == Precision::BF16 ? weight.to_bf16().to_f32() : weight.to_f32();
   w.bias = load_bias(bias, weight.dim(0), op);
   return w;
 }
