@@ -139,21 +139,43 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
   }
 }
 
-// grid (batch·seq·heads): merges the splits of one row.
+// grid (batch·seq·heads): merges the splits of one row. Warp 0 weighs the splits (lane s holds
+// splits s and s + 32), then every thread sums its dimensions' accumulators over the splits with
+// the loads of several splits in flight.
 template <typename O>
-static __global__ void attention_merge_kernel(const float* __restrict__ workspace, O* out, int splits, int head_dim) {
+static __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const float* __restrict__ workspace, O* out,
+                                                                         int splits, int head_dim) {
+  static_assert(kMaxSplits <= 2 * kWarpSize && kThreads >= kWarpSize);
+  __shared__ float weights[kMaxSplits];
+  __shared__ float total;
   const std::int64_t row = blockIdx.x;
-  const float* parts = workspace + row * splits * (head_dim + 2);
-  float m = -INFINITY;
-  for (int s = 0; s < splits; ++s) m = fmaxf(m, parts[s * (head_dim + 2)]);
-  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
-    float sum = 0.0f, total = 0.0f;
-    for (int s = 0; s < splits; ++s) {
-      const float* part = parts + s * (head_dim + 2);
-      const float w = part[0] == -INFINITY ? 0.0f : exp2f(part[0] - m);
-      total += part[1] * w;
-      sum += part[2 + d] * w;
+  const int stride = head_dim + 2;
+  const float* parts = workspace + row * splits * stride;
+  if (threadIdx.x < kWarpSize) {
+    const int lane = threadIdx.x;
+    float m[2], l[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int s = lane + i * kWarpSize;
+      m[i] = s < splits ? parts[s * stride] : -INFINITY;
+      l[i] = s < splits ? parts[s * stride + 1] : 0.0f;
     }
+    const float row_max = warp_max(fmaxf(m[0], m[1]));
+    float sum = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const float w = m[i] == -INFINITY ? 0.0f : exp2f(m[i] - row_max);
+      if (lane + i * kWarpSize < splits) weights[lane + i * kWarpSize] = w;
+      sum += l[i] * w;
+    }
+    sum = warp_sum(sum);
+    if (lane == 0) total = sum;
+  }
+  __syncthreads();
+  for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float sum = 0.0f;
+#pragma unroll 8
+    for (int s = 0; s < splits; ++s) sum += parts[s * stride + 2 + d] * weights[s];
     out[row * head_dim + d] = from_float<O>(total > 0.0f ? sum / total : 0.0f);
   }
 }

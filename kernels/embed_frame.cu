@@ -27,6 +27,7 @@ static __global__ void embed_frame_kernel(EmbedFrameParams p) {
   __syncthreads();
   const T* uncond_text = static_cast<const T*>(p.uncond_text);
   T* y = static_cast<T*>(p.out) + r * p.dim;
+#pragma unroll 4  // independent rows' loads in flight together (a decode step's row is latency-bound)
   for (std::int64_t d = threadIdx.x; d < p.dim; d += blockDim.x) {
     float acc = 0.0f;
 #pragma unroll

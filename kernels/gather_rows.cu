@@ -12,6 +12,7 @@ static __global__ void gather_rows_kernel(GatherRowsParams p) {
   const bool valid = row >= 0 && row < p.table_rows;
   const Tab* src = static_cast<const Tab*>(p.table) + row * p.dim;
   O* dst = static_cast<O*>(p.out) + static_cast<std::int64_t>(blockIdx.x) * p.dim;
+#pragma unroll 4  // several loads in flight (a decode step gathers one row: latency-bound)
   for (std::int64_t i = threadIdx.x; i < p.dim; i += blockDim.x) dst[i] = from_float<O>(valid ? to_float(src[i]) : 0.0f);
 }
 

@@ -1,12 +1,11 @@
 #include "kernels/common.cuh"
+#include "kernels/gemv_epilogue.cuh"
 #include "kernels/gemv_mma.cuh"
 
 namespace hs::kernels {
 namespace {
 
 constexpr int kFeatures = 8;      // n of m16n8k16: the weight rows of a block
-constexpr int kSplitWarps = 4;    // warps of a block, splitting in_features between them
-constexpr int kThreads = kSplitWarps * kWarpSize;
 constexpr int kLanesPerRow = 4;   // lanes (threadID_in_group) sharing one weight row per chunk
 constexpr int kUnroll = 8;        // 16-byte weight vectors in flight per lane
 constexpr float kFp8Unscale = 0x1p120f;
@@ -41,13 +40,13 @@ __device__ __forceinline__ void mma_bf16(float* acc, std::uint32_t a0, std::uint
 
 }  // namespace
 
-// Block: 8 features (gated: gate j..j+3 and up F+j..F+j+3), 4 warps each taking every 4th chunk
-// of in_features. Lane (g = lane / 4, t = lane % 4) streams weight row g and reads x row g (g < M).
+// Block: 8 features (gated: gate j..j+3 and up F+j..F+j+3), kSplitWarps warps each taking every
+// kSplitWarps-th chunk of in_features. Lane (g = lane / 4, t = lane % 4) streams weight row g and reads x row g (g < M).
 // A chunk is 4 vectors per row, vector t to lane t; every k of the lane's vector is paired with
 // the same k of x in the A operand, so the mma's k slots may hold any k: pair 2j of the vector
 // fills slots (2t, 2t + 1) and pair 2j + 1 slots (2t + 8, 2t + 9) of mma j.
-template <typename O>
-static __global__ void __launch_bounds__(kThreads) gemv_mma_kernel(GemvParams p) {
+template <typename O, int kSplitWarps>
+static __global__ void __launch_bounds__(kSplitWarps * kWarpSize) gemv_mma_kernel(GemvParams p) {
   constexpr int kElems = 16;  // fp8 weights per vector
   constexpr int kPairs = kElems / 2;
   __shared__ float partial[kSplitWarps][kWarpSize][2];
@@ -95,7 +94,6 @@ static __global__ void __launch_bounds__(kThreads) gemv_mma_kernel(GemvParams p)
 #pragma unroll
   for (int s = 0; s < kSplitWarps; ++s) sum[0] += partial[s][lane][0], sum[1] += partial[s][lane][1];
   auto scaled = [&](float v, std::int64_t n) { return v * (p.scales[n] * kFp8Unscale); };
-  O* out = static_cast<O*>(p.out[0]);
   if (p.gated) {
     // Lanes t < 2 hold gate features 2t, 2t + 1; lane + 2 holds their up partners.
     float up[2];
@@ -105,9 +103,7 @@ static __global__ void __launch_bounds__(kThreads) gemv_mma_kernel(GemvParams p)
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
       const std::int64_t n = first + 2 * t + e;
-      if (n >= half) continue;
-      const float gate = scaled(sum[e], n), value = scaled(up[e], half + n);
-      out[g * p.widths[0] + n] = from_float<O>(gate / (1.0f + expf(-gate)) * value);
+      if (n < half) store_gated<O>(p, g, n, scaled(sum[e], n), scaled(up[e], half + n));
     }
     return;
   }
@@ -115,14 +111,7 @@ static __global__ void __launch_bounds__(kThreads) gemv_mma_kernel(GemvParams p)
 #pragma unroll
   for (int e = 0; e < 2; ++e) {
     const std::int64_t n = first + 2 * t + e;
-    if (n >= p.out_features) continue;
-    float v = scaled(sum[e], n) + (p.bias ? p.bias[n] : 0.0f);
-    int part = 0;
-    std::int64_t column = n;
-    while (part + 1 < kGemvMaxOutputs && column >= p.widths[part]) column -= p.widths[part++];
-    O* y = static_cast<O*>(p.out[part]) + g * p.widths[part] + column;
-    if (p.accumulate) v += to_float(*y);
-    *y = from_float<O>(v);
+    if (n < p.out_features) store_feature<O>(p, g, n, scaled(sum[e], n));
   }
 }
 
@@ -130,10 +119,21 @@ bool gemv_mma_supported(const GemvParams& p) {
   return p.activation == ElementType::BF16 && p.weight_type == WeightType::FP8 && p.in % (kLanesPerRow * 16) == 0;
 }
 
+template <int kSplitWarps>
+static void launch_gemv_mma(const GemvParams& p, unsigned blocks, cudaStream_t stream) {
+  constexpr unsigned threads = kSplitWarps * kWarpSize;
+  if (p.out_type == ElementType::F32) gemv_mma_kernel<float, kSplitWarps><<<blocks, threads, 0, stream>>>(p);
+  else gemv_mma_kernel<__nv_bfloat16, kSplitWarps><<<blocks, threads, 0, stream>>>(p);
+}
+
+// Small grids (under ~4 blocks per SM of an H200) get 8 warps per block, the rest 4: the faster
+// of 4, 8 and 16 at every decode shape of the 3B + 300M model (2026-11-25, build/ab sweep: e.g.
+// 3072 × 3072 5.6 vs 7.2 µs, 3072 × 8192 12.3 vs 15.7 µs, [w1; w3] 16384 × 3072 21.0 vs 21.1 µs).
 void gemv_mma(const GemvParams& p, cudaStream_t stream) {
+  constexpr unsigned kSmallGrid = 512;
   const unsigned blocks = p.gated ? blocks_for(p.out_features / 2, kFeatures / 2) : blocks_for(p.out_features, kFeatures);
-  if (p.out_type == ElementType::F32) gemv_mma_kernel<float><<<blocks, kThreads, 0, stream>>>(p);
-  else gemv_mma_kernel<__nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p);
+  if (blocks < kSmallGrid) launch_gemv_mma<8>(p, blocks, stream);
+  else launch_gemv_mma<4>(p, blocks, stream);
 }
 
 }  // namespace hs::kernels

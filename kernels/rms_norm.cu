@@ -3,30 +3,66 @@
 
 namespace hs::kernels {
 namespace {
-constexpr int kThreads = 256;
+
+constexpr int kGroupsPerThread = 4;  // groups of 4 values a thread holds in registers
+constexpr int kMaxThreads = 1024;
+constexpr std::int64_t kMaxDim = 4 * kGroupsPerThread * kMaxThreads;
+
+__device__ __forceinline__ float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ __forceinline__ float4 load4(const __nv_bfloat16* p) {
+  const uint2 v = *reinterpret_cast<const uint2*>(p);
+  return {__uint_as_float(v.x << 16), __uint_as_float(v.x & 0xffff0000u), __uint_as_float(v.y << 16),
+          __uint_as_float(v.y & 0xffff0000u)};
+}
+__device__ __forceinline__ void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+__device__ __forceinline__ void store4(__nv_bfloat16* p, float4 v) {
+  const __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+  *reinterpret_cast<uint2*>(p) = {*reinterpret_cast<const std::uint32_t*>(&lo),
+                                  *reinterpret_cast<const std::uint32_t*>(&hi)};
+}
+
 }  // namespace
 
+// One block per row. A row is read once: every thread issues its (≤ 4) loads of 4 values up front
+// and keeps them in registers for the scaled write (the kernel is latency-bound at decode).
 template <typename T, typename O>
-static __global__ void rms_norm_kernel(const T* __restrict__ x, const T* __restrict__ scale, O* out, int dim,
-                                       float eps) {
+static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* __restrict__ x,
+                                                                     const T* __restrict__ scale, O* out, int dim,
+                                                                     float eps) {
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * dim;
   O* yr = out + static_cast<std::int64_t>(blockIdx.x) * dim;
+  const int groups = dim / 4;
+  float4 v[kGroupsPerThread];
   float sum_sq = 0.0f;
-  for (int d = threadIdx.x; d < dim; d += blockDim.x) {
-    const float v = to_float(xr[d]);
-    sum_sq += v * v;
+#pragma unroll
+  for (int i = 0; i < kGroupsPerThread; ++i) {
+    const int g = threadIdx.x + i * blockDim.x;
+    v[i] = g < groups ? load4(xr + 4 * g) : float4{};
+    sum_sq += v[i].x * v[i].x + v[i].y * v[i].y + v[i].z * v[i].z + v[i].w * v[i].w;
   }
   const float inv = rsqrtf(block_sum(sum_sq) / static_cast<float>(dim) + eps);
-  for (int d = threadIdx.x; d < dim; d += blockDim.x) yr[d] = from_float<O>(to_float(xr[d]) * inv * to_float(scale[d]));
+#pragma unroll
+  for (int i = 0; i < kGroupsPerThread; ++i) {
+    const int g = threadIdx.x + i * blockDim.x;
+    if (g >= groups) break;
+    const float4 s = load4(scale + 4 * g);
+    store4(yr + 4 * g, {v[i].x * inv * s.x, v[i].y * inv * s.y, v[i].z * inv * s.z, v[i].w * inv * s.w});
+  }
 }
 
 void rms_norm(const RmsNormParams& p, cudaStream_t stream) {
   if (p.rows == 0) return;
+  if (p.dim % 4 != 0 || p.dim > kMaxDim)
+    throw CudaError("rms_norm: dim " + std::to_string(p.dim) + " must be a multiple of 4 and at most " +
+                    std::to_string(kMaxDim));
+  const std::int64_t groups = p.dim / 4;
+  const std::int64_t per_thread = (groups + kGroupsPerThread - 1) / kGroupsPerThread;
+  const auto threads = static_cast<unsigned>((per_thread + kWarpSize - 1) / kWarpSize * kWarpSize);
   dispatch_element(p.type, [&](auto tag) {
     dispatch_element(p.out_type, [&](auto out_tag) {
       using T = decltype(tag);
       using O = decltype(out_tag);
-      rms_norm_kernel<T, O><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(
+      rms_norm_kernel<T, O><<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(
           static_cast<const T*>(p.x), static_cast<const T*>(p.scale), static_cast<O*>(p.out), static_cast<int>(p.dim),
           p.eps);
     });

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "engine/cpu/cpu_backend.h"
+#include "kernels/cuda_check.h"
 #include "tests/gpu/gpu_test_support.h"
 
 namespace hs {
@@ -24,7 +25,7 @@ class CudaOps : public ::testing::TestWithParam<DType> {
 };
 
 TEST_P(CudaOps, RmsNorm) {
-  for (std::int64_t dim : {64, 3072}) {
+  for (std::int64_t dim : {64, 96, 3072, 4096, 16384}) {
     const Tensor x = random_tensor({5, dim}, gen, act(), 3.0f), scale = random_tensor({dim}, gen, act());
     Tensor want = Tensor::zeros({5, dim}, DType::F32);
     cpu.rms_norm(x, scale, 1e-5f, want);
@@ -32,6 +33,8 @@ TEST_P(CudaOps, RmsNorm) {
     gpu().rms_norm(gpu().upload(x), gpu().upload(scale), 1e-5f, out);
     EXPECT_LE(normalised_error(gpu().download(out), want), tolerance(act())) << "dim " << dim;
   }
+  Tensor odd = gpu().alloc({1, 6}, act());
+  EXPECT_THROW(gpu().rms_norm(odd, gpu().alloc({6}, act()), 1e-5f, odd), kernels::CudaError);
 }
 
 TEST_P(CudaOps, RopeInterleavedLlama3Frequencies) {
