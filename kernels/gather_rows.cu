@@ -6,21 +6,25 @@ namespace {
 constexpr int kThreads = 256;
 }  // namespace
 
+// grid (ids, column blocks): one element per thread (a decode step gathers a single row, so the
+// kernel is one load's latency, not a loop of them).
 template <typename Tab, typename O>
 static __global__ void gather_rows_kernel(GatherRowsParams p) {
+  const std::int64_t i = static_cast<std::int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  if (i >= p.dim) return;
   const std::int64_t row = p.ids[blockIdx.x] + p.id_offset;
   const bool valid = row >= 0 && row < p.table_rows;
   const Tab* src = static_cast<const Tab*>(p.table) + row * p.dim;
   O* dst = static_cast<O*>(p.out) + static_cast<std::int64_t>(blockIdx.x) * p.dim;
-#pragma unroll 4  // several loads in flight (a decode step gathers one row: latency-bound)
-  for (std::int64_t i = threadIdx.x; i < p.dim; i += blockDim.x) dst[i] = from_float<O>(valid ? to_float(src[i]) : 0.0f);
+  dst[i] = from_float<O>(valid ? to_float(src[i]) : 0.0f);
 }
 
 void gather_rows(const GatherRowsParams& p, cudaStream_t stream) {
   if (p.n == 0) return;
+  const dim3 grid(static_cast<unsigned>(p.n), blocks_for(p.dim, kThreads));
   dispatch_element(p.table_type, [&](auto table_tag) {
     dispatch_element(p.out_type, [&](auto out_tag) {
-      gather_rows_kernel<decltype(table_tag), decltype(out_tag)><<<static_cast<unsigned>(p.n), kThreads, 0, stream>>>(p);
+      gather_rows_kernel<decltype(table_tag), decltype(out_tag)><<<grid, kThreads, 0, stream>>>(p);
     });
   });
   CUDA_CHECK_LAUNCH();

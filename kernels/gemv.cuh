@@ -2,10 +2,10 @@
 // (Σ_k x[m, k] · W[n, k]) · scale[n] + bias[n]. Each warp owns 2 or 4 output features
 // and streams their weight rows with 16-byte loads, several vectors per row in flight, so the M
 // rows share one read of the weights. Weights are fp32 (with fp32 x), bf16 or fp8 E4M3 with
-// per-output-channel scales (with bf16 x); fp32 accumulation; out is fp32 or the x type (an fp32
-// residual stream takes the projection with accumulate set); stacked projections may be split
-// over several outputs. Memory-bound by design; bf16 x with fp8 weights runs on tensor cores
-// (gemv_mma.cuh). Gated:
+// per-output-channel scales (with fp32 or bf16 x); fp32 accumulation; out is fp32 or the x type
+// (an fp32 residual stream takes the projection with accumulate set); stacked projections may be
+// split over several outputs. Memory-bound by design; fp8 weights run on tensor cores with x
+// rounded to bf16 (gemv_mma.cuh). Gated:
 // SwiGLU over a [W1; W3] stack, each warp owning features j… and F + j…, out[m, j] =
 // silu(y[m, j]) · y[m, F + j] with F = out_features / 2 (one kernel for w1, w3 and the product).
 #pragma once

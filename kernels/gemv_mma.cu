@@ -28,6 +28,27 @@ __device__ __forceinline__ void weight_pairs(const uint4& v, std::uint32_t* out)
   }
 }
 
+// The 16 x values (bf16, or fp32 rounded to bf16) at x[k .. k + 16) as 8 bf16x2 words: the mma's
+// A operands for the 16 weights of one vector.
+__device__ __forceinline__ void x_pairs(const __nv_bfloat16* x, std::uint32_t* out) {
+  const uint4* v = reinterpret_cast<const uint4*>(x);
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const uint4 w = __ldg(v + i);
+    out[4 * i] = w.x, out[4 * i + 1] = w.y, out[4 * i + 2] = w.z, out[4 * i + 3] = w.w;
+  }
+}
+__device__ __forceinline__ void x_pairs(const float* x, std::uint32_t* out) {
+  const float4* v = reinterpret_cast<const float4*>(x);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float4 f = __ldg(v + i);
+    const __nv_bfloat162 lo = __floats2bfloat162_rn(f.x, f.y), hi = __floats2bfloat162_rn(f.z, f.w);
+    out[2 * i] = *reinterpret_cast<const std::uint32_t*>(&lo);
+    out[2 * i + 1] = *reinterpret_cast<const std::uint32_t*>(&hi);
+  }
+}
+
 // acc (row g, columns 2t, 2t + 1; the zero rows g + 8 in acc[2..3]) += A · B over 16 k.
 __device__ __forceinline__ void mma_bf16(float* acc, std::uint32_t a0, std::uint32_t a2, std::uint32_t b0,
                                          std::uint32_t b1) {
@@ -45,7 +66,7 @@ __device__ __forceinline__ void mma_bf16(float* acc, std::uint32_t a0, std::uint
 // A chunk is 4 vectors per row, vector t to lane t; every k of the lane's vector is paired with
 // the same k of x in the A operand, so the mma's k slots may hold any k: pair 2j of the vector
 // fills slots (2t, 2t + 1) and pair 2j + 1 slots (2t + 8, 2t + 9) of mma j.
-template <typename O, int kSplitWarps>
+template <typename X, typename O, int kSplitWarps>
 static __global__ void __launch_bounds__(kSplitWarps * kWarpSize) gemv_mma_kernel(GemvParams p) {
   constexpr int kElems = 16;  // fp8 weights per vector
   constexpr int kPairs = kElems / 2;
@@ -58,9 +79,7 @@ static __global__ void __launch_bounds__(kSplitWarps * kWarpSize) gemv_mma_kerne
   std::int64_t feature = p.gated ? (g < kFeatures / 2 ? first + g : half + first + g - kFeatures / 2) : first + g;
   feature = feature < p.out_features ? feature : p.out_features - 1;  // past the end: re-read, not written
   const uint4* wrow = reinterpret_cast<const uint4*>(static_cast<const std::uint8_t*>(p.weight) + feature * p.in);
-  const uint4* xrow = reinterpret_cast<const uint4*>(static_cast<const __nv_bfloat16*>(p.x) +
-                                                     static_cast<std::int64_t>(g < rows ? g : 0) * p.in);
-  constexpr int kXVectors = kElems * 2 / 16;  // x vectors (bf16) matching one weight vector
+  const X* xrow = static_cast<const X*>(p.x) + static_cast<std::int64_t>(g < rows ? g : 0) * p.in;
   const std::int64_t chunks = p.in / (kLanesPerRow * kElems);
   float acc[4] = {};
   for (std::int64_t c0 = warp; c0 < chunks; c0 += kSplitWarps * kUnroll) {
@@ -74,13 +93,9 @@ static __global__ void __launch_bounds__(kSplitWarps * kWarpSize) gemv_mma_kerne
     for (int u = 0; u < kUnroll; ++u) {
       const std::int64_t c = c0 + u * kSplitWarps;
       if (c >= chunks) break;
-      std::uint32_t b[kPairs], a[kPairs];
+      std::uint32_t b[kPairs], a[kPairs] = {};
       weight_pairs(w[u], b);
-#pragma unroll
-      for (int v = 0; v < kXVectors; ++v) {
-        const uint4 xv = g < rows ? __ldg(xrow + (c * kLanesPerRow + t) * kXVectors + v) : uint4{};
-        a[4 * v] = xv.x, a[4 * v + 1] = xv.y, a[4 * v + 2] = xv.z, a[4 * v + 3] = xv.w;
-      }
+      if (g < rows) x_pairs(xrow + (c * kLanesPerRow + t) * kElems, a);
 #pragma unroll
       for (int j = 0; j < kPairs / 2; ++j) mma_bf16(acc, a[2 * j], a[2 * j + 1], b[2 * j], b[2 * j + 1]);
     }
@@ -116,14 +131,17 @@ static __global__ void __launch_bounds__(kSplitWarps * kWarpSize) gemv_mma_kerne
 }
 
 bool gemv_mma_supported(const GemvParams& p) {
-  return p.activation == ElementType::BF16 && p.weight_type == WeightType::FP8 && p.in % (kLanesPerRow * 16) == 0;
+  return p.weight_type == WeightType::FP8 && p.in % (kLanesPerRow * 16) == 0;
 }
 
 template <int kSplitWarps>
 static void launch_gemv_mma(const GemvParams& p, unsigned blocks, cudaStream_t stream) {
   constexpr unsigned threads = kSplitWarps * kWarpSize;
-  if (p.out_type == ElementType::F32) gemv_mma_kernel<float, kSplitWarps><<<blocks, threads, 0, stream>>>(p);
-  else gemv_mma_kernel<__nv_bfloat16, kSplitWarps><<<blocks, threads, 0, stream>>>(p);
+  dispatch_element(p.activation, [&](auto x_tag) {
+    dispatch_element(p.out_type, [&](auto out_tag) {
+      gemv_mma_kernel<decltype(x_tag), decltype(out_tag), kSplitWarps><<<blocks, threads, 0, stream>>>(p);
+    });
+  });
 }
 
 // Small grids (under ~4 blocks per SM of an H200) get 8 warps per block, the rest 4: the faster

@@ -1,5 +1,5 @@
-// The tensor-core path of gemv (gemv.cuh) for bf16 x with fp8 E4M3 weights: the M ≤ 4 x
-// rows are the A operand of mma.m16n8k16 (rows ≥ M zero), 8 weight rows the B operand, fp32
+// The tensor-core path of gemv (gemv.cuh) for fp8 E4M3 weights: the M ≤ 4 x rows (bf16, or fp32
+// rounded to bf16 on load) are the A operand of mma.m16n8k16 (rows ≥ M zero), 8 weight rows the B operand, fp32
 // accumulation. fp8 weights are widened to bf16 with integer ops (E4M3 bits placed as bf16 bits
 // are the value times 2^-120, exactly; the factor is undone with the per-channel scale), so no
 // conversion instruction or scalar FMA runs per weight: the SIMT kernel spent ~40% of its time
@@ -13,7 +13,7 @@
 
 namespace hs::kernels {
 
-// True when the tensor-core path takes p: bf16 x, fp8 weights, in_features a multiple of 64.
+// True when the tensor-core path takes p: fp8 weights, in_features a multiple of 64.
 bool gemv_mma_supported(const GemvParams& p);
 void gemv_mma(const GemvParams& p, cudaStream_t stream);
 

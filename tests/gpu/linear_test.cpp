@@ -76,7 +76,8 @@ TEST(CudaLinearF32Activations, LinearAndLinearAdd) {
       cpu.linear_add(x, cpu_w, want);
       Tensor got = gpu.upload(residual);
       gpu.linear_add(gpu.upload(x), gpu_w, got);
-      // bf16 rounding of x at prefill; fp8 x at prefill (per row); decode reads fp32 x.
+      // Prefill: x rounded to bf16 (bf16 weights) or fp8 per row; decode: fp32 x with bf16
+      // weights, x rounded to bf16 on the tensor-core path of fp8 weights.
       const double tol = precision == Precision::FP8 && rows > 4 ? kFp8Tolerance : 1e-2;
       EXPECT_LE(test::normalised_error(gpu.download(got), want), tol) << rows << " rows";
       Tensor plain = gpu.alloc({rows, out_features}, DType::F32);
