@@ -22,8 +22,9 @@ template <typename W> inline constexpr int kUnroll = sizeof(W) == 2 ? 4 : 8;
 // Lanes stride over the rows in 16-byte weight vectors; each lane first issues every load of one
 // unrolled chunk (kFeaturesPerWarp × kUnroll vectors), then, per vector position, loads the M
 // x rows once and does the FMAs of all the warp's features against them. kSplitK: every warp
-// owns its features (false), or the block's warps share theirs and split in_features in chunks
-// of kUnroll × 32 vectors, summing through shared memory (small grids: more warps per SM).
+// owns its features (false), or the block's warps share theirs, interleaving their vectors
+// (warp s takes vectors s·32 + lane + i·128), and sum through shared memory (small grids: more
+// warps per SM).
 template <typename X, typename W, typename O, bool kSplitK>
 static __global__ void __launch_bounds__(kThreads) gemv_kernel(GemvParams p) {
   constexpr int kElems = kVectorBytes / static_cast<int>(sizeof(W));
@@ -52,16 +53,17 @@ static __global__ void __launch_bounds__(kThreads) gemv_kernel(GemvParams p) {
     wrow[r] = reinterpret_cast<const uint4*>(static_cast<const W*>(p.weight) + feature[r] * p.in);
   const X* x = static_cast<const X*>(p.x);
   float acc[kFeaturesPerWarp][kGemvMaxRows] = {};
-  for (std::int64_t base = lane + split * kWarpSize * kUnroll; base < vectors; base += kSplit * kWarpSize * kUnroll) {
+  constexpr int kStride = kSplit * kWarpSize;  // vectors between a lane's consecutive loads
+  for (std::int64_t base = lane + split * kWarpSize; base < vectors; base += kStride * kUnroll) {
     uint4 w[kFeaturesPerWarp][kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
       for (int r = 0; r < kFeaturesPerWarp; ++r)
-        w[r][u] = base + u * kWarpSize < vectors ? load_streaming(wrow[r] + base + u * kWarpSize) : uint4{};
+        w[r][u] = base + u * kStride < vectors ? load_streaming(wrow[r] + base + u * kStride) : uint4{};
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const std::int64_t vi = base + u * kWarpSize;
+      const std::int64_t vi = base + u * kStride;
       if (vi >= vectors) break;
       float xf[kGemvMaxRows][kElems];
 #pragma unroll
@@ -114,8 +116,9 @@ static __global__ void __launch_bounds__(kThreads) gemv_kernel(GemvParams p) {
 namespace {
 
 // Grids under kSmallGrid blocks of independent warps (≲ 2 per SM of an H200) split in_features
-// over the block's warps instead: bf16 3072 × 8192 19.3 vs 22.5 µs, 3072 × 3072 10.7 either way;
-// splitting 5120 × 3072 (320 blocks) was slower, 15.7 vs 13.6 µs (2026-11-25, build/ab sweep).
+// over the block's warps instead: bf16 3072 × 8192 19.1 vs 22.6 µs, 3072 × 3072 9.8 vs 10.8 µs;
+// splitting 5120 × 3072 (320 blocks) was slower, 14.4 vs 13.5 µs (H200, 2026-11-25, CUDA-Graph
+// replay of 60 launches over rotating weights; a standalone sweep, not kept).
 constexpr unsigned kSmallGrid = 256;
 
 template <typename X, typename W>
