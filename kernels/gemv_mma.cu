@@ -62,10 +62,10 @@ __device__ __forceinline__ void mma_bf16(float* acc, std::uint32_t a0, std::uint
 }  // namespace
 
 // Block: 8 features (gated: gate j..j+3 and up F+j..F+j+3), kSplitWarps warps each taking every
-// kSplitWarps-th chunk of in_features. Lane (g = lane / 4, t = lane % 4) streams weight row g and reads x row g (g < M).
-// A chunk is 4 vectors per row, vector t to lane t; every k of the lane's vector is paired with
-// the same k of x in the A operand, so the mma's k slots may hold any k: pair 2j of the vector
-// fills slots (2t, 2t + 1) and pair 2j + 1 slots (2t + 8, 2t + 9) of mma j.
+// kSplitWarps-th chunk of in_features. Lane (g = lane / 4, t = lane % 4) streams weight row g and
+// reads x row g (g < M). A chunk is 4 vectors per row, vector t to lane t; every k of the lane's
+// vector is paired with the same k of x in the A operand, so the mma's k slots may hold any k:
+// pair 2j of the vector fills slots (2t, 2t + 1) and pair 2j + 1 slots (2t + 8, 2t + 9) of mma j.
 template <typename X, typename O, int kSplitWarps>
 static __global__ void __launch_bounds__(kSplitWarps * kWarpSize) gemv_mma_kernel(GemvParams p) {
   constexpr int kElems = 16;  // fp8 weights per vector
