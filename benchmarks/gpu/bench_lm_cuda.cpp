@@ -1,6 +1,7 @@
 // CUDA LM benchmarks (H200 targets: bf16 ≤ 4.0 ms/frame, fp8 ≤ 2.5 ms/frame; weight-read floors
 // 2.5 / 1.24 ms): GEMMs at the decode (M = 2) and prefill (M = 600) shapes — the custom GEMV
-// against cuBLASLt — attention decode, sampling, and the whole HeartMuLa frame step with the
+// against cuBLASLt — attention decode, sampling, an embedding-row gather from a table in device
+// or in mapped host memory, and the whole HeartMuLa frame step with the
 // real 3B + 300M shapes from random weights (bf16, fp8; CUDA Graph replay on and off), with the
 // 300-token prefill and the backend's peak device memory as counters, and the prefill of 300 and
 // 1000 prompt tokens into a session sized for 3000 frames. GPU time comes from CUDA
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
@@ -23,6 +25,7 @@
 #include "engine/model/lm/mula_session.h"
 #include "kernels/attention.cuh"
 #include "kernels/cuda_check.h"
+#include "kernels/gather_rows.cuh"
 #include "kernels/gemv.cuh"
 #include "kernels/lt_matmul.h"
 #include "kernels/quantize_fp8.cuh"
@@ -177,6 +180,40 @@ void BM_Sample(benchmark::State& state) {
 }
 BENCHMARK(BM_Sample)->Arg(50)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+// args: table placement (0 = device memory, 1 = mapped pinned host memory, the default of
+// CudaBackendOptions::tables_in_host_memory). One decode-step gather: a row of HeartMuLa 3B's bf16
+// audio embedding table (8 × 8197 × 3072) widened to fp32; a frame does 8 such reads.
+void BM_GatherRow(benchmark::State& state) {
+  constexpr std::int64_t kRows = 8 * 8197, kDim = 3072;
+  const std::size_t bytes = static_cast<std::size_t>(kRows * kDim) * 2;
+  const bool in_host = state.range(0) != 0;
+  cudaStream_t stream;
+  CUDA_CHECK(cudaStreamCreate(&stream));
+  void* host = nullptr;
+  void* table = nullptr;
+  if (in_host) {
+    CUDA_CHECK(cudaHostAlloc(&host, bytes, cudaHostAllocMapped));
+    std::memset(host, 0x3c, bytes);
+    CUDA_CHECK(cudaHostGetDevicePointer(&table, host, 0));
+  } else {
+    table = device_random(bytes);
+  }
+  void* ids = device_random(4);
+  CUDA_CHECK(cudaMemset(ids, 0, 4));
+  void* out = device_random(kDim * 4);
+  time_on_stream(state, stream, [&] {
+    kernels::gather_rows({table, static_cast<const std::int32_t*>(ids), out, 1, kRows, kDim, 5 * 8197,
+                          kernels::ElementType::BF16, kernels::ElementType::F32},
+                         stream);
+  });
+  if (in_host) cudaFreeHost(host);
+  else cudaFree(table);
+  cudaFree(ids);
+  cudaFree(out);
+  cudaStreamDestroy(stream);
+}
+BENCHMARK(BM_GatherRow)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
 // ---- the whole frame step --------------------------------------------------------------------
 
 // One random host tensor per distinct shape, shared by every name of that shape (the device
@@ -259,6 +296,8 @@ void BM_FrameStep(benchmark::State& state) {
   state.counters["ms_per_frame"] = frames_ms / static_cast<double>(kTimedFrames * state.iterations());
   state.counters["prefill_ms_300"] = prefill_ms;
   state.counters["peak_mem_gb"] = static_cast<double>(m.backend->peak_allocated_bytes()) / kGiga;
+  // The audio embedding table, in mapped host memory (CudaBackendOptions::tables_in_host_memory).
+  state.counters["host_table_gb"] = static_cast<double>(m.model->weights().audio_embeddings.bytes()) / kGiga;
 }
 BENCHMARK(BM_FrameStep)
     ->ArgsProduct({{1, 2}, {1, 0}})

@@ -2,7 +2,8 @@
 """Turns bench_lm_cuda's Google Benchmark JSON into benchmarks/results/ objects, one per
 (precision, CUDA Graphs) configuration, with the keys the CUDA LM issue asks for:
 gpu, commit, date, command, precision, cuda_graphs, ms_per_frame, pct_of_bandwidth_floor,
-prefill_ms_300, prefill_ms_1000, peak_mem_gb.
+prefill_ms_300, prefill_ms_1000, peak_mem_gb (device), host_table_gb (embedding tables kept in
+mapped host memory, when the run reports them).
 
 usage: summarize_lm_cuda.py BENCH.json --gpu "NVIDIA H200" --commit SHA --command "..." > OUT.json
 """
@@ -53,6 +54,8 @@ def main():
             "prefill_ms_300": round(b["prefill_ms_300"], 2),
             "peak_mem_gb": round(b["peak_mem_gb"], 2),
         }
+        if "host_table_gb" in b:  # embedding tables in mapped host memory, not in peak_mem_gb
+            row["host_table_gb"] = round(b["host_table_gb"], 2)
         long_prompt = prefill.get((precision, 1000))
         if long_prompt:
             row["prefill_ms_1000"] = round(long_prompt["prefill_ms"], 2)

@@ -76,6 +76,9 @@ class Backend {
   // A device copy keeping the host dtype, for small fp32 tables that must not be rounded to a
   // narrower activation dtype (RoPE frequencies). On an fp32 backend this is upload().
   virtual Tensor upload_exact(const Tensor& host) { return upload(host); }
+  // upload_exact for an embedding table of which each step reads a few rows (embed_frame,
+  // gather_rows' tables): the backend may keep it outside its device memory.
+  virtual Tensor upload_table(const Tensor& host) { return upload_exact(host); }
   // A host copy of a device tensor; float tensors come back as F32.
   virtual Tensor download(const Tensor& device_tensor) = 0;
   // dst = src (same shape and dtype, both on this device).

@@ -23,6 +23,7 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
                           std::string(dtype_name(options.narrow)));
   state_->activations = options.activations;
   state_->narrow = options.narrow;
+  state_->tables_in_host_memory = options.tables_in_host_memory;
   const char* graphs = std::getenv("HEARTSTREAM_CUDA_GRAPHS");
   state_->graphs = !(graphs && std::string(graphs) == "0");
   CUDA_CHECK(cudaSetDevice(options.device));

@@ -1,6 +1,7 @@
 // CudaBackend memory ops: device allocations (counted), host ↔ device copies on the backend's
-// stream, and weight conversion to bf16 / fp32 / fp8 E4M3 with per-output-channel scales (fp8
-// quantized on the host, engine/core/fp8_quantize.h, and uploaded as it is).
+// stream, embedding tables in mapped pinned host memory, and weight conversion to bf16 / fp32 /
+// fp8 E4M3 with per-output-channel scales (fp8 quantized on the host, engine/core/fp8_quantize.h,
+// and uploaded as it is).
 #include <cstring>
 #include <vector>
 
@@ -58,6 +59,18 @@ Tensor CudaBackend::upload_exact(const Tensor& host) {
   CUDA_CHECK(cudaMemcpyAsync(out.raw(), host.raw(), host.bytes(), cudaMemcpyHostToDevice, state_->stream));
   CUDA_CHECK(cudaStreamSynchronize(state_->stream));  // `host` may be freed when we return
   return out;
+}
+
+Tensor CudaBackend::upload_table(const Tensor& host) {
+  if (!state_->tables_in_host_memory) return upload_exact(host);
+  check_host(host, "upload_table", "host");
+  void* p = nullptr;
+  CUDA_CHECK(cudaHostAlloc(&p, host.bytes() == 0 ? 1 : host.bytes(), cudaHostAllocMapped));
+  std::memcpy(p, host.raw(), host.bytes());
+  void* device_view = nullptr;
+  CUDA_CHECK(cudaHostGetDevicePointer(&device_view, p, 0));
+  return Tensor::view(device_view, host.shape(), host.dtype(), Device::Cuda,
+                      std::shared_ptr<void>(p, [](void* q) { cudaFreeHost(q); }));
 }
 
 Tensor CudaBackend::download(const Tensor& device_tensor) {

@@ -32,6 +32,7 @@ struct CudaBackend::State {
   std::shared_ptr<MemoryCounter> memory = std::make_shared<MemoryCounter>();
   bool capturing = false;
   bool graphs = true;  // HEARTSTREAM_CUDA_GRAPHS != "0"
+  bool tables_in_host_memory = true;
 };
 
 namespace cuda {

@@ -103,6 +103,27 @@ TEST_P(CudaOps, GatherRowsAndKvStore) {
   EXPECT_EQ(normalised_error(gpu().download(gcache), cache), 0.0);
 }
 
+// upload_table's two placements: mapped host memory (the default; no device bytes) and the device.
+// Either way the kernels read the same rows.
+TEST(CudaTables, HostOrDevicePlacement) {
+  HS_REQUIRE_GPU();
+  std::mt19937 gen(11);
+  const Tensor table = random_tensor({300, 1024}, gen, DType::BF16).to_bf16();
+  const Tensor ids = Tensor::from_i32({3}, {299, 0, 17});
+  CpuBackend cpu;
+  Tensor want = Tensor::zeros({3, 1024}, DType::F32);
+  cpu.gather_rows(table.to_f32(), ids, 0, want);
+  for (const bool in_host : {true, false}) {
+    CudaBackend gpu({.activations = DType::F32, .tables_in_host_memory = in_host});
+    const std::size_t before = gpu.allocated_bytes();
+    const Tensor placed = gpu.upload_table(table);
+    EXPECT_EQ(gpu.allocated_bytes() - before, in_host ? 0u : table.bytes()) << "in_host " << in_host;
+    Tensor out = gpu.alloc({3, 1024}, DType::F32);
+    gpu.gather_rows(placed, gpu.upload(ids), 0, out);
+    EXPECT_EQ(normalised_error(gpu.download(out), want), 0.0) << "in_host " << in_host;
+  }
+}
+
 // The fused CUDA step against the CPU backend's four ops (Backend::rope_store's default).
 TEST_P(CudaOps, RopeStoreMatchesRopeAndKvStore) {
   const std::int64_t head_dim = 64, pairs = head_dim / 2, capacity = 9;

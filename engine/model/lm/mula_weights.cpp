@@ -53,8 +53,9 @@ class Binder {
   }
   Tensor device(const std::string& name) const { return backend_.upload(host(name)); }
   // An embedding table in the narrow dtype (bf16 beside bf16 / fp8 weights on CUDA: 1.2 GB less
-  // than fp32 tables for the 3B model); the backend widens rows as it reads them.
-  Tensor table(const std::string& name) const { return backend_.upload_exact(host_table(name)); }
+  // than fp32 tables for the 3B model), placed by the backend (CUDA: host memory by default); the
+  // backend widens rows as it reads them.
+  Tensor table(const std::string& name) const { return backend_.upload_table(host_table(name)); }
   // The same kept on the host (an owned copy: the source may be a mapping that goes away).
   Tensor host_table(const std::string& name) const {
     return table_dtype_ == DType::BF16 ? host(name).to_bf16() : host(name).to_f32();
