@@ -18,6 +18,11 @@ std::string_view dtype_name(DType dtype);
 // Parses a safetensors dtype name; nullopt for anything outside the closed list above.
 std::optional<DType> dtype_from_name(std::string_view name);
 
+// True for the floating-point dtypes (F32, F16, BF16, F8_E4M3).
+inline bool is_float(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 || dtype == DType::F8_E4M3;
+}
+
 // Scalar conversions (round-to-nearest-even where narrowing).
 inline float bf16_to_f32(std::uint16_t bits) { return std::bit_cast<float>(std::uint32_t{bits} << 16); }
 std::uint16_t f32_to_bf16(float value);

@@ -13,8 +13,6 @@ namespace {
 
 constexpr std::int64_t kElementsPerChunk = 1 << 16;  // parallel_for grain, in elements
 
-bool is_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16 || d == DType::F8_E4M3; }
-
 std::int64_t rows_per_chunk(std::int64_t cols) { return std::max<std::int64_t>(1, kElementsPerChunk / std::max<std::int64_t>(1, cols)); }
 
 void check_host_matrix(const Tensor& t, std::string_view op, std::string_view arg) {

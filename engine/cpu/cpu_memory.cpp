@@ -11,10 +11,6 @@
 namespace hs {
 namespace {
 
-bool is_float(DType dtype) {
-  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 || dtype == DType::F8_E4M3;
-}
-
 void check_host(const Tensor& t, std::string_view op, std::string_view arg) {
   if (!t.defined()) throw InvalidArgument(cpu::op_arg(op, arg) + " is undefined");
   if (t.device() != Device::Cpu) throw InvalidArgument(cpu::op_arg(op, arg) + " is not a host tensor");

@@ -12,8 +12,6 @@
 namespace hs {
 namespace {
 
-bool is_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16 || d == DType::F8_E4M3; }
-
 void check_host(const Tensor& t, std::string_view op, std::string_view arg) {
   if (!t.defined()) throw InvalidArgument(std::string(op) + ": " + std::string(arg) + " is undefined");
   if (t.device() != Device::Cpu) throw InvalidArgument(std::string(op) + ": " + std::string(arg) + " is not a host tensor");

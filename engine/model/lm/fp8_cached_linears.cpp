@@ -16,8 +16,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-bool starts_with(const std::string& s, std::string_view prefix) { return s.starts_with(prefix); }
-
 }  // namespace
 
 Fp8CachedLinears::Fp8CachedLinears(Backend& backend, fs::path path, CacheMetadata metadata)
@@ -69,7 +67,7 @@ WeightCacheReport Fp8CachedLinears::finish() {
   const auto bytes = fs::file_size(r.path, ec);
   r.file_bytes = ec || r.outcome == WeightCacheOutcome::NotWritten ? 0 : bytes;
 
-  const bool unreadable = starts_with(r.reason, "unreadable");
+  const bool unreadable = r.reason.starts_with("unreadable");
   if (r.outcome == WeightCacheOutcome::NotWritten || unreadable) {
     std::string line = "heartstream: warning: fp8 weight cache '" + r.path.string() + "': ";
     if (unreadable) line += r.reason + (r.outcome == WeightCacheOutcome::Written ? "; rebuilt" : "");
