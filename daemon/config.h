@@ -37,8 +37,12 @@ struct ServerConfig {
 struct ModelConfig {
   std::string path;             // checkpoint folder (HeartMuLa-oss-<version>/, HeartCodec-oss/, ...); required to serve
   std::string version = "3B";   // HeartMuLa-oss-<version>
-  std::string device = "cpu";   // cpu | cuda: where the LM runs (the codec stays on the CPU until it has GPU ops)
+  std::string device = "cpu";   // cpu | cuda: where the LM runs, and the codec unless codec_device says
   std::string precision = "fp32";  // fp32 | bf16 | fp8: the LM's weights (bf16 and fp8 need cuda)
+  std::optional<std::string> codec_device;  // cpu | cuda; unset: follows device
+  // fp32 | bf16 | fp8: HeartCodec's linears; unset: precision when the codec shares the LM's device,
+  // else that device's default (BackendChoice::codec_precision_or_default)
+  std::optional<std::string> codec_precision;
 };
 
 struct GenerationConfig {
@@ -74,7 +78,8 @@ struct DaemonConfig {
 };
 
 // Overrides by key path ("server.port" → "9000"), applied after the file and the environment;
-// the command line's --model_path, --version, --device, --precision, --bind, --port land here.
+// the command line's --model_path, --version, --device, --precision, --codec_device, --codec_precision,
+// --bind, --port land here.
 using ConfigOverrides = std::map<std::string, std::string>;
 
 // Environment variables as name → value (tests pass their own; main passes the process's).

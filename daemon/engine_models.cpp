@@ -5,14 +5,18 @@
 namespace hs::daemon {
 namespace {
 
-constexpr BackendOptionNames kKeys{.device = "model.device", .precision = "model.precision"};
+constexpr BackendOptionNames kKeys{.device = "model.device", .precision = "model.precision",
+                                   .codec_device = "model.codec_device", .codec_precision = "model.codec_precision"};
 
 }  // namespace
 
 BackendChoice checked_backend_choice(const ModelConfig& config) {
   try {
-    const BackendChoice choice{parse_device(config.device, kKeys.device),
-                               parse_precision(config.precision, kKeys.precision)};
+    BackendChoice choice;
+    choice.device = parse_device(config.device, kKeys.device);
+    choice.precision = parse_precision(config.precision, kKeys.precision);
+    if (config.codec_device) choice.codec_device = parse_device(*config.codec_device, kKeys.codec_device);
+    if (config.codec_precision) choice.codec_precision = parse_precision(*config.codec_precision, kKeys.codec_precision);
     check_backend_choice(choice, kKeys);
     return choice;
   } catch (const InvalidArgument& e) {

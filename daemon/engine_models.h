@@ -16,7 +16,7 @@
 namespace hs::daemon {
 
 struct EngineModels {
-  ModelBackends backends;  // declared first: the models refer to them (LM: model.device; codec: the CPU)
+  ModelBackends backends;  // declared first: the models refer to them (LM: model.device; codec: model.codec_device)
   GenConfig gen;
   Tokenizer tokenizer;
   std::shared_ptr<const MulaModel> mula;    // on backends.lm
@@ -24,13 +24,13 @@ struct EngineModels {
   std::string description;  // "HeartMuLa-oss-3B on cuda (fp8) + HeartCodec-oss on cpu (fp32)", for /v1/info and the log
 };
 
-// model.device and model.precision as a backend choice that this build and machine can run;
-// ConfigError naming the key otherwise (cuda without the CUDA backend or without a device, bf16 /
-// fp8 on cpu). `--check-config` runs it too.
+// model.device, model.precision, model.codec_device and model.codec_precision as a backend choice
+// that this build and machine can run; ConfigError naming the key otherwise (cuda without the CUDA
+// backend or without a device, bf16 / fp8 on cpu). `--check-config` runs it too.
 BackendChoice checked_backend_choice(const ModelConfig& config);
 
 // Loads the checkpoint `config.path` / `config.version`: the LM on `config.device` at
-// `config.precision`, the codec on the CPU at fp32 (until the codec GPU issue). Throws ConfigError
+// `config.precision`, the codec on its own backend as checked_backend_choice says. Throws ConfigError
 // for a device or precision that cannot run here, FormatError for a bad checkpoint.
 EngineModels load_engine_models(const ModelConfig& config);
 

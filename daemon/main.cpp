@@ -77,9 +77,15 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", o.check_config, "Validate the configuration (and the checkpoint paths), then exit 0/1");
   add_override(app, o, "--model_path", "model.path", "Checkpoint folder (overrides model.path)");
   add_override(app, o, "--version", "model.version", "Model version: HeartMuLa-oss-<version> (overrides model.version)");
-  add_override(app, o, "--device", "model.device", "cpu | cuda: where the LM runs (overrides model.device)");
+  add_override(app, o, "--device", "model.device",
+               "cpu | cuda: where the LM runs, and the codec unless --codec_device (overrides model.device)");
   add_override(app, o, "--precision", "model.precision",
-               "fp32 | bf16 | fp8: the LM's weights; bf16 and fp8 need cuda (overrides model.precision)");
+               "fp32 | bf16 | fp8: the LM's weights, and the codec's unless --codec_precision; bf16 and fp8 need "
+               "cuda (overrides model.precision)");
+  add_override(app, o, "--codec_device", "model.codec_device",
+               "cpu | cuda: where HeartCodec runs (default: the LM's device; overrides model.codec_device)");
+  add_override(app, o, "--codec_precision", "model.codec_precision",
+               "fp32 | bf16 | fp8: HeartCodec's weights (overrides model.codec_precision)");
   add_override(app, o, "--bind", "server.bind", "Address to listen on (overrides server.bind)");
   add_override(app, o, "--port", "server.port", "TCP port, 0 for any free one (overrides server.port)");
   auto* play = app.add_flag("--play", o.play, "Generate one song, play it on the local speakers (PortAudio), exit");

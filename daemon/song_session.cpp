@@ -1,5 +1,6 @@
 #include "daemon/song_session.h"
 
+#include <algorithm>
 #include <random>
 
 #include "daemon/audio/ogg_opus_sink.h"
@@ -38,6 +39,8 @@ class PcmBytesSink final : public AudioSink {
 StreamingDecoderOptions decoder_options(const PacingOptions& pacing) {
   StreamingDecoderOptions options;
   options.chunk_frames = pacing.chunk_frames;
+  // A short first chunk for earlier first audio, never longer than the configured chunks.
+  options.first_chunk_frames = std::min<std::int64_t>(kFirstChunkFrames, pacing.chunk_frames);
   return options;
 }
 

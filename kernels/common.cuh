@@ -74,6 +74,46 @@ __device__ __forceinline__ void load_floats(const X* p, float* out) {
   for (int i = 0; i < N / kPerVector; ++i) unpack_vector<X>(__ldg(v + i), out + i * kPerVector);
 }
 
+// Values p[j .. j+4) as floats: one vector load when Vector (p + j aligned to 4·sizeof(T) and
+// j + 4 ≤ n), else scalar loads, zero from n on. T is float or bf16.
+template <bool Vector, typename T>
+__device__ __forceinline__ void load_float4(const T* p, std::int64_t j, std::int64_t n, float* v) {
+  if constexpr (Vector) {
+    if constexpr (sizeof(T) == 4) {
+      const float4 f = *reinterpret_cast<const float4*>(p + j);
+      v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+    } else {
+      const uint2 w = *reinterpret_cast<const uint2*>(p + j);
+      v[0] = __uint_as_float(w.x << 16), v[1] = __uint_as_float(w.x & 0xffff0000u);
+      v[2] = __uint_as_float(w.y << 16), v[3] = __uint_as_float(w.y & 0xffff0000u);
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) v[k] = j + k < n ? to_float(p[j + k]) : 0.0f;
+  }
+}
+
+// Stores v[0..4) to p[j .. j+4) (only those below n unless Vector), as load_float4 reads them.
+template <bool Vector, typename T>
+__device__ __forceinline__ void store_float4(T* p, std::int64_t j, std::int64_t n, const float* v) {
+  if constexpr (Vector) {
+    if constexpr (sizeof(T) == 4) {
+      *reinterpret_cast<float4*>(p + j) = {v[0], v[1], v[2], v[3]};
+    } else {
+      const __nv_bfloat162 lo = __floats2bfloat162_rn(v[0], v[1]), hi = __floats2bfloat162_rn(v[2], v[3]);
+      *reinterpret_cast<uint2*>(p + j) = {*reinterpret_cast<const std::uint32_t*>(&lo),
+                                          *reinterpret_cast<const std::uint32_t*>(&hi)};
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+      if (j + k < n) p[j + k] = from_float<T>(v[k]);
+  }
+}
+
+// Whether a device address is a multiple of `bytes` (picks a kernel's vector width on the host).
+inline bool aligned_to(const void* p, std::size_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int offset = kWarpSize / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);

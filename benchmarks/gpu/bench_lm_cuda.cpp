@@ -20,6 +20,7 @@
 #include <random>
 #include <vector>
 
+#include "benchmarks/gpu/cuda_event_timing.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/model/lm/mula_model.h"
 #include "engine/model/lm/mula_session.h"
@@ -39,27 +40,6 @@ constexpr std::int64_t kPromptTokens = 300;
 constexpr std::int64_t kTimedFrames = 100;
 constexpr std::int64_t kSongFrames = 3001;  // a 240 s song: frame 0 + 240 000 ms / 80 (sessions' KV capacity)
 constexpr std::size_t kLtWorkspaceBytes = 32u << 20;
-
-// Times `fn` (enqueued on `stream`) with CUDA events, `iterations` launches per measurement.
-template <typename F>
-void time_on_stream(benchmark::State& state, cudaStream_t stream, F&& fn) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  fn();  // warm up (plans, heuristics)
-  CUDA_CHECK(cudaStreamSynchronize(stream));
-  for (auto _ : state) {
-    CUDA_CHECK(cudaEventRecord(start, stream));
-    fn();
-    CUDA_CHECK(cudaEventRecord(stop, stream));
-    CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0.0f;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
 
 void* device_random(std::size_t bytes) {
   void* p = nullptr;

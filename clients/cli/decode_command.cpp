@@ -15,7 +15,6 @@
 #include "engine/backends/backend_factory.h"
 #include "engine/core/error.h"
 #include "engine/core/noise.h"
-#include "engine/cpu/cpu_backend.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/safetensors.h"
 #include "engine/model/codec/codec_model.h"
@@ -31,7 +30,9 @@ constexpr std::string_view kNoisePrefix = "noise_";
 struct DecodeOptions {
   std::string model_path;             // folder with HeartCodec-oss/ (resolved as for generate)
   std::string version = "3B";         // HeartMuLa-oss-<version>
-  std::string device = "cpu";         // cpu (cuda is refused until HeartCodec has GPU ops)
+  std::string device = "cpu";         // cpu | cuda: where HeartCodec runs
+  std::string precision = "fp32";     // fp32 | bf16 | fp8: its linears; fp32 (the reference) on both devices, as
+                                      // decode is the parity tool; bf16 / fp8 (cuda) for speed
   std::string tokens;                 // .safetensors with `frames` or `codes` I32 [8, T]
   std::string noise;                  // optional .safetensors with noise_0, noise_1, ...
   std::optional<std::uint64_t> seed;  // song seed: noise as `generate --seed` draws it (random and printed when absent)
@@ -75,11 +76,17 @@ std::vector<Tensor> read_noise(const std::string& path) {
 }
 
 void run_decode(const DecodeOptions& o) {
-  if (parse_device(o.device, "--device") == Device::Cuda)
-    throw InvalidArgument("--device cuda: HeartCodec has no CUDA ops yet; decode runs on the CPU (--device cpu)");
+  // Only the codec is loaded: the factory's codec backend, on --device at --precision (the unused LM
+  // slot stays a CpuBackend at fp32, which always passes the checks), so the codec's options are
+  // named --device / --precision in its messages.
+  const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--device",
+                                 .codec_precision = "--precision"};
+  const ModelBackends backends = make_model_backends(
+      {Device::Cpu, Precision::F32, parse_device(o.device, names.device), parse_precision(o.precision, names.precision)},
+      names);
+  Backend& backend = *backends.codec;
   const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version);
-  CpuBackend backend;
-  const CodecModel model = CodecModel::load(backend, paths.codec_dir);
+  const CodecModel model = CodecModel::load(backend, paths.codec_dir, backends.codec_precision);
   const Tensor codes = read_codes(o.tokens, model.config());
   auto sink = open_audio_file(o.save_path, static_cast<int>(model.config().sample_rate), kChannels);
 
@@ -115,7 +122,10 @@ void add_decode_command(CLI::App& app) {
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartCodec-oss/, HeartMuLa-oss-<version>/, ...)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
-  cmd->add_option("--device", opt->device, "cpu (cuda once HeartCodec has GPU ops)")->capture_default_str();
+  cmd->add_option("--device", opt->device, "Where HeartCodec runs: cpu | cuda")->capture_default_str();
+  cmd->add_option("--precision", opt->precision,
+                  "HeartCodec's weights: fp32 (the reference; the CPU computes only this) | bf16 | fp8 (cuda)")
+      ->capture_default_str();
   cmd->add_option("--tokens", opt->tokens, ".safetensors file with I32 [8, T] 'frames' or 'codes'")->required();
   cmd->add_option("--noise", opt->noise, ".safetensors file with noise_0, noise_1, ... to replay (parity runs)");
   cmd->add_option("--seed", opt->seed,

@@ -31,8 +31,10 @@ namespace {
 struct GenerateOptions {
   std::string model_path;                     // folder with HeartMuLa-oss-<version>/, gen_config.json, tokenizer.json
   std::string version = "3B";                 // HeartMuLa-oss-<version>
-  std::string device = "cpu";                 // cpu | cuda: where the LM runs (the codec runs on the CPU for now)
+  std::string device = "cpu";                 // cpu | cuda: where the LM (and by default the codec) runs
   std::string precision = "fp32";             // fp32 | bf16 | fp8: the LM's weights (bf16 / fp8 need cuda)
+  std::optional<std::string> codec_device;    // cpu | cuda; absent: --device
+  std::optional<std::string> codec_precision;  // fp32 | bf16 | fp8; absent: as BackendChoice says
   std::string tags;                           // text, or a path to a file holding it
   std::string lyrics;                         // text, or a path to a file holding it
   std::int64_t max_audio_length_ms = 240000;  // the reference CLI's default
@@ -61,6 +63,9 @@ StopReason run_frames(Generator& generator, SongOutput& output, double sample_ra
     output.push(frame);
     progress.on_frame(generator.frames_emitted());
     if (const auto at = output.first_audio_at()) progress.on_first_audio(*at);
+    if (sample_rate_hz > 0)
+      progress.on_audio(static_cast<double>(output.audio_samples_written()) / sample_rate_hz,
+                        GenerateProgress::Clock::now());
   });
   output.finish(reason);
   if (const auto at = output.first_audio_at()) progress.on_first_audio(*at);
@@ -72,14 +77,19 @@ StopReason run_frames(Generator& generator, SongOutput& output, double sample_ra
 }
 
 void run_generate(const GenerateOptions& o) {
-  const BackendOptionNames names{.device = "--device", .precision = "--precision"};
-  const BackendChoice choice{parse_device(o.device, names.device), parse_precision(o.precision, names.precision)};
+  const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--codec_device",
+                                 .codec_precision = "--codec_precision"};
+  BackendChoice choice;
+  choice.device = parse_device(o.device, names.device);
+  choice.precision = parse_precision(o.precision, names.precision);
+  if (o.codec_device) choice.codec_device = parse_device(*o.codec_device, names.codec_device);
+  if (o.codec_precision) choice.codec_precision = parse_precision(*o.codec_precision, names.codec_precision);
   if (o.tokens_out.empty() && o.save_path.empty())
     throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .opus, .ogg, .mp3, .safetensors) "
                           "and/or --tokens-out FILE.safetensors");
   if (o.stream && o.save_path.empty()) throw InvalidArgument("--stream needs --save_path");
   const bool need_codec = !o.save_path.empty();
-  const ModelBackends backends = make_model_backends(choice, names);  // LM on the device, codec on the CPU
+  const ModelBackends backends = make_model_backends(choice, names);
   std::fprintf(stderr, "language model on %s (%s), codec on %s (%s)\n", backends.lm->name().c_str(),
                std::string(precision_name(backends.lm_precision)).c_str(), backends.codec->name().c_str(),
                std::string(precision_name(backends.codec_precision)).c_str());
@@ -98,6 +108,12 @@ void run_generate(const GenerateOptions& o) {
   Generator generator(model, gen, request);
   SongOutput output({o.tokens_out, o.save_path, o.stream}, codec ? &*codec : nullptr, seed);
   run_frames(generator, output, codec ? static_cast<double>(codec->config().sample_rate) : 0.0);
+  constexpr double kGb = 1e9;
+  const std::size_t lm_peak = backends.lm->peak_allocated_bytes(), codec_peak = backends.codec->peak_allocated_bytes();
+  if (lm_peak + codec_peak > 0)
+    std::fprintf(stderr, "peak device memory: language model %.2f GB + codec %.2f GB = %.2f GB (each backend's own allocations)\n",
+                 static_cast<double>(lm_peak) / kGb, static_cast<double>(codec_peak) / kGb,
+                 static_cast<double>(lm_peak + codec_peak) / kGb);
 }
 
 }  // namespace
@@ -108,12 +124,17 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartMuLa-oss-<version>/, gen_config.json, tokenizer.json)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
-  cmd->add_option("--device", opt->device,
-                  "Where the language model runs: cpu | cuda (the codec runs on the CPU until it has GPU ops)")
+  cmd->add_option("--device", opt->device, "Where the language model runs, and the codec unless --codec_device: cpu | cuda")
       ->capture_default_str();
   cmd->add_option("--precision", opt->precision,
-                  "Language-model weights: fp32 (the reference; the CPU computes only this) | bf16 | fp8 (cuda)")
+                  "Language-model weights, and the codec's unless --codec_precision: fp32 (the reference; the CPU "
+                  "computes only this) | bf16 | fp8 (cuda)")
       ->capture_default_str();
+  cmd->add_option("--codec_device", opt->codec_device,
+                  "Where HeartCodec runs: cpu | cuda (default: --device; cpu spares a small card's memory)");
+  cmd->add_option("--codec_precision", opt->codec_precision,
+                  "HeartCodec's weights: fp32 | bf16 | fp8 (bf16 / fp8 need cuda; default: --precision when on "
+                  "--device, else fp32 on cpu and fp8 on cuda)");
   cmd->add_option("--tags", opt->tags, "Tags, or a file holding them")->required();
   cmd->add_option("--lyrics", opt->lyrics, "Lyrics, or a file holding them")->required();
   cmd->add_option("--max_audio_length_ms", opt->max_audio_length_ms, "Maximum audio length")

@@ -1,5 +1,6 @@
 #include "clients/cli/generate_progress.h"
 
+#include <algorithm>
 #include <string>
 
 namespace hs::cli {
@@ -50,11 +51,38 @@ void GenerateProgress::on_first_audio(Clock::time_point at) {
   std::fflush(out_);
 }
 
+void GenerateProgress::on_audio(double audio_s, Clock::time_point at) {
+  if (audio_s <= audio_available_s_) return;
+  if (!playback_start_) {
+    playback_start_ = at;
+  } else {
+    // The listener has played (at − start − gaps) seconds; audio arriving later than the end of
+    // what was available is a gap of the difference.
+    const double played_s = std::chrono::duration<double>(at - *playback_start_).count() - stalled_s_;
+    const double late_s = played_s - audio_available_s_;
+    if (late_s > 0) {
+      ++stalls_;
+      stalled_s_ += late_s;
+      longest_stall_s_ = std::max(longest_stall_s_, late_s);
+    } else if (!smallest_margin_s_ || -late_s < *smallest_margin_s_) {
+      smallest_margin_s_ = -late_s;
+    }
+  }
+  audio_available_s_ = audio_s;
+}
+
 void GenerateProgress::finish(std::int64_t frames, double audio_s, StopReason reason) {
   const double wall_s = ms_since_start(Clock::now()) / kMsPerSecond;
   std::fprintf(out_, "%s%lld frames, %.2f s of audio in %.2f s (real-time factor %.3f); stopped: %s\n",
                bar_drawn_ ? "\n" : "", static_cast<long long>(frames), audio_s, wall_s,
                audio_s > 0 ? wall_s / audio_s : 0.0, std::string(stop_reason_name(reason)).c_str());
+  if (playback_start_ && stalls_ > 0) {
+    std::fprintf(out_, "playback from the first audio would pause %d times, %.0f ms in all (longest %.0f ms)\n",
+                 stalls_, stalled_s_ * kMsPerSecond, longest_stall_s_ * kMsPerSecond);
+  } else if (smallest_margin_s_) {
+    std::fprintf(out_, "playback from the first audio would not pause: each chunk came at least %.0f ms early\n",
+                 *smallest_margin_s_ * kMsPerSecond);
+  }
   bar_drawn_ = false;
 }
 

@@ -17,7 +17,10 @@ SongOutput::SongOutput(const SongOutputOptions& options, const CodecModel* codec
   if (codec_ == nullptr) throw InvalidArgument("--save_path '" + options_.save_path.string() + "' needs the codec");
   sink_ = open_audio_file(options_.save_path, static_cast<int>(codec_->config().sample_rate), kChannels);
   noise_ = std::make_unique<GaussianNoise>(codec_noise_seed(seed_));
-  if (options_.stream) decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_);
+  if (!options_.stream) return;
+  StreamingDecoderOptions decoder_options;
+  decoder_options.first_chunk_frames = kFirstChunkFrames;  // earlier first audio
+  decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_, decoder_options);
 }
 
 void SongOutput::push(const Frame& frame) {

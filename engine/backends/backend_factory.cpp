@@ -38,9 +38,16 @@ std::string_view name_of(const std::array<std::pair<std::string_view, T>, N>& na
   return "unknown";
 }
 
-std::unique_ptr<Backend> make_cuda_backend() {
+// The codec's CUDA backend: a short-lived scratch (its largest op temporary is the bf16 copy of a
+// 1488 x 8192 DiT activation for the offline window, 24 MB), and bf16 tensor-core attention
+// unless it computes in fp32 (the parity path).
+constexpr std::size_t kCodecScratchBytes = 48u << 20;
+
+std::unique_ptr<Backend> make_cuda_backend(bool codec, Precision precision) {
 #ifdef HEARTSTREAM_HAS_CUDA
-  return std::make_unique<CudaBackend>();
+  if (!codec) return std::make_unique<CudaBackend>();
+  return std::make_unique<CudaBackend>(
+      CudaBackendOptions{.scratch_bytes = kCodecScratchBytes, .attention_tensor_cores = precision != Precision::F32});
 #else
   throw InvalidArgument("this build has no CUDA backend");  // check_backend_choice said so first
 #endif
@@ -71,26 +78,45 @@ bool cuda_device_available() {
 #endif
 }
 
-void check_backend_choice(const BackendChoice& choice, const BackendOptionNames& names) {
-  const std::string device = std::string(names.device) + " " + std::string(device_name(choice.device)) + ": ";
-  if (choice.device == Device::Cuda && !cuda_backend_built())
-    throw InvalidArgument(device + "this build has no CUDA backend (configure with -DHEARTSTREAM_CUDA=ON and the CUDA toolkit)");
-  if (choice.device == Device::Cuda && !cuda_device_available())
-    throw InvalidArgument(device + "no CUDA device found (check the driver, nvidia-smi and CUDA_VISIBLE_DEVICES)");
-  if (choice.device == Device::Cpu && choice.precision != kCpuPrecision)
-    throw InvalidArgument(std::string(names.precision) + " " + std::string(precision_name(choice.precision)) +
+Precision BackendChoice::codec_precision_or_default() const {
+  if (codec_precision) return *codec_precision;
+  if (codec_device_or_default() == device) return precision;
+  return codec_device_or_default() == Device::Cpu ? kCpuPrecision : Precision::FP8;
+}
+
+namespace {
+
+void check_device_precision(Device device, Precision precision, std::string_view device_option,
+                            std::string_view precision_option) {
+  const std::string named = std::string(device_option) + " " + std::string(device_name(device)) + ": ";
+  if (device == Device::Cuda && !cuda_backend_built())
+    throw InvalidArgument(named + "this build has no CUDA backend (configure with -DHEARTSTREAM_CUDA=ON and the CUDA toolkit)");
+  if (device == Device::Cuda && !cuda_device_available())
+    throw InvalidArgument(named + "no CUDA device found (check the driver, nvidia-smi and CUDA_VISIBLE_DEVICES)");
+  if (device == Device::Cpu && precision != kCpuPrecision)
+    throw InvalidArgument(std::string(precision_option) + " " + std::string(precision_name(precision)) +
                           ": the CPU backend computes in " + std::string(precision_name(kCpuPrecision)) +
-                          "; bf16 and fp8 need " + std::string(names.device) + " cuda");
+                          "; bf16 and fp8 need " + std::string(device_option) + " cuda");
+}
+
+}  // namespace
+
+void check_backend_choice(const BackendChoice& choice, const BackendOptionNames& names) {
+  check_device_precision(choice.device, choice.precision, names.device, names.precision);
+  // The codec's settings are named by their own options only when they were given.
+  check_device_precision(choice.codec_device_or_default(), choice.codec_precision_or_default(),
+                         choice.codec_device ? names.codec_device : names.device,
+                         choice.codec_precision ? names.codec_precision : names.precision);
 }
 
 ModelBackends make_model_backends(const BackendChoice& choice, const BackendOptionNames& names) {
   check_backend_choice(choice, names);
   ModelBackends b;
   b.lm_precision = choice.precision;
-  b.lm = choice.device == Device::Cuda ? make_cuda_backend() : std::make_unique<CpuBackend>();
-  // The codec stays on the CPU in fp32 until the codec GPU issue gives CudaBackend its codec ops.
-  b.codec = std::make_unique<CpuBackend>();
-  b.codec_precision = kCpuPrecision;
+  b.codec_precision = choice.codec_precision_or_default();
+  b.lm = choice.device == Device::Cuda ? make_cuda_backend(false, b.lm_precision) : std::make_unique<CpuBackend>();
+  b.codec = choice.codec_device_or_default() == Device::Cuda ? make_cuda_backend(true, b.codec_precision)
+                                                             : std::make_unique<CpuBackend>();
   return b;
 }
 

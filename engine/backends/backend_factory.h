@@ -1,29 +1,39 @@
 // Choosing backends at load time (DESIGN.md "Layers": `device: cuda|cpu`; "Precision"): the names
 // the CLI and the daemon accept for the device and the weight precision, what this build and
-// machine can run, and the backends a song's two models run on. The language model runs on the
-// chosen device; HeartCodec runs on a CpuBackend at fp32 until the codec GPU issue moves it to the
-// GPU. Frames cross from the LM to the codec as host data (Frame is a std::array), so the two
+// machine can run, and the backends a song's two models run on. HeartCodec follows the language
+// model's device and precision unless told otherwise (a small card can keep the codec on the
+// CPU). Frames cross from the LM to the codec as host data (Frame is a std::array), so the two
 // backends need not be the same.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "engine/core/backend.h"
 
 namespace hs {
 
-// Where and how the language model computes.
+// Where and how the two models compute.
 struct BackendChoice {
   Device device = Device::Cpu;           // cpu | cuda
   Precision precision = Precision::F32;  // fp32 | bf16 | fp8: the LM's linear-layer weights
+  std::optional<Device> codec_device = std::nullopt;  // HeartCodec's device; absent: `device`
+  // HeartCodec's linears (its convolutions are bf16 for bf16 and fp8); absent: `precision` when the
+  // codec shares the LM's device, else the codec device's default (fp32 on the CPU, fp8 on cuda).
+  std::optional<Precision> codec_precision = std::nullopt;
+
+  Device codec_device_or_default() const { return codec_device.value_or(device); }
+  Precision codec_precision_or_default() const;
 };
 
-// How the caller names the two settings in its messages: "--device" / "--precision" on the command
-// line, "model.device" / "model.precision" in the daemon's configuration.
+// How the caller names the settings in its messages: "--device" / "--precision" / "--codec_device"
+// / "--codec_precision" on the command line, "model.device" / … in the daemon's configuration.
 struct BackendOptionNames {
   std::string_view device = "device";
   std::string_view precision = "precision";
+  std::string_view codec_device = "codec_device";
+  std::string_view codec_precision = "codec_precision";
 };
 
 // "cpu" | "cuda"; InvalidArgument naming the option, the value and the allowed values otherwise.
@@ -38,18 +48,19 @@ std::string_view precision_name(Precision precision);  // "fp32" | "bf16" | "fp8
 bool cuda_backend_built();
 bool cuda_device_available();
 
-// InvalidArgument, starting with the option's name and value, when `choice` cannot run here: cuda
-// in a build without the CUDA backend or on a machine without a CUDA device, or a precision the CPU
-// backend does not compute in. Creates no backend (`--check-config` uses it).
+// InvalidArgument, starting with the option's name and value, when `choice` cannot run here (for
+// either model): cuda in a build without the CUDA backend or on a machine without a CUDA device,
+// or a precision the CPU backend does not compute in. Creates no backend (`--check-config` uses it).
 void check_backend_choice(const BackendChoice& choice, const BackendOptionNames& names = {});
 
 // The backends of one loaded checkpoint.
 struct ModelBackends {
   std::unique_ptr<Backend> lm;     // HeartMuLa's: choice.device (the CUDA backend's defaults: fp32
                                    // activations, bf16 KV cache and GEMV inputs for bf16 / fp8)
-  std::unique_ptr<Backend> codec;  // HeartCodec's: a CpuBackend until the codec GPU issue
+  std::unique_ptr<Backend> codec;  // HeartCodec's: its own backend (on cuda: its own stream, and
+                                   // tensor-core attention unless fp32)
   Precision lm_precision = Precision::F32;
-  Precision codec_precision = Precision::F32;  // the CPU backend computes the codec in fp32
+  Precision codec_precision = Precision::F32;
 };
 
 // check_backend_choice, then both backends.

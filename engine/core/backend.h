@@ -8,6 +8,7 @@
 // - tensors are contiguous and row-major; shapes are checked and a mismatch throws InvalidArgument.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -94,6 +95,8 @@ class Backend {
   virtual Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) = 0;
   // Waits for all queued work.
   virtual void synchronize() = 0;
+  // The most device memory this backend's own allocations have held at once (0 on the CPU).
+  virtual std::size_t peak_allocated_bytes() const { return 0; }
 
   // ---- language model ---------------------------------------------------------------------
   // out[r] = Σ_c mask[r,c] · E_c(tokens[r,c]) for rows r of tokens/mask [R, 9] (I32 / U8) where
@@ -193,6 +196,12 @@ class Backend {
   // dilation·(K−1) − 1) / stride + 1 must be out.dim(2).
   virtual void conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dParams& params,
                       Tensor& out) = 0;
+  // conv1d, then out = prelu(out, alpha) (alpha F32 [1] or [Cout]): a backend may fuse the two.
+  virtual void conv1d_prelu(const Tensor& x, const Tensor& weight, const Tensor* bias, const Tensor& alpha,
+                            const Conv1dParams& params, Tensor& out) {
+    conv1d(x, weight, bias, params, out);
+    prelu(out, alpha, out);
+  }
   // Transposed conv of x [B, Cin, T] with weight [Cin, Cout, K] (+ bias [Cout]), whose full output
   // has length (T−1)·stride + K: full[b,o,j] = bias[o] + Σ_{c,t,k : t·stride+k = j} weight[c,o,k] ·
   // x[b,c,t]. out [B, Cout, L] receives full[b, o, skip .. skip+L) (skip + L ≤ full length), so a

@@ -24,6 +24,7 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
   state_->activations = options.activations;
   state_->narrow = options.narrow;
   state_->tables_in_host_memory = options.tables_in_host_memory;
+  state_->attention_tensor_cores = options.attention_tensor_cores;
   const char* graphs = std::getenv("HEARTSTREAM_CUDA_GRAPHS");
   state_->graphs = !(graphs && std::string(graphs) == "0");
   CUDA_CHECK(cudaSetDevice(options.device));

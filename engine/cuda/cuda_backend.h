@@ -9,8 +9,6 @@
 // model then runs its ops directly). CUDA
 // types stay behind a pimpl: models, the daemon and the pipeline include this header without
 // CUDA headers (STYLE.md 1).
-//
-// The codec ops are not implemented on CUDA yet and throw InvalidArgument saying so.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +27,10 @@ struct CudaBackendOptions {
   // upload_table keeps embedding tables in mapped pinned host memory, read over the bus (a frame
   // reads 15 rows: 0.4 GB less device memory for HeartMuLa 3B's audio table), or on the device.
   bool tables_in_host_memory = true;
+  // Non-causal attention (no positions: the codec's DiT) with head_dim 64 or 128 on bf16 tensor
+  // cores (flash-attention forward, fp32 softmax and accumulation); false keeps the fp32 kernel
+  // (the fp32 codec's parity path).
+  bool attention_tensor_cores = false;
 };
 
 class CudaBackend final : public Backend {
@@ -49,7 +51,7 @@ class CudaBackend final : public Backend {
   // Device memory this backend holds now and at most so far (its own allocations only; tables
   // in host memory are not device memory).
   std::size_t allocated_bytes() const;
-  std::size_t peak_allocated_bytes() const;
+  std::size_t peak_allocated_bytes() const override;
 
   // CUDA Graphs (cuda_graph.cpp); capture returns null when switched off (HEARTSTREAM_CUDA_GRAPHS=0
   // at construction, or set_graphs(false) — benchmarks compare both on one loaded model).
@@ -90,11 +92,14 @@ class CudaBackend final : public Backend {
   void sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
               Tensor* guided) override;
 
-  // codec (cuda_codec_ops.cpp): not implemented on CUDA yet
+  // codec convolutions (cuda_conv_ops.cpp)
   void conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dParams& params,
               Tensor& out) override;
+  void conv1d_prelu(const Tensor& x, const Tensor& weight, const Tensor* bias, const Tensor& alpha,
+                    const Conv1dParams& params, Tensor& out) override;
   void conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor* bias, std::int64_t stride,
                         std::int64_t skip, Tensor& out) override;
+  // other codec ops (cuda_codec_ops.cpp)
   void prelu(const Tensor& x, const Tensor& alpha, Tensor& out) override;
   void layer_norm(const Tensor& x, float eps, Tensor& out) override;
   void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) override;

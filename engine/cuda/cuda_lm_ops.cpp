@@ -7,6 +7,7 @@
 #include "kernels/add.cuh"
 #include "kernels/attention.cuh"
 #include "kernels/embed_frame.cuh"
+#include "kernels/flash_attention.cuh"
 #include "kernels/gather_rows.cuh"
 #include "kernels/gemv.cuh"
 #include "kernels/kv_store.cuh"
@@ -291,6 +292,14 @@ void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, c
   if (positions) {
     check_tensor(*positions, DType::I32, op, "positions");
     check_shape(*positions, {seq}, op, "positions");
+  }
+  if (state_->attention_tensor_cores && !positions && kv_heads == heads &&
+      kernels::flash_attention_supports(head_dim)) {
+    kernels::flash_attention({q.raw(), k.raw(), v.raw(), out.raw(), batch, seq, heads, head_dim, keys,
+                              cuda::element_type(act, op, "q"), cuda::element_type(k.dtype(), op, "k"),
+                              cuda::element_type(out.dtype(), op, "out")},
+                             state_->stream);
+    return;
   }
   kernels::AttentionParams p{q.raw(), k.raw(), v.raw(), out.raw(),
                              positions ? static_cast<const std::int32_t*>(positions->raw()) : nullptr,

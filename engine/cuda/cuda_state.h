@@ -33,6 +33,7 @@ struct CudaBackend::State {
   bool capturing = false;
   bool graphs = true;  // HEARTSTREAM_CUDA_GRAPHS != "0"
   bool tables_in_host_memory = true;
+  bool attention_tensor_cores = false;
 };
 
 namespace cuda {

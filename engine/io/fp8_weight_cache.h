@@ -1,17 +1,18 @@
 // The fp8 weight cache: one safetensors file in a checkpoint folder holding its linear weights
 // already quantized (quantize_e4m3_rows, engine/core/fp8_quantize.h), so that a later fp8 load maps
-// them instead of reading and quantizing the bf16 source. Layout:
+// them instead of reading and quantizing the bf16 or fp32 source. Layout:
 //   <key>          F8_E4M3 [out, in]   quantized values
 //   <key>.scales   F32 [out]           per-output-channel scales
 //   __metadata__   "heartstream_fp8_cache": kFp8CacheFormatVersion,
 //                  "quantization": kFp8CacheScheme,
 //                  "source:<file>": "bytes=<size> mtime_ns=<mtime>" for every source safetensors file
 //                  (named relative to the checkpoint folder).
-// Keys are the model's names for its linears (HeartMuLa: engine/model/lm/mula_weights.cpp). A cache
-// whose metadata differs from what the sources give now (a source rewritten, resized or touched, a
-// shard added or removed, another format version) is stale; one that does not parse is
-// unreadable; either is rebuilt by the loader. Bytes changed inside the data section without a
-// change of size or mtime are not detected (the file is mapped, not hashed).
+// Keys are the model's names for its linears (HeartMuLa: engine/model/lm/mula_weights.cpp; HeartCodec:
+// each linear's weight tensor, engine/model/codec/codec_weights.cpp). A cache whose metadata differs
+// from what the sources give now (a source rewritten, resized or touched, a shard added or removed,
+// another format version) is stale; one that does not parse is unreadable; either is rebuilt by the
+// loader. Bytes changed inside the data section without a change of size or mtime are not detected
+// (the file is mapped, not hashed).
 #pragma once
 
 #include <cstdint>

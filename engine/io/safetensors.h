@@ -69,9 +69,42 @@ class TensorStore {
   std::map<std::string, std::size_t, std::less<>> index_;  // tensor name → files_ index
 };
 
-// Writes host tensors (any dtype) in the given order, with optional string metadata. The file is
-// written to a temporary name unique to the process and call (`path`.tmp.<pid>.<n>) and renamed,
-// so readers never see a partial file and concurrent writers never share one.
+// What the header says of one tensor SafetensorsWriter writes.
+struct TensorSpec {
+  std::string name;
+  DType dtype;
+  Shape shape;
+};
+
+// Writes a safetensors file one tensor at a time, so that a file larger than memory can be written
+// from tensors made on the fly (random weights of the released sizes). The header, from `specs` in
+// file order, is written at construction; append() takes the tensors' data in that order; commit()
+// renames the finished file into place. Until then the file has a temporary name unique to the
+// process and writer (`path`.tmp.<pid>.<n>), so readers never see a partial file and concurrent
+// writers never share one; a writer destroyed uncommitted removes it. Errors name the path.
+class SafetensorsWriter {
+ public:
+  // InvalidArgument for an empty, reserved ("__metadata__") or repeated name; Error if the file
+  // cannot be created.
+  SafetensorsWriter(const std::filesystem::path& path, std::vector<TensorSpec> specs,
+                    const std::map<std::string, std::string>& metadata = {});
+  ~SafetensorsWriter();
+  SafetensorsWriter(const SafetensorsWriter&) = delete;
+  SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
+
+  // Writes the next spec's data: a host tensor of its dtype and shape (InvalidArgument otherwise,
+  // or when every spec is written). Error when the write fails (e.g. a full disk).
+  void append(const Tensor& tensor);
+  // Error if a spec's tensor is missing or the file cannot be renamed into place.
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes host tensors (any dtype) in the given order, with optional string metadata, through a
+// SafetensorsWriter (temporary name, then rename).
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});

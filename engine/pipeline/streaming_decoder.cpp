@@ -12,13 +12,6 @@ constexpr std::int64_t kLatentsPerCodeFrame = 2;  // 12.5 Hz codes → 25 Hz lat
 constexpr std::int64_t kCodeFrameMs = 80;
 constexpr std::int64_t kStereo = 2;
 
-// Rows [begin, end) of a [T, C] tensor as an owned copy on the backend.
-Tensor copy_rows(Backend& be, const Tensor& x, std::int64_t begin, std::int64_t end) {
-  Tensor out = be.alloc({end - begin, x.dim(1)}, x.dtype());
-  be.copy(x.slice(begin, end), out);
-  return out;
-}
-
 }  // namespace
 
 StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options)
@@ -29,12 +22,21 @@ StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, 
       quantizers_(model.config().num_quantizers) {
   if (options_.chunk_frames < 1)
     throw InvalidArgument("StreamingDecoder: chunk_frames " + std::to_string(options_.chunk_frames) + " < 1");
+  if (options_.first_chunk_frames < 0)
+    throw InvalidArgument("StreamingDecoder: first_chunk_frames " + std::to_string(options_.first_chunk_frames) +
+                          " < 0");
   if (options_.context_frames < 0)
     throw InvalidArgument("StreamingDecoder: context_frames " + std::to_string(options_.context_frames) + " < 0");
+  if (options_.first_chunk_frames == 0) options_.first_chunk_frames = options_.chunk_frames;
   if (model.flow().latent_channels() != kStereo * model.decoder().latent_channels())
     throw InvalidArgument("StreamingDecoder: the codec's latents are not " + std::to_string(kStereo) + " channels of " +
                           std::to_string(model.decoder().latent_channels()));
+  if (options_.context_frames > 0)
+    context_buffer_ = model.backend().alloc({options_.context_frames * kLatentsPerCodeFrame, model.flow().latent_channels()},
+                                            DType::F32);
 }
+
+StreamingDecoder::~StreamingDecoder() = default;
 
 void StreamingDecoder::push(std::span<const std::int32_t> codes) {
   if (finished_) throw InvalidArgument("StreamingDecoder::push: the stream is finished");
@@ -48,7 +50,8 @@ void StreamingDecoder::push(std::span<const std::int32_t> codes) {
                             std::to_string(model_->config().codebook_size) + ")");
   codes_.insert(codes_.end(), codes.begin(), codes.end());
   ++frames_pushed_;
-  if (frames_pushed_ - frames_decoded_ == options_.chunk_frames) run_chunk();
+  const std::int64_t due = frames_decoded_ == 0 ? options_.first_chunk_frames : options_.chunk_frames;
+  if (frames_pushed_ - frames_decoded_ == due) run_chunk();
 }
 
 void StreamingDecoder::finish() {
@@ -79,15 +82,22 @@ Tensor StreamingDecoder::codes_tensor(std::size_t first, std::size_t n) const {
   return out;
 }
 
+FlowMatcher::Workspace& StreamingDecoder::workspace(std::int64_t frames, std::int64_t context) {
+  auto& ws = workspaces_[{frames, context}];
+  if (!ws) ws = model_->flow().make_workspace(frames, context, options_.schedule);
+  return *ws;
+}
+
 void StreamingDecoder::run_chunk() {
   Backend& be = model_->backend();
   const FlowMatcher& flow = model_->flow();
   const std::int64_t fresh = frames_pushed_ - frames_decoded_;
   const std::int64_t held = context_held_ + fresh;
+  const std::int64_t prefix_rows = context_held_ * kLatentsPerCodeFrame;
   // [carried context | new chunk]: features of every frame, the carried latents as prefix.
   const Tensor features = flow.condition(codes_tensor(0, static_cast<std::size_t>(held)));
-  const Tensor latents = flow.sample(features, context_latents_, *noise_, options_.schedule);
-  const std::int64_t prefix_rows = context_held_ * kLatentsPerCodeFrame;
+  const Tensor prefix = prefix_rows > 0 ? context_buffer_.slice(0, prefix_rows) : Tensor();
+  const Tensor latents = flow.sample(features, prefix, *noise_, workspace(features.dim(0), prefix_rows));
   const Tensor fresh_latents = latents.slice(prefix_rows, latents.dim(0));
   if (options_.on_latents) options_.on_latents(fresh_latents, frames_decoded_);
   append_audio(stream_.push(model_->decoder().split_channels(fresh_latents)));
@@ -95,7 +105,10 @@ void StreamingDecoder::run_chunk() {
   // Carry the last context_frames frames (codes and latents) into the next chunk.
   context_held_ = std::min(options_.context_frames, held);
   const std::int64_t keep_rows = context_held_ * kLatentsPerCodeFrame;
-  context_latents_ = context_held_ > 0 ? copy_rows(be, latents, latents.dim(0) - keep_rows, latents.dim(0)) : Tensor();
+  if (keep_rows > 0) {
+    Tensor kept = context_buffer_.slice(0, keep_rows);
+    be.copy(latents.slice(latents.dim(0) - keep_rows, latents.dim(0)), kept);
+  }
   codes_.erase(codes_.begin(), codes_.end() - context_held_ * quantizers_);
   frames_decoded_ = frames_pushed_;
 }

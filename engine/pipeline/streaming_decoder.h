@@ -9,7 +9,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "engine/core/noise.h"
@@ -19,8 +22,16 @@
 
 namespace hs {
 
+// The first chunk the CLI's --stream and the daemon's songs decode (StreamingDecoderOptions::
+// first_chunk_frames): 4 code frames (320 ms) start the audio a full chunk's worth earlier; later
+// chunks keep chunk_frames for their context.
+inline constexpr std::int64_t kFirstChunkFrames = 4;
+
 struct StreamingDecoderOptions {
   std::int64_t chunk_frames = 16;    // C: code frames per flow-matching chunk (1.28 s)
+  // Code frames of the first chunk (0: chunk_frames). Shorter means earlier first audio; chunk
+  // boundaries still depend only on the frame count (first, first + C, first + 2C, ...).
+  std::int64_t first_chunk_frames = 0;
   std::int64_t context_frames = 16;  // code frames of previous latents carried as in-context prefix
   FlowSchedule schedule;             // Euler steps and guidance (the reference's by default)
   // Called with each chunk's new latents [2·n, latent channels] (on the model's backend) and the
@@ -30,9 +41,10 @@ struct StreamingDecoderOptions {
 
 class StreamingDecoder {
  public:
-  // `model` and `noise` must outlive the decoder. InvalidArgument for chunk_frames < 1 or
-  // context_frames < 0.
+  // `model` and `noise` must outlive the decoder. InvalidArgument for chunk_frames < 1,
+  // first_chunk_frames < 0 or context_frames < 0.
   StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options = {});
+  ~StreamingDecoder();
 
   // Adds one frame (num_quantizers codes, each in [0, codebook_size)); runs a chunk when C frames
   // are waiting. InvalidArgument after finish() or for a malformed frame.
@@ -48,11 +60,14 @@ class StreamingDecoder {
   // The longest a pushed frame waits, in audio time, before all of its audio can come out: up to
   // C − 1 frames for its chunk to fill, plus the code frames its look-ahead needs, which can fall
   // in the next chunk (compute time comes on top). With the reference decoder's 2 latent frames
-  // (one code frame) of look-ahead: C · 80 ms.
+  // (one code frame) of look-ahead: C · 80 ms (the first chunk's frames wait less when it is shorter).
   std::int64_t algorithmic_latency_ms() const;
 
  private:
   void run_chunk();
+  // The flow-matching workspace for `frames` latent frames with `context` in-context ones (one
+  // per chunk shape: a stream sees the first, the steady and the last chunk's).
+  FlowMatcher::Workspace& workspace(std::int64_t frames, std::int64_t context);
   // Host I32 [Q, n] codes of the frames [first, first + n) held in codes_.
   Tensor codes_tensor(std::size_t first, std::size_t n) const;
   void append_audio(const Tensor& audio);
@@ -64,7 +79,9 @@ class StreamingDecoder {
   std::int64_t quantizers_;
   std::vector<std::int32_t> codes_;  // frame-major: carried context frames, then waiting frames
   std::int64_t context_held_ = 0;    // frames at the front of codes_ whose latents are carried
-  Tensor context_latents_;           // [2 · context_held_, C] on the backend (undefined when 0)
+  Tensor context_buffer_;            // [2 · context_frames, C] on the backend: the carried latents in
+                                     // its first 2 · context_held_ rows
+  std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<FlowMatcher::Workspace>> workspaces_;
   std::int64_t frames_pushed_ = 0;
   std::int64_t frames_decoded_ = 0;
   bool finished_ = false;

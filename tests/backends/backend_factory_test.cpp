@@ -1,6 +1,7 @@
 // The backend factory: device and precision names round-trip and bad ones are refused with the
 // option's name and the allowed values; cuda in a build or on a machine without it, and bf16 / fp8
-// on the CPU, are refused with the reason; the LM gets the chosen device, the codec the CPU at fp32.
+// on the CPU, are refused with the reason (for either model, under the option that chose it); the
+// codec follows the LM's device and precision unless told otherwise.
 #include "engine/backends/backend_factory.h"
 
 #include <gtest/gtest.h>
@@ -53,6 +54,29 @@ TEST(BackendFactory, CudaWithoutTheBackendOrADeviceIsAClearError) {
   else
     EXPECT_EQ(message,
               "--device cuda: this build has no CUDA backend (configure with -DHEARTSTREAM_CUDA=ON and the CUDA toolkit)");
+}
+
+TEST(BackendFactory, TheCodecFollowsTheLanguageModelUnlessToldOtherwise) {
+  const BackendChoice gpu{Device::Cuda, Precision::BF16};
+  EXPECT_EQ(gpu.codec_device_or_default(), Device::Cuda);
+  EXPECT_EQ(gpu.codec_precision_or_default(), Precision::BF16);
+  const BackendChoice codec_on_cpu{Device::Cuda, Precision::FP8, Device::Cpu};
+  EXPECT_EQ(codec_on_cpu.codec_precision_or_default(), Precision::F32);  // what the CPU computes
+  const BackendChoice codec_on_gpu{Device::Cpu, Precision::F32, Device::Cuda};
+  EXPECT_EQ(codec_on_gpu.codec_precision_or_default(), Precision::FP8);
+  const BackendChoice explicit_precision{Device::Cuda, Precision::FP8, std::nullopt, Precision::F32};
+  EXPECT_EQ(explicit_precision.codec_precision_or_default(), Precision::F32);
+}
+
+TEST(BackendFactory, CodecSettingsAreCheckedUnderTheirOwnNames) {
+  const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--codec_device",
+                                 .codec_precision = "--codec_precision"};
+  EXPECT_EQ(error_of([&] { check_backend_choice({Device::Cpu, Precision::F32, std::nullopt, Precision::BF16}, names); }),
+            "--codec_precision bf16: the CPU backend computes in fp32; bf16 and fp8 need --device cuda");
+  if (cuda_device_available()) GTEST_SKIP() << "a CUDA device is present";
+  const std::string message =
+      error_of([&] { check_backend_choice({Device::Cpu, Precision::F32, Device::Cuda}, names); });
+  EXPECT_EQ(message.rfind("--codec_device cuda: ", 0), 0u) << message;
 }
 
 TEST(BackendFactory, CpuChoiceGivesCpuBackendsForBothModels) {

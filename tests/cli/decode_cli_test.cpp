@@ -1,6 +1,7 @@
 // `heartstream decode` end to end, through the built binary: the golden short case with replayed
 // noise reproduces the reference audio; .wav/.opus/.mp3 outputs have the right duration and a
-// plausible size; seeded noise is reproducible; wrong inputs fail with a message naming them.
+// plausible size; seeded noise is reproducible; wrong inputs fail with a message naming them;
+// --device cuda decodes on the GPU (or fails clearly without one), bf16 / fp8 need it.
 // Also make-demo-model through the binary, decoded on its own checkpoint.
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/backends/backend_factory.h"
 #include "engine/io/safetensors.h"
 #include "tests/audio/ogg_opus_reader.h"
 #include "tests/support/cli_run.h"
@@ -158,6 +160,39 @@ TEST_F(CliDecode, SeededNoiseIsReproducibleAndDiffersFromTheReplay) {
   EXPECT_EQ(std::memcmp(wa.data<float>(), wb.data<float>(), wa.bytes()), 0);
   const Tensor want = golden_wav();
   EXPECT_GT(relative_l2(wa.data<float>(), want.data<float>(), want.numel()), 0.1);
+}
+
+// fp32 on the GPU reproduces the golden audio within the CPU's bound (tests/gpu/codec_cuda_test.cpp
+// holds the CUDA codec to it too); without a GPU or the CUDA backend it is the factory's clear
+// error, before the checkpoint is read or anything is written.
+TEST_F(CliDecode, CudaReproducesTheGoldenAudioOrIsAClearError) {
+  const fs::path out = dir_ / "cuda.safetensors";
+  const RunResult r = decode(short_case_, "--noise '" + short_case_.string() + "' --device cuda", out);
+  if (cuda_device_available()) {
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const Tensor wav = SafetensorsFile::open(out).get("wav").to_f32();
+    const Tensor want = golden_wav();
+    ASSERT_EQ(wav.shape(), want.shape());
+    EXPECT_LE(relative_l2(wav.data<float>(), want.data<float>(), want.numel()), kEndToEndL2);
+    return;
+  }
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string why = cuda_backend_built() ? "heartstream: --device cuda: no CUDA device found"
+                                               : "heartstream: --device cuda: this build has no CUDA backend";
+  EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(CliDecode, LowPrecisionOnTheCpuIsRefusedNamingPrecision) {
+  for (const std::string precision : {"bf16", "fp8"}) {
+    const RunResult r = decode(short_case_, "--seed 1 --precision " + precision, dir_ / "x.wav");
+    EXPECT_EQ(r.exit_code, 1) << precision;
+    EXPECT_NE(r.err.find("heartstream: --precision " + precision +
+                         ": the CPU backend computes in fp32; bf16 and fp8 need --device cuda\n"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "x.wav")) << precision;
+  }
 }
 
 TEST_F(CliDecode, TokensWithoutFramesOrCodesFailNamingThem) {

@@ -1,7 +1,8 @@
 // `heartstream generate --save_path` end to end on make-demo-model's checkpoint, through the built
 // binary: every format, offline and --stream, holds frames × 80 ms of audible audio; the same seed
-// gives the same audio; --stream reports its time to first audio; --device / --precision name where
-// the models run or fail clearly (--device cuda runs the LM on a GPU when there is one).
+// gives the same audio; --stream reports its time to first audio; --device / --precision and
+// --codec_device / --codec_precision name where the models run or fail clearly (--device cuda runs
+// both models on a GPU when there is one, --codec_device cpu keeps the codec on the CPU).
 #include <unistd.h>
 
 #include <cmath>
@@ -160,17 +161,27 @@ TEST_F(GenerateAudioCli, UnknownExtensionFailsBeforeGenerating) {
   EXPECT_FALSE(fs::exists(tokens_of(bad)));
 }
 
-// --device / --precision: the run names where each model computes; bad names list the allowed values
-// and bf16 / fp8 on the CPU are refused, before anything is written.
+// --device / --precision / --codec_device / --codec_precision: the run names where each model
+// computes; bad names list the allowed values and bf16 / fp8 on the CPU are refused under the option
+// that asked for them, before anything is written.
 TEST_F(GenerateAudioCli, DevicesAndPrecisionsAreNamedOrRefusedClearly) {
   const RunResult ok = generate("--seed 1 --device cpu --precision fp32", *dir_ / "cpu.wav");
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.err.find("language model on cpu (fp32), codec on cpu (fp32)\n"), std::string::npos) << ok.err;
+  const RunResult codec_ok = generate("--seed 1 --codec_device cpu --codec_precision fp32", *dir_ / "codec_cpu.wav");
+  ASSERT_EQ(codec_ok.exit_code, 0) << codec_ok.err;
+  EXPECT_NE(codec_ok.err.find("language model on cpu (fp32), codec on cpu (fp32)\n"), std::string::npos) << codec_ok.err;
   const std::pair<std::string, std::string> refused[] = {
       {"--device gpu", "heartstream: --device 'gpu' is not one of cpu, cuda\n"},
       {"--precision f16", "heartstream: --precision 'f16' is not one of fp32, bf16, fp8\n"},
       {"--precision bf16", "heartstream: --precision bf16: the CPU backend computes in fp32; bf16 and fp8 need --device cuda\n"},
       {"--device cpu --precision fp8", "heartstream: --precision fp8: the CPU backend computes in fp32"},
+      {"--codec_device gpu", "heartstream: --codec_device 'gpu' is not one of cpu, cuda\n"},
+      {"--codec_precision f16", "heartstream: --codec_precision 'f16' is not one of fp32, bf16, fp8\n"},
+      {"--device cpu --codec_precision bf16",
+       "heartstream: --codec_precision bf16: the CPU backend computes in fp32; bf16 and fp8 need --device cuda\n"},
+      {"--codec_device cpu --codec_precision fp8",
+       "heartstream: --codec_precision fp8: the CPU backend computes in fp32; bf16 and fp8 need --codec_device cuda\n"},
   };
   for (const auto& [flags, message] : refused) {
     const fs::path out = *dir_ / "refused.wav";
@@ -182,25 +193,38 @@ TEST_F(GenerateAudioCli, DevicesAndPrecisionsAreNamedOrRefusedClearly) {
   }
 }
 
-// --device cuda runs the language model on the GPU (fp8 here) and decodes its frames on the CPU;
-// a build without the CUDA backend, or a machine without a device, gets a clear error instead.
-TEST_F(GenerateAudioCli, CudaRunsTheLanguageModelOrIsAClearError) {
-  const fs::path out = *dir_ / "cuda.wav";
-  const RunResult r = generate("--seed 1 --device cuda --precision fp8", out);
-  if (cuda_device_available()) {
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.err.find("language model on cuda (fp8), codec on cpu (fp32)\n"), std::string::npos) << r.err;
-    EXPECT_EQ(slurp(out).size(), kWavHeaderBytes + frames_of(out) * kSamplesPerFrame * kChannels * sizeof(std::int16_t));
-    return;
+// --device cuda runs both models on the GPU (fp8 here), offline and --stream; --codec_device cpu
+// keeps the codec on the CPU (fp32). A build without the CUDA backend, or a machine without a
+// device, gets a clear error instead, under the option that asked for cuda.
+TEST_F(GenerateAudioCli, CudaRunsBothModelsOrIsAClearError) {
+  const std::pair<std::string, std::string> runs[] = {
+      {"--device cuda --precision fp8", "language model on cuda (fp8), codec on cuda (fp8)\n"},
+      {"--device cuda --precision fp8 --stream", "language model on cuda (fp8), codec on cuda (fp8)\n"},
+      {"--device cuda --precision fp8 --codec_device cpu", "language model on cuda (fp8), codec on cpu (fp32)\n"},
+      {"--codec_device cuda", "language model on cpu (fp32), codec on cuda (fp8)\n"},
+  };
+  for (const auto& [flags, said] : runs) {
+    const fs::path out = *dir_ / "cuda.wav";
+    fs::remove(out);
+    fs::remove(tokens_of(out));
+    const RunResult r = generate("--seed 1 " + flags, out);
+    if (cuda_device_available()) {
+      ASSERT_EQ(r.exit_code, 0) << flags << ": " << r.err;
+      EXPECT_NE(r.err.find(said), std::string::npos) << flags << ": " << r.err;
+      EXPECT_EQ(slurp(out).size(), kWavHeaderBytes + frames_of(out) * kSamplesPerFrame * kChannels * sizeof(std::int16_t))
+          << flags;
+      continue;
+    }
+    const std::string option = flags.rfind("--device", 0) == 0 ? "--device" : "--codec_device";
+    EXPECT_EQ(r.exit_code, 1) << flags;
+    const std::string why = option + " cuda: " +
+                            (cuda_backend_built() ? "no CUDA device found"
+                                                  : "this build has no CUDA backend (configure with "
+                                                    "-DHEARTSTREAM_CUDA=ON and the CUDA toolkit)\n");
+    EXPECT_NE(r.err.find("heartstream: " + why), std::string::npos) << flags << ": " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << flags;
+    EXPECT_FALSE(fs::exists(tokens_of(out))) << flags;
   }
-  EXPECT_EQ(r.exit_code, 1);
-  const std::string why = cuda_backend_built()
-                              ? "heartstream: --device cuda: no CUDA device found"
-                              : "heartstream: --device cuda: this build has no CUDA backend (configure with "
-                                "-DHEARTSTREAM_CUDA=ON and the CUDA toolkit)\n";
-  EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(out));
-  EXPECT_FALSE(fs::exists(tokens_of(out)));
 }
 
 }  // namespace

@@ -14,37 +14,17 @@
 namespace hs {
 namespace {
 
+using test::every_16th;
+using test::golden_latents;
+using test::head;
 using test::max_error;
 using test::relative_l2;
 
 constexpr double kGoldenTolerance = 1e-4;
 constexpr double kEndToEndL2 = 2e-3;
-constexpr std::int64_t kHeadSamples = 48000;  // wav_head: the first second
-constexpr std::int64_t kStride = 16;          // wav_stride16: every 16th sample
 
 Tensor codes_of(const SafetensorsFile& golden) { return golden.get("codes").clone(); }
 
-// The golden window latents [1, 744, C] as [744, C] on the model's backend.
-std::vector<Tensor> golden_latents(const CodecModel& model, const SafetensorsFile& golden) {
-  std::vector<Tensor> out;
-  for (const Tensor& l : test::numbered(golden, "latent_")) out.push_back(model.backend().upload(l).reshape({l.dim(1), l.dim(2)}));
-  return out;
-}
-
-Tensor head(const Tensor& wav) {
-  Tensor out = Tensor::zeros({wav.dim(0), kHeadSamples}, DType::F32);
-  for (std::int64_t c = 0; c < wav.dim(0); ++c)
-    for (std::int64_t i = 0; i < kHeadSamples; ++i) out.data<float>()[c * kHeadSamples + i] = wav.data<float>()[c * wav.dim(1) + i];
-  return out;
-}
-
-Tensor every_16th(const Tensor& wav) {
-  const std::int64_t n = (wav.dim(1) + kStride - 1) / kStride;
-  Tensor out = Tensor::zeros({wav.dim(0), n}, DType::F32);
-  for (std::int64_t c = 0; c < wav.dim(0); ++c)
-    for (std::int64_t i = 0; i < n; ++i) out.data<float>()[c * n + i] = wav.data<float>()[c * wav.dim(1) + i * kStride];
-  return out;
-}
 
 TEST(CodecOffline, PaddingFollowsTheReferenceIncludingItsQuirk) {
   auto padded_len = [](std::int64_t n) {

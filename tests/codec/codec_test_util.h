@@ -70,6 +70,35 @@ inline std::vector<Tensor> numbered(const SafetensorsFile& file, const std::stri
   return out;
 }
 
+// The golden window latents [1, 744, C] of a case file as [744, C] on the model's backend.
+inline std::vector<Tensor> golden_latents(const CodecModel& model, const SafetensorsFile& golden) {
+  std::vector<Tensor> out;
+  for (const Tensor& l : numbered(golden, "latent_")) out.push_back(model.backend().upload(l).reshape({l.dim(1), l.dim(2)}));
+  return out;
+}
+
+// The views of the audio the golden cases store: `wav_head` (the first second) and
+// `wav_stride16` (every 16th sample) of [channels, samples].
+inline constexpr std::int64_t kGoldenHeadSamples = 48000;
+inline constexpr std::int64_t kGoldenStride = 16;
+
+inline Tensor head(const Tensor& wav) {
+  Tensor out = Tensor::zeros({wav.dim(0), kGoldenHeadSamples}, DType::F32);
+  for (std::int64_t c = 0; c < wav.dim(0); ++c)
+    for (std::int64_t i = 0; i < kGoldenHeadSamples; ++i)
+      out.data<float>()[c * kGoldenHeadSamples + i] = wav.data<float>()[c * wav.dim(1) + i];
+  return out;
+}
+
+inline Tensor every_16th(const Tensor& wav) {
+  const std::int64_t n = (wav.dim(1) + kGoldenStride - 1) / kGoldenStride;
+  Tensor out = Tensor::zeros({wav.dim(0), n}, DType::F32);
+  for (std::int64_t c = 0; c < wav.dim(0); ++c)
+    for (std::int64_t i = 0; i < n; ++i)
+      out.data<float>()[c * n + i] = wav.data<float>()[c * wav.dim(1) + i * kGoldenStride];
+  return out;
+}
+
 // The tiny golden codec on the CPU backend, loaded once per test binary.
 inline const CodecModel& tiny_codec(const std::filesystem::path& folder) {
   static CpuBackend backend;

@@ -36,6 +36,8 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.model.version, d.model.version);
   EXPECT_EQ(c.model.device, d.model.device);
   EXPECT_EQ(c.model.precision, d.model.precision);
+  EXPECT_EQ(c.model.codec_device, d.model.codec_device);
+  EXPECT_EQ(c.model.codec_precision, d.model.codec_precision);
   EXPECT_EQ(c.generation.max_audio_length_ms, d.generation.max_audio_length_ms);
   EXPECT_EQ(c.generation.max_audio_length_ms_limit, d.generation.max_audio_length_ms_limit);
   EXPECT_EQ(c.generation.topk, d.generation.topk);
@@ -76,6 +78,22 @@ logging: {level: debug}
   EXPECT_EQ(c.logging.level, "debug");
 }
 
+// The codec's device and precision are unset unless given: then they follow model.device and
+// model.precision (BackendChoice); any layer can set them.
+TEST(DaemonConfig, CodecDeviceAndPrecisionAreUnsetUnlessGiven) {
+  const DaemonConfig absent = parse_config("model: {device: cuda, precision: fp8}", "test.yaml");
+  EXPECT_FALSE(absent.model.codec_device.has_value());
+  EXPECT_FALSE(absent.model.codec_precision.has_value());
+  const DaemonConfig file = parse_config("model: {device: cuda, precision: fp8, codec_device: cpu, codec_precision: fp32}",
+                                         "test.yaml");
+  EXPECT_EQ(file.model.codec_device, "cpu");
+  EXPECT_EQ(file.model.codec_precision, "fp32");
+  const DaemonConfig env = parse_config("", "test.yaml", {{"HEARTSTREAM_MODEL_CODEC_DEVICE", "cuda"}},
+                                        {{"model.codec_precision", "bf16"}});
+  EXPECT_EQ(env.model.codec_device, "cuda");
+  EXPECT_EQ(env.model.codec_precision, "bf16");
+}
+
 TEST(DaemonConfig, EmptyFileGivesDefaults) {
   const DaemonConfig c = parse_config("", "empty.yaml");
   EXPECT_EQ(c.server.port, 8080);
@@ -99,6 +117,10 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {max_message_bytes: 10}", "server.max_message_bytes"},
       {"model: {device: gpu}", R"(model.device (from test.yaml): expected one of cpu, cuda, got "gpu")"},
       {"model: {precision: int4}", "model.precision"},
+      {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml): expected one of cpu, cuda, got "gpu")"},
+      {"model: {codec_device: }", R"(model.codec_device (from test.yaml): expected one of cpu, cuda, got "")"},
+      {"model: {codec_precision: int4}",
+       R"(model.codec_precision (from test.yaml): expected one of fp32, bf16, fp8, got "int4")"},
       {"model: {version: ''}", "model.version (from test.yaml): expected a non-empty string"},
       {"generation: {temperature: -1}", "generation.temperature"},
       {"generation: {topk: 0}", "generation.topk"},

@@ -1,19 +1,29 @@
-// The daemon's models on their backends: the LM on model.device at model.precision, the codec on the
-// CPU at fp32; a device or precision this build or machine cannot run is a ConfigError naming its
-// key, at startup (before the checkpoint is read) and from --check-config.
+// The daemon's models on their backends: the LM on model.device at model.precision, the codec on
+// model.codec_device at model.codec_precision (unset: following the LM); a device or precision this
+// build or machine cannot run is a ConfigError naming its key, at startup (before the checkpoint is
+// read) and from --check-config.
 #include "daemon/engine_models.h"
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "tests/daemon/test_daemon.h"
 
 namespace hs::test {
 namespace {
 
-daemon::ModelConfig demo_config(const std::string& device, const std::string& precision) {
-  return {.path = demo_checkpoint().string(), .version = "demo", .device = device, .precision = precision};
+daemon::ModelConfig demo_config(const std::string& device, const std::string& precision,
+                                std::optional<std::string> codec_device = std::nullopt,
+                                std::optional<std::string> codec_precision = std::nullopt) {
+  return {.path = demo_checkpoint().string(),
+          .version = "demo",
+          .device = device,
+          .precision = precision,
+          .codec_device = std::move(codec_device),
+          .codec_precision = std::move(codec_precision)};
 }
 
 // The ConfigError message of loading `config` ("" when it loads).
@@ -33,6 +43,30 @@ TEST(EngineModels, LanguageModelAndCodecRunOnTheirOwnBackends) {
   EXPECT_EQ(&m.codec->backend(), m.backends.codec.get());
   EXPECT_EQ(m.mula->precision(), Precision::F32);
   EXPECT_EQ(m.description, "HeartMuLa-oss-demo on cpu (fp32) + HeartCodec-oss on cpu (fp32)");
+}
+
+TEST(EngineModels, CodecSettingsGivenExplicitlyAreUsed) {
+  const daemon::EngineModels m = daemon::load_engine_models(demo_config("cpu", "fp32", "cpu", "fp32"));
+  EXPECT_EQ(m.description, "HeartMuLa-oss-demo on cpu (fp32) + HeartCodec-oss on cpu (fp32)");
+}
+
+TEST(EngineModels, OnCudaTheCodecFollowsTheLanguageModelUnlessToldOtherwise) {
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  const daemon::EngineModels both = daemon::load_engine_models(demo_config("cuda", "fp8"));
+  EXPECT_EQ(both.description, "HeartMuLa-oss-demo on cuda (fp8) + HeartCodec-oss on cuda (fp8)");
+  const daemon::EngineModels split = daemon::load_engine_models(demo_config("cuda", "fp8", "cpu"));
+  EXPECT_EQ(split.description, "HeartMuLa-oss-demo on cuda (fp8) + HeartCodec-oss on cpu (fp32)");
+}
+
+TEST(EngineModels, CodecSettingsThatCannotRunAreConfigErrorsNamingTheirKeys) {
+  const daemon::ModelConfig low_precision = demo_config("cpu", "fp32", std::nullopt, "bf16");
+  EXPECT_EQ(load_error(low_precision),
+            "model.codec_precision bf16: the CPU backend computes in fp32; bf16 and fp8 need model.device cuda");
+  EXPECT_THROW(daemon::checked_backend_choice(low_precision), daemon::ConfigError);
+  if (cuda_device_available()) GTEST_SKIP() << "a CUDA device is present";
+  const daemon::ModelConfig codec_on_cuda = demo_config("cpu", "fp32", "cuda");
+  EXPECT_EQ(load_error(codec_on_cuda).rfind("model.codec_device cuda: ", 0), 0u) << load_error(codec_on_cuda);
+  EXPECT_THROW(daemon::checked_backend_choice(codec_on_cuda), daemon::ConfigError);
 }
 
 TEST(EngineModels, CudaWhereThereIsNoneIsAConfigErrorNamingModelDevice) {

@@ -68,7 +68,8 @@ TEST_F(PlayCli, DaemonPlayNamesAMissingDevice) {
   EXPECT_NE(r.err.find("no output device named \"nope\"; output devices: 0 \"default\""), std::string::npos) << r.err;
 }
 
-// A device the daemon cannot run is refused at startup and by --check-config, naming model.device.
+// A device the daemon cannot run is refused at startup and by --check-config, naming its key
+// (model.device, or model.codec_device / model.codec_precision for --codec_device / --codec_precision).
 TEST_F(PlayCli, DaemonRefusesADeviceItCannotRunNamingTheKey) {
   if (cuda_device_available()) GTEST_SKIP() << "a CUDA device is present";
   const std::string model = "--model_path '" + demo_checkpoint().string() + "' --version " + std::string(kDemoVersion);
@@ -80,6 +81,14 @@ TEST_F(PlayCli, DaemonRefusesADeviceItCannotRunNamingTheKey) {
   const RunResult r = run(HEARTSTREAMD_BIN, "--check-config " + model + " --precision bf16");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("heartstreamd: model.precision bf16: the CPU backend computes in fp32"), std::string::npos) << r.err;
+  const RunResult codec_device = run(HEARTSTREAMD_BIN, "--check-config " + model + " --codec_device cuda");
+  EXPECT_EQ(codec_device.exit_code, 1);
+  EXPECT_NE(codec_device.err.find("heartstreamd: model.codec_device cuda: "), std::string::npos) << codec_device.err;
+  const RunResult codec_precision = run(HEARTSTREAMD_BIN, "--check-config " + model + " --codec_precision fp8");
+  EXPECT_EQ(codec_precision.exit_code, 1);
+  EXPECT_NE(codec_precision.err.find("heartstreamd: model.codec_precision fp8: the CPU backend computes in fp32"),
+            std::string::npos)
+      << codec_precision.err;
 }
 
 TEST_F(PlayCli, StreamWritesAnOggOpusFile) {

@@ -66,13 +66,20 @@ std::vector<Frame> greedy_frames(const ModelBackends& backends, float cfg_scale)
   return frames;
 }
 
-TEST(GenerateCuda, FactoryPutsTheLanguageModelOnTheGpuAndTheCodecOnTheCpu) {
+TEST(GenerateCuda, FactoryPutsBothModelsOnTheGpuUnlessTheCodecIsToldOtherwise) {
   HS_REQUIRE_GPU();
   const ModelBackends b = make_model_backends({Device::Cuda, Precision::FP8});
   EXPECT_EQ(b.lm->name(), "cuda");
   EXPECT_EQ(b.lm_precision, Precision::FP8);
-  EXPECT_EQ(b.codec->name(), "cpu");
-  EXPECT_EQ(b.codec_precision, Precision::F32);
+  EXPECT_EQ(b.codec->name(), "cuda");
+  EXPECT_NE(b.codec.get(), b.lm.get());
+  EXPECT_EQ(b.codec_precision, Precision::FP8);
+  const ModelBackends small_card = make_model_backends({Device::Cuda, Precision::FP8, Device::Cpu});
+  EXPECT_EQ(small_card.codec->name(), "cpu");
+  EXPECT_EQ(small_card.codec_precision, Precision::F32);
+  const ModelBackends bf16_codec = make_model_backends({Device::Cuda, Precision::FP8, std::nullopt, Precision::BF16});
+  EXPECT_EQ(bf16_codec.codec->name(), "cuda");
+  EXPECT_EQ(bf16_codec.codec_precision, Precision::BF16);
 }
 
 TEST(GenerateCuda, Fp32GreedyFramesEqualTheCpus) {
@@ -85,7 +92,7 @@ TEST(GenerateCuda, Fp32GreedyFramesEqualTheCpus) {
   }
 }
 
-TEST(GenerateCuda, Bf16AndFp8FramesDecodeOnTheCpuCodec) {
+TEST(GenerateCuda, Bf16AndFp8FramesDecodeOnTheGpuCodec) {
   HS_REQUIRE_GPU();
   const std::vector<Frame> reference = greedy_frames(make_model_backends({}), kCfgScale);
   for (const Precision precision : {Precision::BF16, Precision::FP8}) {

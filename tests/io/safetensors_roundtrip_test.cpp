@@ -1,5 +1,7 @@
 // write_safetensors → SafetensorsFile round trips for every dtype, zero-size tensors and metadata.
 #include <cstring>
+#include <filesystem>
+#include <iterator>
 #include <random>
 
 #include <boost/json/parse.hpp>
@@ -132,6 +134,45 @@ TEST(SafetensorsWriter, RejectsDuplicateAndEmptyNames) {
   EXPECT_THROW(write_safetensors(dir / "e.safetensors", {{"", t}}), InvalidArgument);
   EXPECT_THROW(write_safetensors(dir / "m.safetensors", {{"__metadata__", t}}), InvalidArgument);
   EXPECT_FALSE(std::filesystem::exists(dir / "d.safetensors"));
+}
+
+// Tensors appended one at a time land in the file the reader reads, and nothing else is left in
+// the folder (the temporary file is renamed).
+TEST(SafetensorsWriter, StreamsTensorsInSpecOrder) {
+  test::TempDir dir;
+  const auto path = dir / "streamed.safetensors";
+  const auto tensors = sample_tensors();
+  std::vector<TensorSpec> specs;
+  for (const auto& [name, t] : tensors) specs.push_back({name, t.dtype(), t.shape()});
+  SafetensorsWriter writer(path, specs, {{"k", "v"}});
+  for (const auto& [name, t] : tensors) writer.append(t);
+  writer.commit();
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  ASSERT_EQ(file.tensors().size(), tensors.size());
+  for (const auto& [name, t] : tensors) {
+    const Tensor got = file.get(name);
+    EXPECT_EQ(got.dtype(), t.dtype()) << name;
+    EXPECT_EQ(got.shape(), t.shape()) << name;
+    EXPECT_EQ(std::memcmp(got.raw(), t.raw(), t.bytes()), 0) << name;
+  }
+  EXPECT_EQ(file.metadata().at("k"), "v");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);
+}
+
+TEST(SafetensorsWriter, RejectsTensorsUnlikeTheirSpecAndLeavesNoFileUnfinished) {
+  test::TempDir dir;
+  const auto path = dir / "partial.safetensors";
+  {
+    SafetensorsWriter writer(path, {{"a", DType::I32, {2}}, {"b", DType::F32, {1}}});
+    EXPECT_THROW(writer.append(Tensor::from_i32({3}, {1, 2, 3})), InvalidArgument);  // shape
+    EXPECT_THROW(writer.append(Tensor::zeros({2}, DType::F32)), InvalidArgument);      // dtype
+    writer.append(Tensor::from_i32({2}, {1, 2}));
+    EXPECT_THROW(writer.commit(), Error);  // "b" missing
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  SafetensorsWriter full(path, {{"a", DType::I32, {1}}});
+  full.append(Tensor::from_i32({1}, {1}));
+  EXPECT_THROW(full.append(Tensor::from_i32({1}, {2})), InvalidArgument);  // past the last spec
 }
 
 TEST(SafetensorsFile, AbsentTensorIsAFormatErrorNamingIt) {

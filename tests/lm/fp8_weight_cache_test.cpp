@@ -1,4 +1,4 @@
-// The fp8 weight cache (engine/io/fp8_weight_cache.h, engine/model/lm/fp8_cached_linears.h) on the
+// The fp8 weight cache (engine/io/fp8_weight_cache.h, engine/model/common/fp8_cached_linears.h) on the
 // CPU backend (fp8 simulated) with a copy of the demo checkpoint per test: the first fp8 load writes
 // the cache, the second maps it (a value changed inside the cache shows up in the model), the
 // weights equal a fresh quantization bit for bit, and a stale, truncated, garbage or incomplete

@@ -8,18 +8,39 @@
 #include "engine/core/backend.h"
 #include "engine/io/config.h"
 #include "engine/model/codec/codec_weights.h"
+#include "engine/model/common/fp8_cached_linears.h"
+#include "engine/model/common/linear_loader.h"
 #include "engine/model/codec/flow_matching.h"
 #include "engine/model/codec/scalar_decoder.h"
 
 namespace hs {
+
+struct CodecLoadOptions {
+  // Precision::FP8 loads use the fp8 weight cache, kFp8CacheFileName inside the folder
+  // (engine/io/fp8_weight_cache.h): the first load quantizes the linears and writes it, later ones
+  // map it. HEARTSTREAM_WEIGHT_CACHE=0 in the environment switches it off as well.
+  bool weight_cache = true;
+};
+
+// What one CodecModel::load did (callers print the cache outcome from it).
+struct CodecLoadReport {
+  double load_s = 0;        // the whole load: config, source, weights, upload, cache write
+  WeightCacheReport cache;  // outcome Off unless an fp8 load with the cache on
+};
 
 class CodecModel {
  public:
   // Builds the model from named host tensors (a checkpoint's, or built in memory).
   CodecModel(Backend& backend, const NamedTensors& tensors, const CodecConfig& config,
              Precision precision = Precision::F32);
-  // Loads a HeartCodec checkpoint folder (config.json + safetensors).
-  static CodecModel load(Backend& backend, const std::filesystem::path& folder, Precision precision = Precision::F32);
+  // The same with the linears made by `linears` (which yield weights of `precision`).
+  CodecModel(Backend& backend, const NamedTensors& tensors, const CodecConfig& config, Precision precision,
+             LinearLoader& linears);
+  // Loads a HeartCodec checkpoint folder (config.json + safetensors); at FP8 through the weight
+  // cache unless `options` or the environment switch it off. `report`, when given, receives what
+  // the load did.
+  static CodecModel load(Backend& backend, const std::filesystem::path& folder, Precision precision = Precision::F32,
+                         const CodecLoadOptions& options = {}, CodecLoadReport* report = nullptr);
 
   Backend& backend() const { return *backend_; }
   const CodecConfig& config() const { return config_; }

@@ -24,8 +24,9 @@ NamedTensors named_tensors(const TensorStore& store) {
   return out;
 }
 
-CodecWeightLoader::CodecWeightLoader(Backend& backend, const NamedTensors& tensors, Precision precision)
-    : backend_(backend), tensors_(tensors), precision_(precision) {}
+CodecWeightLoader::CodecWeightLoader(Backend& backend, const NamedTensors& tensors, Precision precision,
+                                     LinearLoader* linears)
+    : backend_(backend), tensors_(tensors), precision_(precision), linears_(linears) {}
 
 bool CodecWeightLoader::contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
 
@@ -43,10 +44,12 @@ Tensor CodecWeightLoader::device(std::string_view name, const Shape& shape) cons
 }
 
 Weight CodecWeightLoader::linear(std::string_view prefix, std::int64_t in, std::int64_t out, bool with_bias) const {
-  const Tensor w = host(cat(prefix, ".weight"), {out, in});
-  if (!with_bias) return backend_.load_linear(w, nullptr, precision_);
-  const Tensor b = host(cat(prefix, ".bias"), {out});
-  return backend_.load_linear(w, &b, precision_);
+  const std::string key = cat(prefix, ".weight");
+  const Tensor w = host(key, {out, in});  // a view: a cache hit never reads its data
+  const Tensor b = with_bias ? host(cat(prefix, ".bias"), {out}) : Tensor();
+  const Tensor* bias = with_bias ? &b : nullptr;
+  if (linears_) return linears_->load(key, {out, in}, [&] { return w; }, bias);
+  return backend_.load_linear(w, bias, precision_);
 }
 
 Tensor CodecWeightLoader::weight_norm(std::string_view prefix, const Shape& shape) const {
@@ -69,7 +72,16 @@ Tensor CodecWeightLoader::weight_norm(std::string_view prefix, const Shape& shap
     const double factor = gs[r] / std::sqrt(sum_sq);
     for (std::int64_t i = 0; i < row; ++i) ws[r * row + i] = static_cast<float>(vs[r * row + i] * factor);
   }
-  return backend_.upload(w);
+  return conv(w);
+}
+
+Tensor CodecWeightLoader::conv(const Tensor& host) const {
+  if (precision_ == Precision::F32) return backend_.upload(host);
+  // A [Cout, Cin, K] conv is the linear [Cout, Cin·K] over its input windows: load_linear gives
+  // the backend's bf16 weight format (bf16 on a device, bf16-rounded fp32 on the CPU).
+  const std::int64_t rows = host.rank() == 0 ? 0 : host.dim(0);
+  const Tensor flat = host.reshape({rows, rows == 0 ? 0 : host.numel() / rows});
+  return backend_.load_linear(flat, nullptr, Precision::BF16).values.reshape(host.shape());
 }
 
 }  // namespace hs

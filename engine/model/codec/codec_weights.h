@@ -11,6 +11,7 @@
 #include "engine/core/backend.h"
 #include "engine/core/tensor.h"
 #include "engine/io/safetensors.h"
+#include "engine/model/common/linear_loader.h"
 
 namespace hs {
 
@@ -24,7 +25,10 @@ NamedTensors named_tensors(const TensorStore& store);
 // FormatError naming the tensor.
 class CodecWeightLoader {
  public:
-  CodecWeightLoader(Backend& backend, const NamedTensors& tensors, Precision precision);
+  // Linears convert at `precision` (Backend::load_linear), or through `linears` when given (the fp8
+  // weight cache: Fp8CachedLinears, keyed by each linear's weight tensor name).
+  CodecWeightLoader(Backend& backend, const NamedTensors& tensors, Precision precision,
+                    LinearLoader* linears = nullptr);
 
   bool contains(std::string_view name) const;
   // The host tensor `name`, checked against `shape`.
@@ -36,7 +40,12 @@ class CodecWeightLoader {
   // A weight-normed conv weight of shape `shape` (dim 0 = the normalised axis), folded
   // w = g · v / ‖v‖ with the norm over all dims but 0. Accepts both checkpoint conventions:
   // `prefix`.parametrizations.weight.original0/1 and `prefix`.weight_g/weight_v.
+  // The result is on the backend in the conv format (conv()).
   Tensor weight_norm(std::string_view prefix, const Shape& shape) const;
+  // A conv weight on the backend: F32 for an fp32 load, else BF16 (the fp8 codec's convolutions
+  // stay bf16: they are ~10 % of its arithmetic, and the scalar decoder's audio is what the
+  // listener hears). `host` is any float host tensor.
+  Tensor conv(const Tensor& host) const;
   // Uploads a host tensor built at load time.
   Tensor upload(const Tensor& host) const { return backend_.upload(host); }
 
@@ -44,6 +53,7 @@ class CodecWeightLoader {
   Backend& backend_;
   const NamedTensors& tensors_;
   Precision precision_;
+  LinearLoader* linears_;  // null: Backend::load_linear at precision_
 };
 
 }  // namespace hs

@@ -18,6 +18,8 @@ DitScratch::DitScratch(Backend& backend, std::int64_t batch, std::int64_t frames
   up = backend.alloc({rows, hidden}, DType::F32);
   modulation = backend.alloc({batch, kModulationCount * dim}, DType::F32);
   for (auto& t : vectors) t = backend.alloc({batch, dim}, DType::F32);
+  for (Tensor* t : {&this->hidden, &emb, &final_shift, &final_scale}) *t = backend.alloc({batch, dim}, DType::F32);
+  adaln = backend.alloc({batch, kModulationCount * dim}, DType::F32);
 }
 
 std::int64_t DitBlock::mlp_hidden(std::int64_t dim) {

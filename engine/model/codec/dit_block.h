@@ -23,6 +23,10 @@ struct DitScratch {
   Tensor gate, up;                                 // [B·T, hidden]
   Tensor modulation;                               // [B, 6·D]: the stack's adaln + this block's table
   std::array<Tensor, kModulationCount> vectors;    // [B, D] each, indexed by Modulation
+  // The stack's timestep conditioning (DitStack::forward).
+  Tensor hidden, emb;                              // [B, D]
+  Tensor adaln;                                    // [B, 6·D]
+  Tensor final_shift, final_scale;                 // [B, D]
 };
 
 // Positional inputs shared by the blocks of one stack.

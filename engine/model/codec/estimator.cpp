@@ -31,7 +31,7 @@ RopeTables make_rope(Backend& backend, std::int64_t frames, std::int64_t head_di
 
 ProjectLayer::ProjectLayer(Backend& backend, const CodecWeightLoader& w, const std::string& prefix, std::int64_t in,
                            std::int64_t out)
-    : backend_(&backend) {
+    : backend_(&backend), in_(in) {
   const float fold = static_cast<float>(1.0 / std::sqrt(static_cast<double>(kProjectKernel)));
   Tensor weight = w.host(prefix + ".ffn_1.weight", {out, in, kProjectKernel}).to_f32();
   Tensor bias = w.host(prefix + ".ffn_1.bias", {out}).to_f32();
@@ -39,22 +39,26 @@ ProjectLayer::ProjectLayer(Backend& backend, const CodecWeightLoader& w, const s
     float* p = t->data<float>();
     for (std::int64_t i = 0; i < t->numel(); ++i) p[i] *= fold;
   }
-  conv_weight_ = w.upload(weight);
+  conv_weight_ = w.conv(weight);
   conv_bias_ = w.upload(bias);
   linear_ = w.linear(prefix + ".ffn_2", out, out, true);
 }
 
-void ProjectLayer::forward(const Tensor& x, Tensor& out) const {
+ProjectScratch ProjectLayer::make_scratch(std::int64_t batch, std::int64_t frames) const {
   Backend& be = *backend_;
-  const std::int64_t batch = x.dim(0), frames = x.dim(1), in = x.dim(2), mid = conv_weight_.dim(0);
-  Tensor channels = be.alloc({batch, in, frames}, DType::F32);
-  be.transpose(x, channels);
-  Tensor conv = be.alloc({batch, mid, frames}, DType::F32);
-  be.conv1d(channels, conv_weight_, &conv_bias_, {.pad_left = 1, .pad_right = 1}, conv);
-  Tensor rows = be.alloc({batch, frames, mid}, DType::F32);
-  be.transpose(conv, rows);
+  const std::int64_t mid = conv_weight_.dim(0);
+  return {be.alloc({batch, in_, frames}, DType::F32), be.alloc({batch, mid, frames}, DType::F32),
+          be.alloc({batch, frames, mid}, DType::F32)};
+}
+
+void ProjectLayer::forward(const Tensor& x, ProjectScratch& s, Tensor& out) const {
+  Backend& be = *backend_;
+  const std::int64_t batch = x.dim(0), frames = x.dim(1), mid = conv_weight_.dim(0);
+  be.transpose(x, s.channels);
+  be.conv1d(s.channels, conv_weight_, &conv_bias_, {.pad_left = 1, .pad_right = 1}, s.conv);
+  be.transpose(s.conv, s.rows);
   Tensor flat_out = out.reshape({batch * frames, out.dim(2)});
-  be.linear(rows.reshape({batch * frames, mid}), linear_, flat_out);
+  be.linear(s.rows.reshape({batch * frames, mid}), linear_, flat_out);
 }
 
 DitStack::DitStack(Backend& backend, const CodecWeightLoader& w, const std::string& adaln_prefix,
@@ -80,25 +84,20 @@ void DitStack::forward(Tensor& h, const Tensor& sinusoid, const RopeTables& rope
   Backend& be = *backend_;
   const std::int64_t batch = h.dim(0), frames = h.dim(1);
   // emb = linear_2(silu(linear_1(sinusoid))); adaln = linear(silu(emb)).
-  Tensor hidden = be.alloc({batch, dim_}, DType::F32);
-  Tensor emb = be.alloc({batch, dim_}, DType::F32);
-  be.linear(sinusoid, time_1_, hidden);
-  be.silu(hidden, hidden);
-  be.linear(hidden, time_2_, emb);
-  be.silu(emb, hidden);
-  Tensor adaln = be.alloc({batch, kModulationCount * dim_}, DType::F32);
-  be.linear(hidden, adaln_, adaln);
+  be.linear(sinusoid, time_1_, s.hidden);
+  be.silu(s.hidden, s.hidden);
+  be.linear(s.hidden, time_2_, s.emb);
+  be.silu(s.emb, s.hidden);
+  be.linear(s.hidden, adaln_, s.adaln);
 
-  for (const DitBlock& block : blocks_) block.forward(h, adaln, rope, s);
+  for (const DitBlock& block : blocks_) block.forward(h, s.adaln, rope, s);
 
   // Final LayerNorm (no affine) · (1 + table[1] + emb) + table[0] + emb.
   Tensor rows = h.reshape({batch * frames, dim_});
   be.layer_norm(rows, kFinalNormEps, rows);
-  Tensor shift = be.alloc({batch, dim_}, DType::F32);
-  Tensor scale = be.alloc({batch, dim_}, DType::F32);
-  be.add_row(emb, final_shift_, shift);
-  be.add_row(emb, final_scale_, scale);
-  be.modulate(h, shift, scale, h);
+  be.add_row(s.emb, final_shift_, s.final_shift);
+  be.add_row(s.emb, final_scale_, s.final_scale);
+  be.modulate(h, s.final_shift, s.final_scale, h);
 }
 
 Estimator::Estimator(Backend& backend, const CodecWeightLoader& w, const CodecConfig& c)
@@ -131,6 +130,9 @@ std::unique_ptr<Estimator::Scratch> Estimator::make_scratch(std::int64_t batch, 
       make_rope(be, frames, stack_2_.head_dim()),
       DitScratch(be, batch, frames, d1, DitBlock::mlp_hidden(d1)),
       DitScratch(be, batch, frames, d2, DitBlock::mlp_hidden(d2)),
+      proj_in_.make_scratch(batch, frames),
+      connection_.make_scratch(batch, frames),
+      proj_out_.make_scratch(batch, frames),
   });
 }
 
@@ -142,15 +144,15 @@ void Estimator::forward(const Tensor& x, const Tensor& t, Scratch& s, Tensor& ou
                           shape_str(s.h1.shape()) + " with " + std::to_string(in_channels_) + " input channels");
   be.timestep_embedding(t, kTimestepScale, kTimestepMaxPeriod, s.sinusoid);
 
-  proj_in_.forward(x, s.h1);
+  proj_in_.forward(x, s.proj_in, s.h1);
   stack_1_.forward(s.h1, s.sinusoid, s.rope_1, s.blocks_1);
 
   be.write_columns(x, s.joined, 0);
   be.write_columns(s.h1, s.joined, in_channels_);
-  connection_.forward(s.joined, s.h2);
+  connection_.forward(s.joined, s.connection, s.h2);
   stack_2_.forward(s.h2, s.sinusoid, s.rope_2, s.blocks_2);
 
-  proj_out_.forward(s.h2, out);
+  proj_out_.forward(s.h2, s.proj_out, out);
 }
 
 }  // namespace hs

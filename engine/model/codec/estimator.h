@@ -14,19 +14,28 @@
 
 namespace hs {
 
+// A ProjectLayer's channel-major temporaries for one (batch, frames) shape.
+struct ProjectScratch {
+  Tensor channels;  // [B, in, T]
+  Tensor conv;      // [B, out, T]
+  Tensor rows;      // [B, T, out]
+};
+
 // Conv1d(k=3, pad 1) · 1/sqrt(3) → Linear, on time-major [B, T, C]. The 1/sqrt(3) is folded into
 // the conv weight and bias at load.
 class ProjectLayer {
  public:
   ProjectLayer(Backend& backend, const CodecWeightLoader& weights, const std::string& prefix, std::int64_t in,
                std::int64_t out);
-  // out [B, T, out] for x [B, T, in]; allocates its channel-major temporaries.
-  void forward(const Tensor& x, Tensor& out) const;
+  ProjectScratch make_scratch(std::int64_t batch, std::int64_t frames) const;
+  // out [B, T, out] for x [B, T, in].
+  void forward(const Tensor& x, ProjectScratch& scratch, Tensor& out) const;
 
  private:
   Backend* backend_;
   Tensor conv_weight_;  // [out, in, 3], scaled
   Tensor conv_bias_;    // [out], scaled
+  std::int64_t in_;
   Weight linear_;
 };
 
@@ -77,6 +86,8 @@ class Estimator {
   ProjectLayer proj_out_;
 };
 
+// Every activation of one estimator call, allocated once per (batch, frames): forward() then
+// allocates nothing, so a backend can capture it in a graph.
 struct Estimator::Scratch {
   Tensor sinusoid;  // [B, 512]
   Tensor h1;        // [B, T, D]
@@ -84,6 +95,7 @@ struct Estimator::Scratch {
   Tensor h2;        // [B, T, 2D]
   RopeTables rope_1, rope_2;
   DitScratch blocks_1, blocks_2;
+  ProjectScratch proj_in, connection, proj_out;
 };
 
 }  // namespace hs

@@ -60,8 +60,39 @@ Tensor FlowMatcher::condition(const Tensor& codes) const {
   return features;
 }
 
+std::unique_ptr<FlowMatcher::Workspace> FlowMatcher::make_workspace(std::int64_t frames, std::int64_t context,
+                                                                     const FlowSchedule& schedule) const {
+  Backend& be = *backend_;
+  if (frames <= 0 || context < 0 || context >= frames)
+    throw InvalidArgument("FlowMatcher::make_workspace: " + std::to_string(context) + " in-context frames of " +
+                          std::to_string(frames) + " (need 0 <= P < T)");
+  if (schedule.steps < 1) throw InvalidArgument("FlowMatcher: schedule.steps must be >= 1");
+  const std::int64_t channels = latent_channels_;
+  auto ws = std::make_unique<Workspace>();
+  ws->frames = frames;
+  ws->context = context;
+  ws->schedule = schedule;
+  ws->start = be.alloc({frames, channels}, DType::F32);
+  ws->x = be.alloc({frames, channels}, DType::F32);
+  ws->in_context = be.alloc({frames, channels}, DType::F32);
+  ws->features = be.alloc({frames, feature_dim_}, DType::F32);
+  ws->input = be.alloc({kGuidanceBatch, frames, estimator_.in_channels()}, DType::F32);
+  ws->velocity = be.alloc({kGuidanceBatch, frames, channels}, DType::F32);
+  for (int step = 0; step < schedule.steps; ++step) {
+    const float t = static_cast<float>(step) / static_cast<float>(schedule.steps);
+    ws->times.push_back(be.upload(Tensor::from_f32({kGuidanceBatch}, {t, t})));
+  }
+  ws->scratch = estimator_.make_scratch(kGuidanceBatch, frames);
+  return ws;
+}
+
 Tensor FlowMatcher::sample(const Tensor& features, const Tensor& prefix, NoiseSource& noise,
                            const FlowSchedule& schedule) const {
+  auto ws = make_workspace(features.dim(0), prefix.defined() ? prefix.dim(0) : 0, schedule);
+  return sample(features, prefix, noise, *ws);  // the latents keep their buffer alive
+}
+
+Tensor FlowMatcher::sample(const Tensor& features, const Tensor& prefix, NoiseSource& noise, Workspace& ws) const {
   Backend& be = *backend_;
   const std::int64_t frames = features.dim(0), channels = latent_channels_;
   const std::int64_t context = prefix.defined() ? prefix.dim(0) : 0;
@@ -71,45 +102,62 @@ Tensor FlowMatcher::sample(const Tensor& features, const Tensor& prefix, NoiseSo
   if (prefix.defined() && (prefix.shape() != Shape{context, channels} || context <= 0 || context >= frames))
     throw InvalidArgument("FlowMatcher::sample: prefix " + shape_str(prefix.shape()) + " must be [P, " +
                           std::to_string(channels) + "] with 0 < P < " + std::to_string(frames));
-  if (schedule.steps < 1) throw InvalidArgument("FlowMatcher::sample: schedule.steps must be >= 1");
+  if (ws.frames != frames || ws.context != context)
+    throw InvalidArgument("FlowMatcher::sample: a workspace for " + std::to_string(ws.frames) + " frames with " +
+                          std::to_string(ws.context) + " in context used for " + std::to_string(frames) + " with " +
+                          std::to_string(context));
 
   Tensor unused_fresh = Tensor::zeros({1, frames - context, channels}, DType::F32);
   noise.fill(unused_fresh);  // keeps replayed draws aligned with the reference
   Tensor start = Tensor::zeros({1, frames, channels}, DType::F32);
   noise.fill(start);
+  be.copy(be.upload(start).reshape({frames, channels}), ws.start);
+  be.copy(features, ws.features);
+  if (context > 0) {
+    Tensor head = ws.in_context.slice(0, context);
+    be.copy(prefix, head);
+  }
+  if (!ws.capture_tried) {
+    ws.capture_tried = true;
+    ws.graph = be.capture([&] { solve(ws); });
+  }
+  if (ws.graph) {
+    be.replay(*ws.graph);
+  } else {
+    solve(ws);
+  }
+  return ws.x;
+}
 
-  Tensor x = be.upload(start).reshape({frames, channels});
-  Tensor x_context = x.slice(0, context);
-  const Tensor start_context = be.upload(start.reshape({frames, channels}).slice(0, context));
-  Tensor in_context = be.alloc({frames, channels}, DType::F32);
-  Tensor in_context_head = in_context.slice(0, context);
-  if (context > 0) be.copy(prefix, in_context_head);
+void FlowMatcher::solve(Workspace& ws) const {
+  Backend& be = *backend_;
+  const std::int64_t frames = ws.frames, channels = latent_channels_, context = ws.context;
+  const std::int64_t in = estimator_.in_channels();
+  Tensor x_context = ws.x.slice(0, context);
+  const Tensor start_context = ws.start.slice(0, context);
+  const Tensor in_context_head = ws.in_context.slice(0, context);
+  be.copy(ws.start, ws.x);
 
   // Estimator input rows: [x | in-context | features], features zeroed in the unconditional row.
-  const std::int64_t in = estimator_.in_channels();
-  Tensor input = be.alloc({kGuidanceBatch, frames, in}, DType::F32);
-  Tensor uncond_row = input.slice(0, 1).reshape({frames, in});
-  Tensor cond_row = input.slice(1, 2).reshape({frames, in});
-  for (Tensor* row : {&uncond_row, &cond_row}) be.write_columns(in_context, *row, channels);
-  be.write_columns(features, cond_row, 2 * channels);
+  Tensor uncond_row = ws.input.slice(0, 1).reshape({frames, in});
+  Tensor cond_row = ws.input.slice(1, 2).reshape({frames, in});
+  for (Tensor* row : {&uncond_row, &cond_row}) be.write_columns(ws.in_context, *row, channels);
+  be.write_columns(ws.features, cond_row, 2 * channels);
 
-  auto scratch = estimator_.make_scratch(kGuidanceBatch, frames);
-  Tensor velocity = be.alloc({kGuidanceBatch, frames, channels}, DType::F32);
-  Tensor v_uncond = velocity.slice(0, 1).reshape({frames, channels});
-  Tensor v_cond = velocity.slice(1, 2).reshape({frames, channels});
-  const float dt = 1.0f / static_cast<float>(schedule.steps);
-  const float g = schedule.guidance_scale;
-  for (int step = 0; step < schedule.steps; ++step) {
-    const float t = static_cast<float>(step) / static_cast<float>(schedule.steps);
+  Tensor v_uncond = ws.velocity.slice(0, 1).reshape({frames, channels});
+  Tensor v_cond = ws.velocity.slice(1, 2).reshape({frames, channels});
+  const int steps = ws.schedule.steps;
+  const float dt = 1.0f / static_cast<float>(steps);
+  const float g = ws.schedule.guidance_scale;
+  for (int step = 0; step < steps; ++step) {
+    const float t = static_cast<float>(step) / static_cast<float>(steps);
     if (context > 0) be.axpby(1.0f - (1.0f - kSigmaMin) * t, start_context, t, in_context_head, x_context);
-    for (Tensor* row : {&uncond_row, &cond_row}) be.write_columns(x, *row, 0);
-    const Tensor times = be.upload(Tensor::from_f32({kGuidanceBatch}, {t, t}));
-    estimator_.forward(input, times, *scratch, velocity);
+    for (Tensor* row : {&uncond_row, &cond_row}) be.write_columns(ws.x, *row, 0);
+    estimator_.forward(ws.input, ws.times[static_cast<std::size_t>(step)], *ws.scratch, ws.velocity);
     be.axpby(1.0f - g, v_uncond, g, v_cond, v_uncond);
-    be.axpby(1.0f, x, dt, v_uncond, x);
+    be.axpby(1.0f, ws.x, dt, v_uncond, ws.x);
   }
   if (context > 0) be.copy(in_context_head, x_context);
-  return x;
 }
 
 }  // namespace hs

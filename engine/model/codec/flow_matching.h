@@ -4,6 +4,7 @@
 // schedule (744 frames, 104-frame prefix) and a streaming decoder (any chunk, any prefix).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "engine/core/backend.h"
@@ -38,7 +39,20 @@ class FlowMatcher {
   Tensor sample(const Tensor& features, const Tensor& prefix, NoiseSource& noise,
                 const FlowSchedule& schedule = {}) const;
 
+  // The buffers of sample() for T frames with P in-context frames, and the graph its solver is
+  // captured into on the first call (backends that capture): reuse one per shape, and each call
+  // after the first is three copies and one graph replay.
+  struct Workspace;
+  std::unique_ptr<Workspace> make_workspace(std::int64_t frames, std::int64_t context,
+                                            const FlowSchedule& schedule = {}) const;
+  // sample() into `workspace` (made for features.dim(0) frames and prefix.dim(0) in-context
+  // frames): the latents [T, C] it returns are the workspace's, overwritten by its next call.
+  Tensor sample(const Tensor& features, const Tensor& prefix, NoiseSource& noise, Workspace& workspace) const;
+
  private:
+  // The Euler solve on a workspace's buffers; enqueues ops only (no allocation, no host data).
+  void solve(Workspace& ws) const;
+
   Backend* backend_;
   std::int64_t latent_channels_;
   std::int64_t feature_dim_;
@@ -47,6 +61,22 @@ class FlowMatcher {
   Weight project_out_;             // codebook_dim → dim
   Weight cond_feature_emb_;        // dim → dim
   Estimator estimator_;
+};
+
+struct FlowMatcher::Workspace {
+  std::int64_t frames = 0;
+  std::int64_t context = 0;
+  FlowSchedule schedule;
+  Tensor start;       // [T, C] the solver's start point (noise)
+  Tensor x;           // [T, C] the latents being solved
+  Tensor in_context;  // [T, C]: the prefix in the first P rows, zeros after
+  Tensor features;    // [T, dim]
+  Tensor input;       // [2, T, in]: [x | in-context | features] per guidance row
+  Tensor velocity;    // [2, T, C]
+  std::vector<Tensor> times;  // F32 [2] per Euler step
+  std::unique_ptr<Estimator::Scratch> scratch;
+  std::shared_ptr<OpGraph> graph;  // the captured solve (null: not captured)
+  bool capture_tried = false;
 };
 
 }  // namespace hs

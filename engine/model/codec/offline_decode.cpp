@@ -1,6 +1,7 @@
 #include "engine/model/codec/offline_decode.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "engine/core/error.h"
 
@@ -39,15 +40,24 @@ Tensor pad_codes_for_windows(const Tensor& codes) {
 
 std::vector<Tensor> window_latents(const CodecModel& model, const Tensor& codes, NoiseSource& noise) {
   const Tensor padded = pad_codes_for_windows(codes);
+  Backend& be = model.backend();
+  const FlowMatcher& flow = model.flow();
+  // Two window shapes: the first (no context) and every later one (104 frames of context), each
+  // solved in its own workspace, so later windows replay one captured graph.
+  std::unique_ptr<FlowMatcher::Workspace> first, later;
   std::vector<Tensor> latents;
   for (std::int64_t start = 0; start + kHopCodeFrames <= padded.dim(1); start += kHopCodeFrames) {
-    const Tensor features = model.flow().condition(cyclic_columns(padded, start, kWindowCodeFrames));
+    const Tensor features = flow.condition(cyclic_columns(padded, start, kWindowCodeFrames));
     Tensor prefix;
     if (!latents.empty()) {
       const Tensor& previous = latents.back();
       prefix = previous.slice(previous.dim(0) - kOverlapLatentFrames, previous.dim(0));
     }
-    latents.push_back(model.flow().sample(features, prefix, noise));
+    auto& ws = latents.empty() ? first : later;
+    if (!ws) ws = flow.make_workspace(features.dim(0), prefix.defined() ? prefix.dim(0) : 0);
+    const Tensor window = flow.sample(features, prefix, noise, *ws);
+    latents.push_back(be.alloc(window.shape(), window.dtype()));  // the workspace is reused
+    be.copy(window, latents.back());
   }
   return latents;
 }

@@ -52,7 +52,7 @@ ScalarDecoder::ScalarDecoder(Backend& backend, const CodecWeightLoader& w, const
   }
   samples_per_frame_ = upsampling;
   const std::string post = layer(blocks + 1);
-  post_conv_ = {w.device(post + ".conv.weight", {channels, channels, c.default_kernel_size}),
+  post_conv_ = {w.conv(w.host(post + ".conv.weight", {channels, channels, c.default_kernel_size})),
                 w.device(post + ".conv.bias", {channels}), 1};
   post_alpha_ = w.device(post + ".activation.weight", {1});
   output_conv_ = load_conv(w, layer(blocks + 2), {1, channels, c.default_kernel_size}, 1);
@@ -90,10 +90,8 @@ Tensor ScalarDecoder::decode(const Tensor& latent) const {
     Tensor y2 = be.alloc(x.shape(), DType::F32);
     for (const ResidualUnit& unit : block.units) {
       const DecoderConv& c1 = unit.conv1;
-      be.conv1d(x, c1.weight, &c1.bias, {.dilation = c1.dilation, .pad_left = c1.span()}, y1);
-      be.prelu(y1, unit.alpha1, y1);
-      be.conv1d(y1, unit.conv2.weight, &unit.conv2.bias, {}, y2);
-      be.prelu(y2, unit.alpha2, y2);
+      be.conv1d_prelu(x, c1.weight, &c1.bias, unit.alpha1, {.dilation = c1.dilation, .pad_left = c1.span()}, y1);
+      be.conv1d_prelu(y1, unit.conv2.weight, &unit.conv2.bias, unit.alpha2, {}, y2);
       be.add(x, y2, x);
     }
     h = x;
@@ -102,8 +100,7 @@ Tensor ScalarDecoder::decode(const Tensor& latent) const {
   Tensor repeated = be.alloc({batch, h.dim(1), frames * post_repeat_}, DType::F32);
   be.repeat_last(h, post_repeat_, repeated);
   Tensor post = be.alloc(repeated.shape(), DType::F32);
-  be.conv1d(repeated, post_conv_.weight, &post_conv_.bias, {.pad_left = post_conv_.span()}, post);
-  be.prelu(post, post_alpha_, post);
+  be.conv1d_prelu(repeated, post_conv_.weight, &post_conv_.bias, post_alpha_, {.pad_left = post_conv_.span()}, post);
   Tensor audio = be.alloc({batch, 1, repeated.dim(2)}, DType::F32);
   be.conv1d(post, output_conv_.weight, &output_conv_.bias, {.pad_left = output_conv_.span()}, audio);
   return audio;

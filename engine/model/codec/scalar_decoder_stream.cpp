@@ -1,8 +1,60 @@
 #include "engine/model/codec/scalar_decoder_stream.h"
 
+#include <algorithm>
+
 #include "engine/core/error.h"
 
 namespace hs {
+namespace {
+
+// Largest activations (in elements, per batch row) of a chunk of `frames` input frames: inside the
+// upsampling blocks (the residual stream h), and anywhere (conv windows, the 48 kHz post stage).
+struct ActivationSizes {
+  std::int64_t block = 0;
+  std::int64_t any = 0;
+};
+
+ActivationSizes activation_sizes(const ScalarDecoder& d, std::int64_t frames) {
+  ActivationSizes s;
+  auto see = [&](std::int64_t channels, std::int64_t length, bool in_block) {
+    s.any = std::max(s.any, channels * length);
+    if (in_block) s.block = std::max(s.block, channels * length);
+  };
+  std::int64_t t = frames;
+  see(d.input_conv().weight.dim(1), t + d.input_conv().span(), false);
+  see(d.input_conv().weight.dim(0), t, true);
+  for (const UpsampleBlock& block : d.blocks()) {
+    see(block.up_weight.dim(0), t + 1, false);
+    t *= block.stride;
+    for (const ResidualUnit& unit : block.units) see(unit.conv1.weight.dim(1), t + unit.conv1.span(), true);
+  }
+  t *= d.post_repeat();
+  see(d.post_conv().weight.dim(1), t + d.post_conv().span(), false);
+  return s;
+}
+
+// A [shape] view on the front of a flat buffer.
+Tensor carve(const Tensor& flat, const Shape& shape) { return flat.slice(0, shape_numel(shape)).reshape(shape); }
+
+}  // namespace
+
+// Flat buffers the chunk activations are carved from, for chunks of up to `frames` input frames.
+struct ScalarDecoderStream::Buffers {
+  std::int64_t frames = 0;
+  Tensor input, rounded;  // the latents as pushed, and on the grid
+  Tensor a, b;            // the residual stream, ping-pong between blocks
+  Tensor window, y, z;    // conv windows (carry | input), unit activations, post stage
+  Tensor audio;
+};
+
+struct ScalarDecoderStream::Plan {
+  std::int64_t frames = 0;  // input latent frames
+  std::int64_t drop = 0;    // input-conv outputs dropped (look-ahead still owed)
+  std::shared_ptr<OpGraph> graph;
+  bool capture_tried = false;
+};
+
+ScalarDecoderStream::~ScalarDecoderStream() = default;
 
 ScalarDecoderStream::ScalarDecoderStream(const ScalarDecoder& decoder, std::int64_t batch)
     : decoder_(&decoder), backend_(&decoder.backend()), batch_(batch), drop_pending_(decoder.look_ahead_frames()) {
@@ -14,42 +66,10 @@ ScalarDecoderStream::ScalarDecoderStream(const ScalarDecoder& decoder, std::int6
   add_carry(in.weight.dim(1), in.span());
   for (const UpsampleBlock& block : decoder.blocks()) {
     add_carry(block.up_weight.dim(0), 1);
-    for (const ResidualUnit& unit : block.units) {
-      add_carry(unit.conv1.weight.dim(1), unit.conv1.span());
-      add_carry(unit.conv2.weight.dim(1), unit.conv2.span());
-    }
+    for (const ResidualUnit& unit : block.units) add_carry(unit.conv1.weight.dim(1), unit.conv1.span());
   }
   add_carry(decoder.post_conv().weight.dim(1), decoder.post_conv().span());
   add_carry(decoder.output_conv().weight.dim(1), decoder.output_conv().span());
-}
-
-Tensor ScalarDecoderStream::causal_conv(const DecoderConv& conv, const Tensor& x, Tensor& carry) {
-  Backend& be = *backend_;
-  const std::int64_t frames = x.dim(2), span = conv.span();
-  Tensor out = be.alloc({batch_, conv.weight.dim(0), frames}, DType::F32);
-  if (span == 0) {
-    be.conv1d(x, conv.weight, &conv.bias, {}, out);
-    return out;
-  }
-  Tensor window = be.alloc({batch_, x.dim(1), span + frames}, DType::F32);
-  be.write_columns(carry, window, 0);
-  be.write_columns(x, window, span);
-  be.conv1d(window, conv.weight, &conv.bias, {.dilation = conv.dilation}, out);
-  be.read_columns(window, frames, carry);
-  return out;
-}
-
-Tensor ScalarDecoderStream::upsample(const UpsampleBlock& block, const Tensor& x, Tensor& carry) {
-  Backend& be = *backend_;
-  const std::int64_t frames = x.dim(2);
-  Tensor window = be.alloc({batch_, x.dim(1), frames + 1}, DType::F32);
-  be.write_columns(carry, window, 0);
-  be.write_columns(x, window, 1);
-  // Output of the carried frame's slot is the previous chunk's; keep the next frames·stride.
-  Tensor out = be.alloc({batch_, block.up_weight.dim(1), frames * block.stride}, DType::F32);
-  be.conv_transpose1d(window, block.up_weight, &block.up_bias, block.stride, block.stride, out);
-  be.read_columns(window, frames, carry);
-  return out;
 }
 
 Tensor ScalarDecoderStream::empty_audio() const { return backend_->alloc({batch_, 1, 0}, DType::F32); }
@@ -59,9 +79,7 @@ Tensor ScalarDecoderStream::push(const Tensor& latent) {
   if (latent.rank() != 3 || latent.dim(0) != batch_ || latent.dim(1) != decoder_->latent_channels())
     throw InvalidArgument("ScalarDecoderStream::push: latent " + shape_str(latent.shape()) + ", expected [" +
                           std::to_string(batch_) + ", " + std::to_string(decoder_->latent_channels()) + ", n]");
-  Tensor rounded = backend_->alloc(latent.shape(), DType::F32);
-  backend_->round_to_grid(latent, kLatentGridLevels, rounded);
-  return run(rounded);
+  return run(latent);
 }
 
 Tensor ScalarDecoderStream::finish() {
@@ -71,36 +89,123 @@ Tensor ScalarDecoderStream::finish() {
   return run(backend_->alloc({batch_, decoder_->latent_channels(), decoder_->look_ahead_frames()}, DType::F32));
 }
 
-Tensor ScalarDecoderStream::run(const Tensor& rounded) {
+ScalarDecoderStream::Plan& ScalarDecoderStream::plan_for(std::int64_t frames, std::int64_t drop) {
   Backend& be = *backend_;
-  if (rounded.dim(2) == 0) return empty_audio();
+  if (!buffers_ || buffers_->frames < frames) {
+    // Larger chunks than before: new buffers, and the graphs captured on the old ones are void.
+    plans_.clear();
+    const ActivationSizes sizes = activation_sizes(*decoder_, frames);
+    auto flat = [&](std::int64_t elements) { return be.alloc({batch_ * elements}, DType::F32); };
+    buffers_ = std::make_unique<Buffers>();
+    buffers_->frames = frames;
+    buffers_->input = flat(decoder_->latent_channels() * frames);
+    buffers_->rounded = flat(decoder_->latent_channels() * frames);
+    buffers_->a = flat(sizes.block);
+    buffers_->b = flat(sizes.block);
+    for (Tensor* t : {&buffers_->window, &buffers_->y, &buffers_->z}) *t = flat(sizes.any);
+    buffers_->audio = flat(frames * decoder_->samples_per_frame());
+  }
+  auto& plan = plans_[{frames, drop}];
+  if (!plan) plan = std::make_unique<Plan>(Plan{frames, drop, nullptr, false});
+  return *plan;
+}
+
+Tensor ScalarDecoderStream::run(const Tensor& latent) {
+  Backend& be = *backend_;
+  const std::int64_t frames = latent.dim(2);
+  const std::int64_t drop = std::min(drop_pending_, frames);
+  drop_pending_ -= drop;
+  if (frames == drop) {
+    // Too short to produce audio: only the input conv's carry moves on.
+    if (frames > 0) {
+      const DecoderConv& in = decoder_->input_conv();
+      Tensor rounded = be.alloc(latent.shape(), DType::F32);
+      be.round_to_grid(latent, kLatentGridLevels, rounded);
+      Tensor window = be.alloc({batch_, latent.dim(1), in.span() + frames}, DType::F32);
+      be.write_columns(carries_.front(), window, 0);
+      be.write_columns(rounded, window, in.span());
+      be.read_columns(window, frames, carries_.front());
+    }
+    return empty_audio();
+  }
+  Plan& plan = plan_for(frames, drop);
+  Tensor input = carve(buffers_->input, latent.shape());
+  be.copy(latent, input);
+  if (!plan.capture_tried) {
+    plan.capture_tried = true;
+    plan.graph = be.capture([&] { enqueue(plan); });
+  }
+  if (plan.graph) {
+    be.replay(*plan.graph);
+  } else {
+    enqueue(plan);
+  }
+  return carve(buffers_->audio, {batch_, 1, (frames - drop) * decoder_->samples_per_frame()});
+}
+
+void ScalarDecoderStream::enqueue(Plan& plan) {
+  Backend& be = *backend_;
+  Buffers& buf = *buffers_;
+  const std::int64_t frames = plan.frames;
   auto carry = carries_.begin();
-  Tensor h = causal_conv(decoder_->input_conv(), rounded, *carry++);
-  if (drop_pending_ > 0) {
-    const std::int64_t drop = std::min(drop_pending_, h.dim(2));
-    drop_pending_ -= drop;
-    if (drop == h.dim(2)) return empty_audio();
-    Tensor kept = be.alloc({batch_, h.dim(1), h.dim(2) - drop}, DType::F32);
-    be.read_columns(h, drop, kept);
+  // out = conv(x over [carried frames | x]) (+ PReLU when alpha); the carry keeps x's last frames.
+  auto causal_conv = [&](const DecoderConv& conv, const Tensor& x, const Tensor* alpha, Tensor& out) {
+    Tensor& state = *carry++;
+    const std::int64_t length = x.dim(2), span = conv.span();
+    Tensor window = x;
+    if (span > 0) {
+      window = carve(buf.window, {batch_, x.dim(1), span + length});
+      be.write_columns(state, window, 0);
+      be.write_columns(x, window, span);
+    }
+    const Conv1dParams params{.dilation = conv.dilation};
+    if (alpha) {
+      be.conv1d_prelu(window, conv.weight, &conv.bias, *alpha, params, out);
+    } else {
+      be.conv1d(window, conv.weight, &conv.bias, params, out);
+    }
+    if (span > 0) be.read_columns(window, length, state);
+  };
+
+  const Shape latent_shape{batch_, decoder_->latent_channels(), frames};
+  Tensor rounded = carve(buf.rounded, latent_shape);
+  be.round_to_grid(carve(buf.input, latent_shape), kLatentGridLevels, rounded);
+  const DecoderConv& in = decoder_->input_conv();
+  Tensor h = carve(buf.a, {batch_, in.weight.dim(0), frames});
+  causal_conv(in, rounded, nullptr, h);
+  if (plan.drop > 0) {
+    Tensor kept = carve(buf.b, {batch_, h.dim(1), frames - plan.drop});
+    be.read_columns(h, plan.drop, kept);
     h = kept;
   }
   for (const UpsampleBlock& block : decoder_->blocks()) {
     // The drop above happens before any carry past the input conv has seen a frame, so every
     // later layer starts from the same zero history as the one-shot decode's causal padding.
-    h = upsample(block, h, *carry++);
+    const std::int64_t length = h.dim(2);
+    Tensor& state = *carry++;
+    Tensor window = carve(buf.window, {batch_, h.dim(1), length + 1});
+    be.write_columns(state, window, 0);
+    be.write_columns(h, window, 1);
+    // Output of the carried frame's slot is the previous chunk's; keep the next length·stride.
+    const bool in_a = h.raw() == buf.a.raw();
+    Tensor x = carve(in_a ? buf.b : buf.a, {batch_, block.up_weight.dim(1), length * block.stride});
+    be.conv_transpose1d(window, block.up_weight, &block.up_bias, block.stride, block.stride, x);
+    be.read_columns(window, length, state);
+    Tensor y = carve(buf.y, x.shape());
+    Tensor z = carve(buf.z, x.shape());
     for (const ResidualUnit& unit : block.units) {
-      Tensor y = causal_conv(unit.conv1, h, *carry++);
-      be.prelu(y, unit.alpha1, y);
-      Tensor z = causal_conv(unit.conv2, y, *carry++);
-      be.prelu(z, unit.alpha2, z);
-      be.add(h, z, h);
+      causal_conv(unit.conv1, x, &unit.alpha1, y);
+      be.conv1d_prelu(y, unit.conv2.weight, &unit.conv2.bias, unit.alpha2, {}, z);
+      be.add(x, z, x);
     }
+    h = x;
   }
-  Tensor repeated = be.alloc({batch_, h.dim(1), h.dim(2) * decoder_->post_repeat()}, DType::F32);
+  Tensor repeated = carve(buf.y, {batch_, h.dim(1), h.dim(2) * decoder_->post_repeat()});
   be.repeat_last(h, decoder_->post_repeat(), repeated);
-  Tensor post = causal_conv(decoder_->post_conv(), repeated, *carry++);
-  be.prelu(post, decoder_->post_alpha(), post);
-  return causal_conv(decoder_->output_conv(), post, *carry++);
+  Tensor post = carve(buf.z, repeated.shape());
+  causal_conv(decoder_->post_conv(), repeated, &decoder_->post_alpha(), post);
+  Tensor audio = carve(buf.audio, {batch_, 1, repeated.dim(2)});
+  causal_conv(decoder_->output_conv(), post, nullptr, audio);
 }
 
 }  // namespace hs

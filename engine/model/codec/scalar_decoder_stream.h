@@ -4,8 +4,15 @@
 // by look_ahead latent frames until finish() feeds the same zero padding a one-shot decode uses.
 // The concatenated output equals ScalarDecoder::decode of the concatenated input (to fp32
 // rounding). State lives here; the decoder (the model) stays immutable and shared.
+//
+// A chunk's ops allocate nothing: activations are carved from a few buffers sized for the longest
+// chunk seen, and each chunk shape (input frames, frames dropped) is captured once as a graph on
+// backends that capture, so a steady stream is one copy in, one graph replay, one copy out.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "engine/model/codec/scalar_decoder.h"
@@ -16,19 +23,22 @@ class ScalarDecoderStream {
  public:
   // A stream of `batch` channels (2 for stereo) over `decoder`, which must outlive it.
   ScalarDecoderStream(const ScalarDecoder& decoder, std::int64_t batch);
+  ~ScalarDecoderStream();
 
   // Takes latent [batch, latent_channels, n] (n ≥ 0) and returns the audio that is now complete,
-  // [batch, 1, m · samples_per_frame]: m = n, less the look-ahead still owed at the start.
+  // [batch, 1, m · samples_per_frame]: m = n, less the look-ahead still owed at the start. The
+  // returned tensor is the stream's own buffer, valid until the next push or finish.
   Tensor push(const Tensor& latent);
   // Flushes the look-ahead frames; the stream accepts nothing afterwards.
   Tensor finish();
 
  private:
-  // Causal conv of x over [carried frames | x]; updates the carried frames.
-  Tensor causal_conv(const DecoderConv& conv, const Tensor& x, Tensor& carry);
-  // Causal transposed conv of x; carries the last input frame.
-  Tensor upsample(const UpsampleBlock& block, const Tensor& x, Tensor& carry);
+  struct Buffers;
+  struct Plan;
   Tensor run(const Tensor& latent);
+  Plan& plan_for(std::int64_t frames, std::int64_t drop);
+  // The ops of one chunk on a plan's tensors.
+  void enqueue(Plan& plan);
   Tensor empty_audio() const;
 
   const ScalarDecoder* decoder_;
@@ -37,6 +47,8 @@ class ScalarDecoderStream {
   std::int64_t drop_pending_;     // input-conv outputs still to drop (its look-ahead)
   bool finished_ = false;
   std::vector<Tensor> carries_;  // one per conv, in layer order
+  std::unique_ptr<Buffers> buffers_;
+  std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<Plan>> plans_;
 };
 
 }  // namespace hs

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "engine/core/error.h"
 #include "engine/text/byte_level.h"
 
 namespace hs {
@@ -53,7 +54,7 @@ json::object post_processor(std::int32_t bos_id) {
 
 }  // namespace
 
-DemoTokenizer make_demo_tokenizer() {
+DemoTokenizer make_demo_tokenizer(std::optional<std::int32_t> bos_id) {
   json::object vocab;
   std::int32_t next_id = 0;
   for (int b = 0; b < kByteTokens; ++b)
@@ -64,10 +65,13 @@ DemoTokenizer make_demo_tokenizer() {
     merges.push_back(json::array{json::string(l), json::string(r)});
     if (!vocab.contains(l + r)) vocab[l + r] = next_id++;
   }
+  if (bos_id && *bos_id < next_id)
+    throw InvalidArgument("demo tokenizer: BOS id " + std::to_string(*bos_id) + " is taken by a BPE token (ids < " +
+                          std::to_string(next_id) + ")");
   DemoTokenizer out;
-  out.bos_id = next_id++;
-  out.eos_id = next_id++;
-  out.vocab_size = next_id;
+  out.bos_id = bos_id.value_or(next_id);
+  out.eos_id = out.bos_id + 1;
+  out.vocab_size = std::int64_t{out.eos_id} + 1;
 
   json::object model{{"type", "BPE"},          {"dropout", nullptr},     {"unk_token", nullptr},
                      {"continuing_subword_prefix", nullptr},             {"end_of_word_suffix", nullptr},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace hs {
@@ -13,9 +14,12 @@ struct DemoTokenizer {
   std::string json;          // the tokenizer.json document
   std::int32_t bos_id = 0;   // <|begin_of_text|>
   std::int32_t eos_id = 0;   // <|end_of_text|>
-  std::int64_t vocab_size = 0;  // every id, special tokens included
+  std::int64_t vocab_size = 0;  // one past the largest id, special tokens included
 };
 
-DemoTokenizer make_demo_tokenizer();
+// The special tokens take `bos_id` and the id after it; by default they follow the BPE tokens. At
+// Llama 3's ids (128000, 128001) the ids between are unused and the released gen_config.json fits.
+// InvalidArgument for a `bos_id` that would collide with a BPE token.
+DemoTokenizer make_demo_tokenizer(std::optional<std::int32_t> bos_id = std::nullopt);
 
 }  // namespace hs

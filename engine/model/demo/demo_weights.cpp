@@ -15,7 +15,6 @@ namespace hs {
 namespace {
 
 constexpr float kPreluSlope = 0.25f;                // PyTorch's PReLU default
-constexpr std::int64_t kCalibrationCodeFrames = 32;  // 2.56 s of audio
 constexpr std::string_view kWeightNormG = ".parametrizations.weight.original0";
 constexpr std::string_view kWeightNormV = ".parametrizations.weight.original1";
 
@@ -86,19 +85,36 @@ Tensor codec_tensor(const std::string& name, const Shape& shape, NoiseSource& no
   return fan_in_normal(shape, noise);
 }
 
-// Peak |sample| of a flow-matching + scalar-decoder pass over seeded random codes.
-float calibration_peak(Backend& backend, const TensorList& tensors, const CodecConfig& config, std::uint64_t seed) {
-  NamedTensors named;
-  for (const auto& [name, tensor] : tensors) named.emplace(name, tensor);
-  const CodecModel model(backend, named, config);
-  Tensor codes = Tensor::zeros({config.num_quantizers, kCalibrationCodeFrames}, DType::I32);
+}  // namespace
+
+void random_mula_weights(const MulaConfig& config, std::int64_t code_count, std::uint64_t seed, const TensorSink& sink) {
+  GaussianNoise noise(seed);
+  for (const auto& [name, shape] : mula_tensor_shapes(config))
+    sink(name, to_bf16(mula_tensor(name, shape, code_count, noise)));
+}
+
+void random_codec_weights(const CodecConfig& config, std::uint64_t seed, const TensorSink& sink) {
+  GaussianNoise noise(seed);
+  for (const auto& [name, shape] : codec_tensor_shapes(config)) sink(name, codec_tensor(name, shape, noise));
+}
+
+std::string codec_output_gain_name(const CodecConfig& config) {
+  const auto shapes = codec_tensor_shapes(config);
+  const auto gain = std::find_if(shapes.rbegin(), shapes.rend(), [](const auto& t) { return ends_with(t.first, kWeightNormG); });
+  if (gain == shapes.rend()) throw Error("demo codec: no weight-normed output conv in the tensor list");
+  return gain->first;
+}
+
+float codec_output_gain(const CodecModel& model, std::int64_t code_frames, std::uint64_t seed) {
+  const CodecConfig& config = model.config();
+  Tensor codes = Tensor::zeros({config.num_quantizers, code_frames}, DType::I32);
   std::int32_t* ids = codes.data<std::int32_t>();
   for (std::int64_t i = 0; i < codes.numel(); ++i)
     ids[i] = static_cast<std::int32_t>(philox_word(seed, 0, static_cast<std::uint64_t>(i)) %
                                        static_cast<std::uint64_t>(config.codebook_size));
   GaussianNoise noise(seed);
   const Tensor latents = model.flow().sample(model.flow().condition(codes), Tensor(), noise);
-  const Tensor audio = backend.download(model.decoder().decode(model.decoder().split_channels(latents)));
+  const Tensor audio = model.backend().download(model.decoder().decode(model.decoder().split_channels(latents)));
   float peak = 0.0f;
   for (std::int64_t i = 0; i < audio.numel(); ++i) {
     const float x = audio.data<float>()[i];
@@ -106,29 +122,7 @@ float calibration_peak(Backend& backend, const TensorList& tensors, const CodecC
     peak = std::max(peak, std::abs(x));
   }
   if (peak == 0.0f) throw Error("demo codec: calibration decode is silent");
-  return peak;
-}
-
-}  // namespace
-
-TensorList random_mula_weights(const MulaConfig& config, std::int64_t code_count, std::uint64_t seed) {
-  GaussianNoise noise(seed);
-  TensorList out;
-  for (const auto& [name, shape] : mula_tensor_shapes(config))
-    out.emplace_back(name, to_bf16(mula_tensor(name, shape, code_count, noise)));
-  return out;
-}
-
-TensorList random_codec_weights(Backend& backend, const CodecConfig& config, std::uint64_t seed) {
-  GaussianNoise noise(seed);
-  TensorList out;
-  for (const auto& [name, shape] : codec_tensor_shapes(config)) out.emplace_back(name, codec_tensor(name, shape, noise));
-  // Audio is linear in the output conv's g (its bias is zero): scale it to the target peak.
-  const auto output_gain = std::find_if(out.rbegin(), out.rend(), [](const auto& t) { return ends_with(t.first, kWeightNormG); });
-  if (output_gain == out.rend()) throw Error("demo codec: no weight-normed output conv in the tensor list");
-  const float peak = calibration_peak(backend, out, config, seed);
-  output_gain->second = filled(output_gain->second.shape(), kDemoAudioPeak / peak);
-  return out;
+  return kDemoAudioPeak / peak;
 }
 
 }  // namespace hs

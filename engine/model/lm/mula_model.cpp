@@ -1,18 +1,14 @@
 #include "engine/model/lm/mula_model.h"
 
 #include <chrono>
-#include <cstdlib>
-#include <string>
 
 #include "engine/io/safetensors.h"
 
 namespace hs {
 namespace {
 
-// HEARTSTREAM_WEIGHT_CACHE=0 switches the fp8 weight cache off.
 bool weight_cache_enabled(const MulaLoadOptions& options) {
-  const char* env = std::getenv("HEARTSTREAM_WEIGHT_CACHE");
-  return options.weight_cache && !(env && std::string(env) == "0");
+  return options.weight_cache && weight_cache_allowed_by_environment();
 }
 
 }  // namespace

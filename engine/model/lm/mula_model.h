@@ -8,8 +8,8 @@
 
 #include "engine/core/backend.h"
 #include "engine/io/config.h"
-#include "engine/model/lm/fp8_cached_linears.h"
-#include "engine/model/lm/linear_loader.h"
+#include "engine/model/common/fp8_cached_linears.h"
+#include "engine/model/common/linear_loader.h"
 #include "engine/model/lm/mula_weights.h"
 #include "engine/model/lm/weight_source.h"
 

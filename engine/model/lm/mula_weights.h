@@ -9,7 +9,7 @@
 #include "engine/core/backend.h"
 #include "engine/io/config.h"
 #include "engine/model/lm/flavor.h"
-#include "engine/model/lm/linear_loader.h"
+#include "engine/model/common/linear_loader.h"
 #include "engine/model/lm/weight_source.h"
 
 namespace hs {

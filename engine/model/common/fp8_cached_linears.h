@@ -3,20 +3,28 @@
 // is quantized from the source (quantize_e4m3_rows) when the cache is absent, stale, unreadable or
 // lacks it; finish() then writes the cache anew. A cache that cannot be written costs one warning
 // line on stderr and nothing else: the model loads the same either way, and a model loaded from
-// the cache holds bit for bit the weights of one quantized fresh.
+// the cache holds bit for bit the weights of one quantized fresh. Both models load through it:
+// HeartMuLa (MulaModel::load) and HeartCodec (CodecModel::load), each with a cache in its folder.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "engine/io/fp8_weight_cache.h"
-#include "engine/model/lm/linear_loader.h"
+#include "engine/model/common/linear_loader.h"
 
 namespace hs {
+
+// Setting this environment variable to "0" switches the fp8 weight cache off for every model.
+inline constexpr std::string_view kWeightCacheEnvVar = "HEARTSTREAM_WEIGHT_CACHE";
+
+// False when the environment switches the cache off (kWeightCacheEnvVar=0).
+bool weight_cache_allowed_by_environment();
 
 enum class WeightCacheOutcome : std::uint8_t {
   Off,         // not an fp8 load of a checkpoint folder, or the cache is switched off

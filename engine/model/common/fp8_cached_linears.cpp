@@ -1,8 +1,9 @@
-#include "engine/model/lm/fp8_cached_linears.h"
+#include "engine/model/common/fp8_cached_linears.h"
 
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 
 #include "engine/core/error.h"
@@ -17,6 +18,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 }  // namespace
+
+bool weight_cache_allowed_by_environment() {
+  const char* env = std::getenv(kWeightCacheEnvVar.data());
+  return !(env && std::string(env) == "0");
+}
 
 Fp8CachedLinears::Fp8CachedLinears(Backend& backend, fs::path path, CacheMetadata metadata)
     : backend_(backend), metadata_(std::move(metadata)) {

@@ -1,0 +1,337 @@
+#include "kernels/common.cuh"
+#include "kernels/conv_gemm.cuh"
+
+namespace hs::kernels {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kTileN = 128;       // output columns per block
+constexpr int kWideTileM = 128;   // bf16 path: output channels per block when cout > kNarrowTileM ...
+constexpr int kNarrowTileM = 64;  // ... else, and always on the fp32 path
+constexpr int kChunkBf16 = 32;    // GEMM rows per shared-memory stage: bf16 path ...
+constexpr int kChunkF32 = 16;     // ... fp32 path
+constexpr int kVectorBf16 = 8;    // values per 16-byte vector
+constexpr int kVectorF32 = 4;
+// Row padding: 80-byte bf16 rows make the 16-byte stores and ldmatrix reads of 8 consecutive
+// rows hit distinct bank groups; the fp32 weight tile keeps 16-byte aligned rows.
+constexpr int kPadBf16 = 8;
+constexpr int kPadF32 = 4;
+
+// bf16 blocks resident per SM (registers capped to fit), so one block's loads overlap another's mmas.
+constexpr int kBlocksPerSm = 2;
+
+__host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// Where phase p's GEMM sits: column n is q = first + n, taps t < taps exist (p + t·P < K).
+struct Phase {
+  int p, first, columns, taps;
+};
+
+__device__ __forceinline__ Phase phase_of(const ConvGemmParams& g, int p) {
+  Phase ph;
+  ph.p = p;
+  ph.first = ceil_div(max(g.skip - p, 0), g.phases);
+  ph.columns = max(ceil_div(max(g.out_len + g.skip - p, 0), g.phases) - ph.first, 0);
+  ph.taps = p < g.kernel ? ceil_div(g.kernel - p, g.phases) : 0;
+  return ph;
+}
+
+// x values of kRows consecutive GEMM rows from `row` (row = c·max_taps + t) for the column whose
+// tap 0 reads x[col]: zero outside [0, in_len), past the last channel or for taps the phase lacks.
+template <int kRows>
+__device__ __forceinline__ void gather_x(const ConvGemmParams& g, const float* xb, int max_taps, int taps, int row,
+                                         int col, float* v) {
+  int c = row / max_taps, t = row - c * max_taps;
+  const float* xc = xb + static_cast<std::int64_t>(c) * g.in_len;
+#pragma unroll
+  for (int e = 0; e < kRows; ++e) {
+    const int i = col + t * g.in_dilation;
+    v[e] = c < g.cin && t < taps && static_cast<unsigned>(i) < static_cast<unsigned>(g.in_len) ? __ldg(xc + i) : 0.0f;
+    if (++t == max_taps) t = 0, ++c, xc += g.in_len;
+  }
+}
+
+// Weights of output channel m for kRows consecutive GEMM rows from `row`, as stored: zero past
+// cout, past the last channel or for taps the phase lacks.
+template <typename W, int kRows>
+__device__ __forceinline__ void gather_w(const ConvGemmParams& g, int m, int max_taps, const Phase& ph, int row, W* v) {
+  int c = row / max_taps, t = row - c * max_taps;
+  const W* wm = static_cast<const W*>(g.weight) + m * g.weight_stride_out + ph.p;
+#pragma unroll
+  for (int e = 0; e < kRows; ++e) {
+    v[e] = m < g.cout && c < g.cin && t < ph.taps ? wm[c * g.weight_stride_in + t * g.phases] : from_float<W>(0.0f);
+    if (++t == max_taps) t = 0, ++c;
+  }
+}
+
+// Output (m, column n of the phase) = acc + bias, then PReLU; nothing past cout or the columns.
+__device__ __forceinline__ void store_output(const ConvGemmParams& g, const Phase& ph, int b, int m, int n, float acc) {
+  if (m >= g.cout || n >= ph.columns) return;
+  float v = acc + (g.bias ? g.bias[m] : 0.0f);
+  if (g.alpha) {
+    const float slope = g.alpha[g.alpha_per_channel ? m : 0];
+    v = fmaxf(v, 0.0f) + slope * fminf(v, 0.0f);  // as the CPU prelu
+  }
+  const int j = (ph.first + n) * g.phases + ph.p - g.skip;
+  g.out[(static_cast<std::int64_t>(b) * g.cout + m) * g.out_len + j] = v;
+}
+
+__device__ __forceinline__ uint4 pack_bf16(const float* v) {
+  std::uint32_t w[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);  // .x (low half) = v[2i]
+    w[i] = *reinterpret_cast<const std::uint32_t*>(&h);
+  }
+  return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
+__device__ __forceinline__ void ldmatrix_x4(std::uint32_t* r, const void* p) {
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+
+__device__ __forceinline__ void mma_bf16(float* c, const std::uint32_t* a, const std::uint32_t* b) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// SMs of the device first used, read once (a device attribute: no stream work, so capture-safe).
+int multiprocessors() {
+  static const int count = [] {
+    int device = 0, n = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    return n;
+  }();
+  return count;
+}
+
+}  // namespace
+
+// Block: kTileM output channels × kTileN columns of one (batch, phase); 8 warps as 2 × 4, each a
+// (kTileM / 2) × 32 tile of m16n8k16 mmas. Shared memory holds A [m][row] and B [column][row]
+// (rows contiguous, as ldmatrix wants both), double-buffered: chunk i + 1 is read from global
+// memory into registers while chunk i is multiplied, then stored, so one barrier per chunk.
+// kContiguous: weight rows are contiguous (conv1d) with 16-byte aligned vectors.
+template <int kTileM, bool kContiguous>
+static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_gemm_bf16_kernel(ConvGemmParams g) {
+  constexpr int kWarpsM = 2, kWarpsN = 4;
+  constexpr int kWarpM = kTileM / kWarpsM, kWarpN = kTileN / kWarpsN;
+  constexpr int kMmaM = kWarpM / 16, kMmaN = kWarpN / 8;
+  constexpr int kStride = kChunkBf16 + kPadBf16;
+  constexpr int kVectorsPerRow = kChunkBf16 / kVectorBf16;
+  constexpr int kAVectors = kTileM * kVectorsPerRow / kThreads;
+  constexpr int kBVectors = kTileN * kVectorsPerRow / kThreads;
+  static_assert(kWarpsM * kWarpsN * kWarpSize == kThreads && kMmaN % 2 == 0 && kAVectors >= 1);
+  __shared__ alignas(16) __nv_bfloat16 sa[2][kTileM][kStride];
+  __shared__ alignas(16) __nv_bfloat16 sb[2][kTileN][kStride];
+
+  const int b = blockIdx.z / g.phases;
+  const Phase ph = phase_of(g, blockIdx.z % g.phases);
+  const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * kTileM;
+  if (n0 >= ph.columns) return;
+  const int max_taps = ceil_div(g.kernel, g.phases);
+  const int rows = g.cin * max_taps;
+  const int chunks = ceil_div(rows, kChunkBf16);
+  const float* xb = g.x + static_cast<std::int64_t>(b) * g.cin * g.in_len;
+  const int tid = threadIdx.x;
+
+  // A vector i of this thread: channel m0 + a_m(i), rows a_part(i)·8 ..; B vector i: column
+  // b_n(i) (consecutive threads on consecutive columns: coalesced x reads), rows b_part(i)·8 ..
+  auto a_m = [&](int i) { return (tid + i * kThreads) / kVectorsPerRow; };
+  auto a_part = [&](int i) { return (tid + i * kThreads) % kVectorsPerRow; };
+  auto b_n = [&](int i) { return (tid + i * kThreads) % kTileN; };
+  auto b_part = [&](int i) { return (tid + i * kThreads) / kTileN; };
+  uint4 a_stage[kAVectors];
+  float b_stage[kBVectors][kVectorBf16];
+  auto load = [&](int chunk) {
+    const int row0 = chunk * kChunkBf16;
+#pragma unroll
+    for (int i = 0; i < kAVectors; ++i) {
+      const int m = m0 + a_m(i), row = row0 + a_part(i) * kVectorBf16;
+      if (kContiguous && m < g.cout && row + kVectorBf16 <= rows) {
+        const auto* w = static_cast<const __nv_bfloat16*>(g.weight) + m * g.weight_stride_out + row;
+        a_stage[i] = __ldg(reinterpret_cast<const uint4*>(w));
+      } else {
+        alignas(16) __nv_bfloat16 v[kVectorBf16];
+        gather_w<__nv_bfloat16, kVectorBf16>(g, m, max_taps, ph, row, v);
+        a_stage[i] = *reinterpret_cast<const uint4*>(v);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < kBVectors; ++i) {
+      const int col = (ph.first + n0 + b_n(i)) * g.in_stride + g.in_offset;
+      gather_x<kVectorBf16>(g, xb, max_taps, ph.taps, row0 + b_part(i) * kVectorBf16, col, b_stage[i]);
+    }
+  };
+  auto store = [&](int buf) {
+#pragma unroll
+    for (int i = 0; i < kAVectors; ++i)
+      *reinterpret_cast<uint4*>(&sa[buf][a_m(i)][a_part(i) * kVectorBf16]) = a_stage[i];
+#pragma unroll
+    for (int i = 0; i < kBVectors; ++i)
+      *reinterpret_cast<uint4*>(&sb[buf][b_n(i)][b_part(i) * kVectorBf16]) = pack_bf16(b_stage[i]);
+  };
+
+  const int lane = tid % kWarpSize, warp = tid / kWarpSize;
+  const int wm = warp / kWarpsN * kWarpM, wn = warp % kWarpsN * kWarpN;
+  float acc[kMmaM][kMmaN][4] = {};
+  if (chunks > 0) {
+    load(0);
+    store(0);
+  }
+  __syncthreads();
+  for (int chunk = 0; chunk < chunks; ++chunk) {
+    const int buf = chunk & 1;
+    if (chunk + 1 < chunks) load(chunk + 1);
+#pragma unroll
+    for (int k = 0; k < kChunkBf16; k += 16) {
+      // ldmatrix x4 lanes: A rows lane % 16, columns k + (lane / 16)·8 give a0..a3 of m16n8k16;
+      // B columns (lane / 16)·8 + lane % 8, rows k + (lane / 8 % 2)·8 give b0, b1 of two n8 tiles.
+      std::uint32_t af[kMmaM][4], bf[kMmaN][2];
+#pragma unroll
+      for (int mt = 0; mt < kMmaM; ++mt) ldmatrix_x4(af[mt], &sa[buf][wm + mt * 16 + lane % 16][k + lane / 16 * 8]);
+#pragma unroll
+      for (int nt = 0; nt < kMmaN; nt += 2) {
+        std::uint32_t r[4];
+        ldmatrix_x4(r, &sb[buf][wn + nt * 8 + lane / 16 * 8 + lane % 8][k + lane / 8 % 2 * 8]);
+        bf[nt][0] = r[0], bf[nt][1] = r[1], bf[nt + 1][0] = r[2], bf[nt + 1][1] = r[3];
+      }
+#pragma unroll
+      for (int mt = 0; mt < kMmaM; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < kMmaN; ++nt) mma_bf16(acc[mt][nt], af[mt], bf[nt]);
+    }
+    if (chunk + 1 < chunks) store(buf ^ 1);
+    __syncthreads();
+  }
+
+  // Accumulator c0, c1: row lane / 4, columns 2·(lane % 4) + {0, 1}; c2, c3: row + 8.
+#pragma unroll
+  for (int mt = 0; mt < kMmaM; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < kMmaN; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        store_output(g, ph, b, m0 + wm + mt * 16 + lane / 4 + e / 2 * 8, n0 + wn + nt * 8 + lane % 4 * 2 + e % 2,
+                     acc[mt][nt][e]);
+}
+
+// Block: 64 output channels × kTileN columns, each thread 4 channels × 8 columns (two runs of 4,
+// 64 apart, so the warp's float4 reads of B are contiguous), every output summed over rows in
+// order with fp32 FMA. Shared memory: A [row][m], B [row][column], double-buffered as above.
+template <bool kContiguous>
+static __global__ void __launch_bounds__(kThreads) conv_gemm_f32_kernel(ConvGemmParams g) {
+  constexpr int kTileM = kNarrowTileM;
+  constexpr int kThreadM = 4, kThreadN = 8, kRun = kThreadN / 2;
+  constexpr int kThreadsN = kTileN / kThreadN;
+  constexpr int kARows = kTileM * kChunkF32 / kThreads;  // per thread, one channel
+  constexpr int kBRows = kTileN * kChunkF32 / kThreads;  // per thread, one column
+  static_assert(kARows == kVectorF32 && (kTileM / kThreadM) * kThreadsN == kThreads);
+  __shared__ alignas(16) float sa[2][kChunkF32][kTileM + kPadF32];
+  __shared__ alignas(16) float sb[2][kChunkF32][kTileN];
+
+  const int b = blockIdx.z / g.phases;
+  const Phase ph = phase_of(g, blockIdx.z % g.phases);
+  const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * kTileM;
+  if (n0 >= ph.columns) return;
+  const int max_taps = ceil_div(g.kernel, g.phases);
+  const int rows = g.cin * max_taps;
+  const int chunks = ceil_div(rows, kChunkF32);
+  const float* xb = g.x + static_cast<std::int64_t>(b) * g.cin * g.in_len;
+  const int tid = threadIdx.x;
+
+  const int a_m = tid / (kChunkF32 / kARows), a_row = tid % (kChunkF32 / kARows) * kARows;
+  const int b_n = tid % kTileN, b_row = tid / kTileN * kBRows;
+  const int col = (ph.first + n0 + b_n) * g.in_stride + g.in_offset;
+  float a_stage[kARows], b_stage[kBRows];
+  auto load = [&](int chunk) {
+    const int row = chunk * kChunkF32 + a_row, m = m0 + a_m;
+    if (kContiguous && m < g.cout && row + kARows <= rows) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(static_cast<const float*>(g.weight) +
+                                                            m * g.weight_stride_out + row));
+      a_stage[0] = v.x, a_stage[1] = v.y, a_stage[2] = v.z, a_stage[3] = v.w;
+    } else {
+      gather_w<float, kARows>(g, m, max_taps, ph, row, a_stage);
+    }
+    gather_x<kBRows>(g, xb, max_taps, ph.taps, chunk * kChunkF32 + b_row, col, b_stage);
+  };
+  auto store = [&](int buf) {
+#pragma unroll
+    for (int e = 0; e < kARows; ++e) sa[buf][a_row + e][a_m] = a_stage[e];
+#pragma unroll
+    for (int e = 0; e < kBRows; ++e) sb[buf][b_row + e][b_n] = b_stage[e];
+  };
+
+  const int tm = tid / kThreadsN * kThreadM, tn = tid % kThreadsN * kRun;
+  float acc[kThreadM][kThreadN] = {};
+  if (chunks > 0) {
+    load(0);
+    store(0);
+  }
+  __syncthreads();
+  for (int chunk = 0; chunk < chunks; ++chunk) {
+    const int buf = chunk & 1;
+    if (chunk + 1 < chunks) load(chunk + 1);
+#pragma unroll
+    for (int k = 0; k < kChunkF32; ++k) {
+      const float4 a = *reinterpret_cast<const float4*>(&sa[buf][k][tm]);
+      const float4 b0 = *reinterpret_cast<const float4*>(&sb[buf][k][tn]);
+      const float4 b1 = *reinterpret_cast<const float4*>(&sb[buf][k][tn + kTileN / 2]);
+      const float av[kThreadM] = {a.x, a.y, a.z, a.w};
+      const float bv[kThreadN] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+      for (int i = 0; i < kThreadM; ++i)
+#pragma unroll
+        for (int j = 0; j < kThreadN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+    }
+    if (chunk + 1 < chunks) store(buf ^ 1);
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int i = 0; i < kThreadM; ++i)
+#pragma unroll
+    for (int j = 0; j < kThreadN; ++j)
+      store_output(g, ph, b, m0 + tm + i, n0 + tn + j % kRun + j / kRun * (kTileN / 2), acc[i][j]);
+}
+
+void conv_gemm(const ConvGemmParams& g, cudaStream_t stream) {
+  if (g.batch == 0 || g.cout == 0 || g.out_len == 0) return;
+  const int rows = g.cin * ceil_div(g.kernel, g.phases);
+  const bool bf16 = g.weight_type == WeightType::BF16;
+  // Whole 16-byte weight vectors straight from global memory: each channel's rows contiguous.
+  const bool contiguous = g.phases == 1 && g.weight_stride_in == g.kernel && g.weight_stride_out == rows &&
+                          rows % (bf16 ? kVectorBf16 : kVectorF32) == 0 &&
+                          reinterpret_cast<std::uintptr_t>(g.weight) % 16 == 0;
+  // Every phase has at most ⌈out_len / P⌉ columns; blocks past their phase's return at once.
+  const int column_tiles = ceil_div(ceil_div(g.out_len, g.phases), kTileN);
+  // The wide tile reuses each x value over twice the channels, but only pays while it still fills
+  // every SM with kBlocksPerSm blocks; short signals get twice as many narrow blocks. Each output
+  // is summed in the same order either way, so the choice never changes a result.
+  const bool wide = bf16 && g.cout > kNarrowTileM &&
+                    static_cast<std::int64_t>(column_tiles) * ceil_div(g.cout, kWideTileM) * g.batch * g.phases >=
+                        std::int64_t{kBlocksPerSm} * multiprocessors();
+  const int tile_m = wide ? kWideTileM : kNarrowTileM;
+  const dim3 grid(column_tiles, ceil_div(g.cout, tile_m), g.batch * g.phases);
+  auto launch = [&](auto kernel) { kernel<<<grid, kThreads, 0, stream>>>(g); };
+  if (!bf16) {
+    if (contiguous) launch(conv_gemm_f32_kernel<true>);
+    else launch(conv_gemm_f32_kernel<false>);
+  } else if (wide) {
+    if (contiguous) launch(conv_gemm_bf16_kernel<kWideTileM, true>);
+    else launch(conv_gemm_bf16_kernel<kWideTileM, false>);
+  } else {
+    if (contiguous) launch(conv_gemm_bf16_kernel<kNarrowTileM, true>);
+    else launch(conv_gemm_bf16_kernel<kNarrowTileM, false>);
+  }
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace hs::kernels
