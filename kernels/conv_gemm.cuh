@@ -9,6 +9,11 @@
 // Weight F32: fp32 FMA on CUDA cores, each output summed in row order (the fp32 parity path).
 // Weight BF16: mma.sync m16n8k16 bf16 tensor cores, x rounded to bf16 as it is staged in shared
 // memory, fp32 accumulation. Both add the bias and apply PReLU in the epilogue; out is fp32.
+//
+// H200, 2026-12-03, bench_codec_conv (1 s of audio): bf16 16 TFLOP/s at block 1's k7 (T = 125:
+// too few blocks for 132 SMs) and 62–72 at blocks 3–5 and the post conv; fp32 5–26. The
+// per-element im2col gather of x costs about as many instructions as the mmas; weights stored
+// tap-major ([Cout, K, Cin]) would let one staged x tile serve all K taps (the next step).
 #pragma once
 
 #include <cuda_runtime.h>

@@ -176,9 +176,12 @@ TEST_P(CodecCudaLowPrecision, AudioErrorAgainstCpuFp32) {
   EXPECT_LE(l2, GetParam().max_l2);
 }
 
-// Provisional bounds until the first H200 measurement.
+// H200: bf16 measured 0.0108 (bf16 weights and activations into the GEMMs, bf16 tensor-core
+// convolutions); bounds at about twice the measurement. fp8 adds E4M3 DiT weights (per-channel
+// scales) and per-row fp8 activations: its bound is the LM's fp8 ratio to bf16 (~14x on the same
+// tiny models) times bf16's, pending an H200 measurement.
 INSTANTIATE_TEST_SUITE_P(Precisions, CodecCudaLowPrecision,
-                         ::testing::Values(LowPrecisionCase{Precision::BF16, 0.2}, LowPrecisionCase{Precision::FP8, 0.4}),
+                         ::testing::Values(LowPrecisionCase{Precision::BF16, 0.02}, LowPrecisionCase{Precision::FP8, 0.3}),
                          [](const auto& info) { return std::string(precision_name(info.param.precision)); });
 
 }  // namespace

@@ -15,6 +15,7 @@ constexpr std::string_view kParamG = ".parametrizations.weight.original0";
 constexpr std::string_view kParamV = ".parametrizations.weight.original1";
 constexpr std::string_view kLegacyG = ".weight_g";
 constexpr std::string_view kLegacyV = ".weight_v";
+constexpr std::int64_t kFp8RowBytes = 16;
 
 }  // namespace
 
@@ -48,6 +49,9 @@ Weight CodecWeightLoader::linear(std::string_view prefix, std::int64_t in, std::
   const Tensor w = host(key, {out, in});  // a view: a cache hit never reads its data
   const Tensor b = with_bias ? host(cat(prefix, ".bias"), {out}) : Tensor();
   const Tensor* bias = with_bias ? &b : nullptr;
+  // fp8 rows are read in whole 16-byte vectors: a narrower input (the tiny test codec's 8-wide
+  // RVQ projection) stays bf16. Every released linear is at least 32 wide.
+  if (precision_ == Precision::FP8 && in % kFp8RowBytes != 0) return backend_.load_linear(w, bias, Precision::BF16);
   if (linears_) return linears_->load(key, {out, in}, [&] { return w; }, bias);
   return backend_.load_linear(w, bias, precision_);
 }
