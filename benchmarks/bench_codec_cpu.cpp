@@ -27,6 +27,7 @@
 #include "engine/model/codec/codec_tensor_shapes.h"
 #include "engine/model/codec/offline_decode.h"
 #include "engine/model/codec/scalar_decoder_stream.h"
+#include "engine/model/demo/demo_checkpoint.h"
 
 namespace hs {
 namespace {
@@ -143,29 +144,8 @@ BENCHMARK(BM_TinyScalarDecodeWindow)->Unit(benchmark::kMillisecond)->UseRealTime
 
 // ---- real codec shapes, random weights ----------------------------------------------------------
 
-// HeartCodec-oss/config.json values (REFERENCE.md "The codec").
-CodecConfig real_config() {
-  CodecConfig c;
-  c.dim = 512;
-  c.codebook_size = 8192;
-  c.codebook_dim = 32;
-  c.num_quantizers = 8;
-  c.num_attention_heads = 24;
-  c.attention_head_dim = 64;
-  c.num_layers = 24;
-  c.num_layers_2 = 6;
-  c.in_channels = 1024;
-  c.out_channels = 256;
-  c.upsample_factors = {5, 4, 4, 4, 3};
-  c.upsample_kernel_sizes = {10, 8, 8, 8, 6};
-  c.latent_hidden_dim = 128;
-  c.init_channel = 64;
-  c.num_samples = 2;
-  c.res_kernel_size = 7;
-  c.default_kernel_size = 7;
-  c.delay_kernel_size = 5;
-  return c;
-}
+// HeartCodec-oss/config.json values (REFERENCE.md "The codec"), as make-demo-model --shapes 3B writes them.
+CodecConfig real_config() { return demo_checkpoint_plan(DemoShapes::Released3B).codec; }
 
 // Random tensors under the names and shapes (codec_tensor_shapes) that start with `prefix`.
 // Tensors of one shape share one buffer (the values do not matter for timing), so building them is

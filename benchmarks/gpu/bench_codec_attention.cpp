@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "benchmarks/gpu/cuda_event_timing.h"
 #include "engine/core/dtype.h"
 #include "kernels/attention.cuh"
 #include "kernels/cuda_check.h"
@@ -52,32 +53,12 @@ void BM_CodecAttention(benchmark::State& state) {
     CUDA_CHECK(cudaMalloc(&simt.workspace, static_cast<std::size_t>(workspace_floats) * sizeof(float)));
   const kernels::FlashAttentionParams flash{q, k, v, out, kBatch, t, kHeads, hd, t, type, type, type};
   cudaStream_t stream;
-  cudaEvent_t start, stop;
   CUDA_CHECK(cudaStreamCreate(&stream));
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  auto launch = [&] {
+  const double flops = 4.0 * kBatch * kHeads * static_cast<double>(t * t) * static_cast<double>(hd);
+  time_launches(state, stream, kLaunches, flops, [&] {
     if (impl == Impl::Fp32Simt) kernels::attention(simt, stream);
     else kernels::flash_attention(flash, stream);
-  };
-  launch();  // warm up
-  CUDA_CHECK(cudaStreamSynchronize(stream));
-  for (auto _ : state) {
-    CUDA_CHECK(cudaEventRecord(start, stream));
-    for (int i = 0; i < kLaunches; ++i) launch();
-    CUDA_CHECK(cudaEventRecord(stop, stream));
-    CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0.0f;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
-  }
-  const double flops = 4.0 * kBatch * kHeads * static_cast<double>(t * t) * static_cast<double>(hd);
-  state.counters["us_per_call"] =
-      benchmark::Counter(kLaunches / 1e6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-  state.counters["TFLOP/s"] =
-      benchmark::Counter(kLaunches * flops / 1e12, benchmark::Counter::kIsIterationInvariantRate);
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  });
   cudaStreamDestroy(stream);
   for (void* p : {q, k, v, out, static_cast<void*>(simt.workspace)}) cudaFree(p);
 }

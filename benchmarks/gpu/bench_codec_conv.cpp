@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "benchmarks/gpu/cuda_event_timing.h"
 #include "engine/core/dtype.h"
 #include "kernels/conv1d.cuh"
 #include "kernels/conv_transpose1d.cuh"
@@ -70,30 +71,6 @@ void* device_random(std::int64_t n, bool bf16, float scale, std::mt19937& gen) {
   return p;
 }
 
-// Times kLaunches launches of `launch` per iteration and reports µs per call and TFLOP/s.
-template <typename F>
-void time_launches(benchmark::State& state, cudaStream_t stream, double flops, F&& launch) {
-  cudaEvent_t start, stop;
-  CUDA_CHECK(cudaEventCreate(&start));
-  CUDA_CHECK(cudaEventCreate(&stop));
-  launch();  // warm up
-  CUDA_CHECK(cudaStreamSynchronize(stream));
-  for (auto _ : state) {
-    CUDA_CHECK(cudaEventRecord(start, stream));
-    for (int i = 0; i < kLaunches; ++i) launch();
-    CUDA_CHECK(cudaEventRecord(stop, stream));
-    CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0.0f;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    state.SetIterationTime(ms / 1e3);
-  }
-  state.counters["us_per_call"] =
-      benchmark::Counter(kLaunches / 1e6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
-  state.counters["TFLOP/s"] = benchmark::Counter(kLaunches * flops / 1e12, benchmark::Counter::kIsIterationInvariantRate);
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
 // args: layer index into conv_layers(), weights (0 = fp32, 1 = bf16).
 void BM_Conv1d(benchmark::State& state) {
   const ConvLayer l = conv_layers()[static_cast<std::size_t>(state.range(0))];
@@ -125,7 +102,7 @@ void BM_Conv1d(benchmark::State& state) {
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   const double flops = 2.0 * l.cout * l.cin * l.kernel * double{kBatch} * out_len;
-  time_launches(state, stream, flops, [&] { kernels::conv1d(p, stream); });
+  time_launches(state, stream, kLaunches, flops, [&] { kernels::conv1d(p, stream); });
   cudaStreamDestroy(stream);
   for (void* q : {x, w, bias, alpha, out}) cudaFree(q);
 }
@@ -163,7 +140,7 @@ void BM_ConvTranspose1d(benchmark::State& state) {
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   const double flops = 2.0 * cout * cin * kernel * double{kBatch} * len;
-  time_launches(state, stream, flops, [&] { kernels::conv_transpose1d(p, stream); });
+  time_launches(state, stream, kLaunches, flops, [&] { kernels::conv_transpose1d(p, stream); });
   cudaStreamDestroy(stream);
   for (void* q : {x, w, bias, out}) cudaFree(q);
 }

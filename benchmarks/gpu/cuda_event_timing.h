@@ -31,4 +31,16 @@ void time_on_stream(benchmark::State& state, cudaStream_t stream, F&& fn) {
   cudaEventDestroy(stop);
 }
 
+// time_on_stream over `launches` back-to-back calls of `launch` per iteration, with counters µs per
+// call and TFLOP/s for `flops` per call.
+template <typename F>
+void time_launches(benchmark::State& state, cudaStream_t stream, int launches, double flops, F&& launch) {
+  time_on_stream(state, stream, [&] {
+    for (int i = 0; i < launches; ++i) launch();
+  });
+  state.counters["us_per_call"] =
+      benchmark::Counter(launches / 1e6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["TFLOP/s"] = benchmark::Counter(launches * flops / 1e12, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace hs
