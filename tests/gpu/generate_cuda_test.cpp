@@ -1,7 +1,7 @@
-// `generate --device cuda` at engine level, on the demo checkpoint: the backend factory puts the LM
-// on the CUDA backend and the codec on the CPU, as the CLI and the daemon load them. At fp32 greedy
-// frames equal the CPU's; at bf16 and fp8 they are valid codes that the CPU codec decodes, through
-// the streaming decoder, to frames × 80 ms of finite, non-silent audio.
+// `generate --device cuda` at engine level, on the demo checkpoint: the backend factory puts both
+// models on the CUDA backend (the codec on the CPU when told), as the CLI and the daemon load them.
+// At fp32 greedy frames equal the CPU's; at bf16 and fp8 they are valid codes that the GPU codec
+// decodes, through the streaming decoder, to frames × 80 ms of finite, non-silent audio.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
