@@ -36,8 +36,6 @@ StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, 
                                             DType::F32);
 }
 
-StreamingDecoder::~StreamingDecoder() = default;
-
 void StreamingDecoder::push(std::span<const std::int32_t> codes) {
   if (finished_) throw InvalidArgument("StreamingDecoder::push: the stream is finished");
   if (static_cast<std::int64_t>(codes.size()) != quantizers_)

@@ -44,7 +44,6 @@ class StreamingDecoder {
   // `model` and `noise` must outlive the decoder. InvalidArgument for chunk_frames < 1,
   // first_chunk_frames < 0 or context_frames < 0.
   StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options = {});
-  ~StreamingDecoder();
 
   // Adds one frame (num_quantizers codes, each in [0, codebook_size)); runs a chunk when C frames
   // are waiting. InvalidArgument after finish() or for a malformed frame.
