@@ -250,27 +250,17 @@ MulaConfig demo_mula_config(std::int64_t text_vocab_size) {
 }
 
 CodecConfig demo_codec_config() {
-  CodecConfig c;
-  c.dim = 32;  // the sizes of golden/codec-tiny, with the real codebook size
-  c.codebook_size = kCodeCount;
+  // The released codec with golden/codec-tiny's RVQ, DiT and decoder widths (the real codebook
+  // size, latent channels and upsampling, so it makes 48 kHz stereo at the real rate).
+  CodecConfig c = released_codec_config();
+  c.dim = 32;
   c.codebook_dim = 8;
-  c.num_quantizers = kCodebooks;
   c.num_attention_heads = 2;
   c.attention_head_dim = 16;
   c.num_layers = 2;
   c.num_layers_2 = 1;
-  c.out_channels = 256;                        // 2 stereo channels × latent_hidden_dim
   c.in_channels = 2 * c.out_channels + c.dim;  // [x | in-context | features]
-  c.upsample_factors = {5, 4, 4, 4, 3};        // × num_samples 2 → 1920 samples per latent frame
-  c.upsample_kernel_sizes = {10, 8, 8, 8, 6};
-  c.latent_hidden_dim = 128;
   c.init_channel = 4;
-  c.num_samples = 2;
-  c.res_kernel_size = 7;
-  c.default_kernel_size = 7;
-  c.delay_kernel_size = 5;
-  c.causal = true;
-  c.sample_rate = 48000;
   return c;
 }
 
