@@ -26,22 +26,17 @@
 #include "engine/model/codec/codec_tensor_shapes.h"
 #include "engine/model/common/fp8_cached_linears.h"
 #include "engine/model/demo/demo_checkpoint.h"
+#include "tests/support/demo_folder_copy.h"
 
 namespace hs {
 namespace {
 
 namespace fs = std::filesystem;
+using test::same_bytes;
 
 constexpr std::string_view kSourceFile = "model.safetensors";
 constexpr std::int64_t kCodeFrames = 4;  // short: the audio only has to show the weights agree
 constexpr std::uint64_t kNoiseSeed = 5;
-constexpr std::uint64_t kLengthPrefixBytes = 8;
-
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  if (a.defined() != b.defined()) return false;
-  if (!a.defined()) return true;
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.bytes()) == 0;
-}
 
 // Passes every linear on to `inner` and keeps its name and the weight made.
 class RecordingLinears final : public LinearLoader {
@@ -73,42 +68,13 @@ std::set<std::string> linear_names(const CodecConfig& config) {
   return out;
 }
 
-// The byte offset in the file of tensor `name`'s data.
-std::uint64_t data_offset(const fs::path& file, const std::string& name) {
-  std::ifstream in(file, std::ios::binary);
-  unsigned char length[kLengthPrefixBytes];
-  in.read(reinterpret_cast<char*>(length), sizeof(length));
-  std::uint64_t header = 0;
-  for (int i = 7; i >= 0; --i) header = (header << 8) | length[i];
-  return kLengthPrefixBytes + header + SafetensorsFile::open(file).info(name).begin;
-}
-
 struct Decoded {
   Tensor latents;  // flow matching's output: every linear of the codec acts on it
   Tensor audio;
 };
 
-class CodecFp8Cache : public ::testing::Test {
+class CodecFp8Cache : public test::DemoFolderCopy<&CheckpointPaths::codec_dir> {
  protected:
-  static void SetUpTestSuite() {
-    root_ = new fs::path(fs::temp_directory_path() / ("hs_codec_fp8_cache_" + std::to_string(::getpid())));
-    source_ = new fs::path(write_demo_checkpoint(*root_ / "source", backend_).codec_dir);
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*root_);
-    delete source_;
-    delete root_;
-  }
-  void SetUp() override {
-    ::unsetenv(kWeightCacheEnvVar.data());
-    dir_ = *root_ / ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::copy(*source_, dir_, fs::copy_options::recursive);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(dir_, ec);
-  }
 
   CodecModel load(CodecLoadReport* report = nullptr, CodecLoadOptions options = {}) const {
     return CodecModel::load(backend_, dir_, Precision::FP8, options, report);
@@ -134,14 +100,7 @@ class CodecFp8Cache : public ::testing::Test {
     EXPECT_TRUE(same_bytes(da.audio, db.audio));
   }
 
-  static CpuBackend backend_;
-  static fs::path* root_;
-  static fs::path* source_;
-  fs::path dir_;
 };
-CpuBackend CodecFp8Cache::backend_;
-fs::path* CodecFp8Cache::root_ = nullptr;
-fs::path* CodecFp8Cache::source_ = nullptr;
 
 TEST_F(CodecFp8Cache, FirstLoadWritesTheCacheAndTheSecondMapsIt) {
   const auto n = static_cast<std::int64_t>(linear_names(config()).size());
@@ -234,12 +193,7 @@ TEST_F(CodecFp8Cache, AValueChangedInsideTheCacheIsWhatLoads) {
   const std::string key = "flow_matching.cond_feature_emb.weight";
   const std::uint8_t old_code = SafetensorsFile::open(cache()).get(key).data<std::uint8_t>()[0];
   const std::uint8_t new_code = (old_code & 0x80) | ((old_code & 0x7f) == 0x30 ? 0x31 : 0x30);
-  {
-    std::fstream f(cache(), std::ios::binary | std::ios::in | std::ios::out);
-    f.seekp(static_cast<std::streamoff>(data_offset(cache(), key)));
-    f.put(static_cast<char>(new_code));
-    ASSERT_TRUE(f.good());
-  }
+  test::overwrite_byte(cache(), test::data_offset(cache(), key), new_code);
   CodecLoadReport report;
   const CodecModel model = load(&report);
   EXPECT_EQ(report.cache.outcome, WeightCacheOutcome::Hit);

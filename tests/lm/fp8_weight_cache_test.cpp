@@ -22,15 +22,16 @@
 #include "engine/io/safetensors.h"
 #include "engine/model/demo/demo_checkpoint.h"
 #include "engine/model/lm/mula_model.h"
+#include "tests/support/demo_folder_copy.h"
 
 namespace hs {
 namespace {
 
 namespace fs = std::filesystem;
+using test::same_bytes;
 
 constexpr std::string_view kEnvSwitch = "HEARTSTREAM_WEIGHT_CACHE";
 constexpr std::string_view kSourceFile = "model.safetensors";
-constexpr std::uint64_t kLengthPrefixBytes = 8;
 
 // Every linear of a model in binding order.
 std::vector<const Weight*> all_linears(const MulaWeights& w) {
@@ -45,12 +46,6 @@ std::vector<const Weight*> all_linears(const MulaWeights& w) {
   return out;
 }
 
-bool same_bytes(const Tensor& a, const Tensor& b) {
-  if (a.defined() != b.defined()) return false;
-  if (!a.defined()) return true;
-  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw(), b.raw(), a.bytes()) == 0;
-}
-
 void expect_same_linears(const MulaModel& a, const MulaModel& b) {
   const auto la = all_linears(a.weights()), lb = all_linears(b.weights());
   ASSERT_EQ(la.size(), lb.size());
@@ -60,44 +55,8 @@ void expect_same_linears(const MulaModel& a, const MulaModel& b) {
   }
 }
 
-// The byte offset in the file of tensor `name`'s data.
-std::uint64_t data_offset(const fs::path& file, const std::string& name) {
-  std::ifstream in(file, std::ios::binary);
-  unsigned char length[kLengthPrefixBytes];
-  in.read(reinterpret_cast<char*>(length), sizeof(length));
-  std::uint64_t header = 0;
-  for (int i = 7; i >= 0; --i) header = (header << 8) | length[i];
-  return kLengthPrefixBytes + header + SafetensorsFile::open(file).info(name).begin;
-}
-
-void overwrite_byte(const fs::path& file, std::uint64_t offset, unsigned char value) {
-  std::fstream f(file, std::ios::binary | std::ios::in | std::ios::out);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.put(static_cast<char>(value));
-  ASSERT_TRUE(f.good());
-}
-
-class Fp8CacheLoad : public ::testing::Test {
+class Fp8CacheLoad : public test::DemoFolderCopy<&CheckpointPaths::mula_dir> {
  protected:
-  static void SetUpTestSuite() {
-    root_ = new fs::path(fs::temp_directory_path() / ("hs_fp8_cache_" + std::to_string(::getpid())));
-    source_ = new fs::path(write_demo_checkpoint(*root_ / "source", backend_).mula_dir);
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*root_);
-    delete source_;
-    delete root_;
-  }
-  void SetUp() override {
-    ::unsetenv(kEnvSwitch.data());
-    dir_ = *root_ / ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::copy(*source_, dir_, fs::copy_options::recursive);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(dir_, ec);
-  }
 
   std::shared_ptr<const MulaModel> load(MulaLoadReport* report = nullptr, MulaLoadOptions options = {}) const {
     return MulaModel::load(backend_, dir_, Precision::FP8, options, report);
@@ -108,14 +67,7 @@ class Fp8CacheLoad : public ::testing::Test {
   // audio heads, muq_linear.
   static std::int64_t linear_count(const MulaModel& m) { return static_cast<std::int64_t>(all_linears(m.weights()).size()); }
 
-  static CpuBackend backend_;
-  static fs::path* root_;
-  static fs::path* source_;
-  fs::path dir_;
 };
-CpuBackend Fp8CacheLoad::backend_;
-fs::path* Fp8CacheLoad::root_ = nullptr;
-fs::path* Fp8CacheLoad::source_ = nullptr;
 
 TEST_F(Fp8CacheLoad, FirstLoadWritesTheCacheAndTheSecondMapsIt) {
   MulaLoadReport first;
@@ -189,7 +141,7 @@ TEST_F(Fp8CacheLoad, AValueChangedInsideTheCacheIsWhatLoads) {
   const std::uint8_t old_code = file.get("projection.weight").data<std::uint8_t>()[0];
   const float scale = file.get("projection.weight.scales").data<float>()[0];
   const std::uint8_t new_code = (old_code & 0x80) | ((old_code & 0x7f) == 0x30 ? 0x31 : 0x30);
-  overwrite_byte(cache(), data_offset(cache(), "projection.weight"), new_code);
+  test::overwrite_byte(cache(), test::data_offset(cache(), "projection.weight"), new_code);
 
   MulaLoadReport report;
   const auto model = load(&report);
@@ -215,8 +167,8 @@ TEST_F(Fp8CacheLoad, ARewrittenSourceRebuildsTheCacheFromTheNewWeights) {
   const auto old_model = load();
   // Same size, other content (and so a new mtime): one bf16 value of the projection weight.
   const fs::path source = dir_ / kSourceFile;
-  const std::uint64_t offset = data_offset(source, "projection.weight");
-  overwrite_byte(source, offset + 1, 0x40);  // high byte of element 0: a value near ±2..4
+  const std::uint64_t offset = test::data_offset(source, "projection.weight");
+  test::overwrite_byte(source, offset + 1, 0x40);  // high byte of element 0: a value near ±2..4
   MulaLoadReport report;
   const auto model = load(&report);
   EXPECT_EQ(report.cache.outcome, WeightCacheOutcome::Written);
