@@ -76,17 +76,14 @@ std::vector<Tensor> read_noise(const std::string& path) {
 }
 
 void run_decode(const DecodeOptions& o) {
-  // Only the codec is loaded: the factory's codec backend, on --device at --precision (the unused LM
-  // slot stays a CpuBackend at fp32, which always passes the checks), so the codec's options are
-  // named --device / --precision in its messages.
-  const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--device",
-                                 .codec_precision = "--precision"};
-  const ModelBackends backends = make_model_backends(
-      {Device::Cpu, Precision::F32, parse_device(o.device, names.device), parse_precision(o.precision, names.precision)},
-      names);
-  Backend& backend = *backends.codec;
+  // Only the codec is loaded, on the factory's codec backend.
+  const BackendOptionNames names{.device = "--device", .precision = "--precision"};
+  const Precision precision = parse_precision(o.precision, names.precision);
+  const std::unique_ptr<Backend> codec_backend =
+      make_codec_backend(parse_device(o.device, names.device), precision, names);
+  Backend& backend = *codec_backend;
   const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version);
-  const CodecModel model = CodecModel::load(backend, paths.codec_dir, backends.codec_precision);
+  const CodecModel model = CodecModel::load(backend, paths.codec_dir, precision);
   const Tensor codes = read_codes(o.tokens, model.config());
   auto sink = open_audio_file(o.save_path, static_cast<int>(model.config().sample_rate), kChannels);
 

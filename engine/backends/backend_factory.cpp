@@ -43,7 +43,9 @@ std::string_view name_of(const std::array<std::pair<std::string_view, T>, N>& na
 // unless it computes in fp32 (the parity path).
 constexpr std::size_t kCodecScratchBytes = 48u << 20;
 
-std::unique_ptr<Backend> make_cuda_backend(bool codec, Precision precision) {
+// A model's backend on `device` (already checked); the codec's CUDA backend has its own options.
+std::unique_ptr<Backend> make_backend(Device device, bool codec, Precision precision) {
+  if (device == Device::Cpu) return std::make_unique<CpuBackend>();
 #ifdef HEARTSTREAM_HAS_CUDA
   if (!codec) return std::make_unique<CudaBackend>();
   return std::make_unique<CudaBackend>(
@@ -114,10 +116,14 @@ ModelBackends make_model_backends(const BackendChoice& choice, const BackendOpti
   ModelBackends b;
   b.lm_precision = choice.precision;
   b.codec_precision = choice.codec_precision_or_default();
-  b.lm = choice.device == Device::Cuda ? make_cuda_backend(false, b.lm_precision) : std::make_unique<CpuBackend>();
-  b.codec = choice.codec_device_or_default() == Device::Cuda ? make_cuda_backend(true, b.codec_precision)
-                                                             : std::make_unique<CpuBackend>();
+  b.lm = make_backend(choice.device, false, b.lm_precision);
+  b.codec = make_backend(choice.codec_device_or_default(), true, b.codec_precision);
   return b;
+}
+
+std::unique_ptr<Backend> make_codec_backend(Device device, Precision precision, const BackendOptionNames& names) {
+  check_device_precision(device, precision, names.device, names.precision);
+  return make_backend(device, true, precision);
 }
 
 }  // namespace hs

@@ -66,4 +66,8 @@ struct ModelBackends {
 // check_backend_choice, then both backends.
 ModelBackends make_model_backends(const BackendChoice& choice, const BackendOptionNames& names = {});
 
+// HeartCodec's backend alone (`decode`), on `device` at `precision`, checked as above under
+// names.device / names.precision.
+std::unique_ptr<Backend> make_codec_backend(Device device, Precision precision, const BackendOptionNames& names = {});
+
 }  // namespace hs

@@ -129,7 +129,14 @@ Tensor stream_codes(const SafetensorsFile& golden) {
   return out;
 }
 
-const StreamingDecoderOptions kStreamOptions{.chunk_frames = 8, .first_chunk_frames = 3, .context_frames = 6};
+StreamingDecoderOptions stream_options() {
+  StreamingDecoderOptions options;
+  options.chunk_frames = 8;
+  options.first_chunk_frames = 3;
+  options.context_frames = 6;
+  return options;
+}
+const StreamingDecoderOptions kStreamOptions = stream_options();
 
 TEST(CodecCuda, Fp32StreamingEqualsTheCpuWithAndWithoutGraphs) {
   HS_REQUIRE_GPU();
