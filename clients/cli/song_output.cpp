@@ -20,6 +20,9 @@ SongOutput::SongOutput(const SongOutputOptions& options, const CodecModel* codec
   if (!options_.stream) return;
   StreamingDecoderOptions decoder_options;
   decoder_options.first_chunk_frames = kFirstChunkFrames;  // earlier first audio
+  // On a GPU the codec decodes a chunk while the LM makes the next frames (one song: the codec's
+  // backend serves only this decoder). On the CPU both would share the same cores.
+  decoder_options.background = codec_->backend().device() == Device::Cuda;
   decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_, decoder_options);
 }
 

@@ -1,7 +1,12 @@
 #include "engine/pipeline/streaming_decoder.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "engine/core/error.h"
 
@@ -13,6 +18,90 @@ constexpr std::int64_t kCodeFrameMs = 80;
 constexpr std::int64_t kStereo = 2;
 
 }  // namespace
+
+// A thread that decodes submitted chunks in order and, while none is waiting, captures the graphs
+// of the chunk shapes to come. The first error stops it and is handed to the caller's next push,
+// pull or finish.
+class StreamingDecoder::Worker {
+ public:
+  explicit Worker(StreamingDecoder& owner) : owner_(owner), thread_([this] { loop(); }) {}
+  ~Worker() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+  void submit(Chunk chunk) {
+    rethrow();
+    {
+      std::lock_guard lock(mutex_);
+      if (chunk.flush) preparing_ = false;  // no shape is still to come
+      queue_.push_back(std::move(chunk));
+    }
+    wake_.notify_all();
+  }
+  // Waits until every submitted chunk has run.
+  void drain() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [&] { return (queue_.empty() && !busy_) || error_; });
+    lock.unlock();
+    rethrow();
+  }
+  void rethrow() {
+    std::lock_guard lock(mutex_);
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty() || preparing_; });
+      if (stop_) return;
+      std::optional<Chunk> chunk;
+      if (!queue_.empty()) {
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      busy_ = true;
+      lock.unlock();
+      bool more = true;
+      try {
+        if (chunk) {
+          owner_.decode(*chunk);
+        } else {
+          more = owner_.prepare_next();
+        }
+      } catch (...) {
+        fail(std::current_exception());
+        return;
+      }
+      lock.lock();
+      if (!more) preparing_ = false;
+      busy_ = false;
+      idle_.notify_all();
+    }
+  }
+  void fail(std::exception_ptr error) {
+    std::lock_guard lock(mutex_);
+    error_ = error;
+    busy_ = false;
+    idle_.notify_all();
+  }
+
+  StreamingDecoder& owner_;
+  std::mutex mutex_;
+  std::condition_variable wake_, idle_;
+  std::deque<Chunk> queue_;
+  bool busy_ = false;
+  bool preparing_ = true;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options)
     : model_(&model),
@@ -34,10 +123,14 @@ StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, 
   if (options_.context_frames > 0)
     context_buffer_ = model.backend().alloc({options_.context_frames * kLatentsPerCodeFrame, model.flow().latent_channels()},
                                             DType::F32);
+  if (options_.background) worker_ = std::make_unique<Worker>(*this);
 }
+
+StreamingDecoder::~StreamingDecoder() = default;
 
 void StreamingDecoder::push(std::span<const std::int32_t> codes) {
   if (finished_) throw InvalidArgument("StreamingDecoder::push: the stream is finished");
+  if (worker_) worker_->rethrow();
   if (static_cast<std::int64_t>(codes.size()) != quantizers_)
     throw InvalidArgument("StreamingDecoder::push: a frame of " + std::to_string(codes.size()) + " codes, expected " +
                           std::to_string(quantizers_));
@@ -56,11 +149,16 @@ void StreamingDecoder::finish() {
   if (finished_) throw InvalidArgument("StreamingDecoder::finish: the stream is already finished");
   finished_ = true;
   if (frames_pushed_ > frames_decoded_) run_chunk();
-  append_audio(stream_.finish());
+  Chunk flush;
+  flush.flush = true;
+  submit(std::move(flush));
+  if (worker_) worker_->drain();
 }
 
 std::vector<float> StreamingDecoder::pull() {
+  if (worker_) worker_->rethrow();
   std::vector<float> out;
+  std::lock_guard lock(pcm_mutex_);
   out.swap(pcm_);
   return out;
 }
@@ -87,34 +185,72 @@ FlowMatcher::Workspace& StreamingDecoder::workspace(std::int64_t frames, std::in
 }
 
 void StreamingDecoder::run_chunk() {
-  Backend& be = model_->backend();
-  const FlowMatcher& flow = model_->flow();
-  const std::int64_t fresh = frames_pushed_ - frames_decoded_;
-  const std::int64_t held = context_held_ + fresh;
-  const std::int64_t prefix_rows = context_held_ * kLatentsPerCodeFrame;
-  // [carried context | new chunk]: features of every frame, the carried latents as prefix.
-  const Tensor features = flow.condition(codes_tensor(0, static_cast<std::size_t>(held)));
-  const Tensor prefix = prefix_rows > 0 ? context_buffer_.slice(0, prefix_rows) : Tensor();
-  const Tensor latents = flow.sample(features, prefix, *noise_, workspace(features.dim(0), prefix_rows));
-  const Tensor fresh_latents = latents.slice(prefix_rows, latents.dim(0));
-  if (options_.on_latents) options_.on_latents(fresh_latents, frames_decoded_);
-  append_audio(stream_.push(model_->decoder().split_channels(fresh_latents)));
-
+  const std::int64_t held = context_held_ + frames_pushed_ - frames_decoded_;
+  Chunk chunk{codes_tensor(0, static_cast<std::size_t>(held)), context_held_ * kLatentsPerCodeFrame, 0,
+              frames_decoded_, false};
   // Carry the last context_frames frames (codes and latents) into the next chunk.
   context_held_ = std::min(options_.context_frames, held);
-  const std::int64_t keep_rows = context_held_ * kLatentsPerCodeFrame;
-  if (keep_rows > 0) {
-    Tensor kept = context_buffer_.slice(0, keep_rows);
-    be.copy(latents.slice(latents.dim(0) - keep_rows, latents.dim(0)), kept);
-  }
+  chunk.keep_rows = context_held_ * kLatentsPerCodeFrame;
   codes_.erase(codes_.begin(), codes_.end() - context_held_ * quantizers_);
   frames_decoded_ = frames_pushed_;
+  submit(std::move(chunk));
+}
+
+void StreamingDecoder::submit(Chunk chunk) {
+  if (worker_) {
+    worker_->submit(std::move(chunk));
+  } else {
+    decode(chunk);
+  }
+}
+
+void StreamingDecoder::decode(const Chunk& chunk) {
+  if (chunk.flush) return append_audio(stream_.finish());
+  Backend& be = model_->backend();
+  const FlowMatcher& flow = model_->flow();
+  // [carried context | new chunk]: features of every frame, the carried latents as prefix.
+  const Tensor features = flow.condition(chunk.codes);
+  const Tensor prefix = chunk.prefix_rows > 0 ? context_buffer_.slice(0, chunk.prefix_rows) : Tensor();
+  const Tensor latents = flow.sample(features, prefix, *noise_, workspace(features.dim(0), chunk.prefix_rows));
+  const Tensor fresh_latents = latents.slice(chunk.prefix_rows, latents.dim(0));
+  if (options_.on_latents) options_.on_latents(fresh_latents, chunk.first_frame);
+  append_audio(stream_.push(model_->decoder().split_channels(fresh_latents)));
+  if (chunk.keep_rows > 0) {
+    Tensor kept = context_buffer_.slice(0, chunk.keep_rows);
+    be.copy(latents.slice(latents.dim(0) - chunk.keep_rows, latents.dim(0)), kept);
+  }
+}
+
+bool StreamingDecoder::prepare_next() {
+  // The chunks' (held, carried) frame counts follow from the options alone: the first chunk, the
+  // second (carrying the first), then the steady one, which repeats until the last.
+  const std::int64_t first = options_.first_chunk_frames, later = options_.chunk_frames;
+  const std::int64_t second_carried = std::min(options_.context_frames, first);
+  const std::int64_t steady_carried = std::min(options_.context_frames, second_carried + later);
+  const auto flow = [&](std::int64_t held, std::int64_t carried) {
+    model_->flow().prepare(workspace(held * kLatentsPerCodeFrame, carried * kLatentsPerCodeFrame));
+  };
+  switch (prepared_++) {
+    case 0:
+      flow(first, 0);
+      return true;
+    case 1:
+      stream_.prepare(first * kLatentsPerCodeFrame, later * kLatentsPerCodeFrame);
+      return true;
+    case 2:
+      flow(second_carried + later, second_carried);
+      return true;
+    default:
+      flow(steady_carried + later, steady_carried);
+      return false;
+  }
 }
 
 void StreamingDecoder::append_audio(const Tensor& audio) {
   const Tensor host = model_->backend().download(audio);  // [2, 1, n]
   const std::int64_t n = host.dim(2);
   const float* src = host.data<float>();
+  std::lock_guard lock(pcm_mutex_);
   const std::size_t at = pcm_.size();
   pcm_.resize(at + static_cast<std::size_t>(kStereo * n));
   for (std::int64_t t = 0; t < n; ++t)

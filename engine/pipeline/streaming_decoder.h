@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <utility>
 #include <vector>
@@ -36,7 +37,14 @@ struct StreamingDecoderOptions {
   FlowSchedule schedule;             // Euler steps and guidance (the reference's by default)
   // Called with each chunk's new latents [2·n, latent channels] (on the model's backend) and the
   // index of its first code frame, before they are decoded; for inspection (tests, measurements).
+  // In the background it is called on the worker thread.
   std::function<void(const Tensor& latents, std::int64_t first_frame)> on_latents;
+  // Decode chunks on a worker thread: push() returns at once, pull() hands out the audio of the
+  // chunks finished so far, finish() waits for all of them. The codec then computes while the
+  // caller generates the next frames (on a GPU, the LM's and the codec's kernels overlap). The
+  // audio is the same either way. While idle the worker captures the graphs of the chunk
+  // shapes to come (the first ones while the caller prefills). The codec's backend must serve no other thread meanwhile.
+  bool background = false;
 };
 
 class StreamingDecoder {
@@ -44,9 +52,11 @@ class StreamingDecoder {
   // `model` and `noise` must outlive the decoder. InvalidArgument for chunk_frames < 1,
   // first_chunk_frames < 0 or context_frames < 0.
   StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options = {});
+  ~StreamingDecoder();  // stops the worker (defined where Worker is complete)
 
   // Adds one frame (num_quantizers codes, each in [0, codebook_size)); runs a chunk when C frames
-  // are waiting. InvalidArgument after finish() or for a malformed frame.
+  // are waiting. InvalidArgument after finish() or for a malformed frame. A chunk that failed in
+  // the background rethrows its error here, in pull() or in finish().
   void push(std::span<const std::int32_t> codes);
   // Decodes the frames still waiting and flushes the decoder's look-ahead; after it the output
   // holds frames_pushed() · samples_per_code_frame samples per channel. InvalidArgument if called twice.
@@ -63,7 +73,23 @@ class StreamingDecoder {
   std::int64_t algorithmic_latency_ms() const;
 
  private:
+  // One chunk's work, fixed when its last frame arrives (so its shape depends only on frame counts).
+  struct Chunk {
+    Tensor codes;                  // host I32 [Q, held]: carried context frames, then the new ones
+    std::int64_t prefix_rows = 0;  // latent rows of carried context
+    std::int64_t keep_rows = 0;    // latent rows to carry into the next chunk
+    std::int64_t first_frame = 0;  // index of its first new frame
+    bool flush = false;            // the end of the stream: flush the decoder's look-ahead
+  };
+  class Worker;
+
+  // Cuts the waiting frames into a chunk and runs it (here or in the background).
   void run_chunk();
+  void submit(Chunk chunk);
+  void decode(const Chunk& chunk);
+  // Captures the graphs of the next chunk shape a stream will need (first chunk, the decoder's
+  // pushes, second chunk, steady chunk) ahead of its first use; false once all are done.
+  bool prepare_next();
   // The flow-matching workspace for `frames` latent frames with `context` in-context ones (one
   // per chunk shape: a stream sees the first, the steady and the last chunk's).
   FlowMatcher::Workspace& workspace(std::int64_t frames, std::int64_t context);
@@ -84,7 +110,10 @@ class StreamingDecoder {
   std::int64_t frames_pushed_ = 0;
   std::int64_t frames_decoded_ = 0;
   bool finished_ = false;
+  int prepared_ = 0;        // shapes prepare_next() has done (the worker's)
+  std::mutex pcm_mutex_;    // pcm_ is appended by the worker in the background
   std::vector<float> pcm_;  // interleaved, not yet pulled
+  std::unique_ptr<Worker> worker_;  // background only; declared last: stopped first
 };
 
 }  // namespace hs

@@ -6,10 +6,12 @@
 // audio as relative L2 and held to bounds set from measurement (see kLowPrecisionL2).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/backends/backend_factory.h"
@@ -157,6 +159,45 @@ TEST(CodecCuda, Fp32StreamingEqualsTheCpuWithAndWithoutGraphs) {
   const double l2 = relative_l2(graphs, want);
   RecordProperty("stream_relative_l2", test::scientific(l2));
   EXPECT_LE(l2, kEndToEndL2);
+}
+
+// Decoding on the worker thread (as `generate --stream` does on a GPU) gives the inline audio bit
+// for bit, while another backend captures and replays graphs on its own stream the whole time
+// (as the language model does): captures in the two threads must not disturb each other.
+TEST(CodecCuda, BackgroundStreamingEqualsInlineBesideAnotherCapturingBackend) {
+  HS_REQUIRE_GPU();
+  HS_REQUIRE_SHARED(folder, "golden/codec-tiny");
+  HS_REQUIRE_SHARED(case_path, "golden/codec_short.safetensors");
+  const Tensor codes = stream_codes(SafetensorsFile::open(case_path));
+  const CodecModel& model = cuda_codec(folder, Precision::BF16);
+  const Tensor inline_pcm = as_tensor(stream_pcm(model, codes, kStreamOptions));
+
+  CudaBackend other;
+  const Tensor x = other.upload(Tensor::from_f32({1 << 16}, std::vector<float>(1 << 16, 1.0f)));
+  Tensor sum = other.alloc(x.shape(), DType::F32);
+  std::atomic<bool> done = false;
+  int replays = 0;
+  std::thread busy([&] {
+    while (!done) {
+      const auto graph = other.capture([&] { other.add(x, x, sum); });
+      if (graph) {
+        other.replay(*graph);
+      } else {  // HEARTSTREAM_CUDA_GRAPHS=0
+        other.add(x, x, sum);
+      }
+      other.synchronize();
+      ++replays;
+    }
+  });
+  StreamingDecoderOptions options = kStreamOptions;
+  options.background = true;
+  const Tensor background = as_tensor(stream_pcm(model, codes, options));
+  done = true;
+  busy.join();
+  EXPECT_GT(replays, 0);
+  ASSERT_EQ(background.numel(), inline_pcm.numel());
+  EXPECT_EQ(max_error(background, inline_pcm), 0.0);
+  EXPECT_EQ(other.download(sum).data<float>()[0], 2.0f);
 }
 
 // bf16 / fp8 against the CPU fp32 audio (relative L2), streamed as a song is. Bounds from the

@@ -129,6 +129,31 @@ TEST(StreamingDecoder, AShortFirstChunkStartsTheAudioEarlier) {
   EXPECT_NE(stream_all(c, options, false), stream_all(c, chunking(8, 4), false));
 }
 
+TEST(StreamingDecoder, BackgroundDecodingGivesTheSameAudio) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 40);
+  StreamingDecoderOptions options = chunking(8, 4);
+  options.first_chunk_frames = 3;
+  const std::vector<float> inline_pcm = stream_all(c, options, true);
+  options.background = true;
+  EXPECT_EQ(stream_all(c, options, true), inline_pcm);
+  EXPECT_EQ(stream_all(c, options, false), inline_pcm);
+}
+
+TEST(StreamingDecoder, BackgroundErrorsReachTheCaller) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 8);
+  StreamingDecoderOptions options = chunking(2, 1);
+  options.background = true;
+  options.on_latents = [](const Tensor&, std::int64_t first_frame) {
+    if (first_frame >= 2) throw Error("chunk failed on purpose");
+  };
+  GaussianNoise noise(kSeed);
+  StreamingDecoder decoder(*c.model, noise, options);
+  for (std::int64_t t = 0; t < 4; ++t) decoder.push(frame(c.codes, t));
+  EXPECT_THROW(decoder.finish(), Error);
+}
+
 TEST(StreamingDecoder, ChunkLatentsEqualDirectFlowMatcherCalls) {
   HS_REQUIRE_SHARED(golden, "golden");
   const Case c = load(golden, "codec_short.safetensors", 40);

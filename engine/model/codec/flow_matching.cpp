@@ -117,16 +117,19 @@ Tensor FlowMatcher::sample(const Tensor& features, const Tensor& prefix, NoiseSo
     Tensor head = ws.in_context.slice(0, context);
     be.copy(prefix, head);
   }
-  if (!ws.capture_tried) {
-    ws.capture_tried = true;
-    ws.graph = be.capture([&] { solve(ws); });
-  }
+  prepare(ws);
   if (ws.graph) {
     be.replay(*ws.graph);
   } else {
     solve(ws);
   }
   return ws.x;
+}
+
+void FlowMatcher::prepare(Workspace& ws) const {
+  if (ws.capture_tried) return;
+  ws.capture_tried = true;
+  ws.graph = backend_->capture([&] { solve(ws); });
 }
 
 void FlowMatcher::solve(Workspace& ws) const {

@@ -48,6 +48,8 @@ class FlowMatcher {
   // sample() into `workspace` (made for features.dim(0) frames and prefix.dim(0) in-context
   // frames): the latents [T, C] it returns are the workspace's, overwritten by its next call.
   Tensor sample(const Tensor& features, const Tensor& prefix, NoiseSource& noise, Workspace& workspace) const;
+  // Captures the workspace's graph ahead of its first sample() (nothing runs).
+  void prepare(Workspace& workspace) const;
 
  private:
   // The Euler solve on a workspace's buffers; enqueues ops only (no allocation, no host data).

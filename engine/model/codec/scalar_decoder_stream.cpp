@@ -89,7 +89,7 @@ Tensor ScalarDecoderStream::finish() {
   return run(backend_->alloc({batch_, decoder_->latent_channels(), decoder_->look_ahead_frames()}, DType::F32));
 }
 
-ScalarDecoderStream::Plan& ScalarDecoderStream::plan_for(std::int64_t frames, std::int64_t drop) {
+void ScalarDecoderStream::reserve(std::int64_t frames) {
   Backend& be = *backend_;
   if (!buffers_ || buffers_->frames < frames) {
     // Larger chunks than before: new buffers, and the graphs captured on the old ones are void.
@@ -105,6 +105,10 @@ ScalarDecoderStream::Plan& ScalarDecoderStream::plan_for(std::int64_t frames, st
     for (Tensor* t : {&buffers_->window, &buffers_->y, &buffers_->z}) *t = flat(sizes.any);
     buffers_->audio = flat(frames * decoder_->samples_per_frame());
   }
+}
+
+ScalarDecoderStream::Plan& ScalarDecoderStream::plan_for(std::int64_t frames, std::int64_t drop) {
+  reserve(frames);
   auto& plan = plans_[{frames, drop}];
   if (!plan) plan = std::make_unique<Plan>(Plan{frames, drop, nullptr, false});
   return *plan;
@@ -131,16 +135,26 @@ Tensor ScalarDecoderStream::run(const Tensor& latent) {
   Plan& plan = plan_for(frames, drop);
   Tensor input = carve(buffers_->input, latent.shape());
   be.copy(latent, input);
-  if (!plan.capture_tried) {
-    plan.capture_tried = true;
-    plan.graph = be.capture([&] { enqueue(plan); });
-  }
+  capture_once(plan);
   if (plan.graph) {
     be.replay(*plan.graph);
   } else {
     enqueue(plan);
   }
   return carve(buffers_->audio, {batch_, 1, (frames - drop) * decoder_->samples_per_frame()});
+}
+
+void ScalarDecoderStream::capture_once(Plan& plan) {
+  if (plan.capture_tried) return;
+  plan.capture_tried = true;
+  plan.graph = backend_->capture([&] { enqueue(plan); });
+}
+
+void ScalarDecoderStream::prepare(std::int64_t first, std::int64_t later) {
+  reserve(std::max(first, later));
+  const std::int64_t drop = std::min(drop_pending_, first);
+  if (first > drop) capture_once(plan_for(first, drop));
+  if (later > 0) capture_once(plan_for(later, 0));
 }
 
 void ScalarDecoderStream::enqueue(Plan& plan) {

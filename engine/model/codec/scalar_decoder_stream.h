@@ -31,12 +31,18 @@ class ScalarDecoderStream {
   Tensor push(const Tensor& latent);
   // Flushes the look-ahead frames; the stream accepts nothing afterwards.
   Tensor finish();
+  // Captures, ahead of time, the graphs of a first push of `first` frames and of later pushes of
+  // `later` frames (no audio is computed; the buffers are sized for the larger).
+  void prepare(std::int64_t first, std::int64_t later);
 
  private:
   struct Buffers;
   struct Plan;
   Tensor run(const Tensor& latent);
+  // Buffers for chunks of up to `frames` input frames (new ones void the captured graphs).
+  void reserve(std::int64_t frames);
   Plan& plan_for(std::int64_t frames, std::int64_t drop);
+  void capture_once(Plan& plan);
   // The ops of one chunk on a plan's tensors.
   void enqueue(Plan& plan);
   Tensor empty_audio() const;
