@@ -55,7 +55,8 @@ GenerationRequest make_request(const EngineModels& models, const SongParams& p, 
   return GenerationRequest{build_prompt(models.tokenizer, models.gen, p.tags, p.lyrics, cfg_scale),
                            p.max_audio_length_ms,
                            {.temperature = static_cast<float>(p.temperature), .topk = p.topk, .cfg_scale = cfg_scale},
-                           seed};
+                           seed,
+                           models.codec->config().codebook_size};
 }
 
 }  // namespace

@@ -197,6 +197,7 @@ static __global__ void __launch_bounds__(kThreads) sample_kernel(SampleParams p)
       float v = c[j];
       if (p.rows == 2) v = __fadd_rn(u[j], __fmul_rn(__fsub_rn(v, u[j]), p.cfg_scale));  // no FMA: the CPU rounds twice
       if (p.guided) static_cast<T*>(p.guided)[i] = from_float<T>(v);
+      if (i >= p.blocked_begin && i < p.blocked_end) v = -INFINITY;
       keys[j] = order_key(v);
       if (sampling) atomicAdd(&bins[keys[j] >> kFirstShift], 1u);
       if (top.index < 0 || v > top.score) top = Best<float>{v, i};  // better(top, {v, i}): i rises

@@ -23,6 +23,7 @@ struct SampleParams {
   std::int64_t rows, vocab;
   float cfg_scale, temperature;
   int topk;
+  int blocked_begin, blocked_end;  // ids never drawn: their combined logits count as −∞
   ElementType type;       // of logits and guided
 };
 

@@ -105,6 +105,12 @@ void run_generate(const GenerateOptions& o) {
                             o.max_audio_length_ms,
                             {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale},
                             seed};
+  // Tokens-only runs still keep to the codec's codebook when its config is there (for a later decode).
+  const std::filesystem::path codec_config = paths.codec_dir / "config.json";
+  if (codec)
+    request.codebook_size = codec->config().codebook_size;
+  else if (std::filesystem::is_regular_file(codec_config))
+    request.codebook_size = read_codec_config(codec_config).codebook_size;
   Generator generator(model, gen, request);
   SongOutput output({o.tokens_out, o.save_path, o.stream}, codec ? &*codec : nullptr, seed);
   run_frames(generator, output, codec ? static_cast<double>(codec->config().sample_rate) : 0.0);

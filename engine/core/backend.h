@@ -45,6 +45,9 @@ struct SamplingParams {
   float temperature = 1.0f;  // <= 0 means greedy
   int topk = 50;             // 1 means greedy
   float cfg_scale = 1.0f;    // used when the logits hold a (cond, uncond) pair
+  // Ids in [blocked_begin, blocked_end) are never drawn (their logits count as −∞ after guidance).
+  std::int32_t blocked_begin = 0;
+  std::int32_t blocked_end = 0;
 };
 
 // A sequence of ops recorded by Backend::capture, replayed with one launch (a CUDA Graph).

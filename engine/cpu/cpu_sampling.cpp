@@ -55,6 +55,8 @@ void CpuBackend::sample(const Tensor& logits, const SamplingParams& params, Tens
     check_shape(*guided, {vocab}, op, "guided");
     std::memcpy(guided->data<float>(), combined.data(), combined.size() * sizeof(float));
   }
+  for (std::int64_t i = std::max<std::int64_t>(params.blocked_begin, 0); i < std::min<std::int64_t>(params.blocked_end, vocab); ++i)
+    combined[static_cast<std::size_t>(i)] = -std::numeric_limits<float>::infinity();
 
   auto* state = rng.data<std::int64_t>();
   const auto seed = static_cast<std::uint64_t>(state[0]);

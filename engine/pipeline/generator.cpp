@@ -22,10 +22,27 @@ std::int64_t max_frames_for(std::int64_t max_audio_length_ms) {
   return 1 + max_audio_length_ms / kFrameMs;
 }
 
+namespace {
+
+SessionOptions session_options(const GenerationRequest& request, const GenConfig& gen, std::int64_t max_frames,
+                                std::int64_t vocab) {
+  if (request.codebook_size < 0)
+    throw InvalidArgument("codebook_size " + std::to_string(request.codebook_size) + " is negative");
+  SessionOptions options{request.sampling, request.seed, max_frames};
+  if (request.codebook_size > 0 && request.codebook_size < vocab) {
+    options.sampling.blocked_begin = static_cast<std::int32_t>(request.codebook_size);
+    options.sampling.blocked_end = std::max(gen.audio_eos_id, options.sampling.blocked_begin);
+    options.first_frame_blocked_end = static_cast<std::int32_t>(vocab);  // frame 0 never ends the song
+  }
+  return options;
+}
+
+}  // namespace
+
 Generator::Generator(std::shared_ptr<const MulaModel> model, const GenConfig& gen, const GenerationRequest& request)
     : model_(std::move(model)), audio_eos_id_(gen.audio_eos_id),
       max_frames_(max_frames_for(request.max_audio_length_ms)),
-      session_(*model_, request.prompt, {request.sampling, request.seed, max_frames_}) {}
+      session_(*model_, request.prompt, session_options(request, gen, max_frames_, model_->audio_vocab())) {}
 
 std::optional<Frame> Generator::next() {
   if (reason_) return std::nullopt;

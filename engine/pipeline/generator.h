@@ -25,6 +25,11 @@ struct GenerationRequest {
   std::int64_t max_audio_length_ms = 240000;  // the reference CLI's default
   SamplingParams sampling;                    // defaults as backend.h; the CLI uses topk 50, cfg 1.5
   std::uint64_t seed = 0;                     // same seed, same request → same frames
+  // The codec's codebook size (0: unknown). The LM's audio vocabulary is larger (8197 against 8192
+  // for the released models): ids from codebook_size up to audio_eos_id are never sampled, so every
+  // frame decodes. The reference samples them and its codec then fails; ids ≥ audio_eos_id still
+  // end the song as there, except in frame 0, which is always kept and so draws only codes.
+  std::int64_t codebook_size = 0;
 };
 
 enum class StopReason : std::uint8_t { Eos, Length, Cancelled };

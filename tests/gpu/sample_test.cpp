@@ -37,6 +37,8 @@ TEST_P(CudaSample, SameTokensAsCpu) {
       {"hot_full_vocab", 1, {.temperature = 1.3f, .topk = static_cast<int>(kVocab) + 5, .cfg_scale = 1.0f}},
       {"cold_top7", 1, {.temperature = 0.2f, .topk = 7, .cfg_scale = 1.0f}},
       {"greedy", 2, {.temperature = 0.0f, .topk = 50, .cfg_scale = 1.5f}},
+      {"blocked_most", 2, {.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f, .blocked_begin = 10, .blocked_end = 8190}},
+      {"greedy_blocked", 1, {.temperature = 0.0f, .topk = 50, .cfg_scale = 1.0f, .blocked_begin = 0, .blocked_end = 8000}},
   };
   for (const SampleCase& c : cases) {
     const Tensor logits = test::random_tensor({c.rows, kVocab}, gen, act, 3.0f);
@@ -52,6 +54,7 @@ TEST_P(CudaSample, SameTokensAsCpu) {
       gpu.sample(glogits, c.params, gpu_rng, gpu_token, &gpu_guided);
       const int want = cpu_token.data<std::int32_t>()[0];
       ASSERT_EQ(gpu.download(gpu_token).data<std::int32_t>()[0], want) << c.name << " draw " << draw;
+      ASSERT_TRUE(want < c.params.blocked_begin || want >= c.params.blocked_end) << c.name << " drew blocked " << want;
       distinct += want != last;
       last = want;
     }

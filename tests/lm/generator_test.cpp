@@ -97,6 +97,28 @@ TEST(Generator, StopsBeforeTheFirstFrameWithAnEosToken) {
   EXPECT_EQ(frames_until_eos(*nocfg, frame_max(0)), 1);
 }
 
+// A codec whose codebook is smaller than the LM's audio vocabulary (the released pair: 8192 against
+// 8197): ids from its size up to the EOS id are never sampled, so every frame decodes; ids at or
+// above EOS still end the song. Here a codebook of 8 of the tiny model's 69 ids.
+TEST(Generator, IdsPastTheCodebookAreNeverSampled) {
+  HS_REQUIRE_LM_CASES(cfg, nocfg);
+  constexpr std::int64_t kCodebook = 8;
+  auto max_code = [&](std::int64_t codebook_size) {
+    GenerationRequest r{cfg->golden.prompt, 40 * kFrameMs, {.temperature = 1.5f, .topk = 60, .cfg_scale = cfg->info.cfg_scale}, 5};
+    r.codebook_size = codebook_size;
+    Generator g(cfg->model, kTinyGen, r);
+    std::int32_t most = 0;
+    for (const Frame& f : collect(g)) most = std::max(most, *std::max_element(f.begin(), f.end()));
+    EXPECT_NE(g.stop_reason(), StopReason::Cancelled);
+    return most;
+  };
+  ASSERT_GE(max_code(0), kCodebook) << "without the mask this model samples ids past the codebook";
+  EXPECT_LT(max_code(kCodebook), kCodebook);
+  GenerationRequest bad = greedy_request(*cfg);
+  bad.codebook_size = -1;
+  EXPECT_THROW(Generator(cfg->model, kTinyGen, bad), InvalidArgument);
+}
+
 TEST(Generator, CancelFromAnotherThread) {
   HS_REQUIRE_LM_CASES(cfg, nocfg);
   constexpr std::int64_t kCancelAfter = 3;

@@ -116,6 +116,29 @@ TEST(Sampling, SameSeedSameTokensDifferentSeedDiffers) {
   EXPECT_NE(run(5), run(6));
 }
 
+TEST(Sampling, BlockedIdsAreNeverDrawn) {
+  CpuBackend cpu;
+  std::mt19937 gen(14);
+  constexpr std::int32_t kBegin = 40, kEnd = 45;
+  Tensor logits = test::random_f32({2, 300}, gen, 1.0f);
+  for (std::int64_t row = 0; row < 2; ++row)
+    for (std::int32_t i = kBegin; i < kEnd; ++i) logits.data<float>()[row * 300 + i] += 20.0f;  // the favourites
+  Tensor rng = rng_state(9);
+  const SamplingParams open{.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f};
+  const std::int32_t t = draw(cpu, logits, open, rng);
+  ASSERT_TRUE(t >= kBegin && t < kEnd) << "unblocked, the favourites win";
+  SamplingParams blocked = open;
+  blocked.blocked_begin = kBegin;
+  blocked.blocked_end = kEnd;
+  for (int d = 0; d < 200; ++d) {
+    const std::int32_t u = draw(cpu, logits, blocked, rng);
+    ASSERT_TRUE(u < kBegin || u >= kEnd) << "draw " << d << " took blocked id " << u;
+  }
+  blocked.temperature = 0.0f;  // greedy
+  const std::int32_t g = draw(cpu, logits, blocked, rng);
+  EXPECT_TRUE(g < kBegin || g >= kEnd) << g;
+}
+
 TEST(Sampling, RejectsBadArguments) {
   CpuBackend cpu;
   Tensor rng = rng_state(0), token = cpu.alloc({1}, DType::I32);

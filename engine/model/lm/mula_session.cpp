@@ -1,5 +1,6 @@
 #include "engine/model/lm/mula_session.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -200,7 +201,9 @@ void MulaSession::feed_back_frame() {
 void MulaSession::sample_codebook(std::int64_t k, const StepOptions& options) {
   Tensor token = frame_.slice(k, k + 1);
   Tensor guided = guided_.slice(k, k + 1).reshape({model_.audio_vocab()});
-  backend_.sample(logits_, options_.sampling, rng_, token, options.guided_logits ? &guided : nullptr);
+  SamplingParams params = options_.sampling;
+  if (frames_done_ == 0) params.blocked_end = std::max(params.blocked_end, options_.first_frame_blocked_end);
+  backend_.sample(logits_, params, rng_, token, options.guided_logits ? &guided : nullptr);
   if (options.forced) write_i32(token, {(*options.forced)[static_cast<std::size_t>(k)]});
 }
 

@@ -22,6 +22,9 @@ struct SessionOptions {
   SamplingParams sampling;       // cfg_scale != 1 needs a 2-row prompt, cfg_scale == 1 a 1-row one
   std::uint64_t seed = 0;        // the sampler's Philox key
   std::int64_t max_frames = 1;   // frames this session may produce (sizes the KV cache)
+  // Frame 0 draws no id in [sampling.blocked_begin, first_frame_blocked_end) either (when larger
+  // than sampling.blocked_end): it is kept whatever it holds, so it must not hold an EOS id.
+  std::int32_t first_frame_blocked_end = 0;
 };
 
 // Per-step hooks for tests and control.
