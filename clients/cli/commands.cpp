@@ -10,6 +10,7 @@ std::vector<AddCommand> all_commands() {
       add_make_demo_model_command,
       add_stream_command,
       add_play_command,
+      add_soak_command,
   };
 }
 

@@ -1,0 +1,221 @@
+#include "clients/cli/soak_report.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <utility>
+
+#include <boost/json.hpp>
+
+namespace hs::cli {
+namespace {
+
+namespace json = boost::json;
+constexpr double kKbPerMb = 1024.0;
+constexpr double kSecondsPerHour = 3600.0;
+
+std::optional<std::int64_t> vm_rss_kb(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmRSS:")) return std::stoll(line.substr(line.find_first_not_of(" \t", 6)));
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> open_fds(int pid) {
+  std::error_code ec;
+  std::int64_t n = 0;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
+       it.increment(ec))
+    ++n;
+  if (ec) return std::nullopt;
+  return n;
+}
+
+// Least-squares slope of value(sample) per hour over the samples of the run's second half.
+template <typename Value>
+double second_half_slope_per_h(const std::vector<ProcessSample>& samples, Value value) {
+  if (samples.size() < 2) return 0;
+  const double half_s = samples.back().t_s / 2;
+  double n = 0, st = 0, sv = 0, stt = 0, stv = 0;
+  for (const ProcessSample& s : samples) {
+    if (s.t_s < half_s) continue;
+    const double v = value(s);
+    n += 1;
+    st += s.t_s;
+    sv += v;
+    stt += s.t_s * s.t_s;
+    stv += s.t_s * v;
+  }
+  const double denom = n * stt - st * st;
+  if (n < 2 || denom <= 0) return 0;
+  return (n * stv - st * sv) / denom * kSecondsPerHour;
+}
+
+json::object sample_json(const ProcessSample& s) {
+  return {{"t_s", std::round(s.t_s * 10) / 10}, {"rss_kb", s.rss_kb}, {"fds", s.fds},
+          {"songs_running", s.songs_running}, {"songs_done", s.songs_done}};
+}
+
+json::object song_json(const SongResult& s) {
+  json::object o{{"worker", s.worker},         {"start_s", std::round(s.start_s * 10) / 10},
+                 {"wall_s", std::round(s.wall_s * 100) / 100}, {"seed", s.seed}, {"audio_ms", s.audio_ms},
+                 {"packets", s.packets},       {"reason", s.reason},
+                 {"ttfa_ms", std::round(s.ttfa_ms * 10) / 10}};
+  if (!s.error_kind.empty()) {
+    o["error_kind"] = s.error_kind;
+    o["error"] = s.error;
+  }
+  return o;
+}
+
+template <typename Field>
+json::object first_last_max(const std::vector<ProcessSample>& samples, Field field) {
+  if (samples.empty()) return {};
+  std::int64_t max = field(samples.front());
+  for (const ProcessSample& s : samples) max = std::max(max, field(s));
+  return {{"first", field(samples.front())}, {"last", field(samples.back())}, {"max", max}};
+}
+
+// `git rev-parse HEAD` where the tool runs, with "-dirty" when the tree has changes; empty outside
+// a checkout.
+std::string current_commit() {
+  const auto run = [](const char* command) {
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command, "r"), ::pclose);
+    std::string out;
+    if (!pipe) return out;
+    std::array<char, 128> buf{};
+    while (std::fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+  };
+  std::string commit = run("git rev-parse HEAD 2>/dev/null");
+  if (!commit.empty() && !run("git status --porcelain --untracked-files=no 2>/dev/null").empty()) commit += "-dirty";
+  return commit;
+}
+
+// JSON text like json::serialize's, but numbers as people write them ("30", "1051.16", not "3E1").
+void write_json(std::ostream& out, const json::value& v) {
+  if (v.is_double()) {
+    std::array<char, 32> buf{};
+    std::snprintf(buf.data(), buf.size(), "%.10g", v.get_double());
+    out << buf.data();
+  } else if (v.is_object()) {
+    out << '{';
+    const char* sep = "";
+    for (const auto& [key, value] : v.get_object()) {
+      out << std::exchange(sep, ",") << json::serialize(json::value(key)) << ':';
+      write_json(out, value);
+    }
+    out << '}';
+  } else if (v.is_array()) {
+    out << '[';
+    const char* sep = "";
+    for (const json::value& item : v.get_array()) write_json(out << std::exchange(sep, ","), item);
+    out << ']';
+  } else {
+    out << json::serialize(v);
+  }
+}
+
+std::string one_decimal(double v) {
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%.1f", v);
+  return buf.data();
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  std::array<char, sizeof("2000-01-01T00:00:00Z")> buf{};
+  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf.data();
+}
+
+}  // namespace
+
+std::optional<ProcessSample> sample_process(int pid, double t_s) {
+  const std::optional<std::int64_t> rss = vm_rss_kb(pid);
+  const std::optional<std::int64_t> fds = open_fds(pid);
+  if (!rss || !fds) return std::nullopt;
+  return ProcessSample{.t_s = t_s, .rss_kb = *rss, .fds = *fds};
+}
+
+SoakSummary summarize(const std::vector<ProcessSample>& samples, const std::vector<SongResult>& songs,
+                      const ProcessSample& idle_before, const ProcessSample& idle_after, const SoakLimits& limits) {
+  SoakSummary sum;
+  for (const SongResult& s : songs) {
+    if (s.error_kind.empty()) {
+      ++sum.songs_completed;
+    } else {
+      ++sum.songs_failed;
+      ++sum.errors[s.error_kind];
+    }
+  }
+  sum.rss_mb_per_h =
+      second_half_slope_per_h(samples, [](const ProcessSample& s) { return static_cast<double>(s.rss_kb) / kKbPerMb; });
+  sum.fds_per_h = second_half_slope_per_h(samples, [](const ProcessSample& s) { return static_cast<double>(s.fds); });
+  sum.idle_fd_growth = idle_after.fds - idle_before.fds;
+  if (sum.songs_failed > 0) sum.failures.push_back(std::to_string(sum.songs_failed) + " song(s) failed");
+  if (sum.songs_completed == 0) sum.failures.push_back("no song completed");
+  if (sum.rss_mb_per_h > limits.max_rss_mb_per_h)
+    sum.failures.push_back("RSS grew " + one_decimal(sum.rss_mb_per_h) + " MB/h over the second half (limit " +
+                           one_decimal(limits.max_rss_mb_per_h) + ")");
+  if (sum.fds_per_h > limits.max_fds_per_h)
+    sum.failures.push_back("open descriptors grew " + one_decimal(sum.fds_per_h) + "/h over the second half (limit " +
+                           one_decimal(limits.max_fds_per_h) + ")");
+  if (sum.idle_fd_growth > limits.max_idle_fd_growth)
+    sum.failures.push_back("the idle daemon holds " + std::to_string(sum.idle_fd_growth) +
+                           " more descriptor(s) after the run (limit " + std::to_string(limits.max_idle_fd_growth) + ")");
+  return sum;
+}
+
+std::string report_json(const SoakReport& r) {
+  const SoakSummary& sum = r.summary;
+  json::object errors;
+  for (const auto& [kind, n] : sum.errors) errors[kind] = n;
+  json::array failures;
+  for (const std::string& f : sum.failures) failures.emplace_back(f);
+  const std::string commit = current_commit();
+  json::object summary{
+      {"songs_completed", sum.songs_completed},
+      {"songs_failed", sum.songs_failed},
+      {"errors", errors},
+      {"rss_kb", first_last_max(r.samples, [](const ProcessSample& s) { return s.rss_kb; })},
+      {"rss_mb_per_h_second_half", std::round(sum.rss_mb_per_h * 100) / 100},
+      {"fds", first_last_max(r.samples, [](const ProcessSample& s) { return s.fds; })},
+      {"fds_per_h_second_half", std::round(sum.fds_per_h * 100) / 100},
+      {"idle_before", sample_json(r.idle_before)},
+      {"idle_after", sample_json(r.idle_after)},
+      {"idle_fd_growth", sum.idle_fd_growth},
+      {"limits",
+       {{"max_rss_mb_per_h", r.limits.max_rss_mb_per_h},
+        {"max_fds_per_h", r.limits.max_fds_per_h},
+        {"max_idle_fd_growth", r.limits.max_idle_fd_growth}}},
+      {"interrupted", r.interrupted},
+      {"passed", sum.failures.empty() && !r.interrupted},
+      {"failures", failures}};
+  std::ostringstream out;
+  out << "{\n\"date\": " << json::serialize(json::value(utc_now())) << ",\n\"commit\": "
+      << (commit.empty() ? "null" : json::serialize(json::value(commit))) << ",\n\"command\": "
+      << json::serialize(json::value(r.command)) << ",\n\"config\": ";
+  write_json(out, r.config);
+  out << ",\n\"summary\": ";
+  write_json(out, summary);
+  out << ",\n\"samples\": [";
+  for (std::size_t i = 0; i < r.samples.size(); ++i) write_json(out << (i ? ",\n  " : "\n  "), sample_json(r.samples[i]));
+  out << "\n],\n\"songs\": [";
+  for (std::size_t i = 0; i < r.songs.size(); ++i) write_json(out << (i ? ",\n  " : "\n  "), song_json(r.songs[i]));
+  out << "\n]\n}\n";
+  return out.str();
+}
+
+}  // namespace hs::cli
