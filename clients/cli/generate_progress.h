@@ -2,7 +2,8 @@
 // plain line every 10 s of audio (frames, audio seconds, ms per frame); a line when the first audio
 // reaches the file; then a summary with the real-time factor and whether a listener who started
 // playing at the first audio would have heard a gap (audio arriving after the audio before it had
-// played out). Times count from construction, which the caller places after the models are loaded.
+// played out). Times count from construction, which the caller places after the models are loaded
+// and before the request's prompt is built.
 #pragma once
 
 #include <chrono>

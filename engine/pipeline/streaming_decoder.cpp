@@ -123,7 +123,15 @@ StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, 
   if (options_.context_frames > 0)
     context_buffer_ = model.backend().alloc({options_.context_frames * kLatentsPerCodeFrame, model.flow().latent_channels()},
                                             DType::F32);
-  if (options_.background) worker_ = std::make_unique<Worker>(*this);
+  if (options_.background) {
+    // The first chunk's graphs (flow, then decoder) are captured here, before the caller's model
+    // runs: on CUDA, loading a kernel the first time waits for everything on the device, so the
+    // codec's kernels load now instead of each waiting for the LM's frames later. The worker
+    // captures the later shapes while the caller generates.
+    prepare_next();
+    prepare_next();
+    worker_ = std::make_unique<Worker>(*this);
+  }
 }
 
 StreamingDecoder::~StreamingDecoder() = default;

@@ -42,8 +42,8 @@ struct StreamingDecoderOptions {
   // Decode chunks on a worker thread: push() returns at once, pull() hands out the audio of the
   // chunks finished so far, finish() waits for all of them. The codec then computes while the
   // caller generates the next frames (on a GPU, the LM's and the codec's kernels overlap). The
-  // audio is the same either way. While idle the worker captures the graphs of the chunk
-  // shapes to come (the first ones while the caller prefills). The codec's backend must serve no other thread meanwhile.
+  // audio is the same either way. The constructor captures the first chunk's graphs; while
+  // idle the worker captures those of the later chunk shapes. The codec's backend must serve no other thread meanwhile.
   bool background = false;
 };
 
