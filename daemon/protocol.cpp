@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "engine/text/utf8.h"
+
 namespace hs::daemon {
 namespace {
 
@@ -148,7 +150,8 @@ std::string done_message(const DoneInfo& info) {
 }
 
 std::string error_message(std::string_view code, std::string_view message) {
-  return json::serialize(json::object{{"type", "error"}, {"code", code}, {"message", message}});
+  // Messages may quote the client's bytes (a request path); JSON text must be UTF-8.
+  return json::serialize(json::object{{"type", "error"}, {"code", code}, {"message", utf8::sanitize(message)}});
 }
 
 }  // namespace hs::daemon

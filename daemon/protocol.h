@@ -88,6 +88,7 @@ struct DoneInfo {
 std::string started_message(const StartedInfo& info);
 std::string progress_message(std::int64_t audio_ms, double rtf);
 std::string done_message(const DoneInfo& info);
+// Bytes of `message` that are not UTF-8 come out as U+FFFD.
 std::string error_message(std::string_view code, std::string_view message);
 
 }  // namespace hs::daemon

@@ -133,5 +133,14 @@ TEST(Protocol, ServerMessages) {
   EXPECT_EQ(error.at("message"), "16 songs \"running\"");
 }
 
+// A message quoting the client's bytes (a request path) that are not UTF-8 is still valid JSON:
+// the invalid bytes become U+FFFD (found by fuzz/http_request_fuzzer.cpp).
+TEST(Protocol, ErrorMessageWithInvalidUtf8IsValidJson) {
+  json::error_code ec;
+  const json::value error = json::parse(error_message("not_found", "no such page: /\xff\xfe.html \xc3"), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(error.at("message"), "no such page: /\uFFFD\uFFFD.html \uFFFD");
+}
+
 }  // namespace
 }  // namespace hs::daemon
