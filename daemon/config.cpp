@@ -34,6 +34,7 @@ constexpr double kMaxTimeoutS = 3600.0;
 constexpr std::int64_t kMinSendQueue = 8;
 constexpr std::int64_t kMaxSendQueue = 1 << 20;
 constexpr std::int64_t kMaxSocketBufferBytes = 64 * 1024 * 1024;
+constexpr std::int64_t kMaxConnections = 1 << 20;
 constexpr std::int64_t kMinAudioMs = 80;                   // one frame
 constexpr std::int64_t kMaxAudioMsLimit = 60 * 60 * 1000;  // one hour
 constexpr std::int64_t kMaxTopk = 1 << 20;
@@ -128,6 +129,20 @@ const std::vector<Field>& fields() {
          c.server.socket_send_buffer_bytes = int(parse_int(p, v, 0, kMaxSocketBufferBytes));
        }},
       {"server.web_root", [](DaemonConfig& c, auto&, auto& v) { c.server.web_root = v.text; }},
+      {"server.max_connections",
+       [](DaemonConfig& c, auto& p, auto& v) { c.server.max_connections = int(parse_int(p, v, 1, kMaxConnections)); }},
+      {"server.max_connections_per_address",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.server.max_connections_per_address = int(parse_int(p, v, 1, kMaxConnections));
+       }},
+      {"server.http_idle_timeout_s",
+       [](DaemonConfig& c, auto& p, auto& v) { c.server.http_idle_timeout_s = parse_number(p, v, 0, kMaxTimeoutS, true); }},
+      {"server.websocket_idle_timeout_s",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.server.websocket_idle_timeout_s = parse_number(p, v, 0, kMaxTimeoutS, true);
+       }},
+      {"server.request_timeout_s",
+       [](DaemonConfig& c, auto& p, auto& v) { c.server.request_timeout_s = parse_number(p, v, 0, kMaxTimeoutS, true); }},
       {"model.path", [](DaemonConfig& c, auto&, auto& v) { c.model.path = v.text; }},
       {"model.version", [](DaemonConfig& c, auto& p, auto& v) { c.model.version = parse_nonempty(p, v); }},
       {"model.device", [](DaemonConfig& c, auto& p, auto& v) { c.model.device = parse_choice(p, v, {"cpu", "cuda"}); }},

@@ -32,6 +32,11 @@ struct ServerConfig {
   int send_queue_messages = 512;               // outbound messages buffered per connection (~10 s of Opus)
   int socket_send_buffer_bytes = 0;            // SO_SNDBUF of streaming connections; 0: the OS's (auto-tuned)
   std::string web_root;                        // folder with index.html; empty: the build's clients/web
+  int max_connections = 512;                   // open client connections; more are refused (503)
+  int max_connections_per_address = 64;        // open connections from one client address
+  double http_idle_timeout_s = 15.0;           // a keep-alive HTTP connection waiting for its next request
+  double websocket_idle_timeout_s = 60.0;      // a WebSocket with no song running and no message from the client
+  double request_timeout_s = 10.0;             // an HTTP request or WebSocket message, from its first byte to its last
 };
 
 struct ModelConfig {

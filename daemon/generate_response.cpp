@@ -24,8 +24,13 @@ http::status status_for(std::string_view code) {
 
 }  // namespace
 
-GenerateResponse::GenerateResponse(beast::tcp_stream&& stream, std::shared_ptr<SharedState> state, unsigned http_version)
-    : stream_(std::move(stream)), state_(std::move(state)), http_version_(http_version), slow_timer_(stream_.get_executor()) {}
+GenerateResponse::GenerateResponse(beast::tcp_stream&& stream, std::shared_ptr<SharedState> state,
+                                   ConnectionLimits::Slot slot, unsigned http_version)
+    : stream_(std::move(stream)),
+      state_(std::move(state)),
+      slot_(std::move(slot)),
+      http_version_(http_version),
+      slow_timer_(stream_.get_executor()) {}
 
 GenerateResponse::~GenerateResponse() { state_->leave(this); }
 

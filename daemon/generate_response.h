@@ -25,7 +25,9 @@ class GenerateResponse : public std::enable_shared_from_this<GenerateResponse>,
                          public SongListener,
                          public Connection {
  public:
-  GenerateResponse(boost::beast::tcp_stream&& stream, std::shared_ptr<SharedState> state, unsigned http_version);
+  // `slot`: the connection's place under the connection limits (from its HttpSession).
+  GenerateResponse(boost::beast::tcp_stream&& stream, std::shared_ptr<SharedState> state, ConnectionLimits::Slot slot,
+                   unsigned http_version);
   ~GenerateResponse() override;
 
   // Submits the song (on the connection's strand).
@@ -59,6 +61,7 @@ class GenerateResponse : public std::enable_shared_from_this<GenerateResponse>,
 
   boost::beast::tcp_stream stream_;
   std::shared_ptr<SharedState> state_;
+  ConnectionLimits::Slot slot_;
   unsigned http_version_;
   boost::asio::steady_timer slow_timer_;
   std::shared_ptr<SongHandle> song_;  // strand only

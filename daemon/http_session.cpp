@@ -18,8 +18,8 @@ namespace net = boost::asio;
 
 namespace {
 
-// A connection may sit idle between requests this long.
-constexpr auto kIdleTimeout = std::chrono::seconds(60);
+// Bytes asked of the socket while waiting for a request's first ones.
+constexpr std::size_t kFirstReadBytes = 4096;
 constexpr std::string_view kStreamPath = "/v1/stream";
 constexpr std::string_view kPlainText = "text/plain; charset=utf-8";
 constexpr std::string_view kJson = "application/json";
@@ -73,8 +73,8 @@ std::optional<http::message_generator> file_response(const Request& req, const s
 
 }  // namespace
 
-HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {}
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state, ConnectionLimits::Slot slot)
+    : stream_(std::move(socket)), state_(std::move(state)), slot_(std::move(slot)) {}
 
 HttpSession::~HttpSession() { state_->leave(this); }
 
@@ -94,13 +94,26 @@ void HttpSession::do_read() {
   if (stopping_) return do_close();
   parser_.emplace();
   parser_->body_limit(static_cast<std::uint64_t>(state_->config().server.max_message_bytes));
-  stream_.expires_after(kIdleTimeout);
+  if (buffer_.size() > 0) return read_request();  // a pipelined request has begun
   idle_ = true;
+  stream_.expires_after(timeout_from_seconds(state_->config().server.http_idle_timeout_s));
+  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                          beast::bind_front_handler(&HttpSession::on_first_bytes, shared_from_this()));
+}
+
+void HttpSession::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+  idle_ = false;
+  if (ec) return do_close();  // the client closed, stayed idle too long, or the daemon is stopping
+  buffer_.commit(bytes);
+  read_request();
+}
+
+void HttpSession::read_request() {
+  stream_.expires_after(timeout_from_seconds(state_->config().server.request_timeout_s));
   http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
 }
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
-  idle_ = false;
   if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted)
     return do_close();
   if (ec == http::error::body_limit) {
@@ -134,7 +147,7 @@ bool HttpSession::handle(Request&& req) {
     } else if (!authorized) {
       send(error_response(req, http::status::unauthorized, "unauthorized", "a valid bearer token is required"));
     } else {
-      std::make_shared<WebsocketSession>(stream_.release_socket(), state_)->run(std::move(req));
+      std::make_shared<WebsocketSession>(stream_.release_socket(), state_, std::move(slot_))->run(std::move(req));
       return false;
     }
     return true;
@@ -155,7 +168,7 @@ bool HttpSession::handle(Request&& req) {
   } else if (path == "/v1/generate" && req.method() == http::verb::post) {
     try {
       SongParams params = parse_generate_body(req.body(), state_->config().generation);
-      std::make_shared<GenerateResponse>(std::move(stream_), state_, req.version())->start(std::move(params));
+      std::make_shared<GenerateResponse>(std::move(stream_), state_, std::move(slot_), req.version())->start(std::move(params));
       return false;
     } catch (const ProtocolError& e) {
       send(error_response(req, http::status::bad_request, e.code(), e.what()));
@@ -174,6 +187,7 @@ bool HttpSession::handle(Request&& req) {
 
 void HttpSession::send(http::message_generator&& response) {
   const bool keep_alive = response.keep_alive() && !stopping_;
+  stream_.expires_after(timeout_from_seconds(state_->config().server.request_timeout_s));
   beast::async_write(stream_, std::move(response),
                      beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
 }
@@ -189,6 +203,7 @@ void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t by
 }
 
 void HttpSession::do_close() {
+  slot_ = {};  // before the socket closes: a client that sees the close may connect again at once
   beast::error_code ec;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   stream_.close();

@@ -16,7 +16,8 @@ namespace hs::daemon {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession>, public Connection {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state);
+  // `slot` is the connection's place under the connection limits; it goes with the socket.
+  HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state, ConnectionLimits::Slot slot);
   ~HttpSession() override;
 
   void run();
@@ -25,7 +26,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Con
  private:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
+  // Waits up to server.http_idle_timeout_s for a request's first bytes, then gives the whole
+  // request server.request_timeout_s.
   void do_read();
+  void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
+  void read_request();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   // Answers `req`; returns false when the connection was handed to another class.
   bool handle(Request&& req);
@@ -36,6 +41,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Con
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::shared_ptr<SharedState> state_;
+  ConnectionLimits::Slot slot_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   bool idle_ = false;      // waiting for a request: a shutdown may close at once
   bool stopping_ = false;  // close after the response in progress

@@ -40,7 +40,12 @@ std::string_view query_token(std::string_view target) {
 }  // namespace
 
 SharedState::SharedState(DaemonConfig config, EngineWorker& worker, Metrics& metrics, std::filesystem::path web_root)
-    : config_(std::move(config)), worker_(&worker), metrics_(&metrics), web_root_(std::move(web_root)) {}
+    : config_(std::move(config)),
+      worker_(&worker),
+      metrics_(&metrics),
+      web_root_(std::move(web_root)),
+      connection_limits_(std::make_shared<ConnectionLimits>(config_.server.max_connections,
+                                                            config_.server.max_connections_per_address)) {}
 
 bool SharedState::authorized(std::string_view authorization, std::string_view target) const {
   const std::string& token = config_.server.auth_token;

@@ -1,5 +1,6 @@
 // What every connection shares (Beast chat-multi's shared_state): the configuration, the engine
-// worker, the metrics, the web root, and the registry of live connections used at shutdown.
+// worker, the metrics, the web root, the connection limits, and the registry of live connections
+// used at shutdown.
 // Beast-free, so tests and main can include it cheaply.
 #pragma once
 
@@ -12,6 +13,7 @@
 
 #include "daemon/config.h"
 #include "daemon/connection.h"
+#include "daemon/connection_limits.h"
 #include "daemon/engine_worker.h"
 #include "daemon/metrics.h"
 
@@ -25,6 +27,7 @@ class SharedState {
   EngineWorker& worker() const { return *worker_; }
   Metrics& metrics() const { return *metrics_; }
   const std::filesystem::path& web_root() const { return web_root_; }
+  ConnectionLimits& connection_limits() const { return *connection_limits_; }
 
   // True when no token is configured, or `authorization` is "Bearer <token>", or (for browsers,
   // which cannot set headers on a WebSocket) the request target's query holds token=<token>.
@@ -43,6 +46,7 @@ class SharedState {
   EngineWorker* worker_;
   Metrics* metrics_;
   std::filesystem::path web_root_;
+  std::shared_ptr<ConnectionLimits> connection_limits_;
   mutable std::mutex mutex_;  // guards connections_ and stopping_
   std::unordered_map<const Connection*, std::weak_ptr<Connection>> connections_;
   bool stopping_ = false;

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <opus/opus.h>
 
 namespace hs::test {
@@ -95,6 +96,16 @@ void WsClient::close() {
 }
 
 void WsClient::abort() { beast::get_lowest_layer(ws_).close(); }
+
+void WsClient::ping() {
+  beast::get_lowest_layer(ws_).expires_after(kClientDeadline);
+  ws_.ping({});
+}
+
+void WsClient::send_raw(const std::string& bytes) {
+  beast::get_lowest_layer(ws_).expires_after(kClientDeadline);
+  net::write(beast::get_lowest_layer(ws_).socket(), net::buffer(bytes));
+}
 
 HttpResult http_request(unsigned short port, http::verb method, const std::string& target, const std::string& body,
                         const std::map<std::string, std::string>& headers) {

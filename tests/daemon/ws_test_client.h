@@ -54,6 +54,10 @@ class WsClient {
   void close();
   // Drops the TCP connection without a close handshake.
   void abort();
+  // Sends a ping (a control frame; its pong is taken by the next read).
+  void ping();
+  // Writes bytes straight to the socket, past the WebSocket framing (e.g. half a frame).
+  void send_raw(const std::string& bytes);
 
  private:
   boost::asio::io_context ioc_;
