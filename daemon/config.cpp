@@ -8,7 +8,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <initializer_list>
 #include <sstream>
@@ -16,6 +15,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "engine/core/read_file.h"
 #include "engine/text/prompt.h"
 
 extern char** environ;
@@ -218,7 +218,28 @@ std::string location(const std::string& source, const YAML::Mark& mark) {
   return source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
 }
 
-// The file's key/value pairs, every key checked against the table at its depth.
+// "file:line" of a node.
+std::string line_of(const std::string& source, const YAML::Node& node) {
+  return source + ":" + std::to_string(node.Mark().line + 1);
+}
+
+// A mapping's key as a name; `names` holds the line of each name seen so far in that mapping, so
+// a second one is an error naming both lines (yaml-cpp would let the last one win).
+std::string key_name(const YAML::Node& key, const std::string& source, const std::string& prefix, std::string_view what,
+                     std::map<std::string, int>& names) {
+  if (!key.IsScalar())
+    throw ConfigError(line_of(source, key) + ": expected a " + std::string(what) + " name, got " + node_kind(key));
+  const std::string name = key.Scalar();
+  const int line = key.Mark().line + 1;
+  const auto [first, fresh] = names.emplace(name, line);
+  if (!fresh)
+    throw ConfigError(prefix + name + ": duplicate " + std::string(what) + " in " + line_of(source, key) +
+                      " (first at line " + std::to_string(first->second) + ")");
+  return name;
+}
+
+// The file's key/value pairs, every key checked against the table at its depth; every error names
+// the file and the line.
 void collect_yaml(const std::string& text, const std::string& source, RawValues& out) {
   YAML::Node root;
   try {
@@ -227,21 +248,27 @@ void collect_yaml(const std::string& text, const std::string& source, RawValues&
     throw ConfigError(location(source, e.mark) + ": invalid YAML: " + e.msg);
   }
   if (root.IsNull()) return;
-  if (!root.IsMap()) throw ConfigError(source + ": expected a mapping of sections at the top, got " + node_kind(root));
+  if (!root.IsMap())
+    throw ConfigError(line_of(source, root) + ": expected a mapping of sections at the top, got " + node_kind(root));
   const auto sections = section_names();
+  std::map<std::string, int> section_lines;
   for (const auto& section : root) {
-    const std::string name = section.first.as<std::string>();
+    const std::string name = key_name(section.first, source, "", "section", section_lines);
     if (std::find(sections.begin(), sections.end(), name) == sections.end())
-      throw ConfigError(name + ": unknown section in " + source + " (expected one of " + join(sections) + ")");
+      throw ConfigError(name + ": unknown section in " + line_of(source, section.first) + " (expected one of " +
+                        join(sections) + ")");
     if (section.second.IsNull()) continue;
-    if (!section.second.IsMap()) throw ConfigError(name + ": expected a mapping of keys, got " + node_kind(section.second));
+    if (!section.second.IsMap())
+      throw ConfigError(name + ": expected a mapping of keys, got " + node_kind(section.second) + " (" +
+                        line_of(source, section.second) + ")");
+    std::map<std::string, int> key_lines;
     for (const auto& key : section.second) {
-      const std::string path = name + "." + key.first.as<std::string>();
-      if (!find_field(path)) throw ConfigError(path + ": unknown key in " + source);
+      const std::string path = name + "." + key_name(key.first, source, name + ".", "key", key_lines);
+      if (!find_field(path)) throw ConfigError(path + ": unknown key in " + line_of(source, key.first));
       if (key.second.IsMap() || key.second.IsSequence())
         throw ConfigError(path + ": expected a single value, got " + node_kind(key.second) + " (" +
                           location(source, key.second.Mark()) + ")");
-      out[path] = RawValue{key.second.IsNull() ? std::string() : key.second.Scalar(), source};
+      out[path] = RawValue{key.second.IsNull() ? std::string() : key.second.Scalar(), line_of(source, key.first)};
     }
   }
 }
@@ -264,6 +291,15 @@ void collect_environment(const Environment& env, RawValues& out) {
 }
 
 void validate(const DaemonConfig& c) {
+  const auto& g = c.generation;
+  const std::int64_t needed = kJsonEscapeFactor * (g.max_tags_bytes + g.max_lyrics_bytes) + kMessageOverheadBytes;
+  if (c.server.max_message_bytes < needed)
+    throw ConfigError("server.max_message_bytes: " + std::to_string(c.server.max_message_bytes) +
+                      " cannot hold a request with generation.max_tags_bytes (" + std::to_string(g.max_tags_bytes) +
+                      ") and generation.max_lyrics_bytes (" + std::to_string(g.max_lyrics_bytes) +
+                      ") of text; it must be at least " + std::to_string(needed) + " (" +
+                      std::to_string(kJsonEscapeFactor) + " x the texts, as they may grow escaped in JSON, + " +
+                      std::to_string(kMessageOverheadBytes) + ")");
   if (c.generation.max_audio_length_ms > c.generation.max_audio_length_ms_limit)
     throw ConfigError("generation.max_audio_length_ms: the default (" + std::to_string(c.generation.max_audio_length_ms) +
                       ") exceeds generation.max_audio_length_ms_limit (" +
@@ -307,11 +343,13 @@ DaemonConfig parse_config(const std::string& yaml_text, const std::string& sourc
 DaemonConfig load_config(const std::optional<std::filesystem::path>& file, const Environment& env,
                          const ConfigOverrides& overrides) {
   if (!file) return parse_config("", "defaults", env, overrides);
-  std::ifstream in(*file, std::ios::binary);
-  if (!in) throw ConfigError(file->string() + ": cannot read the configuration file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), file->string(), env, overrides);
+  std::string text;
+  try {
+    text = read_regular_file(*file, kMaxConfigFileBytes);
+  } catch (const FileReadError& e) {
+    throw ConfigError(file->string() + ": " + e.what() + " (the configuration file)");
+  }
+  return parse_config(text, file->string(), env, overrides);
 }
 
 }  // namespace hs::daemon

@@ -21,12 +21,19 @@ class ConfigError : public InvalidArgument {
   using InvalidArgument::InvalidArgument;
 };
 
+// The largest configuration file read (a config is a few KB; a device such as /dev/zero never ends).
+inline constexpr std::uintmax_t kMaxConfigFileBytes = 1024 * 1024;
+// server.max_message_bytes must hold tags and lyrics at their limits as JSON strings: escaped, a
+// text grows at most this many times (a 2-byte UTF-8 character as \uXXXX), plus the other fields.
+inline constexpr std::int64_t kJsonEscapeFactor = 3;
+inline constexpr std::int64_t kMessageOverheadBytes = 4096;
+
 struct ServerConfig {
   std::string bind = "127.0.0.1";              // loopback only; 0.0.0.0 exposes the daemon
   int port = 8080;                             // 0 picks a free port (tests)
   int threads = 2;                             // Asio threads serving HTTP/WebSocket I/O
   int max_sessions = 16;                       // songs generating at once; more get `busy`
-  std::int64_t max_message_bytes = 64 * 1024;  // largest client WebSocket message / HTTP body
+  std::int64_t max_message_bytes = 256 * 1024;  // largest client WebSocket message / HTTP body (holds the text limits)
   std::string auth_token;                      // empty: no auth; else `Authorization: Bearer <token>`
   double slow_reader_timeout_s = 10.0;         // a full send queue for this long closes the connection
   int send_queue_messages = 512;               // outbound messages buffered per connection (~10 s of Opus)

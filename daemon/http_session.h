@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,6 +36,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Con
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   // Answers `req`; returns false when the connection was handed to another class.
   bool handle(Request&& req);
+  // Answers a request that could not be read (malformed, too large), then lingers and closes.
+  void refuse(boost::beast::http::status status, std::string_view code, const std::string& message);
+  // Stops sending, drops what the client still sends (bounded in time and bytes), then closes.
+  void linger_close();
+  void drain(std::size_t dropped);
   void send(boost::beast::http::message_generator&& response);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
@@ -45,6 +52,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Con
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   bool idle_ = false;      // waiting for a request: a shutdown may close at once
   bool stopping_ = false;  // close after the response in progress
+  bool linger_ = false;    // the response in progress refuses an unread request: linger_close after it
 };
 
 }  // namespace hs::daemon

@@ -34,6 +34,17 @@ inline constexpr std::string_view kSlowReader = "slow_reader";      // the send 
 inline constexpr std::string_view kShutdown = "shutdown";           // the daemon is stopping
 inline constexpr std::string_view kRejected = "rejected";  // the engine cannot take it (e.g. too long for the model)
 inline constexpr std::string_view kGenerationFailed = "generation_failed";  // the engine threw for this song
+// HTTP only: the JSON body of an error status (RFC 9110 15.5, 15.6).
+inline constexpr std::string_view kBadRequest = "bad_request";                // 400: malformed HTTP
+inline constexpr std::string_view kUnauthorized = "unauthorized";             // 401
+inline constexpr std::string_view kNotFound = "not_found";                    // 404
+inline constexpr std::string_view kMethodNotAllowed = "method_not_allowed";   // 405 (Allow names the methods)
+inline constexpr std::string_view kMessageTooLarge = "message_too_large";     // 413: body over server.max_message_bytes
+inline constexpr std::string_view kTargetTooLong = "target_too_long";         // 414
+inline constexpr std::string_view kUpgradeRequired = "upgrade_required";      // 426: /v1/stream is a WebSocket
+inline constexpr std::string_view kHeadersTooLarge = "headers_too_large";     // 431
+inline constexpr std::string_view kNotImplemented = "not_implemented";        // 501: a method the daemon does not know
+inline constexpr std::string_view kVersionNotSupported = "http_version_not_supported";  // 505
 }  // namespace error_code
 
 class ProtocolError : public InvalidArgument {

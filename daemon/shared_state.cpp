@@ -1,5 +1,6 @@
 #include "daemon/shared_state.h"
 
+#include <cctype>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -9,16 +10,30 @@
 namespace hs::daemon {
 namespace {
 
-constexpr std::string_view kBearer = "Bearer ";
+constexpr std::string_view kBearer = "bearer";
 constexpr std::string_view kTokenParam = "token=";
 constexpr int kProtocolVersion = 1;
 
-// Equal strings, in time that does not depend on where they differ.
-bool same_secret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+// `given` equals `secret`, in time that depends on the secret's length only: every byte of the
+// secret is compared, whatever was given and wherever it differs.
+bool same_secret(std::string_view given, std::string_view secret) {
+  unsigned char diff = given.size() == secret.size() ? 0 : 1;
+  for (std::size_t i = 0; i < secret.size(); ++i) {
+    const char g = i < given.size() ? given[i] : '\0';
+    diff |= static_cast<unsigned char>(g ^ secret[i]);
+  }
   return diff == 0;
+}
+
+// The credentials of "Bearer <token>": the scheme in any case, then one or more spaces (RFC 9110
+// 11.4); "" for any other scheme.
+std::string_view bearer_token(std::string_view authorization) {
+  const auto space = authorization.find(' ');
+  if (space != kBearer.size()) return {};
+  for (std::size_t i = 0; i < kBearer.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kBearer[i]) return {};
+  const auto token = authorization.find_first_not_of(' ', space);
+  return token == std::string_view::npos ? std::string_view{} : authorization.substr(token);
 }
 
 // The value of `token=` in the target's query string, or "" (no percent-decoding: tokens are
@@ -43,16 +58,21 @@ SharedState::SharedState(DaemonConfig config, EngineWorker& worker, Metrics& met
     : config_(std::move(config)),
       worker_(&worker),
       metrics_(&metrics),
-      web_root_(std::move(web_root)),
+      static_files_(std::move(web_root)),
       connection_limits_(std::make_shared<ConnectionLimits>(config_.server.max_connections,
                                                             config_.server.max_connections_per_address)) {}
 
-bool SharedState::authorized(std::string_view authorization, std::string_view target) const {
+bool SharedState::authorized(std::string_view authorization) const {
   const std::string& token = config_.server.auth_token;
   if (token.empty()) return true;
-  if (authorization.rfind(kBearer, 0) == 0 && same_secret(authorization.substr(kBearer.size()), token)) return true;
+  const std::string_view given = bearer_token(authorization);
+  return !given.empty() && same_secret(given, token);
+}
+
+bool SharedState::authorized_websocket(std::string_view authorization, std::string_view target) const {
+  if (authorized(authorization)) return true;
   const std::string_view from_query = query_token(target);
-  return !from_query.empty() && same_secret(from_query, token);
+  return !from_query.empty() && same_secret(from_query, config_.server.auth_token);
 }
 
 std::string SharedState::info_json() const {

@@ -1,6 +1,6 @@
 // What every connection shares (Beast chat-multi's shared_state): the configuration, the engine
-// worker, the metrics, the web root, the connection limits, and the registry of live connections
-// used at shutdown.
+// worker, the metrics, the web client's files, the connection limits, and the registry of live
+// connections used at shutdown.
 // Beast-free, so tests and main can include it cheaply.
 #pragma once
 
@@ -16,6 +16,7 @@
 #include "daemon/connection_limits.h"
 #include "daemon/engine_worker.h"
 #include "daemon/metrics.h"
+#include "daemon/static_files.h"
 
 namespace hs::daemon {
 
@@ -26,12 +27,16 @@ class SharedState {
   const DaemonConfig& config() const { return config_; }
   EngineWorker& worker() const { return *worker_; }
   Metrics& metrics() const { return *metrics_; }
-  const std::filesystem::path& web_root() const { return web_root_; }
+  const StaticFiles& static_files() const { return static_files_; }
   ConnectionLimits& connection_limits() const { return *connection_limits_; }
 
-  // True when no token is configured, or `authorization` is "Bearer <token>", or (for browsers,
-  // which cannot set headers on a WebSocket) the request target's query holds token=<token>.
-  bool authorized(std::string_view authorization, std::string_view target) const;
+  // True when no token is configured, or `authorization` is "Bearer <token>" (the scheme in any
+  // case, RFC 9110 11.1); the token is compared in time that does not depend on where it differs.
+  bool authorized(std::string_view authorization) const;
+  // The same for the WebSocket upgrade of /v1/stream, where the target's query may hold
+  // token=<token> instead: browsers cannot set headers on a WebSocket. Only there: a token in a
+  // URL ends up in logs and histories.
+  bool authorized_websocket(std::string_view authorization, std::string_view target) const;
   // GET /v1/info: model, device, stream format, limits and defaults (JSON).
   std::string info_json() const;
 
@@ -45,7 +50,7 @@ class SharedState {
   DaemonConfig config_;
   EngineWorker* worker_;
   Metrics* metrics_;
-  std::filesystem::path web_root_;
+  StaticFiles static_files_;
   std::shared_ptr<ConnectionLimits> connection_limits_;
   mutable std::mutex mutex_;  // guards connections_ and stopping_
   std::unordered_map<const Connection*, std::weak_ptr<Connection>> connections_;

@@ -5,8 +5,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <random>
@@ -17,6 +15,7 @@
 #include "clients/cli/song_output.h"
 #include "engine/backends/backend_factory.h"
 #include "engine/core/error.h"
+#include "engine/core/read_file.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/config.h"
 #include "engine/model/codec/codec_model.h"
@@ -47,13 +46,20 @@ struct GenerateOptions {
   bool stream = false;                        // decode while generating (the file grows) instead of after
 };
 
-// The argument itself, or the contents of the file it names.
-std::string text_or_file(const std::string& arg) {
+// The argument itself, or the contents of the file it names (read up to `max_bytes`, the prompt
+// builder's limit). One line holding a '/' or ending in .txt is taken for a path and must name a
+// file: a mistyped path must not become the song's text.
+std::string text_or_file(const std::string& option, const std::string& arg, std::size_t max_bytes) {
+  const bool one_line = arg.find('\n') == std::string::npos;
+  const bool looks_like_path = one_line && (arg.find('/') != std::string::npos || arg.ends_with(".txt"));
   std::error_code ec;
-  if (arg.empty() || !std::filesystem::is_regular_file(arg, ec)) return arg;
-  std::ifstream in(arg, std::ios::binary);
-  if (!in) throw InvalidArgument("cannot read '" + arg + "'");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (!looks_like_path && (arg.empty() || !std::filesystem::is_regular_file(arg, ec))) return arg;
+  try {
+    return read_regular_file(arg, max_bytes);
+  } catch (const FileReadError& e) {
+    throw InvalidArgument(option + " '" + arg + "': " + e.what() +
+                          " (one line with a '/' or ending in .txt is read as a file's path)");
+  }
 }
 
 // Pulls every frame into `output`, with progress on stderr; returns why the stream ended.
@@ -88,6 +94,8 @@ void run_generate(const GenerateOptions& o) {
     throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .opus, .ogg, .mp3, .safetensors) "
                           "and/or --tokens-out FILE.safetensors");
   if (o.stream && o.save_path.empty()) throw InvalidArgument("--stream needs --save_path");
+  const std::string tags = text_or_file("--tags", o.tags, kMaxTagsBytes);
+  const std::string lyrics = text_or_file("--lyrics", o.lyrics, kMaxLyricsBytes);
   const bool need_codec = !o.save_path.empty();
   const ModelBackends backends = make_model_backends(choice, names);
   std::fprintf(stderr, "language model on %s (%s), codec on %s (%s)\n", backends.lm->name().c_str(),
@@ -101,7 +109,7 @@ void run_generate(const GenerateOptions& o) {
   if (need_codec) codec.emplace(CodecModel::load(*backends.codec, paths.codec_dir, backends.codec_precision));
   const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
   if (!o.seed) std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(seed));
-  GenerationRequest request{build_prompt(tokenizer, gen, text_or_file(o.tags), text_or_file(o.lyrics), o.cfg_scale),
+  GenerationRequest request{build_prompt(tokenizer, gen, tags, lyrics, o.cfg_scale),
                             o.max_audio_length_ms,
                             {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale},
                             seed};
@@ -141,8 +149,11 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--codec_precision", opt->codec_precision,
                   "HeartCodec's weights: fp32 | bf16 | fp8 (bf16 / fp8 need cuda; default: --precision when on "
                   "--device, else fp32 on cpu and fp8 on cuda)");
-  cmd->add_option("--tags", opt->tags, "Tags, or a file holding them")->required();
-  cmd->add_option("--lyrics", opt->lyrics, "Lyrics, or a file holding them")->required();
+  cmd->add_option("--tags", opt->tags, "Tags, or a file holding them (one line with a '/' or ending in .txt is a path)")
+      ->required();
+  cmd->add_option("--lyrics", opt->lyrics,
+                  "Lyrics, or a file holding them (one line with a '/' or ending in .txt is a path)")
+      ->required();
   cmd->add_option("--max_audio_length_ms", opt->max_audio_length_ms, "Maximum audio length")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -1,7 +1,6 @@
 // tokenizer.json → TokenizerData. Every feature the file uses is either implemented or
 // rejected here with a FormatError naming the file and the feature.
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 #include <limits>
 #include <optional>
@@ -9,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "engine/core/error.h"
+#include "engine/core/read_file.h"
 #include "engine/text/byte_level.h"
 #include "engine/text/tokenizer_impl.h"
 
@@ -19,6 +19,8 @@ namespace json = boost::json;
 
 // Token ids must fit the engine's I32 token tensors.
 constexpr std::int64_t kMaxTokenId = std::numeric_limits<std::int32_t>::max() - 1;
+// The largest tokenizer.json read (Llama-3's is 17 MB).
+constexpr std::uintmax_t kMaxTokenizerFileBytes = 256 * 1024 * 1024;
 
 const json::value* find(const json::object& o, std::string_view key) {
   const auto it = o.find(key);
@@ -276,9 +278,12 @@ void check_decoder(const json::value* v) {
 }
 
 json::value read_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError("cannot open the file");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  try {
+    text = read_regular_file(path, kMaxTokenizerFileBytes);
+  } catch (const FileReadError& e) {
+    throw FormatError(e.what());
+  }
   boost::system::error_code ec;
   // Many small strings: a monotonic arena parses the 17 MB Llama-3 file much faster.
   json::value v = json::parse(text, ec, json::make_shared_resource<json::monotonic_resource>());

@@ -1,8 +1,12 @@
 // daemon/config: the documented file parses to its defaults, every kind of bad value and unknown
-// key is rejected naming its key path, and the environment and command line override the file.
+// key is rejected naming its key path, file and line, duplicate keys are rejected, only bounded
+// regular files are read, the message limit fits the text limits, and the environment and command
+// line override the file.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "daemon/config.h"
@@ -106,22 +110,22 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
     const char* expected;
   };
   const Case cases[] = {
-      {"server: {port: abc}", R"(server.port (from test.yaml): expected an integer in 0..65535, got "abc")"},
-      {"server: {port: 70000}", "server.port (from test.yaml): expected an integer in 0..65535, got \"70000\""},
+      {"server: {port: abc}", R"(server.port (from test.yaml:1): expected an integer in 0..65535, got "abc")"},
+      {"server: {port: 70000}", "server.port (from test.yaml:1): expected an integer in 0..65535, got \"70000\""},
       {"server: {port: 80.5}", "server.port"},
       {"server: {port: }", "got \"\""},
       {"server: {threads: 0}", "server.threads"},
-      {"server: {bind: localhost}", "server.bind (from test.yaml): expected an IPv4 or IPv6 address"},
-      {"server: {slow_reader_timeout_s: 0}", "server.slow_reader_timeout_s (from test.yaml): expected a number in (0, 3600]"},
+      {"server: {bind: localhost}", "server.bind (from test.yaml:1): expected an IPv4 or IPv6 address"},
+      {"server: {slow_reader_timeout_s: 0}", "server.slow_reader_timeout_s (from test.yaml:1): expected a number in (0, 3600]"},
       {"server: {slow_reader_timeout_s: nan}", "server.slow_reader_timeout_s"},
       {"server: {max_message_bytes: 10}", "server.max_message_bytes"},
-      {"model: {device: gpu}", R"(model.device (from test.yaml): expected one of cpu, cuda, got "gpu")"},
+      {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {precision: int4}", "model.precision"},
-      {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml): expected one of cpu, cuda, got "gpu")"},
-      {"model: {codec_device: }", R"(model.codec_device (from test.yaml): expected one of cpu, cuda, got "")"},
+      {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
+      {"model: {codec_device: }", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "")"},
       {"model: {codec_precision: int4}",
-       R"(model.codec_precision (from test.yaml): expected one of fp32, bf16, fp8, got "int4")"},
-      {"model: {version: ''}", "model.version (from test.yaml): expected a non-empty string"},
+       R"(model.codec_precision (from test.yaml:1): expected one of fp32, bf16, fp8, got "int4")"},
+      {"model: {version: ''}", "model.version (from test.yaml:1): expected a non-empty string"},
       {"generation: {temperature: -1}", "generation.temperature"},
       {"generation: {topk: 0}", "generation.topk"},
       {"generation: {cfg_scale: high}", "generation.cfg_scale"},
@@ -132,8 +136,8 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"streaming: {lookahead_s: 1e9}", "streaming.lookahead_s"},
       {"logging: {level: loud}", "logging.level"},
       {"server: {port: [1, 2]}", "server.port: expected a single value, got a list"},
-      {"server: [port]", "server: expected a mapping of keys, got a list"},
-      {"- 1\n- 2", "test.yaml: expected a mapping of sections at the top, got a list"},
+      {"server: [port]", "server: expected a mapping of keys, got a list (test.yaml:1)"},
+      {"- 1\n- 2", "test.yaml:1: expected a mapping of sections at the top, got a list"},
       {"server: {port: 1", "test.yaml:"},
   };
   for (const auto& c : cases) {
@@ -143,9 +147,9 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
 }
 
 TEST(DaemonConfig, UnknownKeysAtEveryDepth) {
-  EXPECT_EQ(error_of("sever: {port: 1}").rfind("sever: unknown section in test.yaml", 0), 0u) << error_of("sever: {}");
-  EXPECT_EQ(error_of("server: {prot: 1}"), "server.prot: unknown key in test.yaml");
-  EXPECT_EQ(error_of("generation:\n  topk: 5\n  top_p: 0.9"), "generation.top_p: unknown key in test.yaml");
+  EXPECT_EQ(error_of("sever: {port: 1}").rfind("sever: unknown section in test.yaml:1", 0), 0u) << error_of("sever: {}");
+  EXPECT_EQ(error_of("server: {prot: 1}"), "server.prot: unknown key in test.yaml:1");
+  EXPECT_EQ(error_of("generation:\n  topk: 5\n  top_p: 0.9"), "generation.top_p: unknown key in test.yaml:3");
   EXPECT_EQ(error_of("server: {bind: {host: x}}").rfind("server.bind: expected a single value, got a mapping", 0), 0u);
   EXPECT_EQ(error_of("", {}, {{"server.nope", "1"}}), "server.nope: unknown key (command-line override)");
   EXPECT_NE(error_of("", {{"HEARTSTREAM_SERVER_PROT", "1"}}).find("HEARTSTREAM_SERVER_PROT: unknown setting"),
@@ -180,6 +184,71 @@ TEST(DaemonConfig, EnvironmentNames) {
 
 TEST(DaemonConfig, MissingFileIsAnError) {
   EXPECT_THROW(load_config(std::filesystem::path("/nonexistent/heartstream.yaml"), {}, {}), ConfigError);
+}
+
+// The error message of load_config on `file`, or "" when it loads.
+std::string load_error_of(const std::filesystem::path& file) {
+  try {
+    load_config(file, {}, {});
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A directory, a device that never ends and an oversized file are errors naming the file; the
+// device and the large file are not read to their end.
+TEST(DaemonConfig, OnlyBoundedRegularFilesAreRead) {
+  const auto dir = std::filesystem::temp_directory_path() / ("hs_config_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string of_dir = load_error_of(dir);
+  EXPECT_EQ(of_dir.rfind(dir.string() + ": ", 0), 0u) << of_dir;
+  EXPECT_NE(of_dir.find("directory"), std::string::npos) << of_dir;
+  const std::string of_device = load_error_of("/dev/zero");
+  EXPECT_EQ(of_device.rfind("/dev/zero: ", 0), 0u) << of_device;
+  EXPECT_NE(of_device.find("not a regular file"), std::string::npos) << of_device;
+  const auto big = dir / "big.yaml";
+  std::ofstream(big) << "# " << std::string(kMaxConfigFileBytes, 'x') << "\n";
+  const std::string of_big = load_error_of(big);
+  EXPECT_EQ(of_big.rfind(big.string() + ": ", 0), 0u) << of_big;
+  EXPECT_NE(of_big.find(std::to_string(kMaxConfigFileBytes)), std::string::npos) << of_big;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DaemonConfig, DuplicateKeysNameBothLines) {
+  EXPECT_EQ(error_of("server:\n  port: 1\n  bind: ::1\n  port: 2\n"),
+            "server.port: duplicate key in test.yaml:4 (first at line 2)");
+  EXPECT_EQ(error_of("server: {port: 1}\nmodel: {}\nserver: {port: 2}\n"),
+            "server: duplicate section in test.yaml:3 (first at line 1)");
+}
+
+// Whatever is wrong in the file, the message says where: the file and the line.
+TEST(DaemonConfig, EveryFileErrorNamesTheFileAndLine) {
+  const char* cases[] = {
+      "\n\nserver: {port: 1",        // syntax
+      "\n\nserver: {? [a, b] : 1}",  // a key that is not a name
+      "\n\n? {a: 1}\n: {}",         // a section that is not a name
+      "\n\nserver: {port: x}",       // a bad value
+      "\n\nserver: {prot: 1}",       // an unknown key
+      "\n\nserver: 5",               // a section that is not a mapping
+  };
+  for (const char* yaml : cases) {
+    const std::string message = error_of(yaml);
+    EXPECT_NE(message.find("test.yaml:3"), std::string::npos) << yaml << "\n→ " << message;
+  }
+}
+
+// A message carries tags and lyrics as JSON: the limit leaves room for both at their own limits,
+// escaped (a \uXXXX for every 2-byte character is three times the bytes).
+TEST(DaemonConfig, MessageLimitHoldsTheTextLimits) {
+  const DaemonConfig d;
+  EXPECT_GE(d.server.max_message_bytes,
+            kJsonEscapeFactor * (d.generation.max_tags_bytes + d.generation.max_lyrics_bytes) + kMessageOverheadBytes);
+  const std::string message = error_of("server: {max_message_bytes: 65536}");
+  EXPECT_EQ(message.rfind("server.max_message_bytes: 65536 cannot hold", 0), 0u) << message;
+  EXPECT_NE(message.find("generation.max_lyrics_bytes (65536)"), std::string::npos) << message;
+  EXPECT_EQ(error_of("server: {max_message_bytes: 65536}\ngeneration: {max_tags_bytes: 1024, max_lyrics_bytes: 16384}"),
+            "");
 }
 
 }  // namespace

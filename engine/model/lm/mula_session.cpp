@@ -33,11 +33,12 @@ std::int64_t check_prompt(const Prompt& p, const SessionOptions& o) {
 // Backbone positions a session needs: the prompt, then one per frame fed back.
 std::int64_t backbone_capacity(const MulaModel& m, const Prompt& p, const SessionOptions& o) {
   const std::int64_t needed = p.length() + o.max_frames - 1;
+  const std::int64_t room = m.backbone().max_seq_len - p.length() + 1;  // frames that fit after the prompt
   if (needed > m.backbone().max_seq_len)
     throw InvalidArgument("prompt of " + std::to_string(p.length()) + " tokens + " + std::to_string(o.max_frames) +
                           " frames exceeds the backbone's max_seq_len " + std::to_string(m.backbone().max_seq_len) +
-                          " (at most " + std::to_string(m.backbone().max_seq_len - p.length() + 1) +
-                          " frames for this prompt)");
+                          (room >= 1 ? " (at most " + std::to_string(room) + " frames for this prompt)"
+                                     : " (the prompt alone does not fit: shorten the tags or lyrics)"));
   return needed;
 }
 
