@@ -40,6 +40,7 @@ constexpr std::int64_t kOpusPacketSamples = 960;   // 20 ms
 constexpr auto kIdleSettle = std::chrono::seconds(5);  // how long the daemon may take to close sockets
 constexpr auto kIdlePoll = std::chrono::milliseconds(100);
 constexpr int kInterruptedExit = 130;
+constexpr auto kFailureBackoff = std::chrono::milliseconds(100);  // after a failed song: refusals come back at once
 
 struct SoakOptions {
   std::string url;
@@ -172,8 +173,12 @@ class Soak {
       r.wall_s = elapsed_s() - start_s;
       --running_;
       if (r.reason == "cancelled") stop_ = true;  // a signal cancelled the songs: end the run
-      const std::scoped_lock lock(songs_mutex_);
-      songs_.push_back(std::move(r));
+      const bool failed = !r.error_kind.empty();
+      {
+        const std::scoped_lock lock(songs_mutex_);
+        songs_.push_back(std::move(r));
+      }
+      if (failed) std::this_thread::sleep_for(kFailureBackoff);  // a refusing daemon is not flooded
     }
     if (++workers_done_ == o_.concurrency) net::post(ioc_, [this] { finish(); });
   }
@@ -199,7 +204,7 @@ class Soak {
     if (!take_sample()) return;
     timer_.expires_after(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.sample_every_s)));
     timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) tick();
+      if (!ec && !finished_) tick();  // a tick already due when finish() cancels the timer still runs
     });
   }
 
@@ -212,13 +217,14 @@ class Soak {
   }
 
   void finish() {
+    finished_ = true;
     timer_.cancel();
     signals_.cancel();
     if (!daemon_gone_) take_sample();  // the last one, at the end of the last song
   }
 
   void on_signal(const boost::system::error_code& ec) {
-    if (ec) return;
+    if (ec || finished_) return;
     if (interrupted_) std::_Exit(kInterruptedExit);
     interrupted_ = stop_ = true;  // each running song got the signal too and sends `cancel`
     signals_.async_wait([this](const boost::system::error_code& e, int) { on_signal(e); });
@@ -247,6 +253,7 @@ class Soak {
   std::atomic<int> running_ = 0;
   std::atomic<int> workers_done_ = 0;
   bool interrupted_ = false;
+  bool finished_ = false;  // every worker has ended
   bool daemon_gone_ = false;
   std::mutex songs_mutex_;
   std::vector<SongResult> songs_;
