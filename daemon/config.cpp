@@ -230,6 +230,11 @@ std::string key_name(const YAML::Node& key, const std::string& source, const std
   if (!key.IsScalar())
     throw ConfigError(line_of(source, key) + ": expected a " + std::string(what) + " name, got " + node_kind(key));
   const std::string name = key.Scalar();
+  // No key has one, and quoted in a message it would cut the text (NUL) or reach the terminal.
+  const auto control = std::find_if(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+  if (control != name.end())
+    throw ConfigError(line_of(source, key) + ": a " + std::string(what) + " name holds control character " +
+                      std::to_string(static_cast<unsigned char>(*control)));
   const int line = key.Mark().line + 1;
   const auto [first, fresh] = names.emplace(name, line);
   if (!fresh)

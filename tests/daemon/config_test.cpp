@@ -231,6 +231,7 @@ TEST(DaemonConfig, EveryFileErrorNamesTheFileAndLine) {
       "\n\nserver: {port: x}",       // a bad value
       "\n\nserver: {prot: 1}",       // an unknown key
       "\n\nserver: 5",               // a section that is not a mapping
+      "\n\n\"\\0server\": {}",        // a name with a control character (never quoted as is)
   };
   for (const char* yaml : cases) {
     const std::string message = error_of(yaml);
