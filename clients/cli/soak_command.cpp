@@ -131,6 +131,8 @@ class Soak {
 
   SoakReport run() {
     SoakReport report;
+    report.date = utc_now();
+    report.commit = current_commit();
     report.command = command_line(o_);
     report.config = config_json(o_);
     report.limits = o_.limits;

@@ -84,8 +84,8 @@ json::object first_last_max(const std::vector<ProcessSample>& samples, Field fie
   return {{"first", field(samples.front())}, {"last", field(samples.back())}, {"max", max}};
 }
 
-// `git rev-parse HEAD` where the tool runs, with "-dirty" when the tree has changes; empty outside
-// a checkout.
+}  // namespace
+
 std::string current_commit() {
   const auto run = [](const char* command) {
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command, "r"), ::pclose);
@@ -140,8 +140,6 @@ std::string utc_now() {
   return buf.data();
 }
 
-}  // namespace
-
 std::optional<ProcessSample> sample_process(int pid, double t_s) {
   const std::optional<std::int64_t> rss = vm_rss_kb(pid);
   const std::optional<std::int64_t> fds = open_fds(pid);
@@ -184,7 +182,6 @@ std::string report_json(const SoakReport& r) {
   for (const auto& [kind, n] : sum.errors) errors[kind] = n;
   json::array failures;
   for (const std::string& f : sum.failures) failures.emplace_back(f);
-  const std::string commit = current_commit();
   json::object summary{
       {"songs_completed", sum.songs_completed},
       {"songs_failed", sum.songs_failed},
@@ -204,8 +201,8 @@ std::string report_json(const SoakReport& r) {
       {"passed", sum.failures.empty() && !r.interrupted},
       {"failures", failures}};
   std::ostringstream out;
-  out << "{\n\"date\": " << json::serialize(json::value(utc_now())) << ",\n\"commit\": "
-      << (commit.empty() ? "null" : json::serialize(json::value(commit))) << ",\n\"command\": "
+  out << "{\n\"date\": " << json::serialize(json::value(r.date)) << ",\n\"commit\": "
+      << (r.commit.empty() ? "null" : json::serialize(json::value(r.commit))) << ",\n\"command\": "
       << json::serialize(json::value(r.command)) << ",\n\"config\": ";
   write_json(out, r.config);
   out << ",\n\"summary\": ";

@@ -52,6 +52,7 @@ TEST_F(SoakCli, ARunCompletesCheckedSongsAndSamplesTheDaemon) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("songs completed, 0 failed"), std::string::npos) << r.out;
   const json::object rep = report();
+  EXPECT_EQ(rep.at("date").as_string().size(), std::string("2000-01-01T00:00:00Z").size());
   EXPECT_EQ(rep.at("config").at("concurrency").as_int64(), 2);
   const json::object& summary = rep.at("summary").as_object();
   EXPECT_GT(summary.at("songs_completed").as_int64(), 0);
