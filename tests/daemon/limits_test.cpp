@@ -351,11 +351,11 @@ TEST(Limits, IdleKeepAliveAndSlowHttpRequestsAreClosed) {
 
 TEST(Limits, IdleWebSocketIsClosedEvenWhileItAnswersPingsButNotDuringASong) {
   TestDaemon daemon([](daemon::DaemonConfig& c) {
-    c.server.websocket_idle_timeout_s = 0.5;
+    c.server.websocket_idle_timeout_s = 1.0;
     c.streaming.lookahead_s = 0.1;  // the song takes about its own length: longer than the idle timeout
   });
   WsClient client(daemon.port());
-  const SongTranscript t = client.generate(song(2000));
+  const SongTranscript t = client.generate(song(3000));
   ASSERT_EQ(t.end.at("type"), "done") << json::serialize(t.end);
   client.ping();  // its pong is no message from the client
   EXPECT_THROW(client.read(), boost::system::system_error);
