@@ -63,8 +63,7 @@ std::string text_or_file(const std::string& option, const std::string& arg, std:
 }
 
 // Pulls every frame into `output`, with progress on stderr; returns why the stream ended.
-StopReason run_frames(Generator& generator, SongOutput& output, double sample_rate_hz) {
-  GenerateProgress progress(stderr, ::isatty(STDERR_FILENO) != 0, generator.max_frames());
+StopReason run_frames(Generator& generator, SongOutput& output, double sample_rate_hz, GenerateProgress& progress) {
   const StopReason reason = generator.run([&](const Frame& frame) {
     output.push(frame);
     progress.on_frame(generator.frames_emitted());
@@ -109,6 +108,8 @@ void run_generate(const GenerateOptions& o) {
   if (need_codec) codec.emplace(CodecModel::load(*backends.codec, paths.codec_dir, backends.codec_precision));
   const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
   if (!o.seed) std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(seed));
+  // The clock starts with the request: the session's setup and the codec's graph captures count.
+  GenerateProgress progress(stderr, ::isatty(STDERR_FILENO) != 0, max_frames_for(o.max_audio_length_ms));
   GenerationRequest request{build_prompt(tokenizer, gen, tags, lyrics, o.cfg_scale),
                             o.max_audio_length_ms,
                             {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale},
@@ -121,7 +122,7 @@ void run_generate(const GenerateOptions& o) {
     request.codebook_size = read_codec_config(codec_config).codebook_size;
   Generator generator(model, gen, request);
   SongOutput output({o.tokens_out, o.save_path, o.stream}, codec ? &*codec : nullptr, seed);
-  run_frames(generator, output, codec ? static_cast<double>(codec->config().sample_rate) : 0.0);
+  run_frames(generator, output, codec ? static_cast<double>(codec->config().sample_rate) : 0.0, progress);
   constexpr double kGb = 1e9;
   const std::size_t lm_peak = backends.lm->peak_allocated_bytes(), codec_peak = backends.codec->peak_allocated_bytes();
   if (lm_peak + codec_peak > 0)
