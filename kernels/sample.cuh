@@ -23,8 +23,8 @@ struct SampleParams {
   std::int64_t rows, vocab;
   float cfg_scale, temperature;
   int topk;
-  int blocked_begin, blocked_end;  // ids never drawn: their combined logits count as −∞
   ElementType type;       // of logits and guided
+  int blocked_begin = 0, blocked_end = 0;  // ids never drawn: their combined logits count as −∞
 };
 
 void sample(const SampleParams& p, cudaStream_t stream);

@@ -355,7 +355,7 @@ void CudaBackend::sample(const Tensor& logits, const SamplingParams& params, Ten
   }
   kernels::sample({logits.raw(), guided ? guided->raw() : nullptr, static_cast<std::int64_t*>(rng.raw()),
                    static_cast<std::int32_t*>(token.raw()), logits.dim(0), vocab, params.cfg_scale, params.temperature,
-                   params.topk, params.blocked_begin, params.blocked_end, cuda::element_type(act, op, "logits")},
+                   params.topk, cuda::element_type(act, op, "logits"), params.blocked_begin, params.blocked_end},
                   state_->stream);
 }
 
