@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -110,22 +111,33 @@ TEST(GenerateCli, SavedAudioEqualsDecodeOfTheGoldenFramesWithTheSameSeed) {
   EXPECT_EQ(std::memcmp(a.data<float>(), b.data<float>(), a.bytes()), 0);
 }
 
-// The golden codec's 64 codes cannot hold the golden LM's codes 64..68: generation stops with an
-// error instead of decoding garbage, and writes no audio.
-TEST(GenerateCli, CodeTheCodecCannotDecodeIsAClearError) {
+// The golden codec's 64 codes cannot hold the golden LM's greedy codes 64..68 (see the test above):
+// with the codec there, generate never samples ids from its codebook size up to the EOS id, so the
+// song is made and decoded (the reference samples them and its codec fails).
+TEST(GenerateCli, IdsTheCodecCannotDecodeAreNeverSampled) {
   HS_REQUIRE_SHARED(shared_model, "golden/mula-tiny");
   HS_REQUIRE_SHARED(codec, "golden/codec-tiny");
   HS_REQUIRE_SHARED(tokenizer, "tokenizer/llama3-tokenizer.json");
-  const GoldenCheckpoint ckpt(shared_model.parent_path().parent_path());
+  const fs::path shared = shared_model.parent_path().parent_path();
+  const GoldenCheckpoint ckpt(shared);
   fs::create_directory_symlink(codec, ckpt.dir() / "HeartCodec-oss");
   const test::LmCaseInfo& c = test::lm_cases().front();
-  const fs::path out = ckpt.dir() / "x.safetensors";
-  EXPECT_EQ(run_process({HEARTSTREAM_CLI, "generate", "--model_path", ckpt.dir().string(), "--version", "tiny", "--tags",
+  const test::LmGolden golden = test::load_lm_golden(shared / "golden" / (c.name + ".safetensors"));
+  constexpr std::int32_t kCodebook = 64;  // golden/codec-tiny/config.json
+  const auto past_codebook = [&](const Tensor& frames) {
+    const std::int32_t* v = frames.data<std::int32_t>();
+    return std::count_if(v, v + frames.numel(), [&](std::int32_t t) { return t >= kCodebook; });
+  };
+  ASSERT_GT(past_codebook(golden.frames), 0) << "the golden greedy frames hold ids past the codebook";
+  const fs::path tokens = ckpt.dir() / "tokens.safetensors", out = ckpt.dir() / "x.safetensors";
+  ASSERT_EQ(run_process({HEARTSTREAM_CLI, "generate", "--model_path", ckpt.dir().string(), "--version", "tiny", "--tags",
                          c.tags, "--lyrics", c.lyrics, "--max_audio_length_ms", std::to_string((c.frames - 1) * 80),
-                         "--topk", "1", "--cfg_scale", std::to_string(c.cfg_scale), "--seed", "5", "--save_path",
-                         out.string()}),
-            1);
-  EXPECT_FALSE(fs::exists(out));
+                         "--topk", "1", "--cfg_scale", std::to_string(c.cfg_scale), "--seed", "5", "--tokens-out",
+                         tokens.string(), "--save_path", out.string()}),
+            0);
+  const Tensor frames = SafetensorsFile::open(tokens).get("frames");
+  EXPECT_EQ(past_codebook(frames), 0);
+  EXPECT_EQ(SafetensorsFile::open(out).get("wav").dim(1), frames.dim(1) * 3840);
 }
 
 }  // namespace
