@@ -34,7 +34,7 @@ struct StreamOptions {
   std::optional<double> temperature;
   std::optional<double> cfg_scale;
   std::optional<std::uint64_t> seed;
-  std::string out;     // .opus/.ogg: packets as they are; other audio extensions: decoded
+  std::string out;     // any audio file extension: decoded, then written by open_audio_file
   bool play = false;   // decode and play on the local PortAudio output
   std::string device;  // PortAudio device for --play: name (or part of it) or index; empty: default
 };
@@ -49,16 +49,10 @@ json::object generate_message(const StreamOptions& o) {
   return m;
 }
 
-bool is_ogg_opus(const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".opus" || ext == ".ogg";
-}
-
 std::vector<std::unique_ptr<PacketOutput>> open_outputs(const StreamOptions& o) {
   std::vector<std::unique_ptr<PacketOutput>> outputs;
   if (!o.out.empty())
-    outputs.push_back(is_ogg_opus(o.out) ? ogg_opus_output(o.out) : decoded_output(open_audio_file(o.out)));
+    outputs.push_back(decoded_output(open_audio_file(o.out)));
   if (o.play) outputs.push_back(decoded_output(std::make_unique<daemon::PortAudioSink>(o.device)));
   if (outputs.empty()) throw InvalidArgument("nothing to do: give --out FILE and/or --play");
   return outputs;

@@ -1,13 +1,10 @@
 #include "clients/cli/stream_outputs.h"
 
 #include <algorithm>
-#include <optional>
 #include <vector>
 
 #include <opus/opus.h>
 
-#include "daemon/audio/binary_file.h"
-#include "daemon/audio/ogg_opus_writer.h"
 #include "daemon/audio/pcm.h"
 #include "engine/core/error.h"
 
@@ -16,30 +13,6 @@ namespace {
 
 constexpr std::int64_t kSamplesPerMs = kSampleRateHz / 1000;
 constexpr int kMaxOpusFrameSamples = 5760;  // 120 ms at 48 kHz, libopus' largest frame
-
-class OggOpusOutput final : public PacketOutput {
- public:
-  explicit OggOpusOutput(const std::filesystem::path& path) : file_(path) {}
-
-  void start(int pre_skip) override {
-    writer_.emplace([this](std::span<const std::uint8_t> bytes) { file_.write(bytes); }, kChannels, pre_skip,
-                    /*serial_number=*/1);
-  }
-  void packet(std::span<const std::uint8_t> packet) override {
-    writer_->write_packet(packet);
-    ++packets_;
-  }
-  void finish(std::int64_t audio_ms) override {
-    if (packets_ == 0) throw Error(file_.path().string() + ": the song ended before any audio");
-    writer_->finish(audio_ms * kSamplesPerMs);
-    file_.close();
-  }
-
- private:
-  BinaryFile file_;
-  std::optional<OggOpusWriter> writer_;
-  std::int64_t packets_ = 0;
-};
 
 // Holds one packet's PCM back until the next arrives, so finish() can trim the last one's padding.
 class DecodedOutput final : public PacketOutput {
@@ -88,10 +61,6 @@ class DecodedOutput final : public PacketOutput {
 };
 
 }  // namespace
-
-std::unique_ptr<PacketOutput> ogg_opus_output(const std::filesystem::path& path) {
-  return std::make_unique<OggOpusOutput>(path);
-}
 
 std::unique_ptr<PacketOutput> decoded_output(std::unique_ptr<AudioSink> sink) {
   return std::make_unique<DecodedOutput>(std::move(sink));

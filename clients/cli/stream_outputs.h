@@ -1,10 +1,9 @@
-// Where `heartstream stream` puts a song's Opus packets as they arrive: an Ogg Opus file (the
-// packets muxed as they are, no re-encode), or decoded to PCM for an AudioSink (a WAV/MP3 file by
-// open_audio_file, or the PortAudio output).
+// Where `heartstream stream` puts a song's Opus packets as they arrive: decoded to PCM for an
+// AudioSink (an audio file by open_audio_file, .opus/.ogg re-encoded by libopusenc, or the
+// PortAudio output).
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <span>
 
@@ -23,8 +22,6 @@ class PacketOutput {
   virtual void finish(std::int64_t audio_ms) = 0;
 };
 
-// .opus / .ogg: Ogg Opus with the server's pre_skip, its end trimmed to audio_ms.
-std::unique_ptr<PacketOutput> ogg_opus_output(const std::filesystem::path& path);
 // Decodes with libopus, drops pre_skip, trims the padding, and writes to `sink`.
 std::unique_ptr<PacketOutput> decoded_output(std::unique_ptr<AudioSink> sink);
 

@@ -22,14 +22,18 @@ void check_opus(int status, const char* what) {
 
 }  // namespace
 
+void check_opus_options(const OpusEncoderOptions& options) {
+  HS_CHECK(options.channels == 1 || options.channels == 2,
+           "Opus output supports 1 or 2 channels, got " + std::to_string(options.channels));
+  HS_CHECK(options.bitrate_bps > 0, "Opus bitrate must be positive");
+  HS_CHECK(options.complexity >= 0 && options.complexity <= kMaxComplexity,
+           "Opus complexity must be in 0..10");
+}
+
 OpusStreamEncoder::OpusStreamEncoder(PacketCallback on_packet, OpusEncoderOptions options)
     : on_packet_(std::move(on_packet)), options_(options) {
   HS_CHECK(on_packet_, "OpusStreamEncoder needs a packet callback");
-  HS_CHECK(options_.channels == 1 || options_.channels == 2,
-           "Opus output supports 1 or 2 channels, got " + std::to_string(options_.channels));
-  HS_CHECK(options_.bitrate_bps > 0, "Opus bitrate must be positive");
-  HS_CHECK(options_.complexity >= 0 && options_.complexity <= kMaxComplexity,
-           "Opus complexity must be in 0..10");
+  check_opus_options(options_);
   int status = OPUS_OK;
   encoder_ = opus_encoder_create(kSampleRateHz, options_.channels, OPUS_APPLICATION_AUDIO, &status);
   check_opus(status, "opus_encoder_create");

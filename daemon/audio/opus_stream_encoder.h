@@ -26,6 +26,10 @@ struct OpusEncoderOptions {
   int complexity = 10;
 };
 
+// Throws InvalidArgument naming the bad option (channels not 1 or 2, bitrate not positive,
+// complexity outside 0..10).
+void check_opus_options(const OpusEncoderOptions& options);
+
 class OpusStreamEncoder {
  public:
   // Receives each packet; the span is valid only during the call. Every packet holds
