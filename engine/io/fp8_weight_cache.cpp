@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,7 +15,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kVersionKey = "heartstream_fp8_cache";
 constexpr std::string_view kSchemeKey = "quantization";
-constexpr std::string_view kSourcePrefix = "source:";
 constexpr std::int64_t kNanosecondsPerSecond = 1'000'000'000;
 
 std::string file_identity(const fs::path& file) {
@@ -39,12 +39,41 @@ std::string metadata_difference(const CacheMetadata& found, const CacheMetadata&
 
 }  // namespace
 
-CacheMetadata fp8_cache_metadata(const fs::path& dir, const std::vector<fs::path>& sources) {
+CacheMetadata fp8_cache_metadata(const fs::path& dir, const std::vector<fs::path>& sources,
+                                 const std::vector<std::string>& keep_bf16) {
   CacheMetadata metadata{{std::string(kVersionKey), std::string(kFp8CacheFormatVersion)},
                          {std::string(kSchemeKey), std::string(kFp8CacheScheme)}};
   for (const fs::path& source : sources)
-    metadata[std::string(kSourcePrefix) + source.lexically_relative(dir).generic_string()] = file_identity(source);
+    metadata[std::string(kFp8CacheSourcePrefix) + source.lexically_relative(dir).generic_string()] = file_identity(source);
+  if (!keep_bf16.empty()) {
+    std::string lines;
+    for (const std::string& pattern : keep_bf16) lines += (lines.empty() ? "" : "\n") + pattern;
+    metadata[std::string(kFp8CacheKeepKey)] = lines;
+  }
   return metadata;
+}
+
+std::vector<std::string> fp8_cache_keep_patterns(const CacheMetadata& metadata) {
+  std::vector<std::string> patterns;
+  const auto it = metadata.find(std::string(kFp8CacheKeepKey));
+  if (it == metadata.end()) return patterns;
+  std::size_t begin = 0;
+  while (begin <= it->second.size()) {
+    const std::size_t end = std::min(it->second.find('\n', begin), it->second.size());
+    patterns.push_back(it->second.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return patterns;
+}
+
+std::optional<CacheMetadata> read_fp8_cache_metadata(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path, ec))) return std::nullopt;
+  try {
+    return SafetensorsFile::open(path).metadata();
+  } catch (const Error&) {  // FormatError for every malformed file
+    return std::nullopt;
+  }
 }
 
 std::optional<Fp8WeightCache> Fp8WeightCache::open(const fs::path& path, const CacheMetadata& expected,

@@ -6,7 +6,9 @@
 //   __metadata__   "heartstream_fp8_cache": kFp8CacheFormatVersion,
 //                  "quantization": kFp8CacheScheme,
 //                  "source:<file>": "bytes=<size> mtime_ns=<mtime>" for every source safetensors file
-//                  (named relative to the checkpoint folder).
+//                  (named relative to the checkpoint folder),
+//                  "keep_bf16": the --keep glob patterns, one a line, when there are any (linears
+//                  whose key matches one load at bf16 and are not in the file).
 // Keys are the model's names for its linears (HeartMuLa: engine/model/lm/mula_weights.cpp; HeartCodec:
 // each linear's weight tensor, engine/model/codec/codec_weights.cpp). A cache whose metadata differs
 // from what the sources give now (a source rewritten, resized or touched, a shard added or removed,
@@ -34,12 +36,22 @@ inline constexpr std::string_view kFp8CacheFileName = "heartstream-fp8-cache.saf
 inline constexpr std::string_view kFp8CacheFormatVersion = "1";
 inline constexpr std::string_view kFp8CacheScheme = "e4m3-per-output-channel";
 inline constexpr std::string_view kFp8CacheScalesSuffix = ".scales";
+inline constexpr std::string_view kFp8CacheKeepKey = "keep_bf16";
+inline constexpr std::string_view kFp8CacheSourcePrefix = "source:";
 
 using CacheMetadata = std::map<std::string, std::string>;
 
-// The metadata of a cache built from `sources` (files inside `dir`). FormatError naming the file
-// when one cannot be stat'ed.
-CacheMetadata fp8_cache_metadata(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& sources);
+// The metadata of a cache built from `sources` (files inside `dir`) keeping the linears that match
+// one of `keep_bf16` (glob patterns) in bf16. FormatError naming the file when one cannot be
+// stat'ed.
+CacheMetadata fp8_cache_metadata(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& sources,
+                                 const std::vector<std::string>& keep_bf16 = {});
+
+// The keep patterns recorded in a cache's metadata (none when it has no kFp8CacheKeepKey).
+std::vector<std::string> fp8_cache_keep_patterns(const CacheMetadata& metadata);
+
+// The metadata of the cache file at `path`; nullopt when it is absent or does not parse.
+std::optional<CacheMetadata> read_fp8_cache_metadata(const std::filesystem::path& path);
 
 class Fp8WeightCache {
  public:

@@ -166,7 +166,7 @@ TEST_F(CodecFp8Cache, WeightsFromTheCacheEqualAFreshQuantization) {
   const TensorStore store = TensorStore::open(dir_);
   const NamedTensors tensors = named_tensors(store);
 
-  Fp8CachedLinears from_cache(backend_, cache(), fp8_cache_metadata(dir_, store.files()));
+  Fp8CachedLinears from_cache(backend_, cache(), store.files());
   RecordingLinears cached(from_cache);
   const CodecModel from_cache_model(backend_, tensors, c, Precision::FP8, cached);
   EXPECT_EQ(from_cache.finish().outcome, WeightCacheOutcome::Hit);

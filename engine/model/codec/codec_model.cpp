@@ -29,7 +29,7 @@ CodecModel CodecModel::load(Backend& backend, const std::filesystem::path& folde
   const TensorStore store = TensorStore::open(folder);
   std::optional<Fp8CachedLinears> cached;
   if (precision == Precision::FP8 && options.weight_cache && weight_cache_allowed_by_environment())
-    cached.emplace(backend, folder / kFp8CacheFileName, fp8_cache_metadata(folder, store.files()));
+    cached.emplace(backend, folder / kFp8CacheFileName, store.files(), options.keep_bf16);
   CodecModel model(backend, CodecWeightLoader(backend, named_tensors(store), precision, cached ? &*cached : nullptr),
                    config);
   WeightCacheReport cache = cached ? cached->finish() : WeightCacheReport{};

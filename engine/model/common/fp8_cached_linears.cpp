@@ -1,5 +1,6 @@
 #include "engine/model/common/fp8_cached_linears.h"
 
+#include <fnmatch.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,17 +25,39 @@ bool weight_cache_allowed_by_environment() {
   return !(env && std::string(env) == "0");
 }
 
-Fp8CachedLinears::Fp8CachedLinears(Backend& backend, fs::path path, CacheMetadata metadata)
-    : backend_(backend), metadata_(std::move(metadata)) {
+Fp8CachedLinears::Fp8CachedLinears(Backend& backend, fs::path path, const std::vector<fs::path>& sources,
+                                   const std::optional<std::vector<std::string>>& keep_bf16)
+    : backend_(backend) {
   report_.path = std::move(path);
-  cache_ = Fp8WeightCache::open(report_.path, metadata_, report_.reason);
+  if (keep_bf16) {
+    keep_ = *keep_bf16;
+  } else if (const auto existing = read_fp8_cache_metadata(report_.path)) {
+    keep_ = fp8_cache_keep_patterns(*existing);
+  }
+  for (const std::string& pattern : keep_)
+    if (pattern.empty() || pattern.find_first_of("\r\n") != std::string::npos)
+      throw InvalidArgument("fp8 keep pattern '" + pattern + "': empty or holds a line break");
   const fs::path dir = report_.path.has_parent_path() ? report_.path.parent_path() : fs::path(".");
+  metadata_ = fp8_cache_metadata(dir, sources, keep_);
+  report_.metadata = metadata_;
+  cache_ = Fp8WeightCache::open(report_.path, metadata_, report_.reason);
   writable_ = ::access(dir.c_str(), W_OK) == 0;
   if (!writable_) report_.write_error = "folder '" + dir.string() + "' is not writable";
 }
 
+std::string Fp8CachedLinears::kept_because(const std::string& key) const {
+  for (const std::string& pattern : keep_)
+    if (::fnmatch(pattern.c_str(), key.c_str(), 0) == 0) return "--keep '" + pattern + "'";
+  return {};
+}
+
 Weight Fp8CachedLinears::load(const std::string& key, const Shape& shape, const std::function<Tensor()>& weight,
                               const Tensor* bias) {
+  if (std::string why = kept_because(key); !why.empty()) {
+    report_.linears.push_back({key, shape, DType::BF16, std::move(why)});
+    return backend_.load_linear(weight(), bias, Precision::BF16);
+  }
+  report_.linears.push_back({key, shape, DType::F8_E4M3, {}});
   std::optional<QuantizedWeight> q = cache_ ? cache_->find(key, shape) : std::nullopt;
   if (q) {
     ++report_.linears_from_cache;
@@ -51,7 +74,7 @@ Weight Fp8CachedLinears::load(const std::string& key, const Shape& shape, const 
 
 WeightCacheReport Fp8CachedLinears::finish() {
   WeightCacheReport& r = report_;
-  if (r.linears_quantized == 0) {
+  if (r.linears_quantized == 0 && cache_) {
     r.outcome = WeightCacheOutcome::Hit;
     r.write_error.clear();
   } else if (writable_) {

@@ -5,6 +5,11 @@
 // line on stderr and nothing else: the model loads the same either way, and a model loaded from
 // the cache holds bit for bit the weights of one quantized fresh. Both models load through it:
 // HeartMuLa (MulaModel::load) and HeartCodec (CodecModel::load), each with a cache in its folder.
+//
+// Kept linears: a linear whose key matches a keep pattern (a glob, fnmatch(3) without flags: `*`
+// also crosses dots) loads at bf16 from the source and is not in the cache. The patterns are part of the cache's metadata, so a
+// cache built with other patterns is stale. A load that names no patterns (std::nullopt) takes
+// those of the cache already there (`heartstream quantize --keep` chose them), and none without one.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +38,14 @@ enum class WeightCacheOutcome : std::uint8_t {
   NotWritten,  // linears were quantized from the source; the cache could not be written
 };
 
+// One linear of an fp8 load: quantized (dtype F8_E4M3, kept_because empty) or kept at bf16.
+struct LinearRecord {
+  std::string key;
+  Shape shape;                // [out, in]
+  DType dtype;                // F8_E4M3 | BF16
+  std::string kept_because;   // "--keep '<pattern>'"
+};
+
 // What the cache did during one load, and where the time went.
 struct WeightCacheReport {
   WeightCacheOutcome outcome = WeightCacheOutcome::Off;
@@ -42,14 +55,19 @@ struct WeightCacheReport {
   std::int64_t linears_from_cache = 0;
   std::int64_t linears_quantized = 0;
   std::uint64_t file_bytes = 0;    // size of the cache file after the load; 0 when there is none
+  CacheMetadata metadata;          // what the cache is (or would be) keyed by: sources, keep patterns
+  std::vector<LinearRecord> linears;  // every linear, in load order
   double quantize_s = 0;           // reading, stacking and quantizing source linears
   double write_s = 0;              // writing the cache
 };
 
 class Fp8CachedLinears final : public LinearLoader {
  public:
-  // Opens the cache at `path` if its metadata equals `metadata` (fp8_cache_metadata of the sources).
-  Fp8CachedLinears(Backend& backend, std::filesystem::path path, CacheMetadata metadata);
+  // Opens the cache at `path` if its metadata equals fp8_cache_metadata(dir, sources, keep patterns),
+  // the patterns being `keep_bf16` or, when nullopt, those of the cache at `path`. InvalidArgument
+  // for an empty pattern or one holding a line break.
+  Fp8CachedLinears(Backend& backend, std::filesystem::path path, const std::vector<std::filesystem::path>& sources,
+                   const std::optional<std::vector<std::string>>& keep_bf16 = std::nullopt);
 
   Weight load(const std::string& key, const Shape& shape, const std::function<Tensor()>& weight,
               const Tensor* bias) override;
@@ -60,7 +78,11 @@ class Fp8CachedLinears final : public LinearLoader {
   WeightCacheReport finish();
 
  private:
+  // The --keep reason when `key` stays bf16; empty when it is quantized.
+  std::string kept_because(const std::string& key) const;
+
   Backend& backend_;
+  std::vector<std::string> keep_;
   CacheMetadata metadata_;
   std::optional<Fp8WeightCache> cache_;
   bool writable_;  // the folder accepts a new file: keep every linear for finish()

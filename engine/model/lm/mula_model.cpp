@@ -36,7 +36,7 @@ std::shared_ptr<const MulaModel> MulaModel::load(Backend& backend, const std::fi
   std::shared_ptr<const MulaModel> model;
   WeightCacheReport cache;
   if (precision == Precision::FP8 && weight_cache_enabled(options)) {
-    Fp8CachedLinears linears(backend, dir / kFp8CacheFileName, fp8_cache_metadata(dir, store.files()));
+    Fp8CachedLinears linears(backend, dir / kFp8CacheFileName, store.files(), options.keep_bf16);
     model = std::make_shared<const MulaModel>(backend, config, mula_flavors(config), source, precision, linears);
     cache = linears.finish();
   } else {

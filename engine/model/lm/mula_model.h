@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "engine/core/backend.h"
 #include "engine/io/config.h"
@@ -20,6 +23,9 @@ struct MulaLoadOptions {
   // (engine/io/fp8_weight_cache.h): the first load quantizes and writes it, later ones map it.
   // HEARTSTREAM_WEIGHT_CACHE=0 in the environment switches it off as well.
   bool weight_cache = true;
+  // Glob patterns of linears that stay bf16 in an fp8 load (Fp8CachedLinears); nullopt: those the
+  // folder's cache was built with (`heartstream quantize --keep`), none without a cache.
+  std::optional<std::vector<std::string>> keep_bf16 = std::nullopt;
 };
 
 // What one MulaModel::load did (benchmarks print first and second load times from it).
