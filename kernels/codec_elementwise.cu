@@ -102,6 +102,23 @@ struct AddRowOp {
 };
 
 template <typename T>
+struct ModulationVectorsOp {
+  const T* adaln;
+  const T* tables;
+  std::int64_t groups, batch;
+  template <bool Vector>
+  __device__ void apply(std::int64_t r, std::int64_t j, std::int64_t width, float* y) const {
+    // Row r of out [layers · groups · batch, width] is (l, g, b).
+    const std::int64_t b = r % batch, g = r / batch % groups, l = r / (batch * groups);
+    float t[kPerThread];
+    load_float4<Vector>(adaln + (b * groups + g) * width, j, width, y);
+    load_float4<Vector>(tables + (l * groups + g) * width, j, width, t);
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) y[k] += t[k];
+  }
+};
+
+template <typename T>
 struct ModulateOp {
   const T* x;
   const T* shift;
@@ -246,6 +263,15 @@ void gated_add(const GatedAddParams& p, cudaStream_t stream) {
     using T = decltype(tag);
     const auto *x = static_cast<const T*>(p.x), *y = static_cast<const T*>(p.y), *gate = static_cast<const T*>(p.gate);
     launch_rows<T>(GatedAddOp<T>{x, y, gate, p.len}, p.out, p.batch * p.len, p.dim, {x, y, gate}, stream);
+  });
+}
+
+void modulation_vectors(const ModulationVectorsParams& p, cudaStream_t stream) {
+  dispatch_element(p.type, [&](auto tag) {
+    using T = decltype(tag);
+    const auto *adaln = static_cast<const T*>(p.adaln), *tables = static_cast<const T*>(p.tables);
+    launch_rows<T>(ModulationVectorsOp<T>{adaln, tables, p.groups, p.batch}, p.out, p.layers * p.groups * p.batch, p.dim,
+                   {adaln, tables}, stream);
   });
 }
 

@@ -95,4 +95,16 @@ struct GatedAddParams {
 };
 void gated_add(const GatedAddParams& p, cudaStream_t stream);
 
+// out[l, g, b, :] = adaln[b, g·dim : (g+1)·dim] + tables[l, g·dim : (g+1)·dim] for adaln
+// [batch, groups·dim], tables [layers, groups·dim], out [layers, groups, batch, dim]: every block's
+// AdaLN modulation vectors of a DiT stack at once, each a contiguous [batch, dim].
+struct ModulationVectorsParams {
+  const void* adaln;
+  const void* tables;
+  void* out;
+  std::int64_t layers, groups, batch, dim;
+  ElementType type;
+};
+void modulation_vectors(const ModulationVectorsParams& p, cudaStream_t stream);
+
 }  // namespace hs::kernels

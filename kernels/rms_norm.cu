@@ -28,9 +28,12 @@ __device__ __forceinline__ void store4(__nv_bfloat16* p, float4 v) {
 template <typename T, typename O>
 static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* __restrict__ x,
                                                                      const T* __restrict__ scale, O* out, int dim,
-                                                                     float eps) {
+                                                                     float eps, const float* __restrict__ shift,
+                                                                     const float* __restrict__ mod_scale,
+                                                                     std::int64_t batch_rows) {
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * dim;
   O* yr = out + static_cast<std::int64_t>(blockIdx.x) * dim;
+  const std::int64_t vector_row = blockIdx.x / batch_rows * dim;
   const int groups = dim / 4;
   float4 v[kGroupsPerThread];
   float sum_sq = 0.0f;
@@ -46,7 +49,13 @@ static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* _
     const int g = threadIdx.x + i * blockDim.x;
     if (g >= groups) break;
     const float4 s = load4(scale + 4 * g);
-    store4(yr + 4 * g, {v[i].x * inv * s.x, v[i].y * inv * s.y, v[i].z * inv * s.z, v[i].w * inv * s.w});
+    float4 y{v[i].x * inv * s.x, v[i].y * inv * s.y, v[i].z * inv * s.z, v[i].w * inv * s.w};
+    if (shift) {  // the same fp32 operations as rms_norm, then modulate
+      const float4 sh = load4(shift + vector_row + 4 * g), sc = load4(mod_scale + vector_row + 4 * g);
+      y = {y.x * (1.0f + sc.x) + sh.x, y.y * (1.0f + sc.y) + sh.y, y.z * (1.0f + sc.z) + sh.z,
+           y.w * (1.0f + sc.w) + sh.w};
+    }
+    store4(yr + 4 * g, y);
   }
 }
 
@@ -64,7 +73,7 @@ void rms_norm(const RmsNormParams& p, cudaStream_t stream) {
       using O = decltype(out_tag);
       rms_norm_kernel<T, O><<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(
           static_cast<const T*>(p.x), static_cast<const T*>(p.scale), static_cast<O*>(p.out), static_cast<int>(p.dim),
-          p.eps);
+          p.eps, p.shift, p.mod_scale, p.batch_rows);
     });
   });
   CUDA_CHECK_LAUNCH();

@@ -1,5 +1,6 @@
 // RMSNorm over the last dimension: out = x / sqrt(mean(x²) + eps) · scale, fp32 math; out may be
-// narrower than x (an fp32 residual stream normalised straight into a bf16 GEMV input).
+// narrower than x (an fp32 residual stream normalised straight into a bf16 GEMV input). With
+// modulation (the codec's AdaLN), then out = n · (1 + mod_scale[b]) + shift[b], b = row / batch_rows.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -18,6 +19,9 @@ struct RmsNormParams {
   float eps;
   ElementType type;   // of x and scale
   ElementType out_type;
+  const float* shift = nullptr;      // [rows / batch_rows, dim] fp32, or null: no modulation
+  const float* mod_scale = nullptr;  // [rows / batch_rows, dim] fp32 (with shift)
+  std::int64_t batch_rows = 1;
 };
 
 void rms_norm(const RmsNormParams& p, cudaStream_t stream);

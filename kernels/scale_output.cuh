@@ -25,4 +25,22 @@ struct ScaleOutputParams {
 
 void scale_output(const ScaleOutputParams& p, cudaStream_t stream);
 
+// The same epilogue for a GEMM over weights stacked by rows, written as its parts: out[i] [rows,
+// widths[i]] takes the next widths[i] columns of the scaled src (q, k, v of one GEMM), or, gated,
+// out[0] [rows, cols / 2] = silu(v[:, :cols/2]) · v[:, cols/2:] (SwiGLU's hidden layer).
+inline constexpr int kSplitMaxParts = 3;
+struct SplitOutputParams {
+  const void* src;         // [rows, cols], src_type
+  const float* row_scale;  // [rows] or null
+  const float* col_scale;  // [cols] or null
+  const float* bias;       // [cols] or null
+  void* out[kSplitMaxParts];
+  std::int64_t widths[kSplitMaxParts];  // Σ = cols, unused parts 0; gated: widths[0] = cols / 2
+  std::int64_t rows, cols;
+  ElementType src_type, out_type;
+  bool gated;
+};
+
+void split_output(const SplitOutputParams& p, cudaStream_t stream);
+
 }  // namespace hs::kernels

@@ -220,6 +220,18 @@ class Backend {
   // AdaLN modulation: out[b,t,:] = x[b,t,:] · (1 + scale[b,:]) + shift[b,:] for x [B, T, D],
   // shift and scale [B, D] (out may alias x).
   virtual void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) = 0;
+  // AdaLN-modulated RMSNorm: modulate(rms_norm(x, weight, eps), shift, scale) for x [B, T, D],
+  // weight [D], shift and scale [B, D]; out [B, T, D] in the activation or the narrow dtype (a GEMM
+  // input), which a backend may write in one pass.
+  virtual void rms_norm_modulate(const Tensor& x, const Tensor& weight, float eps, const Tensor& shift,
+                                 const Tensor& scale, Tensor& out) {
+    Tensor rows = out.reshape({x.dim(0) * x.dim(1), x.dim(2)});
+    rms_norm(x.reshape(rows.shape()), weight, eps, rows);
+    modulate(out, shift, scale, out);
+  }
+  // A DiT stack's AdaLN vectors: out[l, g, b, :] = adaln[b, g·D : (g+1)·D] + tables[l, g·D : (g+1)·D]
+  // for adaln [B, G·D], tables [L, G·D] (each block's scale_shift_table), out [L, G, B, D].
+  virtual void modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) = 0;
   // Gated residual: out[b,t,:] = x[b,t,:] + gate[b,:] · y[b,t,:] for x, y [B, T, D], gate [B, D]
   // (out may alias x).
   virtual void gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) = 0;

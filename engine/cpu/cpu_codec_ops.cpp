@@ -110,6 +110,24 @@ void CpuBackend::modulate(const Tensor& x, const Tensor& shift, const Tensor& sc
   });
 }
 
+void CpuBackend::modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) {
+  constexpr std::string_view op = "modulation_vectors";
+  for (const auto& [t, name] : {std::pair{&adaln, "adaln"}, {&tables, "tables"}, {&out, "out"}})
+    check_tensor(*t, DType::F32, op, name);
+  check_rank(out, 4, op, "out");
+  const std::int64_t layers = out.dim(0), groups = out.dim(1), batch = out.dim(2), dim = out.dim(3);
+  check_shape(adaln, {batch, groups * dim}, op, "adaln");
+  check_shape(tables, {layers, groups * dim}, op, "tables");
+  const float* a = adaln.data<float>();
+  const float* t = tables.data<float>();
+  float* o = out.data<float>();
+  for (std::int64_t l = 0; l < layers; ++l)
+    for (std::int64_t g = 0; g < groups; ++g)
+      for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t d = 0; d < dim; ++d)
+          o[((l * groups + g) * batch + b) * dim + d] = a[(b * groups + g) * dim + d] + t[(l * groups + g) * dim + d];
+}
+
 void CpuBackend::gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) {
   constexpr std::string_view op = "gated_add";
   check_same(x, out, op);

@@ -10,6 +10,7 @@
 #include "kernels/codec_elementwise.cuh"
 #include "kernels/columns.cuh"
 #include "kernels/layer_norm.cuh"
+#include "kernels/rms_norm.cuh"
 #include "kernels/timestep_embedding.cuh"
 
 namespace hs {
@@ -98,6 +99,39 @@ void CudaBackend::modulate(const Tensor& x, const Tensor& shift, const Tensor& s
   check_batched(*state_, x, scale, op, "scale");
   kernels::modulate({x.raw(), shift.raw(), scale.raw(), out.raw(), x.dim(0), x.dim(1), x.dim(2), type},
                     state_->stream);
+}
+
+void CudaBackend::rms_norm_modulate(const Tensor& x, const Tensor& weight, float eps, const Tensor& shift,
+                                    const Tensor& scale, Tensor& out) {
+  constexpr std::string_view op = "rms_norm_modulate";
+  check_tensor(x, DType::F32, op, "x");
+  check_tensor(weight, DType::F32, op, "weight");
+  check_batched(*state_, x, shift, op, "shift");
+  check_batched(*state_, x, scale, op, "scale");
+  check_shape(weight, {x.dim(2)}, op, "weight");
+  check_that(out.defined() && (out.dtype() == DType::F32 || out.dtype() == state_->narrow), op,
+             "out must be F32 or the narrow dtype");
+  check_tensor(out, out.dtype(), op, "out");
+  check_shape(out, x.shape(), op, "out");
+  kernels::RmsNormParams p{x.raw(), weight.raw(), out.raw(), x.dim(0) * x.dim(1), x.dim(2), eps,
+                           kernels::ElementType::F32, cuda::element_type(out.dtype(), op, "out")};
+  p.shift = static_cast<const float*>(shift.raw());
+  p.mod_scale = static_cast<const float*>(scale.raw());
+  p.batch_rows = std::max<std::int64_t>(x.dim(1), 1);
+  kernels::rms_norm(p, state_->stream);
+}
+
+void CudaBackend::modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) {
+  constexpr std::string_view op = "modulation_vectors";
+  for (const auto& [t, name] : {std::pair{&adaln, "adaln"}, {&tables, "tables"}, {&out, "out"}})
+    check_tensor(*t, DType::F32, op, name);
+  check_that(out.rank() == 4, op, "out must be [L, G, B, D], got " + shape_str(out.shape()));
+  const std::int64_t layers = out.dim(0), groups = out.dim(1), batch = out.dim(2), dim = out.dim(3);
+  check_shape(adaln, {batch, groups * dim}, op, "adaln");
+  check_shape(tables, {layers, groups * dim}, op, "tables");
+  kernels::modulation_vectors({adaln.raw(), tables.raw(), out.raw(), layers, groups, batch, dim,
+                               kernels::ElementType::F32},
+                              state_->stream);
 }
 
 void CudaBackend::gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) {

@@ -26,6 +26,8 @@ using cuda::check_shape;
 using cuda::check_tensor;
 using cuda::check_that;
 
+static_assert(kernels::kSplitMaxParts == kernels::kGemvMaxOutputs, "run_linear splits GEMV and GEMM outputs alike");
+
 constexpr std::int64_t kFrameColumns = kernels::kEmbedColumns;
 constexpr std::int64_t kRngWords = 2;
 constexpr std::size_t kScratchAlign = 256;  // bytes; scratch regions start on this boundary
@@ -51,8 +53,8 @@ kernels::WeightType weight_type(DType d) {
 // out (=|+=) x · Wᵀ + bias. Up to 4 rows: the GEMV (any activation / weight / output types, the
 // residual add fused). Above: cuBLASLt on x as the weights' GEMM type (bf16, or per-row fp8 for fp8
 // weights; converted in scratch when x is fp32), then one epilogue that rescales,
-// adds the bias and writes or adds into out. GEMV rows only: several outputs taking the stacked
-// weight's features in order, or gated: out = SwiGLU of the [W1; W3] stack, [rows, out_features / 2].
+// adds the bias and writes or adds into out. Several outputs take the stacked weight's features in
+// order; gated: out = SwiGLU of the [W1; W3] stack, [rows, out_features / 2].
 void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
                 bool accumulate, std::string_view op, bool gated = false) {
   check_act_or_narrow(s, x, op, "x");
@@ -74,7 +76,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
     widths += part->dim(1);
   }
   check_that(widths == (gated ? out_features / 2 : out_features), op, "the outputs' widths do not sum to the features");
-  check_that((outs.size() == 1 && !gated) || rows <= kernels::kGemvMaxRows, op, "split or gated outputs take at most 4 rows");
+  check_that(!accumulate || (outs.size() == 1 && !gated), op, "split or gated outputs do not accumulate");
   check_that(!gated || (out_features % 2 == 0 && !w.bias.defined() && w.values.dtype() != DType::F32), op,
              "a gated linear needs an even bf16 / fp8 stack without bias");
   const kernels::WeightType type = weight_type(w.values.dtype());
@@ -87,10 +89,10 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   const float* scales = fp8 ? static_cast<const float*>(w.scales.raw()) : nullptr;
   const float* bias = w.bias.defined() ? static_cast<const float*>(w.bias.raw()) : nullptr;
   const std::size_t x_row_bytes = static_cast<std::size_t>(in) * dtype_size(act);
-  auto gemv_all = [&] {
-    for (std::int64_t r = 0; r < rows; r += kernels::kGemvMaxRows) {
+  auto gemv_rows = [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; r += kernels::kGemvMaxRows) {
       kernels::GemvParams p{static_cast<const char*>(x.raw()) + r * x_row_bytes, w.values.raw(), scales, bias, {}, {},
-                            std::min(kernels::kGemvMaxRows, rows - r), in, out_features, x_type, type, out_type,
+                            std::min(kernels::kGemvMaxRows, end - r), in, out_features, x_type, type, out_type,
                             accumulate, gated};
       for (std::size_t i = 0; i < outs.size(); ++i) {
         p.widths[i] = outs[i]->dim(1);
@@ -99,40 +101,65 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
       kernels::gemv(p, s.stream);
     }
   };
-  if (rows <= kernels::kGemvMaxRows) return gemv_all();  // decode: a memory-bound skinny GEMM
+  if (rows <= kernels::kGemvMaxRows) return gemv_rows(0, rows);  // decode: a memory-bound skinny GEMM
 
-  // GEMM input: x itself when its type is the weights', else converted into scratch.
+  // GEMM input: x itself when its type is the weights', else converted into scratch. GEMM output:
+  // fp32 for fp32 weights, else bf16; straight into out when it fits, else scratch. Rows go in
+  // passes that fit the scratch (the offline window's stacked MLP projections may not).
   const bool native = (type == kernels::WeightType::F32) || (type == kernels::WeightType::BF16 && act == DType::BF16);
-  const std::size_t elements = static_cast<std::size_t>(rows * in);
-  std::size_t offset = 0;
-  const void* gemm_x = x.raw();
-  const float* x_scales = nullptr;
-  if (fp8) {
-    void* xq = cuda::scratch(s, offset, elements, op);
-    offset = aligned(offset + elements);
-    auto* row_scales = static_cast<float*>(cuda::scratch(s, offset, static_cast<std::size_t>(rows) * sizeof(float), op));
-    offset = aligned(offset + static_cast<std::size_t>(rows) * sizeof(float));
-    kernels::quantize_fp8({x.raw(), xq, row_scales, rows, in, x_type}, s.stream);
-    gemm_x = xq;
-    x_scales = row_scales;
-  } else if (!native) {
-    void* xb = cuda::scratch(s, offset, elements * sizeof(std::uint16_t), op);
-    offset = aligned(offset + elements * sizeof(std::uint16_t));
-    kernels::scale_output({x.raw(), xb, nullptr, nullptr, nullptr, rows, in, x_type, kernels::ElementType::BF16, false},
-                          s.stream);
-    gemm_x = xb;
-  }
-  // GEMM output: fp32 for fp32 weights, else bf16; straight into out when it fits, else scratch.
   const kernels::ElementType gemm_out_type =
       type == kernels::WeightType::F32 ? kernels::ElementType::F32 : kernels::ElementType::BF16;
-  const bool direct = !accumulate && gemm_out_type == out_type;
-  void* gemm_out = direct ? out.raw()
-                          : cuda::scratch(s, offset, static_cast<std::size_t>(rows * out_features) * sizeof(std::uint16_t), op);
-  if (!s.lt->run({w.values.raw(), gemm_x, gemm_out, rows, in, out_features, type}, s.stream)) return gemv_all();
-  if (direct && !x_scales && !bias) return;
-  kernels::scale_output({gemm_out, out.raw(), x_scales, scales, bias, rows, out_features, gemm_out_type, out_type,
-                         accumulate},
-                        s.stream);
+  const std::size_t gemm_out_size = gemm_out_type == kernels::ElementType::F32 ? sizeof(float) : sizeof(std::uint16_t);
+  const bool split = outs.size() > 1 || gated;
+  const bool direct = !accumulate && !split && gemm_out_type == out_type;
+  const std::size_t x_bytes = fp8 ? static_cast<std::size_t>(in) + sizeof(float)
+                                  : native ? 0 : static_cast<std::size_t>(in) * sizeof(std::uint16_t);
+  const std::size_t row_bytes = x_bytes + (direct ? 0 : static_cast<std::size_t>(out_features) * gemm_out_size);
+  const std::size_t room = s.scratch.bytes() > 3 * kScratchAlign ? s.scratch.bytes() - 3 * kScratchAlign : 0;
+  const std::int64_t pass_rows = std::max<std::int64_t>(1, std::min<std::int64_t>(rows, row_bytes ? room / row_bytes : rows));
+  for (std::int64_t r0 = 0; r0 < rows; r0 += pass_rows) {
+    const std::int64_t n = std::min(pass_rows, rows - r0);
+    const std::size_t elements = static_cast<std::size_t>(n * in);
+    const void* px = static_cast<const char*>(x.raw()) + r0 * x_row_bytes;
+    std::size_t offset = 0;
+    const void* gemm_x = px;
+    const float* x_scales = nullptr;
+    if (fp8) {
+      void* xq = cuda::scratch(s, offset, elements, op);
+      offset = aligned(offset + elements);
+      auto* row_scales = static_cast<float*>(cuda::scratch(s, offset, static_cast<std::size_t>(n) * sizeof(float), op));
+      offset = aligned(offset + static_cast<std::size_t>(n) * sizeof(float));
+      kernels::quantize_fp8({px, xq, row_scales, n, in, x_type}, s.stream);
+      gemm_x = xq;
+      x_scales = row_scales;
+    } else if (!native) {
+      void* xb = cuda::scratch(s, offset, elements * sizeof(std::uint16_t), op);
+      offset = aligned(offset + elements * sizeof(std::uint16_t));
+      kernels::scale_output({px, xb, nullptr, nullptr, nullptr, n, in, x_type, kernels::ElementType::BF16, false},
+                            s.stream);
+      gemm_x = xb;
+    }
+    const std::size_t out_offset = static_cast<std::size_t>(r0 * out_features) * dtype_size(out.dtype());
+    void* gemm_out = direct ? static_cast<char*>(out.raw()) + out_offset
+                            : cuda::scratch(s, offset, static_cast<std::size_t>(n * out_features) * gemm_out_size, op);
+    if (!s.lt->run({w.values.raw(), gemm_x, gemm_out, n, in, out_features, type}, s.stream)) {
+      gemv_rows(r0, r0 + n);
+      continue;
+    }
+    if (split) {
+      kernels::SplitOutputParams p{gemm_out, x_scales, scales, bias, {}, {}, n, out_features, gemm_out_type, out_type,
+                                   gated};
+      for (std::size_t i = 0; i < outs.size(); ++i) {
+        p.widths[i] = outs[i]->dim(1);
+        p.out[i] = static_cast<char*>(outs[i]->raw()) + r0 * p.widths[i] * dtype_size(out.dtype());
+      }
+      kernels::split_output(p, s.stream);
+    } else if (!direct || x_scales || bias) {
+      kernels::scale_output({gemm_out, static_cast<char*>(out.raw()) + out_offset, x_scales, scales, bias, n,
+                             out_features, gemm_out_type, out_type, accumulate},
+                            s.stream);
+    }
+  }
 }
 
 }  // namespace
@@ -191,14 +218,13 @@ void CudaBackend::linear_add(const Tensor& x, const Weight& w, Tensor& out) {
 
 void CudaBackend::linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) {
   // Decode rows: one GEMV into every part; prefill: a GEMM per part.
-  if (!x.defined() || x.rank() != 2 || x.dim(0) > kernels::kGemvMaxRows) return Backend::linear_parts(x, w, outs);
+  if (!x.defined() || x.rank() != 2) return Backend::linear_parts(x, w, outs);
   run_linear(*state_, x, w, outs, false, "linear_parts");
 }
 
 void CudaBackend::linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) {
   // bf16 / fp8 decode rows: one gated GEMV; fp32 weights and prefill: two linears and silu_mul.
-  if (!x.defined() || x.rank() != 2 || x.dim(0) > kernels::kGemvMaxRows || w.values.dtype() == DType::F32)
-    return Backend::linear_swiglu(x, w, gate, up, out);
+  if (!x.defined() || x.rank() != 2 || w.values.dtype() == DType::F32) return Backend::linear_swiglu(x, w, gate, up, out);
   Tensor* outs[] = {&out};
   run_linear(*state_, x, w, outs, false, "linear_swiglu", true);
 }

@@ -56,6 +56,28 @@ Weight CodecWeightLoader::linear(std::string_view prefix, std::int64_t in, std::
   return backend_.load_linear(w, bias, precision_);
 }
 
+Weight CodecWeightLoader::stacked_linear(std::initializer_list<std::string> prefixes, std::int64_t in,
+                                         std::int64_t out) const {
+  const auto n = static_cast<std::int64_t>(prefixes.size());
+  Weight all;
+  std::int64_t row = 0;
+  for (const std::string& prefix : prefixes) {
+    const Weight part = linear(prefix, in, out, false);
+    if (!all.values.defined()) {
+      all.values = backend_.alloc({n * out, in}, part.values.dtype());
+      if (part.scales.defined()) all.scales = backend_.alloc({n * out}, part.scales.dtype());
+    }
+    Tensor values = all.values.slice(row, row + out);
+    backend_.copy(part.values, values);
+    if (part.scales.defined()) {
+      Tensor scales = all.scales.slice(row, row + out);
+      backend_.copy(part.scales, scales);
+    }
+    row += out;
+  }
+  return all;
+}
+
 Tensor CodecWeightLoader::weight_norm(std::string_view prefix, const Shape& shape) const {
   const bool current = contains(cat(prefix, kParamG));
   if (!current && !contains(cat(prefix, kLegacyG)))

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ class CodecWeightLoader {
   Tensor device(std::string_view name, const Shape& shape) const;
   // A linear layer `prefix`.weight [out, in] (+ `prefix`.bias [out] when with_bias).
   Weight linear(std::string_view prefix, std::int64_t in, std::int64_t out, bool with_bias) const;
+  // Bias-free linears of one input, `prefix`.weight [out, in] each, loaded as linear() loads them
+  // and stacked by rows on the backend into one [n · out, in] weight (one GEMM for q, k and v).
+  Weight stacked_linear(std::initializer_list<std::string> prefixes, std::int64_t in, std::int64_t out) const;
   // A weight-normed conv weight of shape `shape` (dim 0 = the normalised axis), folded
   // w = g · v / ‖v‖ with the norm over all dims but 0. Accepts both checkpoint conventions:
   // `prefix`.parametrizations.weight.original0/1 and `prefix`.weight_g/weight_v.
@@ -46,6 +50,8 @@ class CodecWeightLoader {
   // stay bf16: they are ~10 % of its arithmetic, and the scalar decoder's audio is what the
   // listener hears). `host` is any float host tensor.
   Tensor conv(const Tensor& host) const;
+  // The dtype the backend feeds these linears in (Backend::narrow_dtype of the load precision).
+  DType narrow_dtype() const { return backend_.narrow_dtype(precision_); }
   // Uploads a host tensor built at load time.
   Tensor upload(const Tensor& host) const { return backend_.upload(host); }
 

@@ -3,7 +3,6 @@
 // gated-SiLU MLP. Time-major activations [B, T, D].
 #pragma once
 
-#include <array>
 #include <string>
 
 #include "engine/core/backend.h"
@@ -15,14 +14,15 @@ namespace hs {
 enum class Modulation : int { AttnShift, AttnScale, AttnGate, MlpShift, MlpScale, MlpGate };
 inline constexpr std::int64_t kModulationCount = 6;
 
-// Activations one block needs, sized for (batch, frames, width, MLP hidden size); shared by all
-// blocks of a stack and reused across estimator calls.
+// Activations the blocks of a stack need, sized for (layers, batch, frames, width, MLP hidden
+// size); shared by all blocks of the stack and reused across estimator calls.
 struct DitScratch {
-  DitScratch(Backend& backend, std::int64_t batch, std::int64_t frames, std::int64_t dim, std::int64_t hidden);
-  Tensor norm, q, k, v, attn, proj;                // [B·T, D]
+  DitScratch(Backend& backend, std::int64_t layers, std::int64_t batch, std::int64_t frames, std::int64_t dim,
+             std::int64_t hidden, DType narrow);
+  Tensor norm;                                     // [B, T, D] in `narrow`: the projections' input
+  Tensor q, k, v, attn, proj;                      // [B·T, D]
   Tensor gate, up;                                 // [B·T, hidden]
-  Tensor modulation;                               // [B, 6·D]: the stack's adaln + this block's table
-  std::array<Tensor, kModulationCount> vectors;    // [B, D] each, indexed by Modulation
+  Tensor modulation;                               // [L, 6, B, D]: the stack's adaln + each block's table
   // The stack's timestep conditioning (DitStack::forward).
   Tensor hidden, emb;                              // [B, D]
   Tensor adaln;                                    // [B, 6·D]
@@ -43,18 +43,19 @@ class DitBlock {
   DitBlock(Backend& backend, const CodecWeightLoader& weights, const std::string& prefix, std::int64_t dim,
            std::int64_t heads);
 
-  // h [B, T, D] ← block(h) in place; adaln [B, 6·D] is the stack's AdaLN-single output.
-  void forward(Tensor& h, const Tensor& adaln, const RopeTables& rope, DitScratch& s) const;
+  // h [B, T, D] ← block(h) in place; modulation [6, B, D] is this block's AdaLN vectors (the
+  // stack's adaln + its scale_shift_table, indexed by Modulation).
+  void forward(Tensor& h, const Tensor& modulation, const RopeTables& rope, DitScratch& s) const;
 
  private:
   Backend* backend_;
   std::int64_t dim_;
   std::int64_t heads_;
-  Tensor table_;  // [6·D] scale_shift_table, added to the adaln output
   Tensor attn_norm_;
   Tensor mlp_norm_;
-  Weight q_, k_, v_, o_;
-  Weight gate_, up_, down_;
+  Weight qkv_, o_;    // q, k, v stacked: one projection
+  Weight gate_up_;    // gate, up stacked: SwiGLU's hidden layer in one projection
+  Weight down_;
 };
 
 }  // namespace hs

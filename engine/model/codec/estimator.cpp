@@ -1,6 +1,7 @@
 #include "engine/model/codec/estimator.h"
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "engine/core/error.h"
@@ -76,8 +77,14 @@ DitStack::DitStack(Backend& backend, const CodecWeightLoader& w, const std::stri
   final_shift_ = table.slice(0, 1).reshape({dim});
   final_scale_ = table.slice(1, 2).reshape({dim});
   blocks_.reserve(static_cast<std::size_t>(layers));
-  for (std::int64_t i = 0; i < layers; ++i)
-    blocks_.emplace_back(backend, w, blocks_prefix + "." + std::to_string(i), dim, heads);
+  Tensor tables = Tensor::zeros({layers, kModulationCount * dim}, DType::F32);
+  for (std::int64_t i = 0; i < layers; ++i) {
+    const std::string prefix = blocks_prefix + "." + std::to_string(i);
+    const Tensor table = w.host(prefix + ".scale_shift_table", {kModulationCount, dim}).to_f32();
+    std::memcpy(static_cast<char*>(tables.raw()) + i * table.bytes(), table.raw(), table.bytes());
+    blocks_.emplace_back(backend, w, prefix, dim, heads);
+  }
+  tables_ = w.upload(tables);
 }
 
 void DitStack::forward(Tensor& h, const Tensor& sinusoid, const RopeTables& rope, DitScratch& s) const {
@@ -89,8 +96,12 @@ void DitStack::forward(Tensor& h, const Tensor& sinusoid, const RopeTables& rope
   be.linear(s.hidden, time_2_, s.emb);
   be.silu(s.emb, s.hidden);
   be.linear(s.hidden, adaln_, s.adaln);
+  be.modulation_vectors(s.adaln, tables_, s.modulation);
 
-  for (const DitBlock& block : blocks_) block.forward(h, s.adaln, rope, s);
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    const auto l = static_cast<std::int64_t>(i);
+    blocks_[i].forward(h, s.modulation.slice(l, l + 1).reshape({kModulationCount, batch, dim_}), rope, s);
+  }
 
   // Final LayerNorm (no affine) · (1 + table[1] + emb) + table[0] + emb.
   Tensor rows = h.reshape({batch * frames, dim_});
@@ -102,6 +113,7 @@ void DitStack::forward(Tensor& h, const Tensor& sinusoid, const RopeTables& rope
 
 Estimator::Estimator(Backend& backend, const CodecWeightLoader& w, const CodecConfig& c)
     : backend_(&backend),
+      narrow_(w.narrow_dtype()),
       in_channels_(c.in_channels),
       out_channels_(c.out_channels),
       proj_in_(backend, w, "flow_matching.estimator.proj_in", c.in_channels,
@@ -128,8 +140,8 @@ std::unique_ptr<Estimator::Scratch> Estimator::make_scratch(std::int64_t batch, 
       be.alloc({batch, frames, d2}, DType::F32),
       make_rope(be, frames, stack_1_.head_dim()),
       make_rope(be, frames, stack_2_.head_dim()),
-      DitScratch(be, batch, frames, d1, DitBlock::mlp_hidden(d1)),
-      DitScratch(be, batch, frames, d2, DitBlock::mlp_hidden(d2)),
+      DitScratch(be, stack_1_.layers(), batch, frames, d1, DitBlock::mlp_hidden(d1), narrow_),
+      DitScratch(be, stack_2_.layers(), batch, frames, d2, DitBlock::mlp_hidden(d2), narrow_),
       proj_in_.make_scratch(batch, frames),
       connection_.make_scratch(batch, frames),
       proj_out_.make_scratch(batch, frames),

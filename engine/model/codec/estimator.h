@@ -47,6 +47,7 @@ class DitStack {
            std::int64_t heads);
   std::int64_t dim() const { return dim_; }
   std::int64_t head_dim() const { return dim_ / heads_; }
+  std::int64_t layers() const { return static_cast<std::int64_t>(blocks_.size()); }
 
   // h [B, T, D] ← final_norm(blocks(h)) in place, conditioned on the timestep sinusoid [B, 512].
   void forward(Tensor& h, const Tensor& sinusoid, const RopeTables& rope, DitScratch& scratch) const;
@@ -59,6 +60,7 @@ class DitStack {
   Weight adaln_;            // Linear(SiLU(emb)) → 6·D
   Tensor final_shift_;      // [D] scale_shift_table[0], added to emb
   Tensor final_scale_;      // [D] scale_shift_table[1], added to emb
+  Tensor tables_;           // [L, 6·D] every block's scale_shift_table, added to the adaln output
   std::vector<DitBlock> blocks_;
 };
 
@@ -77,6 +79,7 @@ class Estimator {
 
  private:
   Backend* backend_;
+  DType narrow_;  // the DiT blocks' projection inputs (DitScratch::norm)
   std::int64_t in_channels_;
   std::int64_t out_channels_;
   ProjectLayer proj_in_;
