@@ -22,8 +22,6 @@ std::int64_t max_frames_for(std::int64_t max_audio_length_ms) {
   return 1 + max_audio_length_ms / kFrameMs;
 }
 
-namespace {
-
 SessionOptions session_options(const GenerationRequest& request, const GenConfig& gen, std::int64_t max_frames,
                                 std::int64_t vocab) {
   if (request.codebook_size < 0)
@@ -36,8 +34,6 @@ SessionOptions session_options(const GenerationRequest& request, const GenConfig
   }
   return options;
 }
-
-}  // namespace
 
 Generator::Generator(std::shared_ptr<const MulaModel> model, const GenConfig& gen, const GenerationRequest& request)
     : model_(std::move(model)), audio_eos_id_(gen.audio_eos_id),

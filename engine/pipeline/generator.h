@@ -38,6 +38,13 @@ std::string_view stop_reason_name(StopReason reason);  // "eos" | "length" | "ca
 // Frames a request may produce: 1 + max_audio_length_ms / 80 (frame 0, then one per loop step).
 std::int64_t max_frames_for(std::int64_t max_audio_length_ms);
 
+// The session options a Generator runs `request` with (its sampling, seed, and the ids blocked
+// for `request.codebook_size`), for `max_frames` frames of an LM with `vocab` audio ids; teacher
+// forcing (teacher_forcing.h) steps sessions of the same options. InvalidArgument for a negative
+// codebook_size.
+SessionOptions session_options(const GenerationRequest& request, const GenConfig& gen, std::int64_t max_frames,
+                                std::int64_t vocab);
+
 class Generator {
  public:
   // Allocates the session (KV caches for the whole request). InvalidArgument for a bad request.
