@@ -143,6 +143,8 @@ const std::vector<Field>& fields() {
        }},
       {"server.request_timeout_s",
        [](DaemonConfig& c, auto& p, auto& v) { c.server.request_timeout_s = parse_number(p, v, 0, kMaxTimeoutS, true); }},
+      {"server.drain_timeout_s",
+       [](DaemonConfig& c, auto& p, auto& v) { c.server.drain_timeout_s = parse_number(p, v, 0, kMaxTimeoutS); }},
       {"model.path", [](DaemonConfig& c, auto&, auto& v) { c.model.path = v.text; }},
       {"model.version", [](DaemonConfig& c, auto& p, auto& v) { c.model.version = parse_nonempty(p, v); }},
       {"model.device", [](DaemonConfig& c, auto& p, auto& v) { c.model.device = parse_choice(p, v, {"cpu", "cuda"}); }},

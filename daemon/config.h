@@ -44,6 +44,7 @@ struct ServerConfig {
   double http_idle_timeout_s = 15.0;           // a keep-alive HTTP connection waiting for its next request
   double websocket_idle_timeout_s = 60.0;      // a WebSocket with no song running and no message from the client
   double request_timeout_s = 10.0;             // an HTTP request or WebSocket message, from its first byte to its last
+  double drain_timeout_s = 30.0;               // on SIGTERM/SIGINT: how long running songs may finish; 0: none
 };
 
 struct ModelConfig {

@@ -56,7 +56,7 @@ bool known_method(http::verb method) {
 
 // The methods a path takes (a 405's Allow header), or "" when there is no such path.
 std::string_view allowed_methods(std::string_view path, bool static_file) {
-  if (path == "/healthz" || path == "/metrics" || path == "/v1/info") return kGetHead;
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/info") return kGetHead;
   if (path == "/v1/generate") return "POST";
   if (path == kStreamPath) return "GET";
   return static_file ? kGetHead : "";
@@ -260,7 +260,12 @@ bool HttpSession::handle(Request&& req) {
                         {http::field::allow, allowed}));
   } else if (path == "/healthz") {
     send(text_response(req, http::status::ok, kPlainText, "ok\n"));
+  } else if (path == "/readyz") {
+    const EngineWorker::Readiness readiness = state_->worker().readiness();
+    send(text_response(req, readiness.ready ? http::status::ok : http::status::service_unavailable, kPlainText,
+                       readiness.reason + "\n"));
   } else if (path == "/metrics") {
+    state_->metrics().set_connections_open(state_->connection_limits().open());
     send(text_response(req, http::status::ok, kPrometheusText, state_->metrics().prometheus_text()));
   } else if (path == "/v1/info") {
     send(text_response(req, http::status::ok, kJson, state_->info_json()));
@@ -273,6 +278,7 @@ bool HttpSession::handle(Request&& req) {
       std::make_shared<GenerateResponse>(std::move(stream_), state_, std::move(slot_), req.version())->start(std::move(params));
       return false;
     } catch (const ProtocolError& e) {
+      state_->metrics().rejected_invalid();
       send(error_response(req, http::status::bad_request, e.code(), e.what()));
     }
   } else if (auto response = file_response(req, *file)) {

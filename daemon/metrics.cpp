@@ -1,95 +1,121 @@
 #include "daemon/metrics.h"
 
 #include <algorithm>
-#include <sstream>
+
+#include <prometheus/text_serializer.h>
 
 namespace hs::daemon {
 namespace {
 
-constexpr std::string_view kPrefix = "heartstream_";
+namespace prom = prometheus;
 
-void header(std::ostringstream& out, std::string_view name, std::string_view type, std::string_view help) {
-  out << "# HELP " << kPrefix << name << ' ' << help << "\n# TYPE " << kPrefix << name << ' ' << type << '\n';
-}
+// Upper bounds of the histograms' buckets.
+// Time to first audio: a GPU song's first audio comes in about 0.5 s, a CPU demo song's sooner.
+const prom::Histogram::BucketBoundaries kTtfaBucketsS = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+// Real-time factor: 1 is the edge of real time; a GPU song runs at about 0.08.
+const prom::Histogram::BucketBoundaries kRtfBuckets = {0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 1.5, 2, 5};
+// One frame step: 80 ms of audio, so songs that share the worker must stay well below 0.08 s.
+const prom::Histogram::BucketBoundaries kStepBucketsS = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 1};
+// Queue wait: the worker takes songs up between rounds, normally within one round.
+const prom::Histogram::BucketBoundaries kQueueWaitBucketsS = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
 
 template <class T>
-void metric(std::ostringstream& out, std::string_view name, std::string_view type, std::string_view help, T value) {
-  header(out, name, type, help);
-  out << kPrefix << name << ' ' << value << '\n';
+prom::Family<T>& family(prom::detail::Builder<T> builder, prom::Registry& registry, const std::string& name,
+                        const std::string& help) {
+  return builder.Name("heartstream_" + name).Help(help).Register(registry);
+}
+
+prom::Gauge& gauge(prom::Registry& r, const std::string& name, const std::string& help) {
+  return family(prom::BuildGauge(), r, name, help).Add({});
+}
+
+prom::Counter& counter(prom::Registry& r, const std::string& name, const std::string& help) {
+  return family(prom::BuildCounter(), r, name, help).Add({});
+}
+
+prom::Histogram& histogram(prom::Registry& r, const std::string& name, const std::string& help,
+                           const prom::Histogram::BucketBoundaries& buckets) {
+  return family(prom::BuildHistogram(), r, name, help).Add({}, buckets);
 }
 
 }  // namespace
 
-void Metrics::add_frames(std::int64_t n, Clock::time_point now) {
-  frames_total_.fetch_add(n);
-  const auto second = std::chrono::duration_cast<std::chrono::seconds>(now - start_).count();
-  std::lock_guard lock(mutex_);
-  const auto slot = static_cast<std::size_t>(second) % frames_per_second_.size();
-  if (second_of_slot_[slot] != second) {
-    second_of_slot_[slot] = second;
-    frames_per_second_[slot] = 0;
-  }
-  frames_per_second_[slot] += n;
+Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
+  prom::Registry& r = *registry_;
+  sessions_active_ = &gauge(r, "sessions_active", "Songs queued or generating now (paused ones included).");
+  queue_depth_ = &gauge(r, "queue_depth", "Accepted songs waiting for the engine worker to take them up.");
+  connections_open_ = &gauge(r, "connections_open", "Open client connections (HTTP, WebSocket, POST streams).");
+  gpu_memory_peak_bytes_ = &family(prom::BuildGauge(), r, "gpu_memory_peak_bytes",
+                                   "The most GPU memory a model's backend has held at once (absent for a model on the CPU).");
+  frames_per_second_ = &gauge(r, "frames_per_second", "Code frames generated per second over the last 10 whole seconds.");
+  frames_total_ = &counter(r, "frames_generated_total", "Code frames (80 ms of audio each) generated.");
+  bytes_sent_ = &counter(r, "bytes_sent_total", "Audio and message bytes written to clients.");
+  slow_reader_closes_ =
+      &counter(r, "slow_reader_closes_total", "Connections closed because the client stopped reading.");
+
+  auto& songs = family(prom::BuildCounter(), r, "songs_total",
+                       "Song requests by how they ended: eos, length, cancelled (finished), rejected (never started: "
+                       "busy, draining or invalid), failed (an engine error), shutdown (ended by the daemon stopping).");
+  eos_ = &songs.Add({{"outcome", "eos"}});
+  length_ = &songs.Add({{"outcome", "length"}});
+  cancelled_ = &songs.Add({{"outcome", "cancelled"}});
+  rejected_ = &songs.Add({{"outcome", "rejected"}});
+  failed_ = &songs.Add({{"outcome", "failed"}});
+  shut_down_ = &songs.Add({{"outcome", "shutdown"}});
+  auto& rejected = family(prom::BuildCounter(), r, "songs_rejected_total",
+                          "Song requests refused before generating, by reason: busy (server.max_sessions), draining, "
+                          "invalid (the protocol or the engine rejected the request).");
+  rejected_busy_ = &rejected.Add({{"reason", "busy"}});
+  rejected_draining_ = &rejected.Add({{"reason", "draining"}});
+  rejected_invalid_ = &rejected.Add({{"reason", "invalid"}});
+
+  ttfa_ = &histogram(r, "time_to_first_audio_seconds", "From accepting a song to its first audio bytes.", kTtfaBucketsS);
+  rtf_ = &histogram(r, "real_time_factor",
+                    "Generation time / audio time of each song that produced audio (< 1: faster than real time).",
+                    kRtfBuckets);
+  step_ = &histogram(r, "frame_step_seconds", "One frame of one song in the engine worker (LM step and codec work).",
+                     kStepBucketsS);
+  queue_wait_ = &histogram(r, "queue_wait_seconds", "From accepting a song to the engine worker taking it up.",
+                           kQueueWaitBucketsS);
 }
 
-void Metrics::observe_ttfa(double seconds) {
+void Metrics::set_gpu_memory_peak_bytes(std::string_view model, std::size_t bytes) {
+  gpu_memory_peak_bytes_->Add({{"model", std::string(model)}}).Set(static_cast<double>(bytes));
+}
+
+void Metrics::add_frames(std::int64_t n, Clock::time_point now) {
+  frames_total_->Increment(static_cast<double>(n));
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(now - start_).count();
   std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < kTtfaBucketsS.size(); ++i)
-    if (seconds <= kTtfaBucketsS[i]) ++ttfa_buckets_[i];
-  ++ttfa_count_;
-  ttfa_sum_s_ += seconds;
+  const auto slot = static_cast<std::size_t>(second) % frames_per_second_ring_.size();
+  if (second_of_slot_[slot] != second) {
+    second_of_slot_[slot] = second;
+    frames_per_second_ring_[slot] = 0;
+  }
+  frames_per_second_ring_[slot] += n;
 }
 
 void Metrics::song_finished(std::string_view reason, double rtf) {
-  std::lock_guard lock(mutex_);
-  if (reason == "eos") ++songs_eos_;
-  if (reason == "length") ++songs_length_;
-  if (reason == "cancelled") ++songs_cancelled_;
-  ++rtf_count_;
-  rtf_sum_ += rtf;
-  rtf_last_ = rtf;
+  if (reason == "eos") eos_->Increment();
+  if (reason == "length") length_->Increment();
+  if (reason == "cancelled") cancelled_->Increment();
+  if (rtf > 0) rtf_->Observe(rtf);
 }
 
 std::string Metrics::prometheus_text(Clock::time_point now) const {
-  std::ostringstream out;
-  metric(out, "sessions_active", "gauge", "Songs generating or paused now.", sessions_active_.load());
-  metric(out, "queue_depth", "gauge", "Accepted songs waiting for the engine worker.", queue_depth_.load());
-  metric(out, "frames_generated_total", "counter", "Code frames (80 ms of audio each) generated.", frames_total_.load());
-  metric(out, "bytes_sent_total", "counter", "Audio and message bytes written to clients.", bytes_sent_.load());
-  metric(out, "songs_failed_total", "counter", "Songs ended by an engine error.", songs_failed_.load());
-  metric(out, "slow_reader_closes_total", "counter", "Connections closed because the client stopped reading.",
-         slow_reader_closes_.load());
-  metric(out, "rejected_busy_total", "counter", "Requests refused with `busy` (max_sessions reached).",
-         rejected_busy_.load());
-
-  std::lock_guard lock(mutex_);
-  // The last kRateWindowS whole seconds (the current, partial second is left out).
-  const auto current = std::chrono::duration_cast<std::chrono::seconds>(now - start_).count();
-  std::int64_t window_frames = 0;
-  for (std::size_t slot = 0; slot < frames_per_second_.size(); ++slot) {
-    const auto age = current - second_of_slot_[slot];
-    if (age >= 1 && age <= kRateWindowS) window_frames += frames_per_second_[slot];
+  {
+    std::lock_guard lock(mutex_);
+    // The last kRateWindowS whole seconds (the current, partial second is left out).
+    const auto current = std::chrono::duration_cast<std::chrono::seconds>(now - start_).count();
+    std::int64_t window_frames = 0;
+    for (std::size_t slot = 0; slot < frames_per_second_ring_.size(); ++slot) {
+      const auto age = current - second_of_slot_[slot];
+      if (age >= 1 && age <= kRateWindowS) window_frames += frames_per_second_ring_[slot];
+    }
+    const std::int64_t window_s = std::min<std::int64_t>(kRateWindowS, std::max<std::int64_t>(current, 1));
+    frames_per_second_->Set(static_cast<double>(window_frames) / static_cast<double>(window_s));
   }
-  const std::int64_t window_s = std::min<std::int64_t>(kRateWindowS, std::max<std::int64_t>(current, 1));
-  metric(out, "frames_per_second", "gauge", "Frames generated per second over the last 10 s.",
-         static_cast<double>(window_frames) / static_cast<double>(window_s));
-
-  header(out, "time_to_first_audio_seconds", "histogram", "From accepting a song to its first audio bytes.");
-  for (std::size_t i = 0; i < kTtfaBucketsS.size(); ++i)
-    out << kPrefix << "time_to_first_audio_seconds_bucket{le=\"" << kTtfaBucketsS[i] << "\"} " << ttfa_buckets_[i] << '\n';
-  out << kPrefix << "time_to_first_audio_seconds_bucket{le=\"+Inf\"} " << ttfa_count_ << '\n'
-      << kPrefix << "time_to_first_audio_seconds_sum " << ttfa_sum_s_ << '\n'
-      << kPrefix << "time_to_first_audio_seconds_count " << ttfa_count_ << '\n';
-
-  header(out, "real_time_factor", "summary", "Generation time / audio time of finished songs (< 1: faster than real time).");
-  out << kPrefix << "real_time_factor_sum " << rtf_sum_ << '\n' << kPrefix << "real_time_factor_count " << rtf_count_ << '\n';
-  metric(out, "real_time_factor_last", "gauge", "Real-time factor of the last finished song.", rtf_last_);
-
-  header(out, "songs_finished_total", "counter", "Songs that ended normally, by reason.");
-  out << kPrefix << "songs_finished_total{reason=\"eos\"} " << songs_eos_ << '\n'
-      << kPrefix << "songs_finished_total{reason=\"length\"} " << songs_length_ << '\n'
-      << kPrefix << "songs_finished_total{reason=\"cancelled\"} " << songs_cancelled_ << '\n';
-  return out.str();
+  return prom::TextSerializer().Serialize(registry_->Collect());
 }
 
 }  // namespace hs::daemon

@@ -1,14 +1,22 @@
-// Daemon-wide counters for GET /metrics (Prometheus text format 0.0.4). Updated from the engine
-// worker and the network threads; every method is thread-safe.
+// Daemon-wide metrics for GET /metrics, kept in a prometheus-cpp Registry and rendered in the
+// Prometheus text format 0.0.4 by its TextSerializer inside our own HTTP server (no exposer of its
+// own). Updated from the engine worker and the network threads; every method is thread-safe.
+// docs/metrics.md describes every metric.
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 namespace hs::daemon {
 
@@ -16,46 +24,70 @@ class Metrics {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Upper bounds of the time-to-first-audio histogram, in seconds.
-  static constexpr std::array<double, 10> kTtfaBucketsS = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   // frames/s is averaged over this many whole seconds.
   static constexpr int kRateWindowS = 10;
 
-  void add_sessions_active(std::int64_t delta) { sessions_active_.fetch_add(delta); }
-  void set_queue_depth(std::int64_t n) { queue_depth_.store(n); }
-  void add_frames(std::int64_t n, Clock::time_point now = Clock::now());
-  void add_bytes_sent(std::int64_t n) { bytes_sent_.fetch_add(n); }
-  void observe_ttfa(double seconds);
-  // A finished song: why, and its real-time factor (generation time / audio time).
-  void song_finished(std::string_view reason, double rtf);
-  void song_failed() { songs_failed_.fetch_add(1); }
-  void slow_reader_closed() { slow_reader_closes_.fetch_add(1); }
-  void rejected_busy() { rejected_busy_.fetch_add(1); }
+  Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
 
-  std::int64_t frames_total() const { return frames_total_.load(); }
+  void add_sessions_active(std::int64_t delta) { sessions_active_->Increment(static_cast<double>(delta)); }
+  void set_queue_depth(std::int64_t n) { queue_depth_->Set(static_cast<double>(n)); }
+  void set_connections_open(std::int64_t n) { connections_open_->Set(static_cast<double>(n)); }
+  // The most device memory the backend of `model` ("lm", "codec") has held; called only for
+  // backends on a GPU, so the series is absent without one.
+  void set_gpu_memory_peak_bytes(std::string_view model, std::size_t bytes);
+  void add_frames(std::int64_t n, Clock::time_point now = Clock::now());
+  void add_bytes_sent(std::int64_t n) { bytes_sent_->Increment(static_cast<double>(n)); }
+  void observe_ttfa(double seconds) { ttfa_->Observe(seconds); }
+  // One SongSession::step (one frame of one song, with the codec chunk it completes).
+  void observe_step(double seconds) { step_->Observe(seconds); }
+  // From a song's acceptance to the engine worker taking it up.
+  void observe_queue_wait(double seconds) { queue_wait_->Observe(seconds); }
+
+  // How a song ended: a finished one by its reason ("eos", "length", "cancelled") with its
+  // real-time factor (generation time / audio time); the others as named.
+  void song_finished(std::string_view reason, double rtf);
+  void song_failed() { failed_->Increment(); }
+  void song_shut_down() { shut_down_->Increment(); }
+  // Songs refused before generating: max_sessions reached, the daemon draining, or a request
+  // the protocol or the engine rejected. None is an engine failure.
+  void rejected_busy() { reject(*rejected_busy_); }
+  void rejected_draining() { reject(*rejected_draining_); }
+  void rejected_invalid() { reject(*rejected_invalid_); }
+
+  void slow_reader_closed() { slow_reader_closes_->Increment(); }
+
+  std::int64_t frames_total() const { return static_cast<std::int64_t>(frames_total_->Value()); }
   std::string prometheus_text(Clock::time_point now = Clock::now()) const;
 
  private:
-  std::atomic<std::int64_t> sessions_active_{0};
-  std::atomic<std::int64_t> queue_depth_{0};
-  std::atomic<std::int64_t> frames_total_{0};
-  std::atomic<std::int64_t> bytes_sent_{0};
-  std::atomic<std::int64_t> songs_failed_{0};
-  std::atomic<std::int64_t> slow_reader_closes_{0};
-  std::atomic<std::int64_t> rejected_busy_{0};
+  void reject(prometheus::Counter& by_reason) {
+    by_reason.Increment();
+    rejected_->Increment();
+  }
 
-  mutable std::mutex mutex_;  // guards everything below
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Gauge* sessions_active_;
+  prometheus::Gauge* queue_depth_;
+  prometheus::Gauge* connections_open_;
+  prometheus::Family<prometheus::Gauge>* gpu_memory_peak_bytes_;
+  prometheus::Gauge* frames_per_second_;
+  prometheus::Counter* frames_total_;
+  prometheus::Counter* bytes_sent_;
+  prometheus::Counter* slow_reader_closes_;
+  prometheus::Counter *eos_, *length_, *cancelled_, *rejected_, *failed_, *shut_down_;  // heartstream_songs_total
+  prometheus::Counter *rejected_busy_, *rejected_draining_, *rejected_invalid_;  // heartstream_songs_rejected_total
+  prometheus::Histogram* ttfa_;
+  prometheus::Histogram* rtf_;
+  prometheus::Histogram* step_;
+  prometheus::Histogram* queue_wait_;
+
+  mutable std::mutex mutex_;  // guards the frame-rate ring and start_
   // Frames per whole second since start, in a ring indexed by second % size.
-  std::array<std::int64_t, kRateWindowS + 1> frames_per_second_{};
+  std::array<std::int64_t, kRateWindowS + 1> frames_per_second_ring_{};
   std::array<std::int64_t, kRateWindowS + 1> second_of_slot_{};
   Clock::time_point start_ = Clock::now();
-  std::array<std::int64_t, kTtfaBucketsS.size()> ttfa_buckets_{};  // cumulative counts
-  std::int64_t ttfa_count_ = 0;
-  double ttfa_sum_s_ = 0;
-  std::int64_t songs_eos_ = 0, songs_length_ = 0, songs_cancelled_ = 0;
-  std::int64_t rtf_count_ = 0;
-  double rtf_sum_ = 0;
-  double rtf_last_ = 0;
 };
 
 }  // namespace hs::daemon

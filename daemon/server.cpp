@@ -45,11 +45,13 @@ struct Server::Impl {
   net::signal_set signals;
   std::vector<std::thread> threads;
 
-  std::mutex mutex;  // guards shutting_down, threads_done
+  std::mutex mutex;  // guards shutting_down, draining, drainer, threads_done
   std::condition_variable done;
   bool shutting_down = false;
+  bool draining = false;
   bool threads_done = false;
   std::thread watchdog;
+  std::thread drainer;  // waits for the running songs, then shuts down
 };
 
 Server::Server(const DaemonConfig& config, EngineWorker& worker, Metrics& metrics)
@@ -79,7 +81,28 @@ void Server::stop_on_signals() {
   impl_->signals.add(SIGTERM);
   impl_->signals.async_wait([this](boost::system::error_code ec, int signal) {
     if (ec) return;
-    spdlog::info("heartstreamd: signal {}: shutting down", signal);
+    spdlog::info("heartstreamd: signal {}: draining (a second signal shuts down at once)", signal);
+    drain();
+    impl_->signals.async_wait([this](boost::system::error_code ec2, int signal2) {
+      if (ec2) return;
+      spdlog::info("heartstreamd: signal {}: shutting down", signal2);
+      shutdown();
+    });
+  });
+}
+
+void Server::drain() {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->shutting_down || impl_->draining) return;
+  impl_->draining = true;
+  EngineWorker& worker = impl_->state->worker();
+  worker.drain();
+  const double timeout_s = impl_->state->config().server.drain_timeout_s;
+  spdlog::info("heartstreamd: draining: {} songs running, up to {} s (server.drain_timeout_s)", worker.sessions(),
+               timeout_s);
+  impl_->drainer = std::thread([this, &worker, timeout_s] {
+    if (!worker.wait_idle(std::chrono::duration<double>(timeout_s)))
+      spdlog::warn("heartstreamd: {} songs still running after the drain; ending them", worker.sessions());
     shutdown();
   });
 }
@@ -114,6 +137,13 @@ void Server::wait() {
     impl_->threads_done = true;
   }
   impl_->done.notify_all();
+  // The drainer first: when it is what shut down, it is the thread that started the watchdog.
+  std::thread drainer;
+  {
+    std::lock_guard lock(impl_->mutex);
+    drainer = std::move(impl_->drainer);
+  }
+  if (drainer.joinable()) drainer.join();
   if (impl_->watchdog.joinable() && impl_->watchdog.get_id() != std::this_thread::get_id()) impl_->watchdog.join();
 }
 

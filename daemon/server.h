@@ -1,5 +1,6 @@
 // The network half of heartstreamd: an Asio io_context on server.threads threads, the listener,
-// the shared state; clean shutdown on request or on SIGINT/SIGTERM (every song gets a final
+// the shared state; a drain on SIGINT/SIGTERM (no new songs, running ones get
+// server.drain_timeout_s to finish), then a clean shutdown (every song still running gets a final
 // `error` {code: shutdown}, every connection is flushed and closed). Beast stays inside server.cpp,
 // so main and the tests include only this.
 #pragma once
@@ -28,8 +29,12 @@ class Server {
 
   // Starts serving on the I/O threads.
   void start();
-  // Shuts down cleanly on SIGINT or SIGTERM.
+  // Drains on SIGINT or SIGTERM; a second signal shuts down at once.
   void stop_on_signals();
+  // Stops admitting songs (new ones get error {code: shutdown}, /readyz answers 503 "draining"
+  // while /healthz and /metrics go on), lets running songs finish for up to
+  // server.drain_timeout_s, then shutdown(). Returns at once; thread-safe, idempotent.
+  void drain();
   // Stops accepting, ends every song (the worker shuts down), flushes and closes every connection;
   // the I/O threads end once that is done (or after a grace period). Thread-safe, idempotent.
   void shutdown();

@@ -151,6 +151,7 @@ void WebsocketSession::handle_text(const std::string& text) {
                },
                message);
   } catch (const ProtocolError& e) {
+    state_->metrics().rejected_invalid();
     reply(error_message(e.code(), e.what()));
   }
 }

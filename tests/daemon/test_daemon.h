@@ -27,8 +27,12 @@ class TestDaemon {
   unsigned short port() const { return server_->port(); }
   daemon::Metrics& metrics() { return metrics_; }
   const daemon::DaemonConfig& config() const { return config_; }
-  // Clean shutdown, as on SIGTERM; returns when the server's threads have ended.
+  // Clean shutdown at once; returns when the server's threads have ended.
   void shutdown();
+  // The drain of SIGTERM (Server::drain); returns at once.
+  void drain() { server_->drain(); }
+  // Returns when the server's threads have ended (after a drain: once it has shut down).
+  void wait() { server_->wait(); }
 
  private:
   daemon::DaemonConfig config_;

@@ -1,0 +1,143 @@
+// GET /metrics after songs of every client-visible outcome (length, cancelled, rejected as busy and
+// as invalid), parsed as the Prometheus text exposition format.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "tests/daemon/test_daemon.h"
+#include "tests/daemon/ws_test_client.h"
+
+namespace hs::test {
+namespace {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+
+constexpr std::int64_t kShortSongMs = 400;
+constexpr std::int64_t kLongSongMs = 60000;
+
+json::object song(std::int64_t max_audio_length_ms) {
+  return {{"type", "generate"}, {"tags", "piano"}, {"lyrics", "[verse] la la"},
+          {"max_audio_length_ms", max_audio_length_ms}, {"seed", 3}};
+}
+
+// A scrape: samples by `name{labels}` as written, and the TYPE of each family.
+struct Exposition {
+  std::map<std::string, double> samples;
+  std::map<std::string, std::string> types;
+};
+
+// The family a sample belongs to: its name, or for a histogram's series the name without
+// _bucket / _sum / _count.
+std::string family_of(const std::string& name, const std::map<std::string, std::string>& types) {
+  for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+    const std::string s(suffix);
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+      const std::string base = name.substr(0, name.size() - s.size());
+      if (types.contains(base) && types.at(base) == "histogram") return base;
+    }
+  }
+  return name;
+}
+
+// Parses the text format 0.0.4: `# HELP name text`, `# TYPE name type`, and `name{labels} value`
+// lines; every sample's family must have had its HELP and TYPE lines first. Fails the test on
+// any other line.
+Exposition parse_exposition(const std::string& text) {
+  static const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
+  static const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
+  static const std::regex sample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? ([^ ]+))");
+  Exposition out;
+  std::set<std::string> helped;
+  std::istringstream lines(text);
+  std::string line;
+  std::smatch m;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    if (std::regex_match(line, m, help)) {
+      helped.insert(m[1]);
+    } else if (std::regex_match(line, m, type)) {
+      EXPECT_TRUE(helped.contains(m[1])) << "TYPE before HELP: " << line;
+      out.types[m[1]] = m[2];
+    } else if (std::regex_match(line, m, sample)) {
+      const std::string name = m[1];
+      const std::string family = family_of(name, out.types);
+      EXPECT_TRUE(out.types.contains(family)) << "a sample without its TYPE line: " << line;
+      EXPECT_TRUE(helped.contains(family)) << "a sample without its HELP line: " << line;
+      std::size_t used = 0;
+      const std::string value = m[3];
+      double v = 0;
+      EXPECT_NO_THROW(v = std::stod(value, &used)) << line;
+      EXPECT_EQ(used, value.size()) << "not a number: " << line;
+      out.samples[name + m[2].str()] = v;
+    } else {
+      ADD_FAILURE() << "not a Prometheus exposition line: \"" << line << "\"";
+    }
+  }
+  return out;
+}
+
+double sample(const Exposition& e, const std::string& key) {
+  const auto it = e.samples.find(key);
+  EXPECT_NE(it, e.samples.end()) << key;
+  return it == e.samples.end() ? -1 : it->second;
+}
+
+TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.max_sessions = 1; });
+  WsClient client(daemon.port());
+  EXPECT_EQ(client.generate(song(kShortSongMs)).end.at("reason"), "length");
+
+  client.send_text(json::serialize(song(kLongSongMs)));
+  EXPECT_EQ(client.read_json().at("type"), "started");
+  while (!client.read().binary) {
+  }
+  WsClient other(daemon.port());
+  other.send_text(json::serialize(song(kShortSongMs)));
+  EXPECT_EQ(other.read_json().at("code"), "busy");
+  client.send_text(R"({"type":"cancel"})");
+  EXPECT_EQ(client.read_song().end.at("reason"), "cancelled");
+
+  client.send_text(R"({"type":"generate","tags":"x","lyrics":"y","topk":"many"})");
+  EXPECT_EQ(client.read_json().at("code"), "bad_type");
+  EXPECT_EQ(http_request(daemon.port(), http::verb::post, "/v1/generate", R"({"tags":"x"})").status, 400u);
+
+  const HttpResult scrape = http_request(daemon.port(), http::verb::get, "/metrics");
+  ASSERT_EQ(scrape.status, 200u);
+  EXPECT_EQ(scrape.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  const Exposition e = parse_exposition(scrape.body);
+
+  EXPECT_EQ(sample(e, R"(heartstream_songs_total{outcome="length"})"), 1);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_total{outcome="cancelled"})"), 1);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_total{outcome="eos"})"), 0);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_total{outcome="rejected"})"), 3);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_total{outcome="failed"})"), 0);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_total{outcome="shutdown"})"), 0);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_rejected_total{reason="busy"})"), 1);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_rejected_total{reason="invalid"})"), 2);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_rejected_total{reason="draining"})"), 0);
+  EXPECT_EQ(e.types.at("heartstream_songs_total"), "counter");
+
+  // Both started songs made audio: one time to first audio, one real-time factor and one queue
+  // wait each; every frame was one step.
+  for (const std::string h : {"heartstream_time_to_first_audio_seconds", "heartstream_real_time_factor",
+                              "heartstream_queue_wait_seconds"}) {
+    EXPECT_EQ(e.types.at(h), "histogram") << h;
+    EXPECT_EQ(sample(e, h + "_count"), 2) << h;
+    EXPECT_EQ(sample(e, h + R"(_bucket{le="+Inf"})"), 2) << h;
+  }
+  EXPECT_GE(sample(e, "heartstream_frame_step_seconds_count"), sample(e, "heartstream_frames_generated_total"));
+  EXPECT_GT(sample(e, "heartstream_frames_generated_total"), kShortSongMs / 80);
+  EXPECT_EQ(sample(e, "heartstream_sessions_active"), 0);
+  EXPECT_GE(sample(e, "heartstream_connections_open"), 1);  // this scrape's own, the WebSockets'
+  // The demo daemon runs on the CPU: no GPU memory series.
+  EXPECT_FALSE(e.types.contains("heartstream_gpu_memory_peak_bytes") &&
+               e.samples.contains(R"(heartstream_gpu_memory_peak_bytes{model="lm"})"));
+}
+
+}  // namespace
+}  // namespace hs::test

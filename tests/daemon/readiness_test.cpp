@@ -1,0 +1,116 @@
+// GET /readyz and the drain of SIGTERM (Server::drain), on the demo model: readiness follows the
+// free session slots, a drain refuses new songs while running ones finish, and the drain timeout
+// ends a song still running with `shutdown`.
+#include <gtest/gtest.h>
+
+#include "daemon/config.h"
+#include "tests/daemon/test_daemon.h"
+#include "tests/daemon/ws_test_client.h"
+
+namespace hs::test {
+namespace {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+
+// Songs are paced this close to real time, so a song of a few seconds is still running when the
+// test acts on it right after its `started`.
+constexpr double kPacedLookaheadS = 0.2;
+constexpr std::int64_t kPacedSongMs = 2000;
+constexpr std::int64_t kLongSongMs = 60000;
+constexpr double kShortDrainS = 0.3;
+
+json::object song(std::int64_t max_audio_length_ms) {
+  return {{"type", "generate"}, {"tags", "piano"}, {"lyrics", "[verse] la la"},
+          {"max_audio_length_ms", max_audio_length_ms}, {"seed", 1}};
+}
+
+HttpResult readyz(unsigned short port) { return http_request(port, http::verb::get, "/readyz"); }
+
+TEST(Readiness, ReadyzFollowsTheFreeSessionSlots) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.max_sessions = 1; });
+  const HttpResult idle = readyz(daemon.port());
+  EXPECT_EQ(idle.status, 200u);
+  EXPECT_EQ(idle.body, "ready: 0/1 sessions\n");
+  EXPECT_EQ(idle.content_type, "text/plain; charset=utf-8");
+
+  WsClient client(daemon.port());
+  client.send_text(json::serialize(song(kLongSongMs)));
+  EXPECT_EQ(client.read_json().at("type"), "started");
+  const HttpResult full = readyz(daemon.port());
+  EXPECT_EQ(full.status, 503u);
+  EXPECT_EQ(full.body, "full: 1/1 sessions\n");
+  // Liveness is not readiness.
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/healthz").status, 200u);
+
+  client.send_text(R"({"type":"cancel"})");
+  EXPECT_EQ(client.read_song().end.at("reason"), "cancelled");
+  EXPECT_EQ(readyz(daemon.port()).status, 200u);
+}
+
+TEST(Readiness, DrainLetsARunningSongFinishAndRefusesNewOnes) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) { c.streaming.lookahead_s = kPacedLookaheadS; });
+  WsClient running(daemon.port());
+  running.send_text(json::serialize(song(kPacedSongMs)));
+  EXPECT_EQ(running.read_json().at("type"), "started");
+  daemon.drain();
+
+  const HttpResult draining = readyz(daemon.port());
+  EXPECT_EQ(draining.status, 503u);
+  EXPECT_EQ(draining.body, "draining: 1 song running\n");
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/healthz").status, 200u);
+  WsClient late(daemon.port());
+  late.send_text(json::serialize(song(240)));
+  const json::object refused = late.read_json();
+  EXPECT_EQ(refused.at("type"), "error");
+  EXPECT_EQ(refused.at("code"), "shutdown");
+  const HttpResult post = http_request(daemon.port(), http::verb::post, "/v1/generate", R"({"tags":"x","lyrics":"y"})");
+  EXPECT_EQ(post.status, 503u);
+  EXPECT_EQ(json::parse(post.body).at("code"), "shutdown");
+
+  const SongTranscript t = running.read_song();
+  ASSERT_EQ(t.end.at("type"), "done") << json::serialize(t.end);
+  EXPECT_EQ(t.end.at("reason"), "length");
+  // With the song done the drain is over: the daemon shuts down and closes the connections.
+  EXPECT_THROW(
+      while (true) running.read(), boost::system::system_error);
+  EXPECT_EQ(running.close_reason().code, websocket::close_code::going_away);
+  EXPECT_THROW(
+      while (true) late.read(), boost::system::system_error);
+  daemon.wait();
+}
+
+TEST(Readiness, DrainTimeoutEndsALongSongWithShutdown) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) {
+    c.streaming.lookahead_s = kPacedLookaheadS;
+    c.server.drain_timeout_s = kShortDrainS;
+  });
+  WsClient client(daemon.port());
+  client.send_text(json::serialize(song(kLongSongMs)));
+  EXPECT_EQ(client.read_json().at("type"), "started");
+  daemon.drain();
+  const SongTranscript t = client.read_song();
+  EXPECT_EQ(t.end.at("type"), "error");
+  EXPECT_EQ(t.end.at("code"), "shutdown");
+  EXPECT_THROW(
+      while (true) client.read(), boost::system::system_error);
+  EXPECT_EQ(client.close_reason().code, websocket::close_code::going_away);
+  daemon.wait();
+}
+
+TEST(Readiness, DrainTimeoutIsValidated) {
+  EXPECT_EQ(daemon::parse_config("server: {drain_timeout_s: 2.5}", "test.yaml").server.drain_timeout_s, 2.5);
+  EXPECT_EQ(daemon::parse_config("server: {drain_timeout_s: 0}", "test.yaml").server.drain_timeout_s, 0.0);
+  try {
+    daemon::parse_config("server: {drain_timeout_s: -1}", "test.yaml");
+    FAIL() << "a negative drain timeout was accepted";
+  } catch (const daemon::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("server.drain_timeout_s (from test.yaml:1): expected a number in [0, 3600]"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace hs::test
