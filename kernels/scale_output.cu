@@ -9,7 +9,9 @@ constexpr int kThreads = 256;
 template <typename S, typename O>
 static __global__ void scale_output_kernel(const S* src, O* out, const float* __restrict__ row_scale,
                                            const float* __restrict__ col_scale, const float* __restrict__ bias,
-                                           std::int64_t n, std::int64_t cols, bool accumulate) {
+                                           std::int64_t n, std::int64_t cols, bool accumulate,
+                                           const float* __restrict__ gate, std::int64_t gate_rows,
+                                           std::int64_t first_row) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   const std::int64_t r = i / cols, c = i % cols;
@@ -17,6 +19,7 @@ static __global__ void scale_output_kernel(const S* src, O* out, const float* __
   if (row_scale) v *= row_scale[r];
   if (col_scale) v *= col_scale[c];
   if (bias) v += bias[c];
+  if (gate) v *= gate[(first_row + r) / gate_rows * cols + c];
   if (accumulate) v += to_float(out[i]);
   out[i] = from_float<O>(v);
 }
@@ -30,7 +33,7 @@ void scale_output(const ScaleOutputParams& p, cudaStream_t stream) {
       using O = decltype(out_tag);
       scale_output_kernel<S, O><<<blocks_for(n, kThreads), kThreads, 0, stream>>>(
           static_cast<const S*>(p.src), static_cast<O*>(p.out), p.row_scale, p.col_scale, p.bias, n, p.cols,
-          p.accumulate);
+          p.accumulate, p.gate, p.gate_rows, p.first_row);
     });
   });
   CUDA_CHECK_LAUNCH();

@@ -1,5 +1,6 @@
-// GEMM epilogue applied after cuBLASLt: out[m, n] = (accumulate ? out[m, n] : 0) + src[m, n] ·
-// row_scale[m] · col_scale[n] + bias[n]; each of the three may be null (dequantizing fp8 with
+// GEMM epilogue applied after cuBLASLt: out[m, n] = (accumulate ? out[m, n] : 0) + g · (src[m, n] ·
+// row_scale[m] · col_scale[n] + bias[n]), g = gate[(first_row + m) / gate_rows, n] or 1 without a gate (the DiT's
+// gated residual); each of the four may be null (dequantizing fp8 with
 // per-token and per-output-channel scales, adding a linear layer's bias, widening a bf16 GEMM
 // result into an fp32 tensor or residual stream). src may alias out when their types agree.
 #pragma once
@@ -21,6 +22,9 @@ struct ScaleOutputParams {
   std::int64_t rows, cols;
   ElementType src_type, out_type;
   bool accumulate;
+  const float* gate = nullptr;  // [(first_row + rows) / gate_rows, cols] or null
+  std::int64_t gate_rows = 1;
+  std::int64_t first_row = 0;   // src's first row in the gate's rows (a pass over part of a GEMM)
 };
 
 void scale_output(const ScaleOutputParams& p, cudaStream_t stream);

@@ -229,6 +229,13 @@ class Backend {
     rms_norm(x.reshape(rows.shape()), weight, eps, rows);
     modulate(out, shift, scale, out);
   }
+  // The DiT's gated residual around a projection: out[b,t,:] += gate[b,:] · (x · Wᵀ + bias)[b·T + t]
+  // for x [B·T, in], gate [B, out], out [B, T, out] (F32); proj [B·T, out] (F32) is scratch for
+  // the projection, which a backend may fuse away.
+  virtual void linear_gated_add(const Tensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out) {
+    linear(x, w, proj);
+    gated_add(out, proj.reshape(out.shape()), gate, out);
+  }
   // A DiT stack's AdaLN vectors: out[l, g, b, :] = adaln[b, g·D : (g+1)·D] + tables[l, g·D : (g+1)·D]
   // for adaln [B, G·D], tables [L, G·D] (each block's scale_shift_table), out [L, G, B, D].
   virtual void modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) = 0;

@@ -78,6 +78,7 @@ class CudaBackend final : public Backend {
   void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) override;
   void linear(const Tensor& x, const Weight& w, Tensor& out) override;
   void linear_add(const Tensor& x, const Weight& w, Tensor& out) override;
+  void linear_gated_add(const Tensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out) override;
   void linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) override;
   void linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;

@@ -56,7 +56,7 @@ kernels::WeightType weight_type(DType d) {
 // adds the bias and writes or adds into out. Several outputs take the stacked weight's features in
 // order; gated: out = SwiGLU of the [W1; W3] stack, [rows, out_features / 2].
 void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
-                bool accumulate, std::string_view op, bool gated = false) {
+                bool accumulate, std::string_view op, bool gated = false, const Tensor* residual_gate = nullptr) {
   check_act_or_narrow(s, x, op, "x");
   const DType act = x.dtype();
   check_that(!outs.empty() && outs.size() <= kernels::kGemvMaxOutputs, op, "1 to 3 outputs");
@@ -77,6 +77,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   }
   check_that(widths == (gated ? out_features / 2 : out_features), op, "the outputs' widths do not sum to the features");
   check_that(!accumulate || (outs.size() == 1 && !gated), op, "split or gated outputs do not accumulate");
+  check_that(!residual_gate || (accumulate && rows > kernels::kGemvMaxRows), op, "a residual gate needs GEMM rows");
   check_that(!gated || (out_features % 2 == 0 && !w.bias.defined() && w.values.dtype() != DType::F32), op,
              "a gated linear needs an even bf16 / fp8 stack without bias");
   const kernels::WeightType type = weight_type(w.values.dtype());
@@ -155,9 +156,14 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
       }
       kernels::split_output(p, s.stream);
     } else if (!direct || x_scales || bias) {
-      kernels::scale_output({gemm_out, static_cast<char*>(out.raw()) + out_offset, x_scales, scales, bias, n,
-                             out_features, gemm_out_type, out_type, accumulate},
-                            s.stream);
+      kernels::ScaleOutputParams p{gemm_out, static_cast<char*>(out.raw()) + out_offset, x_scales, scales, bias, n,
+                                   out_features, gemm_out_type, out_type, accumulate};
+      if (residual_gate) {
+        p.gate = static_cast<const float*>(residual_gate->raw());
+        p.gate_rows = rows / residual_gate->dim(0);
+        p.first_row = r0;
+      }
+      kernels::scale_output(p, s.stream);
     }
   }
 }
@@ -214,6 +220,20 @@ void CudaBackend::linear(const Tensor& x, const Weight& w, Tensor& out) {
 void CudaBackend::linear_add(const Tensor& x, const Weight& w, Tensor& out) {
   Tensor* outs[] = {&out};
   run_linear(*state_, x, w, outs, true, "linear_add");
+}
+
+void CudaBackend::linear_gated_add(const Tensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out) {
+  constexpr std::string_view op = "linear_gated_add";
+  if (!x.defined() || x.rank() != 2 || x.dim(0) <= kernels::kGemvMaxRows)
+    return Backend::linear_gated_add(x, w, gate, proj, out);
+  check_tensor(out, DType::F32, op, "out");
+  check_tensor(gate, DType::F32, op, "gate");
+  check_that(out.rank() == 3 && out.dim(0) * out.dim(1) == x.dim(0), op,
+             "out must be [B, T, out] over x's " + std::to_string(x.dim(0)) + " rows, got " + shape_str(out.shape()));
+  check_shape(gate, {out.dim(0), out.dim(2)}, op, "gate");
+  Tensor rows = out.reshape({x.dim(0), out.dim(2)});
+  Tensor* outs[] = {&rows};
+  run_linear(*state_, x, w, outs, true, op, false, &gate);
 }
 
 void CudaBackend::linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) {

@@ -145,6 +145,60 @@ TEST_P(CudaCodecOps, GatedAdd) {
   EXPECT_THROW(gpu().gated_add(x, empty({2, 4, 8}), empty({2, 8}), x), InvalidArgument);
 }
 
+// The DiT's fused ops take fp32 tensors (the codec's activations): one fp32 backend.
+class CudaDitOps : public ::testing::Test {
+ protected:
+  void SetUp() override { HS_REQUIRE_GPU(); }
+  CudaBackend& gpu() const { return test::cuda_backend(DType::F32); }
+  Tensor random(const Shape& shape, float scale = 1.0f) { return test::random_tensor(shape, gen, DType::F32, scale); }
+  CpuBackend cpu;
+  std::mt19937 gen{99};
+};
+
+// rms_norm_modulate = rms_norm then modulate, in one pass: into fp32 the same fp32 operations (row
+// sums differ: the CPU sums in double), into bf16 that result rounded once.
+TEST_F(CudaDitOps, RmsNormModulate) {
+  for (const Shape& shape : kDitShapes) {
+    if (shape[2] % 4 != 0) continue;  // rms_norm's rows are whole float4 vectors
+    const Tensor x = random(shape), weight = random({shape[2]}), shift = random({shape[0], shape[2]}),
+                 scale = random({shape[0], shape[2]}, 0.5f);
+    Tensor want = Tensor::zeros(shape, DType::F32);
+    cpu.rms_norm_modulate(x, weight, 1e-6f, shift, scale, want);
+    for (const DType out_dtype : {DType::F32, DType::BF16}) {
+      Tensor out = gpu().alloc(shape, out_dtype);
+      gpu().rms_norm_modulate(gpu().upload(x), gpu().upload(weight), 1e-6f, gpu().upload(shift), gpu().upload(scale),
+                              out);
+      EXPECT_LE(normalised_error(gpu().download(out), want), out_dtype == DType::F32 ? kRowSum : test::tolerance(out_dtype))
+          << shape_str(shape) << " into " << dtype_name(out_dtype);
+    }
+  }
+  Tensor x = gpu().alloc({2, 3, 8}, DType::F32), out = gpu().alloc({2, 3, 8}, DType::F32);
+  EXPECT_THROW(gpu().rms_norm_modulate(x, gpu().alloc({8}, DType::F32), 1e-6f, gpu().alloc({2, 9}, DType::F32),
+                                       gpu().alloc({2, 8}, DType::F32), out),
+               InvalidArgument);
+}
+
+// modulation_vectors: one add per value, bit-identical; the released stacks (24 × 1536, 6 × 3072)
+// and an odd width.
+TEST_F(CudaDitOps, ModulationVectors) {
+  for (const auto& [layers, dim] : {std::pair<std::int64_t, std::int64_t>{24, kWidth1}, {6, kWidth2}, {3, 1001}}) {
+    const Tensor adaln = random({kCfgRows, kModulations * dim}), tables = random({layers, kModulations * dim});
+    Tensor want = Tensor::zeros({layers, kModulations, kCfgRows, dim}, DType::F32);
+    cpu.modulation_vectors(adaln, tables, want);
+    Tensor out = gpu().alloc(want.shape(), DType::F32);
+    gpu().modulation_vectors(gpu().upload(adaln), gpu().upload(tables), out);
+    const Tensor got = gpu().download(out);
+    EXPECT_EQ(std::memcmp(got.raw(), want.raw(), want.bytes()), 0) << layers << " x " << dim;
+    // Spot-check the CPU reference's layout itself: out[l, g, b, d] = adaln[b, g·D + d] + tables[l, g·D + d].
+    const std::int64_t l = layers - 1, g = 4, b = 1, d = dim - 1;
+    EXPECT_EQ(want.data<float>()[((l * kModulations + g) * kCfgRows + b) * dim + d],
+              adaln.data<float>()[b * kModulations * dim + g * dim + d] + tables.data<float>()[l * kModulations * dim + g * dim + d]);
+  }
+  Tensor out = gpu().alloc({2, 6, 2, 8}, DType::F32);
+  EXPECT_THROW(gpu().modulation_vectors(gpu().alloc({2, 48}, DType::F32), gpu().alloc({3, 48}, DType::F32), out),
+               InvalidArgument);
+}
+
 TEST_P(CudaCodecOps, Silu) {
   // The timestep embedder's [2, D] at both widths, odd sizes.
   for (const Shape& shape : {Shape{kCfgRows, kWidth1}, Shape{kCfgRows, kWidth2}, Shape{1001}, Shape{3, 333}}) {

@@ -88,8 +88,9 @@ TEST(CudaLinearF32Activations, LinearAndLinearAdd) {
     }
 }
 
-// linear_swiglu over a [W1; W3] stack: the gated GEMV at decode rows, two GEMMs + silu_mul above,
-// into the narrow (bf16) dtype, against the CPU's base-class path (slices, linears, silu_mul).
+// linear_swiglu over a [W1; W3] stack: the gated GEMV at decode rows, one GEMM with the SwiGLU
+// epilogue above, into the narrow (bf16) dtype, against the CPU's base-class path (slices,
+// linears, silu_mul).
 TEST(CudaLinearF32Activations, SwiGlu) {
   HS_REQUIRE_GPU();
   CudaBackend& gpu = test::cuda_backend(DType::F32);
@@ -114,8 +115,9 @@ TEST(CudaLinearF32Activations, SwiGlu) {
     }
 }
 
-// linear_parts: q/k/v-like stacked projections, one GEMV into three outputs at decode rows, a GEMM
-// per part above, against the CPU's base-class path (one linear per row slice of the stack).
+// linear_parts: q/k/v-like stacked projections, one GEMV into three outputs at decode rows, one
+// GEMM with a split epilogue above, against the CPU's base-class path (one linear per row slice of
+// the stack).
 TEST(CudaLinearF32Activations, Parts) {
   HS_REQUIRE_GPU();
   CudaBackend& gpu = test::cuda_backend(DType::F32);
@@ -142,6 +144,57 @@ TEST(CudaLinearF32Activations, Parts) {
       for (std::size_t i = 0; i < want.size(); ++i)
         EXPECT_LE(test::normalised_error(gpu.download(got[i]), want[i]), tol) << rows << " rows, part " << i;
     }
+}
+
+// A backend whose scratch holds a few rows of the GEMM's converted x and output runs the rows in
+// passes: the same results as the CPU for linear, linear_parts, linear_swiglu and
+// linear_gated_add at fp8 and bf16.
+TEST(CudaLinearF32Activations, RowsInPassesThroughASmallScratch) {
+  HS_REQUIRE_GPU();
+  CudaBackend gpu(CudaBackendOptions{.scratch_bytes = 64u << 10});
+  CpuBackend cpu;
+  std::mt19937 gen(8);
+  const std::int64_t rows = 300, in = 256, f = 64;  // x converted + output: 516 (fp8) or 768 bytes a row → 125 or 84 rows a pass
+  for (const Precision precision : {Precision::BF16, Precision::FP8}) {
+    const Tensor x = test::random_tensor({rows, in}, gen, DType::F32);
+    const Tensor w = test::random_tensor({2 * f, in}, gen, DType::BF16, 0.05f);
+    const Weight cpu_w = cpu.load_linear(precision == Precision::FP8 ? dequantized_fp8(w) : w, nullptr, Precision::F32);
+    const Weight gpu_w = gpu.load_linear(w, nullptr, precision);
+    const Tensor gx = gpu.upload(x);
+    const double tol = precision == Precision::FP8 ? kFp8Tolerance : 1e-2;
+    Tensor want_all = Tensor::zeros({rows, 2 * f}, DType::F32), got_all = gpu.alloc({rows, 2 * f}, DType::F32);
+    cpu.linear(x, cpu_w, want_all);
+    gpu.linear(gx, gpu_w, got_all);
+    EXPECT_LE(test::normalised_error(gpu.download(got_all), want_all), tol) << "linear";
+    Tensor want_a = Tensor::zeros({rows, f}, DType::F32), want_b = want_a.clone();
+    Tensor got_a = gpu.alloc({rows, f}, DType::F32), got_b = gpu.alloc({rows, f}, DType::F32);
+    Tensor* const want_parts[] = {&want_a, &want_b};
+    Tensor* const got_parts[] = {&got_a, &got_b};
+    cpu.linear_parts(x, cpu_w, want_parts);
+    gpu.linear_parts(gx, gpu_w, got_parts);
+    EXPECT_LE(test::normalised_error(gpu.download(got_b), want_b), tol) << "linear_parts";
+    Tensor want_h = Tensor::zeros({rows, f}, DType::F32), gate = want_h.clone(), up = want_h.clone();
+    cpu.linear_swiglu(x, cpu_w, gate, up, want_h);
+    Tensor got_h = gpu.alloc({rows, f}, DType::F32), ggate = gpu.alloc({rows, f}, DType::F32),
+           gup = gpu.alloc({rows, f}, DType::F32);
+    gpu.linear_swiglu(gx, gpu_w, ggate, gup, got_h);
+    EXPECT_LE(test::normalised_error(gpu.download(got_h), want_h), tol) << "linear_swiglu";
+    // The gated residual over 2 batch entries of 150 rows: passes that start inside an entry.
+    const Tensor residual_gate = test::random_tensor({2, 2 * f}, gen, DType::F32);
+    const Tensor residual = test::random_tensor({2, rows / 2, 2 * f}, gen, DType::F32);
+    Tensor want_r = residual.clone(), proj = Tensor::zeros({rows, 2 * f}, DType::F32);
+    cpu.linear_gated_add(x, cpu_w, residual_gate, proj, want_r);
+    Tensor got_r = gpu.upload(residual), gproj = gpu.alloc({rows, 2 * f}, DType::F32);
+    gpu.linear_gated_add(gx, gpu_w, gpu.upload(residual_gate), gproj, got_r);
+    EXPECT_LE(test::normalised_error(gpu.download(got_r), want_r), tol) << "linear_gated_add";
+  }
+  // A scratch too small for one row's GEMM output is an error naming the option, not a crash.
+  CudaBackend tiny(CudaBackendOptions{.scratch_bytes = 1024});
+  Tensor out = tiny.alloc({rows, 2 * f}, DType::F32);
+  EXPECT_THROW(tiny.linear(tiny.upload(test::random_tensor({rows, 4096}, gen, DType::F32)),
+                           tiny.load_linear(test::random_tensor({2 * f, 4096}, gen, DType::BF16), nullptr, Precision::FP8),
+                           out),
+               InvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(

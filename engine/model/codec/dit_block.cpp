@@ -18,9 +18,10 @@ DitScratch::DitScratch(Backend& backend, std::int64_t layers, std::int64_t batch
                        std::int64_t dim, std::int64_t hidden, DType narrow) {
   const std::int64_t rows = batch * frames;
   norm = backend.alloc({batch, frames, dim}, narrow);
-  for (Tensor* t : {&q, &k, &v, &attn, &proj}) *t = backend.alloc({rows, dim}, DType::F32);
-  gate = backend.alloc({rows, hidden}, DType::F32);
-  up = backend.alloc({rows, hidden}, DType::F32);
+  for (Tensor* t : {&q, &k, &v, &proj}) *t = backend.alloc({rows, dim}, DType::F32);
+  attn = backend.alloc({rows, dim}, narrow);
+  gate = backend.alloc({rows, hidden}, narrow);
+  up = backend.alloc({rows, hidden}, narrow);
   modulation = backend.alloc({layers, kModulationCount, batch, dim}, DType::F32);
   for (Tensor* t : {&this->hidden, &emb, &final_shift, &final_scale}) *t = backend.alloc({batch, dim}, DType::F32);
   adaln = backend.alloc({batch, kModulationCount * dim}, DType::F32);
@@ -47,7 +48,6 @@ void DitBlock::forward(Tensor& h, const Tensor& modulation, const RopeTables& ro
   Backend& be = *backend_;
   const std::int64_t batch = h.dim(0), frames = h.dim(1), head_dim = dim_ / heads_;
   const Shape rows_shape{batch * frames, dim_};
-  const Shape seq_shape{batch, frames, dim_};
   const Shape head_shape{batch, frames, heads_, head_dim};
   const Tensor norm_rows = s.norm.reshape(rows_shape);
 
@@ -61,15 +61,13 @@ void DitBlock::forward(Tensor& h, const Tensor& modulation, const RopeTables& ro
   be.rope(k, rope.positions, rope.inv_freq);
   Tensor attn = s.attn.reshape(head_shape);
   be.attention(q, k, s.v.reshape(head_shape), nullptr, attn);
-  be.linear(s.attn, o_, s.proj);
-  be.gated_add(h, s.proj.reshape(seq_shape), vector_of(modulation, Modulation::AttnGate), h);
+  be.linear_gated_add(s.attn, o_, vector_of(modulation, Modulation::AttnGate), s.proj, h);
 
   // MLP: h += gate · down(silu(gate(n)) · up(n)).
   be.rms_norm_modulate(h, mlp_norm_, kNormEps, vector_of(modulation, Modulation::MlpShift),
                        vector_of(modulation, Modulation::MlpScale), s.norm);
   be.linear_swiglu(norm_rows, gate_up_, s.gate, s.up, s.gate);
-  be.linear(s.gate, down_, s.proj);
-  be.gated_add(h, s.proj.reshape(seq_shape), vector_of(modulation, Modulation::MlpGate), h);
+  be.linear_gated_add(s.gate, down_, vector_of(modulation, Modulation::MlpGate), s.proj, h);
 }
 
 }  // namespace hs

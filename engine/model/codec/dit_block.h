@@ -19,9 +19,11 @@ inline constexpr std::int64_t kModulationCount = 6;
 struct DitScratch {
   DitScratch(Backend& backend, std::int64_t layers, std::int64_t batch, std::int64_t frames, std::int64_t dim,
              std::int64_t hidden, DType narrow);
-  Tensor norm;                                     // [B, T, D] in `narrow`: the projections' input
-  Tensor q, k, v, attn, proj;                      // [B·T, D]
-  Tensor gate, up;                                 // [B·T, hidden]
+  // The projections' inputs are in `narrow` (Backend::narrow_dtype of the weights), the rest F32.
+  Tensor norm;                                     // [B, T, D], narrow
+  Tensor q, k, v, proj;                            // [B·T, D]
+  Tensor attn;                                     // [B·T, D], narrow
+  Tensor gate, up;                                 // [B·T, hidden], narrow (SwiGLU's output in gate)
   Tensor modulation;                               // [L, 6, B, D]: the stack's adaln + each block's table
   // The stack's timestep conditioning (DitStack::forward).
   Tensor hidden, emb;                              // [B, D]
