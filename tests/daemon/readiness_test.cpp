@@ -19,7 +19,7 @@ namespace websocket = boost::beast::websocket;
 constexpr double kPacedLookaheadS = 0.2;
 constexpr std::int64_t kPacedSongMs = 2000;
 constexpr std::int64_t kLongSongMs = 60000;
-constexpr double kShortDrainS = 0.3;
+constexpr double kShortDrainS = 1.0;
 
 json::object song(std::int64_t max_audio_length_ms) {
   return {{"type", "generate"}, {"tags", "piano"}, {"lyrics", "[verse] la la"},
@@ -79,6 +79,9 @@ TEST(Readiness, DrainLetsARunningSongFinishAndRefusesNewOnes) {
   EXPECT_THROW(
       while (true) late.read(), boost::system::system_error);
   daemon.wait();
+  const std::string metrics = daemon.metrics().prometheus_text();
+  EXPECT_EQ(metric_value(metrics, R"(heartstream_songs_total{outcome="length"})"), 1.0);
+  EXPECT_EQ(metric_value(metrics, R"(heartstream_songs_rejected_total{reason="draining"})"), 2.0);
 }
 
 TEST(Readiness, DrainTimeoutEndsALongSongWithShutdown) {
@@ -90,13 +93,16 @@ TEST(Readiness, DrainTimeoutEndsALongSongWithShutdown) {
   client.send_text(json::serialize(song(kLongSongMs)));
   EXPECT_EQ(client.read_json().at("type"), "started");
   daemon.drain();
+  EXPECT_EQ(readyz(daemon.port()).body, "draining: 1 song running\n");  // well before the drain's end
   const SongTranscript t = client.read_song();
   EXPECT_EQ(t.end.at("type"), "error");
   EXPECT_EQ(t.end.at("code"), "shutdown");
+  EXPECT_GT(t.packets.size(), 0u);
   EXPECT_THROW(
       while (true) client.read(), boost::system::system_error);
   EXPECT_EQ(client.close_reason().code, websocket::close_code::going_away);
   daemon.wait();
+  EXPECT_EQ(metric_value(daemon.metrics().prometheus_text(), R"(heartstream_songs_total{outcome="shutdown"})"), 1.0);
 }
 
 TEST(Readiness, DrainTimeoutIsValidated) {
