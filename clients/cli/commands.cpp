@@ -11,6 +11,7 @@ std::vector<AddCommand> all_commands() {
       add_stream_command,
       add_play_command,
       add_soak_command,
+      add_quality_command,
   };
 }
 
