@@ -98,11 +98,11 @@ void Server::drain() {
   EngineWorker& worker = impl_->state->worker();
   worker.drain();
   const double timeout_s = impl_->state->config().server.drain_timeout_s;
-  spdlog::info("heartstreamd: draining: {} songs running, up to {} s (server.drain_timeout_s)", worker.sessions(),
+  spdlog::info("heartstreamd: {}; waiting up to {} s (server.drain_timeout_s)", worker.readiness().reason,
                timeout_s);
   impl_->drainer = std::thread([this, &worker, timeout_s] {
     if (!worker.wait_idle(std::chrono::duration<double>(timeout_s)))
-      spdlog::warn("heartstreamd: {} songs still running after the drain; ending them", worker.sessions());
+      spdlog::warn("heartstreamd: {} after server.drain_timeout_s; ending them", worker.readiness().reason);
     shutdown();
   });
 }
