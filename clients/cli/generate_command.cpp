@@ -1,28 +1,17 @@
 // `heartstream generate`: tags + lyrics → HeartMuLa frames (codec tokens) → a token file and/or an
 // audio file, decoded offline or streamed while generating (song_output.h). Options are named as
 // the reference's run_music_generation.py.
-#include <unistd.h>
-
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
 
 #include "clients/cli/commands.h"
-#include "clients/cli/generate_progress.h"
-#include "clients/cli/song_output.h"
+#include "clients/cli/song_pipeline.h"
 #include "engine/backends/backend_factory.h"
 #include "engine/core/error.h"
-#include "engine/core/read_file.h"
-#include "engine/io/checkpoint.h"
-#include "engine/io/config.h"
-#include "engine/model/codec/codec_model.h"
-#include "engine/model/lm/mula_model.h"
-#include "engine/pipeline/generator.h"
 #include "engine/text/prompt.h"
-#include "engine/text/tokenizer.h"
 
 namespace hs::cli {
 namespace {
@@ -42,44 +31,9 @@ struct GenerateOptions {
   float cfg_scale = 1.5f;
   std::optional<std::uint64_t> seed;          // random (and printed) when absent
   std::string tokens_out;                     // safetensors file receiving `frames` I32 [8, T]
-  std::string save_path;                      // audio file: .wav | .opus | .ogg | .mp3 | .safetensors
+  std::string save_path;                      // audio file: .wav | .flac | .opus | .ogg | .mp3 | .safetensors
   bool stream = false;                        // decode while generating (the file grows) instead of after
 };
-
-// The argument itself, or the contents of the file it names (read up to `max_bytes`, the prompt
-// builder's limit). One line holding a '/' or ending in .txt is taken for a path and must name a
-// file: a mistyped path must not become the song's text.
-std::string text_or_file(const std::string& option, const std::string& arg, std::size_t max_bytes) {
-  const bool one_line = arg.find('\n') == std::string::npos;
-  const bool looks_like_path = one_line && (arg.find('/') != std::string::npos || arg.ends_with(".txt"));
-  std::error_code ec;
-  if (!looks_like_path && (arg.empty() || !std::filesystem::is_regular_file(arg, ec))) return arg;
-  try {
-    return read_regular_file(arg, max_bytes);
-  } catch (const FileReadError& e) {
-    throw InvalidArgument(option + " '" + arg + "': " + e.what() +
-                          " (one line with a '/' or ending in .txt is read as a file's path)");
-  }
-}
-
-// Pulls every frame into `output`, with progress on stderr; returns why the stream ended.
-StopReason run_frames(Generator& generator, SongOutput& output, double sample_rate_hz, GenerateProgress& progress) {
-  const StopReason reason = generator.run([&](const Frame& frame) {
-    output.push(frame);
-    progress.on_frame(generator.frames_emitted());
-    if (const auto at = output.first_audio_at()) progress.on_first_audio(*at);
-    if (sample_rate_hz > 0)
-      progress.on_audio(static_cast<double>(output.audio_samples_written()) / sample_rate_hz,
-                        GenerateProgress::Clock::now());
-  });
-  output.finish(reason);
-  if (const auto at = output.first_audio_at()) progress.on_first_audio(*at);
-  const std::int64_t frames = generator.frames_emitted();
-  const double audio_s = sample_rate_hz > 0 ? static_cast<double>(output.audio_samples_written()) / sample_rate_hz
-                                            : static_cast<double>(frames * kFrameMs) / 1000.0;
-  progress.finish(frames, audio_s, reason);
-  return reason;
-}
 
 void run_generate(const GenerateOptions& o) {
   const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--codec_device",
@@ -90,39 +44,20 @@ void run_generate(const GenerateOptions& o) {
   if (o.codec_device) choice.codec_device = parse_device(*o.codec_device, names.codec_device);
   if (o.codec_precision) choice.codec_precision = parse_precision(*o.codec_precision, names.codec_precision);
   if (o.tokens_out.empty() && o.save_path.empty())
-    throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .opus, .ogg, .mp3, .safetensors) "
+    throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .flac, .opus, .ogg, .mp3, .safetensors) "
                           "and/or --tokens-out FILE.safetensors");
   if (o.stream && o.save_path.empty()) throw InvalidArgument("--stream needs --save_path");
   const std::string tags = text_or_file("--tags", o.tags, kMaxTagsBytes);
   const std::string lyrics = text_or_file("--lyrics", o.lyrics, kMaxLyricsBytes);
   const bool need_codec = !o.save_path.empty();
-  const ModelBackends backends = make_model_backends(choice, names);
-  std::fprintf(stderr, "language model on %s (%s), codec on %s (%s)\n", backends.lm->name().c_str(),
-               std::string(precision_name(backends.lm_precision)).c_str(), backends.codec->name().c_str(),
-               std::string(precision_name(backends.codec_precision)).c_str());
-  const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version, need_codec);
-  const GenConfig gen = read_gen_config(paths.gen_config);
-  const Tokenizer tokenizer = Tokenizer::load(paths.tokenizer);
-  const auto model = MulaModel::load(*backends.lm, paths.mula_dir, backends.lm_precision);
-  std::optional<CodecModel> codec;
-  if (need_codec) codec.emplace(CodecModel::load(*backends.codec, paths.codec_dir, backends.codec_precision));
+  const auto models = load_song_models(choice, names, o.model_path, o.version, need_codec);
   const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
   if (!o.seed) std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(seed));
-  // The clock starts with the request: the session's setup and the codec's graph captures count.
-  GenerateProgress progress(stderr, ::isatty(STDERR_FILENO) != 0, max_frames_for(o.max_audio_length_ms));
-  GenerationRequest request{build_prompt(tokenizer, gen, tags, lyrics, o.cfg_scale),
-                            o.max_audio_length_ms,
-                            {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale},
-                            seed};
-  // Tokens-only runs still keep to the codec's codebook when its config is there (for a later decode).
-  const std::filesystem::path codec_config = paths.codec_dir / "config.json";
-  if (codec)
-    request.codebook_size = codec->config().codebook_size;
-  else if (std::filesystem::is_regular_file(codec_config))
-    request.codebook_size = read_codec_config(codec_config).codebook_size;
-  Generator generator(model, gen, request);
-  SongOutput output({o.tokens_out, o.save_path, o.stream}, codec ? &*codec : nullptr, seed);
-  run_frames(generator, output, codec ? static_cast<double>(codec->config().sample_rate) : 0.0, progress);
+  run_song(*models,
+           {tags, lyrics, o.max_audio_length_ms,
+            {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale}, seed},
+           {o.tokens_out, o.save_path, o.stream});
+  const ModelBackends& backends = models->backends;
   constexpr double kGb = 1e9;
   const std::size_t lm_peak = backends.lm->peak_allocated_bytes(), codec_peak = backends.codec->peak_allocated_bytes();
   if (lm_peak + codec_peak > 0)
@@ -163,7 +98,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--cfg_scale", opt->cfg_scale, "Classifier-free guidance scale (1: off)")->capture_default_str();
   cmd->add_option("--seed", opt->seed, "Seed of the sampler and the codec noise (random when absent)");
   cmd->add_option("--tokens-out", opt->tokens_out, "Write the frames (I32 [8, T] 'frames') to this .safetensors file");
-  cmd->add_option("--save_path", opt->save_path, "Audio output: .wav, .opus, .ogg, .mp3 or .safetensors (F32 'wav')");
+  cmd->add_option("--save_path", opt->save_path, "Audio output: .wav, .flac, .opus, .ogg, .mp3 or .safetensors (F32 'wav')");
   cmd->add_flag("--stream", opt->stream,
                 "Decode while generating (streaming codec): the file grows as frames come; reports time to first audio");
   cmd->callback([opt] { run_generate(*opt); });
