@@ -68,13 +68,13 @@ void run_quality(const QualityOptions& o) {
   if (o.layer_frames < 0) throw InvalidArgument("--layer_frames " + std::to_string(o.layer_frames) + " is negative");
   for (const std::int64_t c : o.chunk_frames)
     if (c < 1) throw InvalidArgument("--chunk_frames " + std::to_string(c) + " is not a positive frame count");
+  const ModelBackends backends = make_model_backends({device, backend_precision(device, reference)}, names);
   const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version);
   const fs::path out(o.out);
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec || !fs::is_directory(out)) throw InvalidArgument("--out '" + o.out + "' is not a folder that can be made");
 
-  const ModelBackends backends = make_model_backends({device, backend_precision(device, reference)}, names);
   const GenConfig gen = read_gen_config(paths.gen_config);
   const Tokenizer tokenizer = Tokenizer::load(paths.tokenizer);
   const CodecConfig codec = read_codec_config(paths.codec_dir / "config.json");

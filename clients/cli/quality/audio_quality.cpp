@@ -14,9 +14,12 @@ namespace hs::cli {
 namespace {
 
 constexpr double kMsPerSecond = 1000.0;
+// The HTK mel scale: mel = kMelScale · log10(1 + hz / kMelBreakHz).
+constexpr double kMelScale = 2595.0;
+constexpr double kMelBreakHz = 700.0;
 
-double hz_to_mel(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
-double mel_to_hz(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0); }
+double hz_to_mel(double hz) { return kMelScale * std::log10(1.0 + hz / kMelBreakHz); }
+double mel_to_hz(double mel) { return kMelBreakHz * (std::pow(10.0, mel / kMelScale) - 1.0); }
 
 // Triangular HTK mel filters over the FFT's bins, kMelBands × bins, from 0 Hz to Nyquist.
 std::vector<double> mel_filters(double sample_rate_hz, std::int64_t bins) {
