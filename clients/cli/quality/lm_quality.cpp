@@ -1,5 +1,7 @@
 #include "clients/cli/quality/lm_quality.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -45,9 +47,12 @@ LmQualityRun measure_lm(Backend& backend, const std::filesystem::path& mula_dir,
   if (!worst || forced.reference_logits.empty()) return run;
   run.layer_precision = worst->precision;
   const std::vector<std::string> groups = recorded.groups();
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  std::fprintf(stderr, "%zu linear groups, each alone at %s", groups.size(),
+               std::string(precision_name(worst->precision)).c_str());
   for (std::size_t i = 0; i < groups.size(); ++i) {
-    std::fprintf(stderr, "\rlinear group %zu/%zu at %s", i + 1, groups.size(),
-                 std::string(precision_name(worst->precision)).c_str());
+    if (terminal) std::fprintf(stderr, "\r%zu linear groups, each alone at %s: %zu", groups.size(),
+                               std::string(precision_name(worst->precision)).c_str(), i + 1);
     GroupLinears linears(backend, recorded, groups[i], worst->precision);
     const MulaModel model(backend, config, flavors, source, reference, linears);
     const LogitReport report = teacher_force_prefix(model, gen, request, run.frames, forced.reference_logits);
