@@ -127,8 +127,8 @@ json::object quantization_config(const std::vector<QuantizedModel>& models, cons
       {"format_version", kFp8CacheFormatVersion},
       {"scheme", kFp8CacheScheme},
       {"granularity",
-       "weights: float8 e4m3 with one fp32 scale per output channel (row) of each linear; activations: quantized "
-       "per row at run time"},
+       "weights: float8 e4m3 with one fp32 scale per output channel (row) of each linear; activations on the GPU: "
+       "bf16 into the decode GEMVs (up to 4 rows), quantized per row for the fp8 tensor-core GEMMs"},
       {"keep_patterns", std::move(keep)},
       {"keep_pattern_syntax", "glob on linear names (fnmatch without flags: * ? [...]; * also matches '.')"},
       {"bytes_note", "bytes_bf16: the linear at bf16 (the unquantized baseline); bytes: as loaded (fp8 values + "
