@@ -188,7 +188,14 @@ RunResult run_one(const BenchmarkOptions& o, Device device, Precision precision,
       quantized.push_back({"language_model", models->paths.mula_dir, models->lm_load.cache});
     if (models->codec_load.cache.outcome != WeightCacheOutcome::Off)
       quantized.push_back({"codec", models->paths.codec_dir, models->codec_load.cache});
-    if (!quantized.empty()) result.quantization = quantization_config(quantized, o.model_path);
+    if (!quantized.empty())
+      result.quantization = quantization_config(quantized, o.model_path);
+    else if (b.lm_precision == Precision::FP8 || b.codec_precision == Precision::FP8)
+      result.quantization = json::object{{"tool", tool_version()},
+                                         {"precision", "fp8"},
+                                         {"scheme", kFp8CacheScheme},
+                                         {"note", "the weight cache is switched off (" + std::string(kWeightCacheEnvVar) +
+                                                      "=0): the linears were quantized at load and are not listed"}};
     return result;
   } catch (const std::exception& e) {
     const std::string what = e.what();
