@@ -1,7 +1,8 @@
 // An fp8 HeartMuLa with linears kept at bf16 (`heartstream quantize --keep`, Fp8CachedLinears) on
 // the CUDA backend: the kept weights are bf16 on the device beside fp8 ones (run_linear dispatches on
 // each Weight's dtype, GEMV and GEMM), and its teacher-forced guided logits stay within the kernels'
-// fp8 bound (mula_cuda_test.cpp) of the CPU's simulation of the same mixed model.
+// fp8 bound (mula_cuda_test.cpp) of the CPU's simulation of the same mixed model. And HeartCodec's
+// DiT, whose q/k/v run as one stacked GEMM: a pattern keeping only part of a stack is a clear error.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/model/codec/codec_model.h"
 #include "tests/gpu/gpu_test_support.h"
 #include "tests/lm/golden_case.h"
 #include "tests/support/shared_data.h"
@@ -46,6 +48,20 @@ TEST(MulaKeepCuda, KeptLinearsRunAtBf16BesideFp8Ones) {
   std::cout << "fp8 with kept bf16 linears: worst normalised logit error against the CPU simulation " << worst << "\n";
   RecordProperty("worst_normalised_logit_error_against_simulation", std::to_string(worst));
   EXPECT_LE(worst, kFp8AgainstSimulation);
+}
+
+TEST(CodecKeepCuda, APatternThatSplitsAStackedGemmIsAnError) {
+  HS_REQUIRE_GPU();
+  HS_REQUIRE_SHARED(codec, "golden/codec-tiny");
+  const fs::path dir = fs::temp_directory_path() / ("hs_codec_keep_cuda_" + std::to_string(::getpid()));
+  fs::copy(codec, dir, fs::copy_options::recursive);
+  CudaBackend backend(CudaBackendOptions{.attention_tensor_cores = true});
+  EXPECT_THROW(CodecModel::load(backend, dir, Precision::FP8, {.keep_bf16 = std::vector<std::string>{"*.attn.k_proj.*"}}),
+               InvalidArgument);
+  const CodecModel whole =
+      CodecModel::load(backend, dir, Precision::FP8, {.keep_bf16 = std::vector<std::string>{"*.attn.[qkv]_proj.*"}});
+  EXPECT_GT(whole.samples_per_code_frame(), 0);
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -63,6 +63,11 @@ Weight CodecWeightLoader::stacked_linear(std::initializer_list<std::string> pref
   std::int64_t row = 0;
   for (const std::string& prefix : prefixes) {
     const Weight part = linear(prefix, in, out, false);
+    if (all.values.defined() && part.values.dtype() != all.values.dtype())  // a --keep pattern split the stack
+      throw InvalidArgument("codec linear '" + prefix + ".weight' loads as " +
+                            std::string(dtype_name(part.values.dtype())) + ", the ones stacked before it into one " +
+                            "GEMM as " + std::string(dtype_name(all.values.dtype())) +
+                            ": keep all of a block's q/k/v (or gate/up) projections in bf16, or none");
     if (!all.values.defined()) {
       all.values = backend_.alloc({n * out, in}, part.values.dtype());
       if (part.scales.defined()) all.scales = backend_.alloc({n * out}, part.scales.dtype());
