@@ -102,6 +102,27 @@ struct AddRowOp {
 };
 
 template <typename T>
+struct SumTapsOp {
+  const T* taps;
+  const float* bias;
+  std::int64_t frames, kernel;
+  template <bool Vector>
+  __device__ void apply(std::int64_t r, std::int64_t j, std::int64_t width, float* y) const {
+    const std::int64_t t = r % frames, pad = (kernel - 1) / 2;
+    if (bias) load_float4<Vector>(bias, j, width, y);
+    else y[0] = y[1] = y[2] = y[3] = 0.0f;
+    for (std::int64_t k = 0; k < kernel; ++k) {
+      const std::int64_t s = t + k - pad;
+      if (s < 0 || s >= frames) continue;
+      float v[kPerThread];
+      load_float4<Vector>(taps + ((r - t + s) * kernel + k) * width, j, width, v);
+#pragma unroll
+      for (int e = 0; e < kPerThread; ++e) y[e] += v[e];
+    }
+  }
+};
+
+template <typename T>
 struct ModulationVectorsOp {
   const T* adaln;
   const T* tables;
@@ -272,6 +293,15 @@ void modulation_vectors(const ModulationVectorsParams& p, cudaStream_t stream) {
     const auto *adaln = static_cast<const T*>(p.adaln), *tables = static_cast<const T*>(p.tables);
     launch_rows<T>(ModulationVectorsOp<T>{adaln, tables, p.groups, p.batch}, p.out, p.layers * p.groups * p.batch, p.dim,
                    {adaln, tables}, stream);
+  });
+}
+
+void sum_taps(const SumTapsParams& p, cudaStream_t stream) {
+  dispatch_element(p.type, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* taps = static_cast<const T*>(p.taps);
+    launch_rows<T>(SumTapsOp<T>{taps, p.bias, p.frames, p.kernel}, p.out, p.batch * p.frames, p.channels,
+                   {taps, p.bias}, stream);
   });
 }
 

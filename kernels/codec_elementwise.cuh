@@ -107,4 +107,16 @@ struct ModulationVectorsParams {
 };
 void modulation_vectors(const ModulationVectorsParams& p, cudaStream_t stream);
 
+// out[b,t,:] = bias + Σ_j taps[b, t + j − (kernel−1)/2, j·channels : (j+1)·channels] over the taps
+// inside [0, frames), for taps [batch, frames, kernel·channels], bias [channels] (fp32) or null,
+// out [batch, frames, channels]: a 'same' conv from its per-tap products.
+struct SumTapsParams {
+  const void* taps;
+  const float* bias;
+  void* out;
+  std::int64_t batch, frames, channels, kernel;
+  ElementType type;
+};
+void sum_taps(const SumTapsParams& p, cudaStream_t stream);
+
 }  // namespace hs::kernels

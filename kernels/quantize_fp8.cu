@@ -4,7 +4,50 @@
 namespace hs::kernels {
 namespace {
 constexpr int kThreads = 256;
+constexpr int kVectorsPerThread = 4;  // float4 groups a thread of the vector kernel holds in registers
+constexpr int kMaxThreads = 1024;
+constexpr std::int64_t kVectorMaxCols = 4 * kVectorsPerThread * kMaxThreads;
 }  // namespace
+
+// Rows of whole float4 groups (≤ kVectorMaxCols): each value is read once, into registers, and
+// the four E4M3 bytes of a group are stored together; the same arithmetic as the scalar kernel.
+template <typename T>
+static __global__ void __launch_bounds__(kMaxThreads)
+    quantize_fp8_vector_kernel(const T* __restrict__ x, __nv_fp8_e4m3* q, float* scales, int cols) {
+  __shared__ float amax_shared[kWarpSize];
+  const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * cols;
+  const int groups = cols / 4;
+  float v[kVectorsPerThread][4];
+  float amax = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kVectorsPerThread; ++i) {
+    const int g = threadIdx.x + i * blockDim.x;
+    if (g < groups) load_float4<true>(xr, 4 * g, cols, v[i]);
+    else v[i][0] = v[i][1] = v[i][2] = v[i][3] = 0.0f;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) amax = fmaxf(amax, fabsf(v[i][k]));
+  }
+  amax = warp_max(amax);
+  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
+  if (lane == 0) amax_shared[warp] = amax;
+  __syncthreads();
+  amax = warp_max(lane < static_cast<int>(blockDim.x / kWarpSize) ? amax_shared[lane] : 0.0f);
+  const float scale = amax > 0.0f ? amax / kE4m3Max : 1.0f;
+  if (threadIdx.x == 0) scales[blockIdx.x] = scale;
+  auto* qr = reinterpret_cast<std::uint32_t*>(q + static_cast<std::int64_t>(blockIdx.x) * cols);
+#pragma unroll
+  for (int i = 0; i < kVectorsPerThread; ++i) {
+    const int g = threadIdx.x + i * blockDim.x;
+    if (g >= groups) break;
+    std::uint32_t packed = 0;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const __nv_fp8_e4m3 e(v[i][k] / scale);
+      packed |= static_cast<std::uint32_t>(e.__x) << (8 * k);
+    }
+    qr[g] = packed;
+  }
+}
 
 template <typename T>
 static __global__ void quantize_fp8_kernel(const T* __restrict__ x, __nv_fp8_e4m3* q, float* scales, std::int64_t cols) {
@@ -28,8 +71,17 @@ void quantize_fp8(const QuantizeFp8Params& p, cudaStream_t stream) {
   if (p.rows == 0) return;
   dispatch_element(p.type, [&](auto tag) {
     using T = decltype(tag);
-    quantize_fp8_kernel<T><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(
-        static_cast<const T*>(p.x), static_cast<__nv_fp8_e4m3*>(p.q), p.scales, p.cols);
+    const bool vector = p.cols % 4 == 0 && p.cols <= kVectorMaxCols && aligned_to(p.x, 4 * sizeof(T)) &&
+                        aligned_to(p.q, 4);
+    if (vector) {
+      const std::int64_t per_thread = (p.cols / 4 + kVectorsPerThread - 1) / kVectorsPerThread;
+      const auto threads = static_cast<unsigned>((per_thread + kWarpSize - 1) / kWarpSize * kWarpSize);
+      quantize_fp8_vector_kernel<T><<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(
+          static_cast<const T*>(p.x), static_cast<__nv_fp8_e4m3*>(p.q), p.scales, static_cast<int>(p.cols));
+    } else {
+      quantize_fp8_kernel<T><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(
+          static_cast<const T*>(p.x), static_cast<__nv_fp8_e4m3*>(p.q), p.scales, p.cols);
+    }
   });
   CUDA_CHECK_LAUNCH();
 }

@@ -236,6 +236,10 @@ class Backend {
     linear(x, w, proj);
     gated_add(out, proj.reshape(out.shape()), gate, out);
   }
+  // A 'same'-padded conv of odd kernel K from its per-tap products: out[b,t,:] = bias + Σ_j
+  // taps[b, t + j − (K−1)/2, j·C : (j+1)·C] over the taps inside [0, T), for taps [B, T, K·C]
+  // (x · [W_0; …; W_{K−1}]ᵀ, one linear), bias [C] or null, out [B, T, C] (F32).
+  virtual void sum_taps(const Tensor& taps, const Tensor* bias, Tensor& out) = 0;
   // A DiT stack's AdaLN vectors: out[l, g, b, :] = adaln[b, g·D : (g+1)·D] + tables[l, g·D : (g+1)·D]
   // for adaln [B, G·D], tables [L, G·D] (each block's scale_shift_table), out [L, G, B, D].
   virtual void modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) = 0;

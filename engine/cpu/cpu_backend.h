@@ -48,6 +48,7 @@ class CpuBackend final : public Backend {
   void layer_norm(const Tensor& x, float eps, Tensor& out) override;
   void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) override;
   void modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) override;
+  void sum_taps(const Tensor& taps, const Tensor* bias, Tensor& out) override;
   void gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) override;
   void silu(const Tensor& x, Tensor& out) override;
   void add_row(const Tensor& x, const Tensor& row, Tensor& out) override;

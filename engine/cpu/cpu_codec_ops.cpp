@@ -128,6 +128,38 @@ void CpuBackend::modulation_vectors(const Tensor& adaln, const Tensor& tables, T
           o[((l * groups + g) * batch + b) * dim + d] = a[(b * groups + g) * dim + d] + t[(l * groups + g) * dim + d];
 }
 
+void CpuBackend::sum_taps(const Tensor& taps, const Tensor* bias, Tensor& out) {
+  constexpr std::string_view op = "sum_taps";
+  check_tensor(taps, DType::F32, op, "taps");
+  check_tensor(out, DType::F32, op, "out");
+  check_rank(out, 3, op, "out");
+  const std::int64_t batch = out.dim(0), frames = out.dim(1), channels = out.dim(2);
+  const std::int64_t kernel = channels > 0 && taps.rank() == 3 ? taps.dim(2) / channels : 0;
+  check_that(kernel % 2 == 1 && taps.shape() == Shape{batch, frames, kernel * channels}, op,
+             "taps " + shape_str(taps.shape()) + " are not an odd number of taps of out " + shape_str(out.shape()));
+  if (bias) {
+    check_tensor(*bias, DType::F32, op, "bias");
+    check_shape(*bias, {channels}, op, "bias");
+  }
+  const float* z = taps.data<float>();
+  const float* b = bias ? bias->data<float>() : nullptr;
+  float* y = out.data<float>();
+  const std::int64_t pad = (kernel - 1) / 2;
+  parallel_for(batch * frames, kRowGrain, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const std::int64_t t = r % frames;
+      for (std::int64_t c = 0; c < channels; ++c) {
+        float v = b ? b[c] : 0.0f;
+        for (std::int64_t j = 0; j < kernel; ++j) {
+          const std::int64_t s = t + j - pad;
+          if (s >= 0 && s < frames) v += z[(r - t + s) * kernel * channels + j * channels + c];
+        }
+        y[r * channels + c] = v;
+      }
+    }
+  });
+}
+
 void CpuBackend::gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) {
   constexpr std::string_view op = "gated_add";
   check_same(x, out, op);

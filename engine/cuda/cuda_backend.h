@@ -105,6 +105,7 @@ class CudaBackend final : public Backend {
   void layer_norm(const Tensor& x, float eps, Tensor& out) override;
   void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) override;
   void modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) override;
+  void sum_taps(const Tensor& taps, const Tensor* bias, Tensor& out) override;
   void rms_norm_modulate(const Tensor& x, const Tensor& weight, float eps, const Tensor& shift, const Tensor& scale,
                          Tensor& out) override;
   void gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) override;

@@ -134,6 +134,24 @@ void CudaBackend::modulation_vectors(const Tensor& adaln, const Tensor& tables, 
                               state_->stream);
 }
 
+void CudaBackend::sum_taps(const Tensor& taps, const Tensor* bias, Tensor& out) {
+  constexpr std::string_view op = "sum_taps";
+  check_tensor(taps, DType::F32, op, "taps");
+  check_tensor(out, DType::F32, op, "out");
+  check_that(out.rank() == 3, op, "out must be [B, T, C], got " + shape_str(out.shape()));
+  const std::int64_t batch = out.dim(0), frames = out.dim(1), channels = out.dim(2);
+  const std::int64_t kernel = channels > 0 && taps.rank() == 3 ? taps.dim(2) / channels : 0;
+  check_that(kernel % 2 == 1 && taps.shape() == Shape{batch, frames, kernel * channels}, op,
+             "taps " + shape_str(taps.shape()) + " are not an odd number of taps of out " + shape_str(out.shape()));
+  if (bias) {
+    check_tensor(*bias, DType::F32, op, "bias");
+    check_shape(*bias, {channels}, op, "bias");
+  }
+  kernels::sum_taps({taps.raw(), bias ? static_cast<const float*>(bias->raw()) : nullptr, out.raw(), batch, frames,
+                     channels, kernel, kernels::ElementType::F32},
+                    state_->stream);
+}
+
 void CudaBackend::gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) {
   constexpr std::string_view op = "gated_add";
   const kernels::ElementType type = check_same(*state_, x, out, op);

@@ -74,6 +74,56 @@ TEST(CodecOps, ModulateAndGatedAddUsePerBatchVectors) {
   EXPECT_THROW(cpu.modulate(x, shift, cpu.alloc({B, D + 1}, DType::F32), mod), InvalidArgument);
 }
 
+// A 'same' conv of kernel 3 and 5 as one linear over its taps plus sum_taps equals conv1d on the
+// channel-major layout (the estimator's ProjectLayer runs its conv this way).
+TEST(CodecOps, SumTapsOfTheTapLinearIsTheSameConv) {
+  CpuBackend cpu;
+  std::mt19937 gen(5);
+  const std::int64_t batch = 2, frames = 7, in = 5, out = 4;
+  for (const std::int64_t kernel : {3, 5}) {
+    const Tensor x = random_tensor({batch, frames, in}, gen), w = random_tensor({out, in, kernel}, gen),
+                 bias = random_tensor({out}, gen);
+    Tensor channels = cpu.alloc({batch, in, frames}, DType::F32), conv = cpu.alloc({batch, out, frames}, DType::F32);
+    Tensor want = cpu.alloc({batch, frames, out}, DType::F32);
+    cpu.transpose(x, channels);
+    const std::int64_t pad = (kernel - 1) / 2;
+    cpu.conv1d(channels, w, &bias, {.pad_left = pad, .pad_right = pad}, conv);
+    cpu.transpose(conv, want);
+    Tensor taps_w = Tensor::zeros({kernel * out, in}, DType::F32);
+    for (std::int64_t o = 0; o < out; ++o)
+      for (std::int64_t i = 0; i < in; ++i)
+        for (std::int64_t j = 0; j < kernel; ++j) taps_w.data<float>()[(j * out + o) * in + i] = f(w)[(o * in + i) * kernel + j];
+    Tensor taps = cpu.alloc({batch, frames, kernel * out}, DType::F32), got = cpu.alloc({batch, frames, out}, DType::F32);
+    Tensor taps_rows = taps.reshape({batch * frames, kernel * out});
+    cpu.linear(x.reshape({batch * frames, in}), cpu.load_linear(taps_w, nullptr, Precision::F32), taps_rows);
+    cpu.sum_taps(taps, &bias, got);
+    std::vector<double> reference(static_cast<std::size_t>(want.numel()));
+    for (std::int64_t i = 0; i < want.numel(); ++i) reference[static_cast<std::size_t>(i)] = f(want)[i];
+    EXPECT_LE(max_error(got, reference), kTolerance) << "kernel " << kernel;
+  }
+  Tensor out4 = cpu.alloc({2, 7, 4}, DType::F32);
+  EXPECT_THROW(cpu.sum_taps(cpu.alloc({2, 7, 8}, DType::F32), nullptr, out4), InvalidArgument);  // 2 taps: even
+}
+
+// modulation_vectors against the layout it promises: out[l, g, b, :] = adaln[b, g·D + :] + tables[l, g·D + :].
+TEST(CodecOps, ModulationVectorsAddEachBlocksTable) {
+  CpuBackend cpu;
+  std::mt19937 gen(6);
+  const std::int64_t layers = 3, groups = 6, batch = 2, dim = 5;
+  const Tensor adaln = random_tensor({batch, groups * dim}, gen), tables = random_tensor({layers, groups * dim}, gen);
+  Tensor out = cpu.alloc({layers, groups, batch, dim}, DType::F32);
+  cpu.modulation_vectors(adaln, tables, out);
+  std::vector<double> want;
+  for (std::int64_t l = 0; l < layers; ++l)
+    for (std::int64_t g = 0; g < groups; ++g)
+      for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t d = 0; d < dim; ++d)
+          want.push_back(double{f(adaln)[b * groups * dim + g * dim + d]} + f(tables)[l * groups * dim + g * dim + d]);
+  EXPECT_LE(max_error(out, want), kTolerance);
+  Tensor wrong = cpu.alloc({layers, groups, batch, dim + 1}, DType::F32);
+  EXPECT_THROW(cpu.modulation_vectors(adaln, tables, wrong), InvalidArgument);
+}
+
 TEST(CodecOps, SiluAxpbyAndAddRow) {
   CpuBackend cpu;
   std::mt19937 gen(4);

@@ -178,6 +178,24 @@ TEST_F(CudaDitOps, RmsNormModulate) {
                InvalidArgument);
 }
 
+// sum_taps: the same fp32 additions in the same order, bit-identical; the estimator's ProjectLayers
+// (proj_in to 1536, connection to 3072, proj_out to 256) at the window and a streaming chunk.
+TEST_F(CudaDitOps, SumTaps) {
+  for (const auto& [frames, channels] : {std::pair<std::int64_t, std::int64_t>{kFrames, kWidth1}, {kStreamFrames, kWidth2},
+                                         {kStreamFrames, kLatentChannels}, {5, 1001}}) {
+    const Tensor taps = random({kCfgRows, frames, 3 * channels}), bias = random({channels});
+    Tensor want = Tensor::zeros({kCfgRows, frames, channels}, DType::F32);
+    cpu.sum_taps(taps, &bias, want);
+    Tensor out = gpu().alloc(want.shape(), DType::F32);
+    const Tensor gbias = gpu().upload(bias);
+    gpu().sum_taps(gpu().upload(taps), &gbias, out);
+    const Tensor got = gpu().download(out);
+    EXPECT_EQ(std::memcmp(got.raw(), want.raw(), want.bytes()), 0) << frames << " x " << channels;
+  }
+  Tensor out = gpu().alloc({2, 4, 8}, DType::F32);
+  EXPECT_THROW(gpu().sum_taps(gpu().alloc({2, 4, 16}, DType::F32), nullptr, out), InvalidArgument);
+}
+
 // modulation_vectors: one add per value, bit-identical; the released stacks (24 × 1536, 6 × 3072)
 // and an odd width.
 TEST_F(CudaDitOps, ModulationVectors) {

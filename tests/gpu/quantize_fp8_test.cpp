@@ -33,9 +33,12 @@ Tensor test_rows(std::int64_t rows, std::int64_t cols, DType dtype) {
   return test::round_to(t, dtype);
 }
 
+// Widths of the scalar kernel (odd, and past the vector kernel's registers) and the vector one
+// (the DiT's 1536 and 8192).
 TEST(QuantizeFp8Kernel, MatchesTheHostQuantizerBitForBit) {
   HS_REQUIRE_GPU();
-  const std::int64_t rows = 67, cols = 1031;
+  const std::int64_t rows = 67;
+  for (const std::int64_t cols : {1031, 1536, 8192, 16400})
   for (const DType dtype : {DType::F32, DType::BF16}) {
     const Tensor values = test_rows(rows, cols, dtype);
     Tensor x = values;  // the kernel's input in `dtype`
@@ -62,8 +65,9 @@ TEST(QuantizeFp8Kernel, MatchesTheHostQuantizerBitForBit) {
     const QuantizedWeight want = quantize_e4m3_rows(x);
     std::int64_t differing = 0;
     for (std::int64_t i = 0; i < rows * cols; ++i) differing += q[i] != want.values.data<std::uint8_t>()[i];
-    EXPECT_EQ(differing, 0) << dtype_name(dtype) << ": E4M3 codes differ";
-    EXPECT_EQ(std::memcmp(scales.data(), want.scales.raw(), want.scales.bytes()), 0) << dtype_name(dtype) << ": scales differ";
+    EXPECT_EQ(differing, 0) << dtype_name(dtype) << " x " << cols << ": E4M3 codes differ";
+    EXPECT_EQ(std::memcmp(scales.data(), want.scales.raw(), want.scales.bytes()), 0)
+        << dtype_name(dtype) << " x " << cols << ": scales differ";
   }
 }
 

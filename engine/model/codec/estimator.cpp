@@ -32,7 +32,7 @@ RopeTables make_rope(Backend& backend, std::int64_t frames, std::int64_t head_di
 
 ProjectLayer::ProjectLayer(Backend& backend, const CodecWeightLoader& w, const std::string& prefix, std::int64_t in,
                            std::int64_t out)
-    : backend_(&backend), in_(in) {
+    : backend_(&backend) {
   const float fold = static_cast<float>(1.0 / std::sqrt(static_cast<double>(kProjectKernel)));
   Tensor weight = w.host(prefix + ".ffn_1.weight", {out, in, kProjectKernel}).to_f32();
   Tensor bias = w.host(prefix + ".ffn_1.bias", {out}).to_f32();
@@ -40,26 +40,25 @@ ProjectLayer::ProjectLayer(Backend& backend, const CodecWeightLoader& w, const s
     float* p = t->data<float>();
     for (std::int64_t i = 0; i < t->numel(); ++i) p[i] *= fold;
   }
-  conv_weight_ = w.conv(weight);
+  conv_taps_ = w.conv_taps(weight);
   conv_bias_ = w.upload(bias);
   linear_ = w.linear(prefix + ".ffn_2", out, out, true);
 }
 
 ProjectScratch ProjectLayer::make_scratch(std::int64_t batch, std::int64_t frames) const {
   Backend& be = *backend_;
-  const std::int64_t mid = conv_weight_.dim(0);
-  return {be.alloc({batch, in_, frames}, DType::F32), be.alloc({batch, mid, frames}, DType::F32),
-          be.alloc({batch, frames, mid}, DType::F32)};
+  const std::int64_t mid = conv_bias_.dim(0);
+  return {be.alloc({batch, frames, kProjectKernel * mid}, DType::F32), be.alloc({batch, frames, mid}, DType::F32)};
 }
 
 void ProjectLayer::forward(const Tensor& x, ProjectScratch& s, Tensor& out) const {
   Backend& be = *backend_;
-  const std::int64_t batch = x.dim(0), frames = x.dim(1), mid = conv_weight_.dim(0);
-  be.transpose(x, s.channels);
-  be.conv1d(s.channels, conv_weight_, &conv_bias_, {.pad_left = 1, .pad_right = 1}, s.conv);
-  be.transpose(s.conv, s.rows);
-  Tensor flat_out = out.reshape({batch * frames, out.dim(2)});
-  be.linear(s.rows.reshape({batch * frames, mid}), linear_, flat_out);
+  const std::int64_t rows = x.dim(0) * x.dim(1), mid = conv_bias_.dim(0);
+  Tensor taps = s.taps.reshape({rows, kProjectKernel * mid});
+  be.linear(x.reshape({rows, x.dim(2)}), conv_taps_, taps);
+  be.sum_taps(s.taps, &conv_bias_, s.rows);
+  Tensor flat_out = out.reshape({rows, out.dim(2)});
+  be.linear(s.rows.reshape({rows, mid}), linear_, flat_out);
 }
 
 DitStack::DitStack(Backend& backend, const CodecWeightLoader& w, const std::string& adaln_prefix,

@@ -14,15 +14,15 @@
 
 namespace hs {
 
-// A ProjectLayer's channel-major temporaries for one (batch, frames) shape.
+// A ProjectLayer's temporaries for one (batch, frames) shape.
 struct ProjectScratch {
-  Tensor channels;  // [B, in, T]
-  Tensor conv;      // [B, out, T]
-  Tensor rows;      // [B, T, out]
+  Tensor taps;  // [B, T, 3·out]: the conv's per-tap products
+  Tensor rows;  // [B, T, out]: the conv's output
 };
 
 // Conv1d(k=3, pad 1) · 1/sqrt(3) → Linear, on time-major [B, T, C]. The 1/sqrt(3) is folded into
-// the conv weight and bias at load.
+// the conv weight and bias at load. The conv runs as one linear over its 3 taps (a GEMM) and a
+// shifted sum (Backend::sum_taps).
 class ProjectLayer {
  public:
   ProjectLayer(Backend& backend, const CodecWeightLoader& weights, const std::string& prefix, std::int64_t in,
@@ -33,9 +33,8 @@ class ProjectLayer {
 
  private:
   Backend* backend_;
-  Tensor conv_weight_;  // [out, in, 3], scaled
-  Tensor conv_bias_;    // [out], scaled
-  std::int64_t in_;
+  Weight conv_taps_;  // [3·out, in], scaled (CodecWeightLoader::conv_taps)
+  Tensor conv_bias_;  // [out], scaled
   Weight linear_;
 };
 
