@@ -106,6 +106,18 @@ Tensor CodecWeightLoader::weight_norm(std::string_view prefix, const Shape& shap
   return conv(w);
 }
 
+Weight CodecWeightLoader::conv_taps(const Tensor& host) const {
+  const Tensor w = host.to_f32();
+  const std::int64_t out = w.dim(0), in = w.dim(1), kernel = w.dim(2);
+  Tensor taps = Tensor::zeros({kernel * out, in}, DType::F32);
+  const float* src = w.data<float>();
+  float* dst = taps.data<float>();
+  for (std::int64_t o = 0; o < out; ++o)
+    for (std::int64_t i = 0; i < in; ++i)
+      for (std::int64_t j = 0; j < kernel; ++j) dst[(j * out + o) * in + i] = src[(o * in + i) * kernel + j];
+  return backend_.load_linear(taps, nullptr, precision_ == Precision::F32 ? Precision::F32 : Precision::BF16);
+}
+
 Tensor CodecWeightLoader::conv(const Tensor& host) const {
   if (precision_ == Precision::F32) return backend_.upload(host);
   // A [Cout, Cin, K] conv is the linear [Cout, Cin·K] over its input windows: load_linear gives
