@@ -82,6 +82,7 @@ std::unique_ptr<FlowMatcher::Workspace> FlowMatcher::make_workspace(std::int64_t
     const float t = static_cast<float>(step) / static_cast<float>(schedule.steps);
     ws->times.push_back(be.upload(Tensor::from_f32({kGuidanceBatch}, {t, t})));
   }
+  ws->time = be.alloc({kGuidanceBatch}, DType::F32);
   ws->scratch = estimator_.make_scratch(kGuidanceBatch, frames);
   return ws;
 }
@@ -118,49 +119,50 @@ Tensor FlowMatcher::sample(const Tensor& features, const Tensor& prefix, NoiseSo
     be.copy(prefix, head);
   }
   prepare(ws);
-  if (ws.graph) {
-    be.replay(*ws.graph);
-  } else {
-    solve(ws);
+
+  // Euler from the noise; the in-context rows are reset before every step and copied back at the
+  // end. The step-dependent parts (the reset's weights, the flow time) run outside the step graph.
+  const Tensor start_context = ws.start.slice(0, context);
+  const Tensor in_context_head = ws.in_context.slice(0, context);
+  Tensor x_context = ws.x.slice(0, context);
+  be.copy(ws.start, ws.x);
+  // Estimator input rows: [x | in-context | features], features zeroed in the unconditional row.
+  const std::int64_t in = estimator_.in_channels();
+  Tensor uncond_row = ws.input.slice(0, 1).reshape({frames, in});
+  Tensor cond_row = ws.input.slice(1, 2).reshape({frames, in});
+  for (Tensor* row : {&uncond_row, &cond_row}) be.write_columns(ws.in_context, *row, channels);
+  be.write_columns(ws.features, cond_row, 2 * channels);
+  const int steps = ws.schedule.steps;
+  for (int i = 0; i < steps; ++i) {
+    const float t = static_cast<float>(i) / static_cast<float>(steps);
+    if (context > 0) be.axpby(1.0f - (1.0f - kSigmaMin) * t, start_context, t, in_context_head, x_context);
+    be.copy(ws.times[static_cast<std::size_t>(i)], ws.time);
+    if (ws.graph) be.replay(*ws.graph);
+    else step(ws);
   }
+  if (context > 0) be.copy(in_context_head, x_context);
   return ws.x;
 }
 
 void FlowMatcher::prepare(Workspace& ws) const {
   if (ws.capture_tried) return;
   ws.capture_tried = true;
-  ws.graph = backend_->capture([&] { solve(ws); });
+  ws.graph = backend_->capture([&] { step(ws); });
 }
 
-void FlowMatcher::solve(Workspace& ws) const {
+void FlowMatcher::step(Workspace& ws) const {
   Backend& be = *backend_;
-  const std::int64_t frames = ws.frames, channels = latent_channels_, context = ws.context;
-  const std::int64_t in = estimator_.in_channels();
-  Tensor x_context = ws.x.slice(0, context);
-  const Tensor start_context = ws.start.slice(0, context);
-  const Tensor in_context_head = ws.in_context.slice(0, context);
-  be.copy(ws.start, ws.x);
-
-  // Estimator input rows: [x | in-context | features], features zeroed in the unconditional row.
+  const std::int64_t frames = ws.frames, channels = latent_channels_, in = estimator_.in_channels();
   Tensor uncond_row = ws.input.slice(0, 1).reshape({frames, in});
   Tensor cond_row = ws.input.slice(1, 2).reshape({frames, in});
-  for (Tensor* row : {&uncond_row, &cond_row}) be.write_columns(ws.in_context, *row, channels);
-  be.write_columns(ws.features, cond_row, 2 * channels);
-
   Tensor v_uncond = ws.velocity.slice(0, 1).reshape({frames, channels});
   Tensor v_cond = ws.velocity.slice(1, 2).reshape({frames, channels});
-  const int steps = ws.schedule.steps;
-  const float dt = 1.0f / static_cast<float>(steps);
+  const float dt = 1.0f / static_cast<float>(ws.schedule.steps);
   const float g = ws.schedule.guidance_scale;
-  for (int step = 0; step < steps; ++step) {
-    const float t = static_cast<float>(step) / static_cast<float>(steps);
-    if (context > 0) be.axpby(1.0f - (1.0f - kSigmaMin) * t, start_context, t, in_context_head, x_context);
-    for (Tensor* row : {&uncond_row, &cond_row}) be.write_columns(ws.x, *row, 0);
-    estimator_.forward(ws.input, ws.times[static_cast<std::size_t>(step)], *ws.scratch, ws.velocity);
-    be.axpby(1.0f - g, v_uncond, g, v_cond, v_uncond);
-    be.axpby(1.0f, ws.x, dt, v_uncond, ws.x);
-  }
-  if (context > 0) be.copy(in_context_head, x_context);
+  for (Tensor* row : {&uncond_row, &cond_row}) be.write_columns(ws.x, *row, 0);
+  estimator_.forward(ws.input, ws.time, *ws.scratch, ws.velocity);
+  be.axpby(1.0f - g, v_uncond, g, v_cond, v_uncond);
+  be.axpby(1.0f, ws.x, dt, v_uncond, ws.x);
 }
 
 }  // namespace hs

@@ -52,8 +52,10 @@ class FlowMatcher {
   void prepare(Workspace& workspace) const;
 
  private:
-  // The Euler solve on a workspace's buffers; enqueues ops only (no allocation, no host data).
-  void solve(Workspace& ws) const;
+  // One Euler step at the flow time in ws.time on a workspace's buffers: the estimator on the
+  // guidance batch, the guided velocity, x += dt · v. Enqueues ops only (no allocation, no host
+  // data): captured once per workspace and replayed for every step.
+  void step(Workspace& ws) const;
 
   Backend* backend_;
   std::int64_t latent_channels_;
@@ -76,8 +78,9 @@ struct FlowMatcher::Workspace {
   Tensor input;       // [2, T, in]: [x | in-context | features] per guidance row
   Tensor velocity;    // [2, T, C]
   std::vector<Tensor> times;  // F32 [2] per Euler step
+  Tensor time;                // F32 [2]: the step being run's (a copy of its entry of times)
   std::unique_ptr<Estimator::Scratch> scratch;
-  std::shared_ptr<OpGraph> graph;  // the captured solve (null: not captured)
+  std::shared_ptr<OpGraph> graph;  // the captured step (null: not captured)
   bool capture_tried = false;
 };
 
