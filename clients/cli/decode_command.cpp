@@ -36,7 +36,7 @@ struct DecodeOptions {
   std::string tokens;                 // .safetensors with `frames` or `codes` I32 [8, T]
   std::string noise;                  // optional .safetensors with noise_0, noise_1, ...
   std::optional<std::uint64_t> seed;  // song seed: noise as `generate --seed` draws it (random and printed when absent)
-  std::string save_path;              // .wav | .opus | .ogg | .mp3 | .safetensors
+  std::string save_path;              // .wav | .flac | .opus | .ogg | .mp3 | .safetensors
 };
 
 // The codes of `path` as an owned host I32 [Q, T], checked against the codec.
@@ -127,7 +127,7 @@ void add_decode_command(CLI::App& app) {
   cmd->add_option("--noise", opt->noise, ".safetensors file with noise_0, noise_1, ... to replay (parity runs)");
   cmd->add_option("--seed", opt->seed,
                   "Song seed of the codec noise: the audio `generate --seed` makes from these tokens (random when absent)");
-  cmd->add_option("--save_path", opt->save_path, "Output: .wav, .opus, .ogg, .mp3 or .safetensors (F32 'wav')")
+  cmd->add_option("--save_path", opt->save_path, "Output: .wav, .flac, .opus, .ogg, .mp3 or .safetensors (F32 'wav')")
       ->required();
   cmd->callback([opt] { run_decode(*opt); });
 }

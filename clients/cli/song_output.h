@@ -22,7 +22,7 @@ namespace hs::cli {
 
 struct SongOutputOptions {
   std::filesystem::path tokens_out;  // .safetensors receiving `frames` I32 [8, T]; empty: none
-  std::filesystem::path save_path;   // .wav | .opus | .ogg | .mp3 | .safetensors (F32 `wav`); empty: none
+  std::filesystem::path save_path;   // .wav | .flac | .opus | .ogg | .mp3 | .safetensors (F32 `wav`); empty: none
   bool stream = false;               // decode while generating instead of after the last frame
 };
 

@@ -104,7 +104,7 @@ void add_stream_command(CLI::App& app) {
   auto opt = std::make_shared<StreamOptions>();
   CLI::App* cmd = app.add_subcommand("stream", "Stream one song from heartstreamd into a file and/or the speakers");
   add_song_options(cmd, *opt);
-  cmd->add_option("--out", opt->out, ".opus/.ogg (packets as sent) or .wav/.mp3/.safetensors (decoded)");
+  cmd->add_option("--out", opt->out, "Audio file: .wav, .flac, .opus, .ogg, .mp3 or .safetensors (decoded, then written)");
   cmd->add_flag("--play", opt->play, "Play on the local PortAudio output as the song arrives");
   cmd->callback([opt] { run_stream(*opt); });
 }

@@ -7,7 +7,7 @@
 #include "daemon/audio/mp3_file_sink.h"
 #include "daemon/audio/ogg_opus_file_sink.h"
 #include "daemon/audio/safetensors_file_sink.h"
-#include "daemon/audio/wav_file_sink.h"
+#include "daemon/audio/sndfile_sink.h"
 #include "engine/core/error.h"
 
 namespace hs {
@@ -32,7 +32,8 @@ std::string supported_list() {
 std::unique_ptr<AudioSink> open_audio_file(const std::filesystem::path& path, int sample_rate_hz,
                                            int channels) {
   const std::string ext = lowercase_extension(path);
-  if (ext == ".wav") return std::make_unique<WavFileSink>(path, sample_rate_hz, channels);
+  if (ext == ".wav") return std::make_unique<SndfileSink>(path, SndfileFormat::Wav16, sample_rate_hz, channels);
+  if (ext == ".flac") return std::make_unique<SndfileSink>(path, SndfileFormat::Flac24, sample_rate_hz, channels);
   if (ext == ".mp3") return std::make_unique<Mp3FileSink>(path, sample_rate_hz, channels);
   if (ext == ".safetensors")
     return std::make_unique<SafetensorsFileSink>(path, sample_rate_hz, channels);

@@ -24,12 +24,12 @@ std::string message_of(F&& open) {
 
 TEST(AudioFileErrors, UnknownExtensionNamesItAndTheSupportedOnes) {
   test::ScratchDir dir;
-  for (const char* name : {"song.flac", "song", "song.wav.tmp"}) {
+  for (const char* name : {"song.aiff", "song", "song.wav.tmp"}) {
     const auto path = dir.file(name);
     const std::string what = message_of<InvalidArgument>([&] { open_audio_file(path); });
     const std::string ext = std::filesystem::path(name).extension().string();
     EXPECT_NE(what.find("'" + ext + "'"), std::string::npos) << what;
-    for (const char* supported : {".wav", ".opus", ".ogg", ".mp3", ".safetensors"})
+    for (const char* supported : {".wav", ".flac", ".opus", ".ogg", ".mp3", ".safetensors"})
       EXPECT_NE(what.find(supported), std::string::npos) << what;
     EXPECT_FALSE(std::filesystem::exists(path)) << "nothing is created for a rejected name";
   }
@@ -37,7 +37,7 @@ TEST(AudioFileErrors, UnknownExtensionNamesItAndTheSupportedOnes) {
 
 TEST(AudioFileErrors, UnwritablePathNamesThePath) {
   test::ScratchDir dir;
-  for (const char* ext : {".wav", ".opus", ".ogg", ".mp3", ".safetensors"}) {
+  for (const char* ext : {".wav", ".flac", ".opus", ".ogg", ".mp3", ".safetensors"}) {
     const auto missing_folder = dir.file("no_such_folder") / (std::string("out") + ext);
     const std::string what = message_of<Error>([&] { open_audio_file(missing_folder); });
     EXPECT_NE(what.find(missing_folder.string()), std::string::npos) << what;
@@ -54,6 +54,7 @@ TEST(AudioFileErrors, FormatLimitsAreInvalidArguments) {
   EXPECT_THROW(open_audio_file(dir.file("a.ogg"), 48000, 3), InvalidArgument);
   EXPECT_THROW(open_audio_file(dir.file("a.mp3"), 48000, 6), InvalidArgument);
   EXPECT_THROW(open_audio_file(dir.file("a.wav"), 0, 2), InvalidArgument);
+  EXPECT_THROW(open_audio_file(dir.file("a.flac"), 48000, 9), InvalidArgument);
   EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "rejected before any file is created";
 }
 

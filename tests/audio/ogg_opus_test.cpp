@@ -1,3 +1,4 @@
+// Ogg Opus from OggOpusSink (libopusenc), decoded by libopusfile and walked page by page by libogg.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -7,8 +8,9 @@
 #include "daemon/audio/audio_file.h"
 #include "daemon/audio/ogg_opus_sink.h"
 #include "daemon/audio/opus_stream_encoder.h"
+#include "engine/core/error.h"
+#include "tests/audio/audio_decoders.h"
 #include "tests/audio/audio_test_util.h"
-#include "tests/audio/ogg_opus_reader.h"
 
 namespace hs {
 namespace {
@@ -23,17 +25,6 @@ int libopus_lookahead() {
   return probe.pre_skip();
 }
 
-// Decoded audio with the pre-skip dropped and the end trimmed to the final granule, as a player
-// plays it.
-std::vector<float> playable(const test::OggOpusContents& ogg) {
-  const auto begin = static_cast<std::size_t>(ogg.pre_skip * ogg.channels);
-  const auto end = static_cast<std::size_t>(ogg.pages.back().granule * ogg.channels);
-  EXPECT_LE(end, ogg.decoded.size()) << "final granule beyond the decoded samples";
-  if (end > ogg.decoded.size() || begin > end) return {};
-  return {ogg.decoded.begin() + static_cast<std::ptrdiff_t>(begin),
-          ogg.decoded.begin() + static_cast<std::ptrdiff_t>(end)};
-}
-
 TEST(OggOpus, FileDecodesBackToTheInput) {
   test::ScratchDir dir;
   const auto path = dir.file("tone.opus");
@@ -42,44 +33,38 @@ TEST(OggOpus, FileDecodesBackToTheInput) {
   test::push_in_chunks(tone, 2, [&](const float* p, std::size_t n) { sink->write(p, n); });
   sink->finish();
 
-  const test::OggOpusContents ogg = test::read_ogg_opus(test::read_bytes(path));
-  EXPECT_EQ(ogg.sync_errors, 0);
-  EXPECT_EQ(ogg.packet_gaps, 0);
-  EXPECT_EQ(ogg.version, 1);
-  EXPECT_EQ(ogg.channels, 2);
+  const std::vector<std::uint8_t> bytes = test::read_bytes(path);
+  const test::DecodedOggOpus ogg = test::decode_ogg_opus(bytes);
+  EXPECT_EQ(ogg.audio.channels, 2);
   EXPECT_EQ(ogg.pre_skip, libopus_lookahead());
   EXPECT_GT(ogg.pre_skip, 0);
   EXPECT_EQ(ogg.input_rate_hz, 48000u);
   EXPECT_EQ(ogg.output_gain, 0);
   EXPECT_EQ(ogg.mapping_family, 0);
+  EXPECT_EQ(ogg.links, 1);
   EXPECT_NE(ogg.vendor.find("libopus"), std::string::npos) << ogg.vendor;
+  // Pre-skip and end trimming are exact: a player plays the input's length, no more, no less.
+  EXPECT_EQ(ogg.pcm_total, static_cast<std::int64_t>(kToneFrames));
+  ASSERT_EQ(ogg.audio.frames(), static_cast<std::int64_t>(kToneFrames));
 
-  // RFC 7845: OpusHead alone on a BOS page, OpusTags ends its own page, both with granule 0.
-  ASSERT_GE(ogg.pages.size(), 3u);
-  EXPECT_TRUE(ogg.pages[0].bos);
-  EXPECT_EQ(ogg.pages[0].packets_completed, 1);
-  EXPECT_EQ(ogg.pages[0].granule, 0);
-  EXPECT_EQ(ogg.pages[1].packets_completed, 1);
-  EXPECT_EQ(ogg.pages[1].granule, 0);
-  for (std::size_t i = 1; i < ogg.pages.size(); ++i) {
-    EXPECT_FALSE(ogg.pages[i].bos) << "page " << i;
-    EXPECT_EQ(ogg.pages[i].eos, i + 1 == ogg.pages.size()) << "page " << i;
-    EXPECT_GE(ogg.pages[i].granule, ogg.pages[i - 1].granule) << "page " << i;
-    if (i >= 2) {
-      EXPECT_LE(ogg.pages[i].granule - ogg.pages[i - 1].granule, kMaxPageGapSamples) << i;
-    }
+  // RFC 7845: OpusHead alone on a BOS page, OpusTags ends its own page, both with granule 0;
+  // audio pages follow at most 200 ms of audio apart, the last one with EOS.
+  const test::OggPages walk = test::ogg_pages(bytes);
+  EXPECT_EQ(walk.sync_errors, 0);
+  const std::vector<test::OggPage>& pages = walk.pages;
+  ASSERT_GE(pages.size(), 3u);
+  EXPECT_TRUE(pages[0].bos);
+  EXPECT_EQ(pages[0].packets_completed, 1);
+  EXPECT_EQ(pages[0].granule, 0);
+  EXPECT_EQ(pages[1].packets_completed, 1);
+  EXPECT_EQ(pages[1].granule, 0);
+  for (std::size_t i = 1; i < pages.size(); ++i) {
+    EXPECT_FALSE(pages[i].bos) << "page " << i;
+    EXPECT_EQ(pages[i].eos, i + 1 == pages.size()) << "page " << i;
+    if (i >= 2) EXPECT_LE(pages[i].granule - pages[i - 1].granule, kMaxPageGapSamples) << "page " << i;
   }
 
-  // The final granule trims the padding: the playable length is exactly the input length, and
-  // every decoded packet is needed to reach it.
-  const std::int64_t final_granule = ogg.pages.back().granule;
-  EXPECT_EQ(final_granule - ogg.pre_skip, static_cast<std::int64_t>(kToneFrames));
-  const auto decoded_frames = static_cast<std::int64_t>(ogg.decoded.size() / 2);
-  EXPECT_GE(decoded_frames, final_granule);
-  EXPECT_LT(decoded_frames - final_granule, kOpusFrameSamples);
-
-  const std::vector<float> audio = playable(ogg);
-  ASSERT_EQ(audio.size(), tone.size());
+  const std::vector<float>& audio = ogg.audio.samples;
   for (int c = 0; c < 2; ++c) {
     const std::vector<float> ref = test::channel(tone, 2, c);
     const std::vector<float> got = test::channel(audio, 2, c);
@@ -87,11 +72,9 @@ TEST(OggOpus, FileDecodesBackToTheInput) {
   }
   const std::vector<float> left = test::channel(audio, 2, 0);
   const std::vector<float> right = test::channel(audio, 2, 1);
-  EXPECT_NEAR(test::tone_amplitude(left, test::kLeftToneHz, test::kToneRateHz),
-              test::kLeftAmplitude, 0.05);
+  EXPECT_NEAR(test::tone_amplitude(left, test::kLeftToneHz, test::kToneRateHz), test::kLeftAmplitude, 0.05);
   EXPECT_LT(test::tone_amplitude(left, test::kRightToneHz, test::kToneRateHz), 0.01);
-  EXPECT_NEAR(test::tone_amplitude(right, test::kRightToneHz, test::kToneRateHz),
-              test::kRightAmplitude, 0.05);
+  EXPECT_NEAR(test::tone_amplitude(right, test::kRightToneHz, test::kToneRateHz), test::kRightAmplitude, 0.05);
   EXPECT_LT(test::tone_amplitude(right, test::kLeftToneHz, test::kToneRateHz), 0.01);
 }
 
@@ -110,37 +93,47 @@ TEST(OggOpus, PagesStreamOutBeforeFinish) {
   const std::size_t first_second = 48000;
   sink.write(tone.data(), first_second);
   {
-    const test::OggOpusContents partial = test::read_ogg_opus(bytes);
+    const test::OggPages partial = test::ogg_pages(bytes);
     EXPECT_EQ(partial.sync_errors, 0);
     ASSERT_FALSE(partial.pages.empty());
     EXPECT_FALSE(partial.pages.back().eos);
     // Everything but the last 200 ms of what was written is already out as whole pages.
-    EXPECT_GE(partial.pages.back().granule,
-              static_cast<std::int64_t>(first_second) - kMaxPageGapSamples);
+    EXPECT_GE(partial.pages.back().granule, static_cast<std::int64_t>(first_second) - kMaxPageGapSamples);
     EXPECT_EQ(partial.pages.back().end_offset, bytes.size()) << "every callback is whole pages";
   }
   sink.write(tone.data() + 2 * first_second, kToneFrames - first_second);
   sink.finish();
-  const test::OggOpusContents ogg = test::read_ogg_opus(bytes);
-  EXPECT_EQ(ogg.sync_errors, 0);
-  EXPECT_TRUE(ogg.pages.back().eos);
-  EXPECT_EQ(ogg.pages.back().granule - ogg.pre_skip, static_cast<std::int64_t>(kToneFrames));
+  const test::DecodedOggOpus ogg = test::decode_ogg_opus(bytes);
+  EXPECT_EQ(ogg.audio.frames(), static_cast<std::int64_t>(kToneFrames));
+  const std::vector<float> ref = test::channel(tone, 2, 0);
+  EXPECT_GT(test::snr_db(ref, test::channel(ogg.audio.samples, 2, 0)), kMinSnrDb);
+  EXPECT_TRUE(test::ogg_pages(bytes).pages.back().eos);
 }
 
 TEST(OggOpus, EmptyStreamIsValidAndHasZeroLength) {
   std::vector<std::uint8_t> bytes;
-  OggOpusSink sink(
-      [&](std::span<const std::uint8_t> page) {
-        bytes.insert(bytes.end(), page.begin(), page.end());
-      },
-      OpusEncoderOptions{}, 7);
+  OggOpusSink sink([&](std::span<const std::uint8_t> page) { bytes.insert(bytes.end(), page.begin(), page.end()); },
+                   OpusEncoderOptions{}, 7);
   sink.finish();
-  const test::OggOpusContents ogg = test::read_ogg_opus(bytes);
-  EXPECT_EQ(ogg.sync_errors, 0);
-  ASSERT_EQ(ogg.pages.size(), 3u);
-  EXPECT_TRUE(ogg.pages.back().eos);
-  EXPECT_EQ(ogg.pages.back().granule, ogg.pre_skip);
-  EXPECT_EQ(ogg.audio_packets, 1u);
+  const test::OggPages walk = test::ogg_pages(bytes);
+  ASSERT_EQ(walk.pages.size(), 3u);
+  EXPECT_TRUE(walk.pages.back().eos);
+  EXPECT_EQ(walk.pages.back().granule, sink.pre_skip());
+  const test::DecodedOggOpus ogg = test::decode_ogg_opus(bytes);
+  EXPECT_EQ(ogg.pcm_total, 0);
+  EXPECT_EQ(ogg.audio.frames(), 0);
+}
+
+TEST(OggOpus, ByteCallbackErrorsComeBackOutOfWrite) {
+  bool fail = false;
+  OggOpusSink sink(
+      [&](std::span<const std::uint8_t>) {
+        if (fail) throw Error("disk full");
+      },
+      OpusEncoderOptions{}, 9);
+  fail = true;
+  const std::vector<float> tone = test::stereo_tone(kToneFrames);
+  EXPECT_THROW(sink.write(tone.data(), kToneFrames), Error);
 }
 
 TEST(OggOpus, MonoFileDecodes) {
@@ -150,11 +143,10 @@ TEST(OggOpus, MonoFileDecodes) {
   auto sink = open_audio_file(path, 48000, 1);
   test::push_in_chunks(left, 1, [&](const float* p, std::size_t n) { sink->write(p, n); });
   sink->finish();
-  const test::OggOpusContents ogg = test::read_ogg_opus(test::read_bytes(path));
-  EXPECT_EQ(ogg.channels, 1);
-  const std::vector<float> audio = playable(ogg);
-  ASSERT_EQ(audio.size(), left.size());
-  EXPECT_GT(test::snr_db(left, audio), kMinSnrDb);
+  const test::DecodedOggOpus ogg = test::decode_ogg_opus(test::read_bytes(path));
+  EXPECT_EQ(ogg.audio.channels, 1);
+  ASSERT_EQ(ogg.audio.samples.size(), left.size());
+  EXPECT_GT(test::snr_db(left, ogg.audio.samples), kMinSnrDb);
 }
 
 }  // namespace

@@ -13,10 +13,11 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sndfile.h>
 
 #include "engine/backends/backend_factory.h"
 #include "engine/io/safetensors.h"
-#include "tests/audio/ogg_opus_reader.h"
+#include "tests/audio/audio_decoders.h"
 #include "tests/support/cli_run.h"
 #include "tests/support/shared_data.h"
 
@@ -31,9 +32,7 @@ constexpr double kEndToEndL2 = 2e-3;              // golden/README.md, audio dec
 constexpr double kPcm16Scale = 32767.0;           // full scale of a 16-bit WAV sample
 constexpr double kOpusBitsPerSecond = 128000.0;   // daemon/audio/audio_file.h
 constexpr double kMp3BitsPerSecond = 192000.0;
-constexpr std::size_t kWavHeaderBytes = 44;
 
-using test::read_le;
 using test::RunResult;
 using test::slurp;
 
@@ -100,14 +99,11 @@ TEST_F(CliDecode, WavHasTheFullLengthAndTheGoldenSamples) {
   const fs::path out = dir_ / "out.wav";
   const RunResult r = decode_short(out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string bytes = slurp(out);
-  ASSERT_EQ(bytes.size(), kWavHeaderBytes + kShortFrames * kChannels * sizeof(std::int16_t));
-  EXPECT_EQ(bytes.substr(0, 4), "RIFF");
-  EXPECT_EQ(bytes.substr(8, 4), "WAVE");
-  EXPECT_EQ(read_le<std::uint16_t>(bytes, 22), kChannels);
-  EXPECT_EQ(read_le<std::uint32_t>(bytes, 24), 48000u);
-  EXPECT_EQ(read_le<std::uint16_t>(bytes, 34), 16);
-  EXPECT_EQ(read_le<std::uint32_t>(bytes, 40), kShortFrames * kChannels * sizeof(std::int16_t));
+  const test::DecodedSndfile wav = test::decode_sndfile(out);  // libsndfile
+  EXPECT_EQ(wav.format, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  EXPECT_EQ(wav.audio.channels, kChannels);
+  EXPECT_EQ(wav.audio.sample_rate_hz, 48000);
+  ASSERT_EQ(wav.audio.frames(), kShortFrames);
   // WAV clamps to [-1, 1] (the tiny codec's random weights peak far above) and rounds to 16 bits.
   // Clamping is 1-Lipschitz, so ‖wav − clamp(golden)‖ ≤ kEndToEndL2·‖golden‖ + √n · half a step.
   const Tensor want = golden_wav();
@@ -115,8 +111,7 @@ TEST_F(CliDecode, WavHasTheFullLengthAndTheGoldenSamples) {
   double err_sq = 0.0, want_sq = 0.0;
   for (std::int64_t t = 0; t < kShortFrames; ++t)
     for (int c = 0; c < kChannels; ++c) {
-      const double got =
-          read_le<std::int16_t>(bytes, kWavHeaderBytes + (t * kChannels + c) * sizeof(std::int16_t)) / kPcm16Scale;
+      const double got = wav.audio.samples[static_cast<std::size_t>(t * kChannels + c)];
       const double ref = w[c * kShortFrames + t];
       err_sq += (got - std::clamp(ref, -1.0, 1.0)) * (got - std::clamp(ref, -1.0, 1.0));
       want_sq += ref * ref;
@@ -131,12 +126,10 @@ TEST_F(CliDecode, OpusAndMp3HaveThePlausibleDurationAndSize) {
   const RunResult r = decode_short(opus);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string bytes = slurp(opus);
-  const auto contents = test::read_ogg_opus({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
-  EXPECT_EQ(contents.channels, kChannels);
-  EXPECT_EQ(contents.sync_errors, 0);
-  ASSERT_FALSE(contents.pages.empty());
-  EXPECT_TRUE(contents.pages.back().eos);
-  EXPECT_EQ(contents.pages.back().granule - contents.pre_skip, kShortFrames);
+  const test::DecodedOggOpus contents = test::decode_ogg_opus(bytes);  // libopusfile
+  EXPECT_EQ(contents.audio.channels, kChannels);
+  EXPECT_EQ(contents.pcm_total, kShortFrames);
+  EXPECT_EQ(contents.audio.frames(), kShortFrames);
   const double opus_expected = seconds * kOpusBitsPerSecond / 8.0;
   EXPECT_GT(static_cast<double>(bytes.size()), 0.5 * opus_expected);
   EXPECT_LT(static_cast<double>(bytes.size()), 1.5 * opus_expected);
@@ -144,6 +137,9 @@ TEST_F(CliDecode, OpusAndMp3HaveThePlausibleDurationAndSize) {
   const fs::path mp3 = dir_ / "out.mp3";
   const RunResult m = decode_short(mp3);
   ASSERT_EQ(m.exit_code, 0) << m.err;
+  const test::DecodedMp3 decoded_mp3 = test::decode_mp3(mp3);  // mpg123, gapless
+  EXPECT_EQ(decoded_mp3.audio.channels, kChannels);
+  EXPECT_EQ(decoded_mp3.audio.frames(), kShortFrames);
   const double mp3_expected = seconds * kMp3BitsPerSecond / 8.0;  // CBR
   const auto mp3_size = static_cast<double>(fs::file_size(mp3));
   EXPECT_GT(mp3_size, 0.9 * mp3_expected);

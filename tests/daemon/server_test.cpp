@@ -6,7 +6,7 @@
 #include <future>
 #include <thread>
 
-#include "tests/audio/ogg_opus_reader.h"
+#include "tests/audio/audio_decoders.h"
 #include "tests/daemon/test_daemon.h"
 #include "tests/daemon/ws_test_client.h"
 
@@ -238,17 +238,17 @@ TEST(Daemon, PostGenerateStreamsOggOpus) {
   ASSERT_EQ(res.status, 200u) << res.body;
   EXPECT_EQ(res.content_type, "audio/ogg");
   EXPECT_EQ(res.transfer_encoding, "chunked");
-  const OggOpusContents ogg =
-      read_ogg_opus({reinterpret_cast<const std::uint8_t*>(res.body.data()), res.body.size()});
-  EXPECT_EQ(ogg.channels, 2);
+  const DecodedOggOpus ogg = decode_ogg_opus(res.body);  // libopusfile
+  EXPECT_EQ(ogg.audio.channels, 2);
   EXPECT_GT(ogg.pre_skip, 0);
-  EXPECT_EQ(ogg.sync_errors, 0);
-  EXPECT_EQ(ogg.packet_gaps, 0);
-  ASSERT_FALSE(ogg.pages.empty());
-  EXPECT_TRUE(ogg.pages.front().bos);
-  EXPECT_TRUE(ogg.pages.back().eos);
   const std::int64_t audio_samples = 13 * kFrameMs * kSamplesPerMs;  // 1 + 1000/80 frames
-  EXPECT_EQ(ogg.pages.back().granule, ogg.pre_skip + audio_samples);
+  EXPECT_EQ(ogg.pcm_total, audio_samples);
+  EXPECT_EQ(ogg.audio.frames(), audio_samples);
+  const OggPages walk = ogg_pages({reinterpret_cast<const std::uint8_t*>(res.body.data()), res.body.size()});
+  EXPECT_EQ(walk.sync_errors, 0);
+  ASSERT_FALSE(walk.pages.empty());
+  EXPECT_TRUE(walk.pages.front().bos);
+  EXPECT_TRUE(walk.pages.back().eos);
 
   const auto bad = http_request(daemon.port(), http::verb::post, "/v1/generate", R"({"tags":"x"})");
   EXPECT_EQ(bad.status, 400u);
