@@ -211,12 +211,16 @@ TEST(CliDemoModel, MakesACheckpointThatDecodesToAudibleUnclippedAudio) {
   const fs::path dir = fs::temp_directory_path() / ("hs_cli_demo_" + std::to_string(::getpid()));
   const fs::path out = dir / "make.out", err = dir / "make.err";
   fs::create_directories(dir);
-  const std::string make = std::string("'") + HEARTSTREAM_BIN + "' make-demo-model '" + (dir / "ckpt").string() +
-                           "' > '" + out.string() + "' 2> '" + err.string() + "'";
+  // Run with a PATH that has no `heartstream` (as after a fresh build): the suggested commands name
+  // the binary by its path, so they run as printed.
+  const std::string make = std::string("PATH=/usr/bin:/bin '") + HEARTSTREAM_BIN + "' make-demo-model '" +
+                           (dir / "ckpt").string() + "' > '" + out.string() + "' 2> '" + err.string() + "'";
   ASSERT_EQ(std::system(make.c_str()), 0) << slurp(err);
   const std::string said = slurp(out);
   EXPECT_NE(said.find("noise-like"), std::string::npos) << said;
   EXPECT_NE(said.find("--model_path /path/to/ckpt --version 3B"), std::string::npos) << said;
+  EXPECT_NE(said.find("  " + fs::canonical(HEARTSTREAM_BIN).string() + " generate --model_path "), std::string::npos)
+      << said;
 
   constexpr std::int64_t kFrames = 10;
   std::vector<std::int32_t> codes(static_cast<std::size_t>(8 * kFrames));

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -82,7 +83,15 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{1, 4, 4, 7, 40, {.dilation = 9, .pad_left = 54}, true},        // causal, dilated
                       ConvCase{2, 8, 8, 5, 30, {.pad_left = 2, .pad_right = 2}, true},        // 'same'
                       ConvCase{1, 512, 4, 3, 800, {.pad_left = 1, .pad_right = 1}, true},     // 3 column tiles
-                      ConvCase{1, 3, 2, 3, 5, {.stride = 3, .pad_left = 0, .pad_right = 7}, false}));
+                      ConvCase{1, 3, 2, 3, 5, {.stride = 3, .pad_left = 0, .pad_right = 7}, false}),
+    [](const ::testing::TestParamInfo<ConvCase>& info) {
+      const ConvCase& c = info.param;
+      const Conv1dParams& p = c.params;
+      return "b" + std::to_string(c.batch) + "_c" + std::to_string(c.cin) + "to" + std::to_string(c.cout) + "_k" +
+             std::to_string(c.kernel) + "_t" + std::to_string(c.len) + "_s" + std::to_string(p.stride) + "_d" +
+             std::to_string(p.dilation) + "_pad" + std::to_string(p.pad_left) + "_" + std::to_string(p.pad_right) +
+             (c.with_bias ? "_bias" : "");
+    });
 
 TEST(CodecConv, Conv1dRejectsBadShapes) {
   CpuBackend cpu;
@@ -120,7 +129,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ConvTranspose1dTest,
                          ::testing::Values(TransposeCase{2, 6, 3, 4, 9, 0, 36, true},    // causal trim: first T·s
                                            TransposeCase{2, 6, 3, 4, 9, 4, 32, true},    // a streamed chunk
                                            TransposeCase{1, 5, 2, 3, 7, 2, 22, false},   // up to the full length
-                                           TransposeCase{1, 4, 300, 4, 600, 0, 2400, true}));  // 3 tiles
+                                           TransposeCase{1, 4, 300, 4, 600, 0, 2400, true}),  // 3 tiles
+                         [](const ::testing::TestParamInfo<TransposeCase>& info) {
+                           const TransposeCase& c = info.param;
+                           return "b" + std::to_string(c.batch) + "_c" + std::to_string(c.cin) + "to" +
+                                  std::to_string(c.cout) + "_s" + std::to_string(c.stride) + "_t" +
+                                  std::to_string(c.len) + "_skip" + std::to_string(c.skip) + "_out" +
+                                  std::to_string(c.out_len) + (c.with_bias ? "_bias" : "");
+                         });
 
 TEST(CodecConv, ConvTransposeRejectsOutputPastTheFullLength) {
   CpuBackend cpu;

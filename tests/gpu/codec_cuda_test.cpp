@@ -95,7 +95,8 @@ TEST_P(CodecCudaOffline, Fp32WindowsAndAudioMatchTheGoldens) {
   EXPECT_LE(relative_l2(test::every_16th(end_to_end), golden.get("wav_stride16")), kEndToEndL2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, CodecCudaOffline, ::testing::Values("codec_short", "codec_long"));
+INSTANTIATE_TEST_SUITE_P(Cases, CodecCudaOffline, ::testing::Values("codec_short", "codec_long"),
+                         [](const auto& info) { return std::string(info.param); });
 
 // Interleaved stereo PCM of `codes` (host I32 [Q, N]) through a StreamingDecoder.
 std::vector<float> stream_pcm(const CodecModel& model, const Tensor& codes, const StreamingDecoderOptions& options) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/core/fp8_quantize.h"
@@ -203,7 +204,13 @@ INSTANTIATE_TEST_SUITE_P(
                       LinearCase{Precision::BF16, 1, 3072, 1024, false}, LinearCase{Precision::BF16, 2, 3072, 8197, false},
                       LinearCase{Precision::BF16, 7, 512, 64, true}, LinearCase{Precision::BF16, 300, 3072, 1024, false},
                       LinearCase{Precision::FP8, 2, 8192, 3072, false}, LinearCase{Precision::FP8, 2, 512, 64, true},
-                      LinearCase{Precision::FP8, 96, 3072, 512, false}, LinearCase{Precision::FP8, 33, 64, 128, true}));
+                      LinearCase{Precision::FP8, 96, 3072, 512, false}, LinearCase{Precision::FP8, 33, 64, 128, true}),
+    [](const auto& info) {
+      const LinearCase& c = info.param;
+      const char* precision = c.precision == Precision::F32 ? "f32" : c.precision == Precision::BF16 ? "bf16" : "fp8";
+      return std::string(precision) + "_" + std::to_string(c.rows) + "x" + std::to_string(c.in) +
+             "x" + std::to_string(c.out) + (c.bias ? "_bias" : "");
+    });
 
 }  // namespace
 }  // namespace hs

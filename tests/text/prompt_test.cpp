@@ -66,7 +66,8 @@ TEST_P(PromptGolden, MatchesReferencePrompt) {
   for (const std::int32_t index : values<std::int32_t>(muq_idx)) EXPECT_EQ(prompt.muq_index, index);
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, PromptGolden, ::testing::Values("mula_cfg", "mula_nocfg"));
+INSTANTIATE_TEST_SUITE_P(Golden, PromptGolden, ::testing::Values("mula_cfg", "mula_nocfg"),
+                         [](const auto& info) { return std::string(info.param); });
 
 class PromptRules : public ::testing::Test {
  protected:
