@@ -3,6 +3,8 @@
 // slow readers, auth, busy, shutdown, and the HTTP endpoints including POST /v1/generate.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -253,6 +255,46 @@ TEST(Daemon, PostGenerateStreamsOggOpus) {
   const auto bad = http_request(daemon.port(), http::verb::post, "/v1/generate", R"({"tags":"x"})");
   EXPECT_EQ(bad.status, 400u);
   EXPECT_EQ(json::parse(bad.body).at("code"), "missing_field");
+}
+
+// The audio/ogg body is sent page by page as the song is made: with playback pacing half a second
+// ahead, a 60 s song cannot be complete when its first audio pages arrive, and those pages are
+// whole and at most 200 ms of audio apart.
+TEST(Daemon, PostGenerateSendsOggPagesWhileTheSongIsMade) {
+  constexpr std::int64_t kMaxPageGapSamples = 200 * kSamplesPerMs;
+  TestDaemon daemon([](daemon::DaemonConfig& c) { c.streaming.lookahead_s = 0.5; });
+  boost::asio::io_context ioc;
+  boost::beast::tcp_stream stream(ioc);
+  stream.expires_after(std::chrono::seconds(30));
+  stream.connect({boost::asio::ip::make_address("127.0.0.1"), daemon.port()});
+  http::request<http::string_body> req{http::verb::post, "/v1/generate", 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::content_type, "application/json");
+  req.body() = R"({"tags":"piano","lyrics":"la","max_audio_length_ms":60000,"seed":5})";
+  req.prepare_payload();
+  http::write(stream, req);
+  boost::beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(boost::none);
+  OggPages walk;
+  const auto audio_pages = [&] {
+    return std::count_if(walk.pages.begin(), walk.pages.end(), [](const OggPage& p) { return p.granule > 0; });
+  };
+  while (!parser.is_done() && audio_pages() < 3) {
+    http::read_some(stream, buffer, parser);
+    const std::string& body = parser.get().body();
+    walk = ogg_pages({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
+  }
+  EXPECT_FALSE(parser.is_done()) << "the whole song arrived at once";
+  EXPECT_EQ(walk.sync_errors, 0);
+  ASSERT_GE(audio_pages(), 3);
+  EXPECT_TRUE(walk.pages.front().bos);
+  for (std::size_t i = 3; i < walk.pages.size(); ++i) {
+    EXPECT_FALSE(walk.pages[i].eos) << "page " << i;
+    EXPECT_LE(walk.pages[i].granule - walk.pages[i - 1].granule, kMaxPageGapSamples) << "page " << i;
+  }
+  boost::beast::error_code ec;
+  stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
 }
 
 }  // namespace
