@@ -13,8 +13,8 @@ class AudioSink {
   // `frames` samples per channel, interleaved float in [-1, 1] (clamped where an encoder needs it).
   virtual void write(const float* interleaved, std::size_t frames) = 0;
   // Ends the stream; write() and finish() may not be called again. A sink destroyed without
-  // finish() leaves what it wrote so far (a WAV with "unknown length" sizes, an Ogg stream
-  // without its EOS page, an MP3 without its last frames).
+  // finish() leaves what it wrote so far (a WAV or FLAC file closed where it stands, an Ogg
+  // stream without its last pages and EOS, an MP3 without its last frames).
   virtual void finish() = 0;
 };
 
