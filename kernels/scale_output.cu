@@ -51,32 +51,38 @@ void scale_output(const ScaleOutputParams& p, cudaStream_t stream) {
   CUDA_CHECK_LAUNCH();
 }
 
+// The scaled value of src[r, c]: the GEMM result times its row and column scales, plus the bias.
 template <typename S>
-static __device__ __forceinline__ float scaled(const S* src, const SplitOutputParams& p, std::int64_t r,
+static __device__ __forceinline__ float scaled(const S* src, std::int64_t cols, const float* row_scale,
+                                               const float* col_scale, const float* bias, std::int64_t r,
                                                std::int64_t c) {
-  float v = to_float(src[r * p.cols + c]);
-  if (p.row_scale) v *= p.row_scale[r];
-  if (p.col_scale) v *= p.col_scale[c];
-  if (p.bias) v += p.bias[c];
+  float v = to_float(src[r * cols + c]);
+  if (row_scale) v *= row_scale[r];
+  if (col_scale) v *= col_scale[c];
+  if (bias) v += bias[c];
   return v;
 }
 
-// One thread per output column (gated: of the half), looping over rows.
+// One thread per output column (gated: of the half), looping over rows. The parameters are read
+// with constant indices only (a dynamic index into the kernel's parameter struct would copy it to
+// local memory in every thread).
 template <typename S, typename O>
 static __global__ void split_output_kernel(const SplitOutputParams p) {
+  static_assert(kSplitMaxParts == 3, "the part lookup below names three parts");
   const std::int64_t width = p.gated ? p.cols / 2 : p.cols;
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= width) return;
   const S* src = static_cast<const S*>(p.src);
-  int part = 0;
-  std::int64_t col = c;
-  if (!p.gated)
-    while (col >= p.widths[part]) col -= p.widths[part++];
-  O* out = static_cast<O*>(p.out[part]);
-  const std::int64_t out_width = p.widths[part];
+  const std::int64_t w0 = p.widths[0], w1 = p.widths[1];
+  const bool second = !p.gated && c >= w0, third = second && c >= w0 + w1;
+  const std::int64_t col = third ? c - w0 - w1 : second ? c - w0 : c;
+  const std::int64_t out_width = third ? p.widths[2] : second ? w1 : w0;
+  O* out = static_cast<O*>(third ? p.out[2] : second ? p.out[1] : p.out[0]);
+  const float *row_scale = p.row_scale, *col_scale = p.col_scale, *bias = p.bias;
+  const std::int64_t cols = p.cols;
   for (std::int64_t r = blockIdx.y; r < p.rows; r += gridDim.y) {
-    float v = scaled(src, p, r, c);
-    if (p.gated) v = v / (1.0f + expf(-v)) * scaled(src, p, r, c + width);
+    float v = scaled(src, cols, row_scale, col_scale, bias, r, c);
+    if (p.gated) v = v / (1.0f + expf(-v)) * scaled(src, cols, row_scale, col_scale, bias, r, c + width);
     out[r * out_width + col] = from_float<O>(v);
   }
 }

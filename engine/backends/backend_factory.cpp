@@ -47,7 +47,7 @@ constexpr std::size_t kCodecScratchBytes = 48u << 20;
 std::unique_ptr<Backend> make_backend(Device device, bool codec, Precision precision) {
   if (device == Device::Cpu) return std::make_unique<CpuBackend>();
 #ifdef HEARTSTREAM_HAS_CUDA
-  if (!codec) return std::make_unique<CudaBackend>();
+  if (!codec) return std::make_unique<CudaBackend>(CudaBackendOptions{.high_priority = true});
   return std::make_unique<CudaBackend>(
       CudaBackendOptions{.scratch_bytes = kCodecScratchBytes, .attention_tensor_cores = precision != Precision::F32});
 #else

@@ -28,7 +28,10 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
   const char* graphs = std::getenv("HEARTSTREAM_CUDA_GRAPHS");
   state_->graphs = !(graphs && std::string(graphs) == "0");
   CUDA_CHECK(cudaSetDevice(options.device));
-  CUDA_CHECK(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking));
+  int least = 0, greatest = 0;
+  CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+  CUDA_CHECK(cudaStreamCreateWithPriority(&state_->stream, cudaStreamNonBlocking,
+                                          options.high_priority ? greatest : least));
   state_->lt = std::make_unique<kernels::LtMatmul>(options.gemm_workspace_bytes);
   state_->memory->add(options.gemm_workspace_bytes);
   state_->scratch = alloc({static_cast<std::int64_t>(options.scratch_bytes)}, DType::U8);

@@ -31,6 +31,11 @@ struct CudaBackendOptions {
   // cores (flash-attention forward, fp32 softmax and accumulation); false keeps the fp32 kernel
   // (the fp32 codec's parity path).
   bool attention_tensor_cores = false;
+  // The stream at the device's highest priority: when two backends share a GPU, the block
+  // scheduler runs this one's kernels first. The language model's frames are on the critical path;
+  // the codec's chunks have slack (each is ready well before the audio before it has played), so
+  // the LM's backend takes it and its frames do not queue behind codec kernels.
+  bool high_priority = false;
 };
 
 class CudaBackend final : public Backend {
