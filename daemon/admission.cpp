@@ -1,0 +1,42 @@
+#include "daemon/admission.h"
+
+#include <algorithm>
+#include <string>
+
+#include "engine/core/error.h"
+
+namespace hs::daemon {
+
+RealtimeAdmission::RealtimeAdmission(double budget_s) : budget_s_(budget_s) {
+  if (!(budget_s > 0)) throw InvalidArgument("RealtimeAdmission: budget_s must be > 0, got " + std::to_string(budget_s));
+}
+
+void RealtimeAdmission::observe_round(int songs, double seconds) {
+  if (songs < 1) return;
+  const double n = songs;
+  w_ = w_ * kDecay + 1;
+  wn_ = wn_ * kDecay + n;
+  wnn_ = wnn_ * kDecay + n * n;
+  wt_ = wt_ * kDecay + seconds;
+  wnt_ = wnt_ * kDecay + n * seconds;
+}
+
+std::optional<double> RealtimeAdmission::predicted_round_s(int songs) const {
+  if (w_ == 0) return std::nullopt;
+  const double mean_n = wn_ / w_;
+  const double mean_t = wt_ / w_;
+  const double var_n = wnn_ / w_ - mean_n * mean_n;
+  if (var_n >= kMinSizeVariance) {
+    const double slope = (wnt_ / w_ - mean_n * mean_t) / var_n;
+    if (slope > 0) return std::max(0.0, mean_t + slope * (songs - mean_n));
+  }
+  return songs * (mean_t / mean_n);
+}
+
+bool RealtimeAdmission::admits_one_more(int running) const {
+  if (running == 0) return true;
+  const std::optional<double> predicted = predicted_round_s(running + 1);
+  return !predicted || *predicted <= budget_s_;
+}
+
+}  // namespace hs::daemon

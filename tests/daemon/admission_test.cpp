@@ -1,0 +1,73 @@
+// RealtimeAdmission with hand-made round times: what it predicts from the rounds it has seen, and
+// when it lets one more song start (budget 64 ms: the 80 ms frame at the default headroom 0.8).
+#include <gtest/gtest.h>
+
+#include "daemon/admission.h"
+#include "engine/core/error.h"
+
+namespace hs::daemon {
+namespace {
+
+constexpr double kBudgetS = 0.064;
+
+TEST(RealtimeAdmission, AdmitsEveryoneBeforeTheFirstRound) {
+  const RealtimeAdmission admission(kBudgetS);
+  EXPECT_FALSE(admission.predicted_round_s(1).has_value());
+  EXPECT_TRUE(admission.admits_one_more(1000));
+}
+
+TEST(RealtimeAdmission, RoundsOfOneSizeGiveATimePerSong) {
+  RealtimeAdmission admission(kBudgetS);
+  for (int i = 0; i < 3; ++i) admission.observe_round(4, 0.040);
+  EXPECT_NEAR(*admission.predicted_round_s(7), 0.070, 1e-12);
+  EXPECT_TRUE(admission.admits_one_more(5));   // 6 songs: 60 ms
+  EXPECT_FALSE(admission.admits_one_more(6));  // 7 songs: 70 ms
+}
+
+TEST(RealtimeAdmission, FitsAFixedCostPlusACostPerSong) {
+  RealtimeAdmission admission(kBudgetS);
+  // A batched step: 4 ms whatever the batch, 1 ms per song.
+  for (int round = 0; round < 5; ++round)
+    for (int songs = 1; songs <= 8; ++songs) admission.observe_round(songs, 0.004 + 0.001 * songs);
+  EXPECT_NEAR(*admission.predicted_round_s(60), 0.064, 1e-9);
+  EXPECT_TRUE(admission.admits_one_more(40));   // 41 songs: 45 ms (a time per song would say 77 ms)
+  EXPECT_TRUE(admission.admits_one_more(58));   // 59 songs: 63 ms
+  EXPECT_FALSE(admission.admits_one_more(60));  // 61 songs: 65 ms
+}
+
+TEST(RealtimeAdmission, ASongAloneAlwaysStarts) {
+  RealtimeAdmission admission(kBudgetS);
+  admission.observe_round(1, 1.0);  // far slower than real time
+  EXPECT_TRUE(admission.admits_one_more(0));
+  EXPECT_FALSE(admission.admits_one_more(1));
+}
+
+TEST(RealtimeAdmission, FollowsAChangingLoad) {
+  RealtimeAdmission admission(kBudgetS);
+  for (int i = 0; i < 200; ++i) admission.observe_round(2, 0.020);
+  EXPECT_TRUE(admission.admits_one_more(5));  // 6 songs: 60 ms
+  for (int i = 0; i < 500; ++i) admission.observe_round(2, 0.060);
+  EXPECT_NEAR(*admission.predicted_round_s(2), 0.060, 1e-3);
+  EXPECT_TRUE(admission.admits_one_more(1));   // 2 songs: 60 ms
+  EXPECT_FALSE(admission.admits_one_more(2));  // 3 songs: 90 ms
+}
+
+TEST(RealtimeAdmission, ASlopeThatFallsIsNoiseAndATimePerSongIsUsed) {
+  RealtimeAdmission admission(kBudgetS);
+  for (int i = 0; i < 100; ++i) {
+    admission.observe_round(1, 0.020);
+    admission.observe_round(3, 0.010);
+  }
+  // About 2 songs per 15 ms round: 7.5 ms a song, growing with the songs.
+  EXPECT_NEAR(*admission.predicted_round_s(8), 0.060, 1e-3);
+  EXPECT_GT(*admission.predicted_round_s(16), *admission.predicted_round_s(8));
+  EXPECT_FALSE(admission.admits_one_more(9));
+}
+
+TEST(RealtimeAdmission, ABudgetMustBePositive) {
+  EXPECT_THROW(RealtimeAdmission(0.0), InvalidArgument);
+  EXPECT_THROW(RealtimeAdmission(-1.0), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace hs::daemon
