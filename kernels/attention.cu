@@ -17,6 +17,7 @@ constexpr int kLargePairsPerLane = 6;   // head_dim ≤ 384
 constexpr float kLog2e = 1.4426950408889634f;
 
 std::int64_t split_count(const AttentionParams& p) {
+  if (p.block_tables) return std::min((p.keys + kPagedKeysPerSplit - 1) / kPagedKeysPerSplit, kMaxSplits);
   const std::int64_t rows = p.batch * p.seq * p.heads;
   const std::int64_t wanted = (kTargetBlocks + rows - 1) / rows;
   const std::int64_t by_keys = (p.keys + kMinKeysPerSplit - 1) / kMinKeysPerSplit;
@@ -46,7 +47,13 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
 
   std::int64_t visible = p.positions ? static_cast<std::int64_t>(p.positions[s]) + 1 : p.keys;
   visible = visible < p.keys ? visible : p.keys;
-  const std::int64_t chunk = (visible + splits - 1) / splits;
+  const std::int32_t* table = nullptr;
+  if (p.block_tables) {
+    const std::int32_t kv_row = p.kv_rows[s];
+    if (kv_row < 0) visible = 0;
+    else table = p.block_tables + kv_row * p.table_width;
+  }
+  const std::int64_t chunk = p.block_tables ? kPagedKeysPerSplit : (visible + splits - 1) / splits;
   const std::int64_t begin = split * chunk;
   const std::int64_t end = begin + chunk < visible ? begin + chunk : visible;
 
@@ -66,8 +73,9 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
   const KV* kbase = static_cast<const KV*>(p.k) + (b * p.keys * p.kv_heads + kvh) * p.head_dim;
   const KV* vbase = static_cast<const KV*>(p.v) + (b * p.keys * p.kv_heads + kvh) * p.head_dim;
   for (std::int64_t t = begin + warp; t < end; t += kWarps) {
-    const KV* krow = kbase + t * key_stride;
-    const KV* vrow = vbase + t * key_stride;
+    const std::int64_t key = table ? table[t / p.block_size] * p.block_size + t % p.block_size : t;
+    const KV* krow = kbase + key * key_stride;
+    const KV* vrow = vbase + key * key_stride;
     float dot = 0.0f;
     float2 vv[kPairs];
 #pragma unroll

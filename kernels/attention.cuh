@@ -25,7 +25,16 @@ struct AttentionParams {
   float* workspace;               // attention_workspace_floats(*this) floats (null when that is 0)
   std::int64_t batch, seq, heads, kv_heads, head_dim, keys;
   ElementType q_type, kv_type, out_type;  // q; k and v (the cache); out
+  // Paged (batch 1, positions required): k and v are pools [blocks · block_size, kv_heads,
+  // head_dim]; query s reads KV row kv_rows[s] (none when negative: zeros) whose key t is pool row
+  // block_tables[kv_rows[s] · table_width + t / block_size] · block_size + t % block_size. Splits
+  // then hold kPagedKeysPerSplit keys each, so a query's result does not depend on the others.
+  const std::int32_t* block_tables = nullptr;
+  const std::int32_t* kv_rows = nullptr;
+  std::int64_t block_size = 0, table_width = 0;
 };
+
+inline constexpr std::int64_t kPagedKeysPerSplit = 512;
 
 // fp32 scratch the split-KV pass needs for these sizes (0 when every row fits one split).
 std::int64_t attention_workspace_floats(const AttentionParams& p);

@@ -15,8 +15,9 @@ static __global__ void rope_store_kernel(RopeStoreParams p) {
   const std::int64_t q_pairs = p.q_heads * pairs, k_pairs = p.kv_heads * pairs, kv_row = p.kv_heads * p.head_dim;
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   const std::int64_t pos = p.positions[s];
-  const bool cached = pos >= 0 && pos < p.capacity;
-  const std::int64_t cache_row = (b * p.capacity + pos) * kv_row;
+  const std::int64_t at = p.slots ? static_cast<std::int64_t>(p.slots[token]) : b * p.capacity + pos;
+  const bool cached = p.slots ? at >= 0 && at < p.capacity : pos >= 0 && pos < p.capacity;
+  const std::int64_t cache_row = at * kv_row;
   if (i >= q_pairs + k_pairs) {
     const std::int64_t e = i - q_pairs - k_pairs;
     if (e < kv_row && cached)

@@ -24,6 +24,9 @@ struct RopeStoreParams {
   const float* inv_freq;          // [head_dim / 2], device
   std::int64_t batch, seq, q_heads, kv_heads, head_dim, capacity;
   ElementType type, cache_type;
+  // Paged (batch 1): token s goes to cache row slots[s] of the pools k_cache / v_cache (capacity
+  // = their rows), nowhere when negative; null: the dense cache above.
+  const std::int32_t* slots = nullptr;
 };
 
 void rope_store(const RopeStoreParams& p, cudaStream_t stream);

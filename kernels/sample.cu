@@ -162,7 +162,24 @@ __device__ std::uint32_t kth_largest_key(const std::uint32_t (&keys)[kItems], in
 }  // namespace
 
 template <typename T>
-static __global__ void __launch_bounds__(kThreads) sample_kernel(SampleParams p) {
+static __global__ void __launch_bounds__(kThreads) sample_kernel(SampleParams args, SampleParams::Songs songs,
+                                                                 bool many) {
+  SampleParams p = args;
+  const int song = blockIdx.x;
+  std::int32_t first_row = 0;
+  if (many) {
+    first_row = songs.first_row[song];
+    if (first_row < 0) return;  // the whole block
+    p.rows = songs.cfg[song] ? 2 : 1;
+    p.logits = static_cast<const T*>(args.logits) + first_row * args.vocab;
+    p.temperature = songs.temperature[song];
+    p.cfg_scale = songs.cfg_scale[song];
+    p.topk = songs.topk[song] > 1 ? songs.topk[song] : 1;
+    p.blocked_begin = songs.blocked[2 * song];
+    p.blocked_end = songs.blocked[2 * song + 1];
+    p.rng = args.rng + 2 * song;
+    p.token = args.token + song;
+  }
   __shared__ alignas(sizeof(uint2)) unsigned bins[kBins];  // also the list of kept values
   __shared__ unsigned list_size;
   __shared__ Best<double> listed_best[kWarps];
@@ -261,16 +278,23 @@ static __global__ void __launch_bounds__(kThreads) sample_kernel(SampleParams p)
   } else if (threadIdx.x == 0) {
     p.token[0] = argmax.index;
   }
-  if (threadIdx.x == 0) p.rng[1] = static_cast<std::int64_t>(static_cast<std::uint64_t>(p.rng[1]) + 1u);
+  if (threadIdx.x == 0) {
+    p.rng[1] = static_cast<std::int64_t>(static_cast<std::uint64_t>(p.rng[1]) + 1u);
+    if (many)  // thread 0 wrote the token
+      for (int r = 0; r < p.rows; ++r) songs.row_tokens[first_row + r] = p.token[0];
+  }
 }
 
 void sample(const SampleParams& p, cudaStream_t stream) {
-  if (p.vocab <= 0 || p.vocab > kSampleMaxVocab || (p.rows != 1 && p.rows != 2) || p.topk < 1)
+  if (p.vocab <= 0 || p.vocab > kSampleMaxVocab || (p.rows != 1 && p.rows != 2) || (p.topk < 1 && !p.songs_on_host))
     throw CudaError("sample: unsupported vocab " + std::to_string(p.vocab) + ", rows " + std::to_string(p.rows) +
                     " or topk " + std::to_string(p.topk) + " (vocab ≤ " + std::to_string(kSampleMaxVocab) + ")");
+  const bool many = p.songs_on_host != nullptr;
+  const SampleParams::Songs songs = many ? *p.songs_on_host : SampleParams::Songs{};
+  if (many && songs.count <= 0) return;
   dispatch_element(p.type, [&](auto tag) {
     using T = decltype(tag);
-    sample_kernel<T><<<1, kThreads, 0, stream>>>(p);
+    sample_kernel<T><<<many ? static_cast<unsigned>(songs.count) : 1u, kThreads, 0, stream>>>(p, songs, many);
   });
   CUDA_CHECK_LAUNCH();
 }

@@ -25,6 +25,19 @@ struct SampleParams {
   int topk;
   ElementType type;       // of logits and guided
   int blocked_begin = 0, blocked_end = 0;  // ids never drawn: their combined logits count as −∞
+  // Many songs (one block each, `songs` of them): song s reads its parameters from these device
+  // arrays instead of the fields above (logits is then [R, vocab], rng [songs, 2], token
+  // [songs]), skips itself when first_row[s] < 0, and also writes its token to row_tokens at its
+  // rows. Null: one song.
+  struct Songs {
+    const std::int32_t* first_row;
+    const std::uint8_t* cfg;
+    const float *temperature, *cfg_scale;
+    const std::int32_t *topk, *blocked;  // blocked [songs, 2]
+    std::int32_t* row_tokens;
+    std::int64_t count;
+  };
+  const Songs* songs_on_host = nullptr;  // read by sample(); the kernel gets a copy
 };
 
 void sample(const SampleParams& p, cudaStream_t stream);

@@ -50,6 +50,16 @@ struct SamplingParams {
   std::int32_t blocked_end = 0;
 };
 
+// Per-song sampling settings of Backend::sample_rows, device tensors indexed by song.
+struct SongSampling {
+  Tensor first_row;    // I32 [S]: the song's (conditional) logits row; −1: no song
+  Tensor cfg;          // U8 [S]: 1 when row first_row + 1 holds the unconditional twin
+  Tensor temperature;  // F32 [S]
+  Tensor topk;         // I32 [S]
+  Tensor cfg_scale;    // F32 [S]
+  Tensor blocked;      // I32 [S, 2]: SamplingParams::blocked_begin, blocked_end
+};
+
 // A sequence of ops recorded by Backend::capture, replayed with one launch (a CUDA Graph).
 class OpGraph {
  public:
@@ -171,6 +181,34 @@ class Backend {
   // token: I32 [1]. guided (optional, F32 [V]) receives the combined logits before temperature.
   virtual void sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
                       Tensor* guided) = 0;
+
+  // ---- many songs per step (engine/model/lm/mula_batch.h) ----------------------------------
+  // A paged KV cache: per layer a pool [blocks, block_size, KV, hd] for keys and one for values;
+  // position p of KV row r lives at pool slot block_tables[r, p / block_size] · block_size +
+  // p % block_size (block_tables I32 [rows, max_blocks]).
+
+  // rope on q [N, H, hd] and k [N, KV, hd], token n at positions[n] (I32 [N]), then k and v [N,
+  // KV, hd] of token n into pool slot slots[n] (I32 [N]); a negative slot (a padding token) stores
+  // nothing.
+  virtual void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions,
+                                const Tensor& inv_freq, const Tensor& slots, Tensor& k_pool, Tensor& v_pool) = 0;
+  // attention() for token n of q [N, H, hd] over keys 0..positions[n] of KV row kv_rows[n] (I32 [N]),
+  // read through block_tables; out [N, H, hd]. A token with a negative KV row gets zeros. A token's
+  // result does not depend on the other tokens.
+  virtual void paged_attention(const Tensor& q, const Tensor& k_pool, const Tensor& v_pool,
+                               const Tensor& block_tables, const Tensor& kv_rows, const Tensor& positions,
+                               Tensor& out) = 0;
+  // sample() for every song s of a batch whose logits [R, V] hold song s at rows first_row[s] (and
+  // first_row[s] + 1, its unconditional twin, when cfg[s]), each with its own parameters and RNG:
+  // rng I64 [S, 2]. Writes the token into song_tokens I32 [S] and into row_tokens I32 [R] at each
+  // of the song's rows; songs with first_row[s] < 0 are skipped (their rng does not advance).
+  virtual void sample_rows(const Tensor& logits, const SongSampling& songs, Tensor& rng, Tensor& song_tokens,
+                           Tensor& row_tokens) = 0;
+  // dst[r, c] = src[c, r] for src I32 [C, R] and dst I32 [R, W], c < C ≤ W (the other columns of
+  // dst are kept): a step's codebook-major tokens into per-row token rows (embed_frame's layout).
+  virtual void token_columns(const Tensor& src, Tensor& dst) = 0;
+  // dst = host (same shape and dtype) without allocating: a step's plan written before a replay.
+  virtual void write(const Tensor& host, Tensor& dst) = 0;
 
   // counter[0] += delta for an I32 [1] tensor on this device: a position that advances every
   // frame without a host write, so a captured frame step replays unchanged.

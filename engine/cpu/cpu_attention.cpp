@@ -1,11 +1,9 @@
 // CpuBackend attention: grouped-query scaled dot-product attention, causal over a KV cache (with
 // positions) or over all keys (without). One task per (batch, query, head).
-#include <algorithm>
 #include <cmath>
-#include <limits>
-#include <vector>
 
 #include "engine/core/parallel.h"
+#include "engine/cpu/cpu_attention.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/cpu_checks.h"
 
@@ -13,6 +11,13 @@ namespace hs {
 namespace {
 constexpr std::int64_t kTaskGrain = 4;
 }  // namespace
+
+namespace cpu {
+
+AttentionScratch::AttentionScratch(std::int64_t keys, std::int64_t head_dim)
+    : scores(static_cast<std::size_t>(keys)), acc(static_cast<std::size_t>(head_dim)) {}
+
+}  // namespace cpu
 
 void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions,
                            Tensor& out) {
@@ -47,31 +52,13 @@ void CpuBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, co
   const float* vs = v.data<float>();
   float* os = out.data<float>();
   parallel_for(batch * seq * heads, kTaskGrain, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> scores(static_cast<std::size_t>(keys));
-    std::vector<double> acc(static_cast<std::size_t>(head_dim));
+    AttentionScratch scratch(keys, head_dim);
     for (std::int64_t task = begin; task < end; ++task) {
       const std::int64_t h = task % heads, s = task / heads % seq, b = task / heads / seq;
       const std::int64_t kvh = h / group;
-      const std::int64_t visible = pos ? pos[s] + 1 : keys;
-      const float* qv = qs + task * head_dim;
-      float max_score = -std::numeric_limits<float>::infinity();
-      for (std::int64_t t = 0; t < visible; ++t) {
-        const float* kv = ks + ((b * keys + t) * kv_heads + kvh) * head_dim;
-        float dot = 0.0f;
-        for (std::int64_t d = 0; d < head_dim; ++d) dot += qv[d] * kv[d];
-        scores[static_cast<std::size_t>(t)] = dot * scale;
-        max_score = std::max(max_score, dot * scale);
-      }
-      double total = 0.0;
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (std::int64_t t = 0; t < visible; ++t) {
-        const double p = std::exp(static_cast<double>(scores[static_cast<std::size_t>(t)] - max_score));
-        total += p;
-        const float* vv = vs + ((b * keys + t) * kv_heads + kvh) * head_dim;
-        for (std::int64_t d = 0; d < head_dim; ++d) acc[static_cast<std::size_t>(d)] += p * vv[d];
-      }
-      float* o = os + task * head_dim;
-      for (std::int64_t d = 0; d < head_dim; ++d) o[d] = static_cast<float>(acc[static_cast<std::size_t>(d)] / total);
+      const auto row = [&](const float* base, std::int64_t t) { return base + ((b * keys + t) * kv_heads + kvh) * head_dim; };
+      attend_one(qs + task * head_dim, pos ? pos[s] + 1 : keys, [&](std::int64_t t) { return row(ks, t); },
+                 [&](std::int64_t t) { return row(vs, t); }, head_dim, scale, scratch, os + task * head_dim);
     }
   });
 }

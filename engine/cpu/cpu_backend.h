@@ -39,6 +39,16 @@ class CpuBackend final : public Backend {
   void sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
               Tensor* guided) override;
 
+  // many songs per step (cpu_batch_ops.cpp)
+  void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
+                        const Tensor& slots, Tensor& k_pool, Tensor& v_pool) override;
+  void paged_attention(const Tensor& q, const Tensor& k_pool, const Tensor& v_pool, const Tensor& block_tables,
+                       const Tensor& kv_rows, const Tensor& positions, Tensor& out) override;
+  void sample_rows(const Tensor& logits, const SongSampling& songs, Tensor& rng, Tensor& song_tokens,
+                   Tensor& row_tokens) override;
+  void token_columns(const Tensor& src, Tensor& dst) override;
+  void write(const Tensor& host, Tensor& dst) override;
+
   // codec (cpu_codec_conv.cpp: convolutions through im2col + BLAS; cpu_codec_ops.cpp: the rest)
   void conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dParams& params,
               Tensor& out) override;

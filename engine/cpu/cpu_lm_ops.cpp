@@ -39,9 +39,11 @@ void elementwise(std::string_view op, std::string_view a_name, const Tensor& a, 
     for (std::int64_t i = begin; i < end; ++i) z[i] = f(x[i], y[i]);
   });
 }
-// Up to this many rows, one sgemv per row beats sgemm (OpenBLAS packs the whole weight for a
-// 2-row GEMM: measured 2.9 GB/s of weights for sgemm vs 6.4 GB/s for 2 × sgemv, 3072 × 8192).
-constexpr std::int64_t kGemvMaxRows = 2;
+// Up to this many rows, one sgemv per row: faster than sgemm at 2 rows (OpenBLAS packs the whole
+// weight for a 2-row GEMM: measured 2.9 GB/s of weights for sgemm vs 6.4 GB/s for 2 × sgemv,
+// 3072 × 8192), and a row's result is then the same whatever the number of rows, which a song
+// stepped beside others relies on (engine/model/lm/mula_batch.h: its steps stay within this).
+constexpr std::int64_t kGemvMaxRows = 16;
 
 void check_row_index(std::int64_t id, std::int64_t rows, std::string_view op, std::string_view what) {
   check_that(id >= 0 && id < rows, op,

@@ -86,6 +86,12 @@ void check_that(bool cond, std::string_view op, const std::string& what) {
   if (!cond) throw InvalidArgument(std::string(op) + ": " + what);
 }
 
+void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::string_view op, std::string_view arg) {
+  check_that(t.defined() && (t.dtype() == s.activations || t.dtype() == s.narrow), op,
+             std::string(arg) + " must be in the activation or the narrow dtype");
+  check_tensor(t, t.dtype(), op, arg);
+}
+
 void* scratch(const CudaBackend::State& s, std::size_t offset, std::size_t bytes, std::string_view op) {
   constexpr std::size_t kAlign = 256;
   offset = (offset + kAlign - 1) / kAlign * kAlign;

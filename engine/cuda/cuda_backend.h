@@ -97,6 +97,15 @@ class CudaBackend final : public Backend {
   void add(const Tensor& a, const Tensor& b, Tensor& out) override;
   void sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
               Tensor* guided) override;
+  // many songs per step (cuda_batch_ops.cpp)
+  void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
+                        const Tensor& slots, Tensor& k_pool, Tensor& v_pool) override;
+  void paged_attention(const Tensor& q, const Tensor& k_pool, const Tensor& v_pool, const Tensor& block_tables,
+                       const Tensor& kv_rows, const Tensor& positions, Tensor& out) override;
+  void sample_rows(const Tensor& logits, const SongSampling& songs, Tensor& rng, Tensor& song_tokens,
+                   Tensor& row_tokens) override;
+  void token_columns(const Tensor& src, Tensor& dst) override;
+  void write(const Tensor& host, Tensor& dst) override;
 
   // codec convolutions (cuda_conv_ops.cpp)
   void conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dParams& params,

@@ -23,6 +23,7 @@ namespace hs {
 namespace {
 
 using cuda::check_shape;
+using cuda::check_act_or_narrow;
 using cuda::check_tensor;
 using cuda::check_that;
 
@@ -33,13 +34,6 @@ constexpr std::int64_t kRngWords = 2;
 constexpr std::size_t kScratchAlign = 256;  // bytes; scratch regions start on this boundary
 
 std::size_t aligned(std::size_t bytes) { return (bytes + kScratchAlign - 1) / kScratchAlign * kScratchAlign; }
-
-// A tensor in the activation dtype or the narrow one (Backend::narrow_dtype).
-void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::string_view op, std::string_view arg) {
-  check_that(t.defined() && (t.dtype() == s.activations || t.dtype() == s.narrow), op,
-             std::string(arg) + " must be in the activation or the narrow dtype");
-  check_tensor(t, t.dtype(), op, arg);
-}
 
 kernels::WeightType weight_type(DType d) {
   switch (d) {

@@ -44,6 +44,8 @@ kernels::ElementType element_type(DType dtype, std::string_view op, std::string_
 void check_tensor(const Tensor& t, DType dtype, std::string_view op, std::string_view arg);
 void check_shape(const Tensor& t, const Shape& shape, std::string_view op, std::string_view arg);
 void check_that(bool cond, std::string_view op, const std::string& what);
+// A tensor in the activation dtype or the narrow one (Backend::narrow_dtype).
+void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::string_view op, std::string_view arg);
 // A typed pointer into the scratch arena, `bytes` long from `offset` (checked against its size).
 void* scratch(const CudaBackend::State& s, std::size_t offset, std::size_t bytes, std::string_view op);
 

@@ -1,7 +1,6 @@
 #include "engine/model/lm/mula_session.h"
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 
 #include "engine/core/error.h"
@@ -12,6 +11,8 @@ namespace {
 constexpr std::int64_t kStepColumns = kNumCodebooks + 1;  // audio codebooks + text
 constexpr std::int64_t kDecoderPositions = kNumCodebooks; // [last_h, E0(c0), …, E6(c6)]
 constexpr std::int64_t kDecoderFirstStep = 2;             // [last_h, E0(c0)]
+
+}  // namespace
 
 std::int64_t check_prompt(const Prompt& p, const SessionOptions& o) {
   HS_CHECK(p.tokens.defined() && p.mask.defined(), "prompt has no tokens");
@@ -30,7 +31,6 @@ std::int64_t check_prompt(const Prompt& p, const SessionOptions& o) {
   return batch;
 }
 
-// Backbone positions a session needs: the prompt, then one per frame fed back.
 std::int64_t backbone_capacity(const MulaModel& m, const Prompt& p, const SessionOptions& o) {
   const std::int64_t needed = p.length() + o.max_frames - 1;
   const std::int64_t room = m.backbone().max_seq_len - p.length() + 1;  // frames that fit after the prompt
@@ -42,62 +42,26 @@ std::int64_t backbone_capacity(const MulaModel& m, const Prompt& p, const Sessio
   return needed;
 }
 
-// The prompt's text rows: row r is text_table[tokens[r, 8]] (zeros where that column is masked)
-// and the column becomes r, so embed_frame reads a [rows, D] table instead of the vocabulary-sized
-// one, which stays on the host (MulaWeights::text_embeddings).
-Tensor gather_prompt_text(const Tensor& text_table, Tensor& tokens, const Tensor& mask) {
-  const std::int64_t rows = tokens.dim(0), vocab = text_table.dim(0);
-  const std::size_t row_bytes = static_cast<std::size_t>(text_table.dim(1)) * dtype_size(text_table.dtype());
-  Tensor out = Tensor::zeros({rows, text_table.dim(1)}, text_table.dtype());
-  for (std::int64_t r = 0; r < rows; ++r) {
-    std::int32_t& token = tokens.data<std::int32_t>()[r * kStepColumns + kNumCodebooks];
-    if (mask.data<std::uint8_t>()[r * kStepColumns + kNumCodebooks]) {
-      if (token < 0 || token >= vocab)
-        throw InvalidArgument("prompt text token " + std::to_string(token) + " is outside the text vocabulary of " +
-                              std::to_string(vocab));
-      std::memcpy(static_cast<char*>(out.raw()) + r * row_bytes,
-                  static_cast<const char*>(text_table.raw()) + token * row_bytes, row_bytes);
-    }
-    token = static_cast<std::int32_t>(r);
-  }
-  return out;
-}
-
-}  // namespace
-
 MulaSession::MulaSession(const MulaModel& model, const Prompt& prompt, const SessionOptions& options)
     : model_(model), backend_(model.backend()), options_(options), batch_(check_prompt(prompt, options)),
-      prompt_length_(prompt.length()), muq_index_(prompt.muq_index),
+      prompt_length_(prompt.length()),
       backbone_(backend_, model.backbone(), batch_, backbone_capacity(model, prompt, options), prompt.length(),
                 backend_.narrow_dtype(model.precision())),
       decoder_(backend_, model.decoder(), batch_, kDecoderPositions, kDecoderFirstStep,
-               backend_.narrow_dtype(model.precision())) {
+               backend_.narrow_dtype(model.precision())),
+      prompt_(model, prompt) {
   HS_CHECK(model.decoder().max_seq_len >= kDecoderPositions, "decoder flavor too short for 8 codebooks");
   const std::int64_t rows = batch_ * prompt_length_, dim = model.backbone().dim, dec_dim = model.decoder().dim;
   const std::int64_t vocab = model.audio_vocab();
   const DType act = backend_.activation_dtype();
-  Tensor tokens = prompt.tokens.reshape({rows, kStepColumns}).clone();
-  const Tensor mask = prompt.mask.reshape({rows, kStepColumns});
-  prompt_text_ = backend_.upload_exact(gather_prompt_text(model.weights().text_embeddings, tokens, mask));
-  prompt_tokens_ = backend_.upload(tokens);
-  prompt_mask_ = backend_.upload(mask);
-
-  Tensor uncond_rows = Tensor::zeros({rows}, DType::U8), step_mask = Tensor::zeros({batch_, kStepColumns}, DType::U8);
-  Tensor step_uncond = Tensor::zeros({batch_}, DType::U8);
+  Tensor step_mask = Tensor::zeros({batch_, kStepColumns}, DType::U8), step_uncond = Tensor::zeros({batch_}, DType::U8);
   for (std::int64_t b = 0; b < batch_; ++b) {
-    const bool uncond = b == 1;  // row 1 of a CFG batch is the unconditional twin
-    step_uncond.data<std::uint8_t>()[b] = uncond;
-    for (std::int64_t p = 0; p < prompt_length_; ++p) uncond_rows.data<std::uint8_t>()[b * prompt_length_ + p] = uncond;
+    step_uncond.data<std::uint8_t>()[b] = b == 1;  // row 1 of a CFG batch is the unconditional twin
     for (std::int64_t c = 0; c < kNumCodebooks; ++c) step_mask.data<std::uint8_t>()[b * kStepColumns + c] = 1;
   }
-  prompt_uncond_ = backend_.upload(uncond_rows);
   step_mask_ = backend_.upload(step_mask);  // the text column (empty_id) is masked out
   step_uncond_ = backend_.upload(step_uncond);
   step_tokens_ = backend_.alloc({batch_, kStepColumns}, DType::I32);
-
-  // The reference-audio slot: muq_linear of the (all-zero) MuQ embedding.
-  muq_embedding_ = backend_.alloc({1, dim}, act);
-  backend_.linear(backend_.alloc({1, model.config().muq_dim}, act), model.weights().muq_linear, muq_embedding_);
 
   std::vector<std::int32_t> positions(static_cast<std::size_t>(prompt_length_));
   for (std::size_t i = 0; i < positions.size(); ++i) positions[i] = static_cast<std::int32_t>(i);
@@ -162,13 +126,7 @@ std::optional<Frame> MulaSession::step(const StepOptions& options) {
 
 void MulaSession::prefill() {
   const MulaWeights& w = model_.weights();
-  backend_.embed_frame(w.audio_embeddings, prompt_text_, w.unconditional_text_embedding, model_.audio_vocab(),
-                       prompt_tokens_, prompt_mask_, prompt_uncond_, hidden_);
-  for (std::int64_t b = 0; b < batch_; ++b) {
-    const std::int64_t row = b * prompt_length_ + muq_index_;
-    Tensor slot = hidden_.slice(row, row + 1);
-    backend_.copy(b == 0 ? muq_embedding_ : w.unconditional_text_embedding, slot);
-  }
+  prompt_.embed(hidden_);
   backbone_.forward(backend_, w.backbone, hidden_, positions_, hidden_out_);
   for (std::int64_t b = 0; b < batch_; ++b) {
     const std::int64_t last = (b + 1) * prompt_length_ - 1;
@@ -192,8 +150,9 @@ void MulaSession::feed_back_frame() {
     backend_.copy(frame_, audio_columns);
   }
   Tensor x = hidden_.slice(0, batch_);
-  backend_.embed_frame(w.audio_embeddings, prompt_text_, w.unconditional_text_embedding, model_.audio_vocab(),
-                       step_tokens_, step_mask_, step_uncond_, x);  // the text column is masked
+  // The text column is masked: no text row is read (any [·, D] table serves).
+  backend_.embed_frame(w.audio_embeddings, w.unconditional_text_embedding, w.unconditional_text_embedding,
+                       model_.audio_vocab(), step_tokens_, step_mask_, step_uncond_, x);
   // Frame i ≥ 1 is computed from frame i − 1 at position P + i − 1 (step_position_ starts at P − 1).
   backend_.increment(step_position_, 1);
   backbone_.forward(backend_, w.backbone, x, step_position_, last_h_);

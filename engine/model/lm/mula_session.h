@@ -10,6 +10,7 @@
 
 #include "engine/core/backend.h"
 #include "engine/model/lm/mula_model.h"
+#include "engine/model/lm/prompt_input.h"
 #include "engine/model/lm/transformer.h"
 #include "engine/text/prompt.h"
 
@@ -37,6 +38,12 @@ struct StepOptions {
   const std::atomic<bool>* cancel = nullptr;
 };
 
+// The prompt's batch (2 rows with CFG, 1 without) checked against the options, and the backbone
+// positions a song needs (the prompt, then one per frame fed back) checked against max_seq_len;
+// InvalidArgument naming what does not fit.
+std::int64_t check_prompt(const Prompt& prompt, const SessionOptions& options);
+std::int64_t backbone_capacity(const MulaModel& model, const Prompt& prompt, const SessionOptions& options);
+
 class MulaSession {
  public:
   // Uploads the prompt and allocates everything. InvalidArgument when the prompt's batch does not
@@ -63,16 +70,13 @@ class MulaSession {
   const MulaModel& model_;
   Backend& backend_;
   SessionOptions options_;
-  std::int64_t batch_, prompt_length_, muq_index_;
+  std::int64_t batch_, prompt_length_;
   std::int64_t frames_done_ = 0;
   bool broken_ = false;  // a step was cancelled or threw midway
 
   StackState backbone_, decoder_;
-  Tensor prompt_tokens_, prompt_mask_;  // device copies of the prompt, [B·P, 9] (text column: row of prompt_text_)
-  Tensor prompt_text_;        // [B·P, D]: the prompt's text embeddings (the narrow dtype)
-  Tensor prompt_uncond_;      // U8 [B·P]: 1 on the unconditional rows
+  PromptInput prompt_;
   Tensor step_tokens_, step_mask_, step_uncond_;  // [B, 9], [B, 9], [B]
-  Tensor muq_embedding_;      // [1, D] = muq_linear(0)
   Tensor positions_, step_position_;              // I32 [P], [1]
   Tensor decoder_first_positions_;                // I32 [2] = {0, 1}
   std::array<Tensor, kNumCodebooks> decoder_positions_;  // I32 [1] = {k + 1} for k ≥ 1

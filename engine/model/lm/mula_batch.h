@@ -1,0 +1,96 @@
+// Many songs stepped together (issue 12; DESIGN.md "batch scheduler"). A fixed array of slots:
+// slot s owns KV rows 2s (conditional) and 2s + 1 (its unconditional twin, unused without CFG) of
+// one paged KV pool, whose blocks a song takes as it grows and returns when it leaves. join() runs
+// a song's prompt and first frame on its own rows; step() advances every song one frame in one
+// batched pass — the backbone over the rows in use (rounded up to a bucket of 2, 4, 8, … rows, one
+// captured graph per bucket where the backend captures), each row at its own position through its
+// own blocks, the depth decoder over the same rows, every song sampled with its own parameters and
+// RNG. A song's frames equal a MulaSession's for the same prompt and options: exactly on the CPU
+// backend (its linears are row-invariant up to 16 rows, so up to 8 rows per step there).
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "engine/model/lm/mula_session.h"
+
+namespace hs {
+
+struct BatchOptions {
+  std::int64_t slots = 4;        // songs at once
+  std::int64_t block_size = 16;  // positions per KV block
+  std::int64_t kv_blocks = 0;    // blocks in the pool; 0: every slot's two rows at the backbone's max_seq_len
+};
+
+class MulaBatch {
+ public:
+  MulaBatch(const MulaModel& model, const BatchOptions& options);
+
+  // Starts a song in the lowest free slot: runs its prompt and its first frame (into `first`) and
+  // returns the slot. InvalidArgument when no slot is free, the prompt and frames do not fit
+  // (check_prompt, backbone_capacity) or the pool lacks blocks for the prompt.
+  std::int64_t join(const Prompt& prompt, const SessionOptions& options, Frame& first);
+
+  // One frame for every song that has frames left: (slot, frame) in slot order. InvalidArgument
+  // naming the slot when the pool has no block for a song's next position.
+  std::vector<std::pair<std::int64_t, Frame>> step();
+
+  // Ends the song in `slot`: its blocks go back to the pool, the slot to the next join.
+  void leave(std::int64_t slot);
+
+  std::int64_t songs() const;
+  std::int64_t free_blocks() const { return static_cast<std::int64_t>(free_blocks_.size()); }
+  std::int64_t frames_done(std::int64_t slot) const { return song(slot).frames_done; }
+  // The last codebook's logits of the song in `slot` from the last step() (host F32 [1 or 2, V]:
+  // conditional, unconditional), for tests and diagnostics.
+  Tensor last_logits(std::int64_t slot) const;
+
+ private:
+  struct Song {
+    bool active = false, cfg = false;
+    std::int64_t prompt_length = 0, frames_done = 0, max_frames = 0;
+    SamplingParams sampling;
+    std::array<std::vector<std::int32_t>, 2> blocks;  // per row, in position order
+  };
+
+  const Song& song(std::int64_t slot) const;
+  // join()'s work once the slot is taken: the prompt through the backbone, then the first frame.
+  void run_prompt(std::int64_t slot, const PromptInput& input, const SessionOptions& options, Frame& first);
+  void flush_tables();  // the block-table rows changed since the last flush, to the device
+  // The pool slot of `position` of row `row` of `s` (taking a new block when it starts one).
+  std::int32_t kv_slot(std::int64_t slot, std::int64_t row, std::int64_t position);
+  // The depth of a frame over `rows` rows whose backbone output is last_h: codebook 0 from the
+  // head, then the depth decoder; songs [S] sample from rng [S, 2] into frames I32 [8, ≥S] and
+  // row_tokens I32 [8, ≥rows] (columns 0..S, 0..rows).
+  void decode(const Tensor& last_h, const SongSampling& songs, Tensor& rng, Tensor& frames, Tensor& row_tokens);
+  void batch_step(std::int64_t rows);  // the ops of step() for a bucket of `rows`
+  SongSampling songs_view(std::int64_t count);
+
+  const MulaModel& model_;
+  Backend& backend_;
+  BatchOptions options_;
+  std::int64_t rows_max_, table_width_;
+  std::vector<Song> songs_;
+  std::vector<std::int32_t> free_blocks_;  // a stack: the lowest block on top
+
+  KvPool pool_;
+  StackScratch scratch_;  // the backbone over rows_max_ rows
+  StackState decoder_;    // rows_max_ rows × 8 positions, refilled every frame
+  Tensor tables_, tables_host_;                  // I32 [rows_max, table_width] (−1: none)
+  std::vector<std::int64_t> dirty_rows_;         // rows of tables_host_ not yet written to tables_
+  Tensor positions_, slots_, kv_rows_;           // I32 [rows_max]: the step's plan
+  Tensor step_tokens_, step_mask_, step_uncond_;  // [rows_max, 9], [rows_max, 9], [rows_max]
+  SongSampling sampling_;                         // [slots]
+  Tensor rng_;                                    // I64 [slots, 2]
+  Tensor frames_, row_tokens_;                    // I32 [8, slots], [8, rows_max]
+  Tensor decoder_first_positions_;                // I32 [2] = {0, 1}
+  std::array<Tensor, kNumCodebooks> decoder_positions_;  // I32 [1] = {k + 1} for k ≥ 1
+  Tensor hidden_, last_h_, logits_, embedding_;   // [rows_max, D], [rows_max, D], [rows_max, V], [rows_max, D]
+  Tensor dec_wide_, dec_x_, dec_out_, dec_h_;     // [rows_max, 2D], [2·rows_max, Dd] ×2, [rows_max, Dd]
+  std::map<std::int64_t, std::shared_ptr<OpGraph>> graphs_;  // per bucket (null: run the ops)
+};
+
+}  // namespace hs

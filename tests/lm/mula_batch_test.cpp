@@ -1,0 +1,267 @@
+// MulaBatch (engine/model/lm/mula_batch.h) on the CPU backend with a random-weight demo LM: songs
+// stepped together give exactly the frames each gives alone in a MulaSession — with and without
+// CFG, different sampling settings and prompt lengths, songs joining mid-stream, leaving early and
+// a slot reused — and the paged KV pool takes blocks as songs grow and gets every one back. The
+// paged ops against the dense ones they replace, bit for bit.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "engine/cpu/cpu_backend.h"
+#include "engine/model/demo/demo_checkpoint.h"
+#include "engine/model/lm/mula_batch.h"
+
+namespace hs {
+namespace {
+
+namespace fs = std::filesystem;
+
+class MulaBatchTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("hs_mula_batch_" + std::to_string(::getpid())));
+    write_random_mula_folder(*dir_, demo_mula_config(kTextVocab), kCodes, 7);
+    model_ = MulaModel::load(backend(), *dir_);
+  }
+  static void TearDownTestSuite() {
+    model_.reset();
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  static CpuBackend& backend() {
+    static CpuBackend b;
+    return b;
+  }
+
+  struct Song {
+    Prompt prompt;
+    SessionOptions options;
+  };
+
+  // A prompt of `length` random text ids (CFG: the same row twice, as MulaSession only needs the shape).
+  static Song song(std::int64_t length, float cfg_scale, float temperature, int topk, std::uint64_t seed,
+                   std::int64_t frames) {
+    const std::int64_t batch = cfg_scale != 1.0f ? 2 : 1;
+    Prompt p{Tensor::zeros({batch, length, kNumCodebooks + 1}, DType::I32),
+             Tensor::zeros({batch, length, kNumCodebooks + 1}, DType::U8), 1};
+    std::mt19937 rng(static_cast<unsigned>(seed));
+    for (std::int64_t b = 0; b < batch; ++b)
+      for (std::int64_t i = 0; i < length; ++i) {
+        const std::int64_t at = (b * length + i) * (kNumCodebooks + 1) + kNumCodebooks;
+        p.tokens.data<std::int32_t>()[at] = static_cast<std::int32_t>(rng() % kTextVocab);
+        p.mask.data<std::uint8_t>()[at] = 1;
+      }
+    // Each song blocks its own ids [32, 32 + seed), frame 0 also up to 48.
+    const SamplingParams sampling{.temperature = temperature, .topk = topk, .cfg_scale = cfg_scale,
+                                  .blocked_begin = 32, .blocked_end = 32 + static_cast<std::int32_t>(seed)};
+    return {p, {sampling, seed, frames, 48}};
+  }
+
+  // A song's frames alone, and the guided logits of its last codebook per frame.
+  struct Alone {
+    std::vector<Frame> frames;
+    std::vector<std::vector<float>> guided;
+  };
+  static Alone alone(const Song& s) {
+    MulaSession session(*model_, s.prompt, s.options);
+    Alone out;
+    for (std::int64_t i = 0; i < s.options.max_frames; ++i) {
+      Tensor guided;
+      out.frames.push_back(*session.step({.guided_logits = &guided}));
+      const float* last = guided.data<float>() + (kNumCodebooks - 1) * guided.dim(1);
+      out.guided.emplace_back(last, last + guided.dim(1));
+    }
+    return out;
+  }
+
+  // MulaBatch::last_logits combined as the sampler does (Backend::sample).
+  static std::vector<float> guided(const Tensor& logits, float cfg_scale) {
+    const std::int64_t vocab = logits.dim(1);
+    const float* l = logits.data<float>();
+    std::vector<float> out(l, l + vocab);
+    if (logits.dim(0) == 2)
+      for (std::int64_t i = 0; i < vocab; ++i) out[i] = l[vocab + i] + (l[i] - l[vocab + i]) * cfg_scale;
+    return out;
+  }
+
+  static constexpr std::int64_t kTextVocab = 300;
+  static constexpr std::int64_t kCodes = 64;
+  static fs::path* dir_;
+  inline static std::shared_ptr<const MulaModel> model_;
+};
+
+fs::path* MulaBatchTest::dir_ = nullptr;
+
+TEST_F(MulaBatchTest, SongsTogetherGiveTheFramesEachGivesAlone) {
+  const std::vector<Song> songs{
+      song(11, 1.5f, 1.0f, 50, 1, 14),  // joins first
+      song(6, 1.0f, 0.9f, 20, 2, 5),    // no CFG; ends early, its slot goes to song 3
+      song(17, 2.0f, 1.0f, 1, 3, 9),    // greedy; joins after two steps
+      song(4, 3.0f, 1.2f, 8, 4, 10),    // joins the reused slot
+      song(9, 1.0f, 1.0f, 50, 5, 12),   // no CFG; leaves mid-song (a cancel)
+  };
+  std::vector<Alone> expected;
+  for (const Song& s : songs) expected.push_back(alone(s));
+
+  MulaBatch batch(*model_, {.slots = 4, .block_size = 4});
+  const std::int64_t all_blocks = batch.free_blocks();
+  std::map<std::int64_t, std::size_t> song_in;  // slot → song
+  std::vector<std::vector<Frame>> got(songs.size());
+  auto join = [&](std::size_t i) {
+    Frame first;
+    const std::int64_t slot = batch.join(songs[i].prompt, songs[i].options, first);
+    got[i].push_back(first);
+    song_in[slot] = i;
+    return slot;
+  };
+  join(0);
+  const std::int64_t slot1 = join(1);
+  join(4);
+  for (int step = 0; !song_in.empty(); ++step) {
+    if (step == 2) {
+      EXPECT_EQ(join(2), 3) << "the lowest free slot";
+    }
+    for (const auto& [slot, frame] : batch.step()) {
+      const std::size_t i = song_in.at(slot);
+      got[i].push_back(frame);
+      ASSERT_EQ(guided(batch.last_logits(slot), songs[i].options.sampling.cfg_scale),
+                expected[i].guided[got[i].size() - 1])
+          << "song " << i << " frame " << got[i].size() - 1 << ": logits differ from the song's alone";
+    }
+    for (auto it = song_in.begin(); it != song_in.end();) {
+      const std::size_t i = it->second;
+      const bool cancelled = i == 4 && got[i].size() == 6;
+      if (static_cast<std::int64_t>(got[i].size()) == songs[i].options.max_frames || cancelled) {
+        batch.leave(it->first);
+        const bool reuse = i == 1;
+        it = song_in.erase(it);
+        if (reuse) {
+          EXPECT_EQ(join(3), slot1) << "a freed slot is taken again";
+        }
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < songs.size(); ++i) {
+    ASSERT_FALSE(got[i].empty());
+    for (std::size_t t = 0; t < got[i].size(); ++t) ASSERT_EQ(got[i][t], expected[i].frames[t]) << "song " << i << " frame " << t;
+  }
+  EXPECT_EQ(got[4].size(), 6u);
+  EXPECT_EQ(batch.songs(), 0);
+  EXPECT_EQ(batch.free_blocks(), all_blocks) << "every block came back";
+}
+
+TEST_F(MulaBatchTest, BlocksFollowTheSongAndRunningOutIsAClearError) {
+  const Song s = song(6, 1.5f, 1.0f, 50, 9, 40);
+  MulaBatch batch(*model_, {.slots = 2, .block_size = 4, .kv_blocks = 6});
+  Frame first;
+  const std::int64_t slot = batch.join(s.prompt, s.options, first);
+  EXPECT_EQ(batch.free_blocks(), 6 - 2 * 2) << "6 prompt positions: 2 blocks per row";
+  batch.step();  // position 6
+  batch.step();  // position 7
+  EXPECT_EQ(batch.free_blocks(), 2);
+  batch.step();  // position 8 starts a block in both rows
+  EXPECT_EQ(batch.free_blocks(), 0);
+  for (int i = 0; i < 3; ++i) batch.step();
+  try {
+    batch.step();  // position 12
+    FAIL() << "expected the pool to run out";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("slot " + std::to_string(slot)), std::string::npos) << e.what();
+  }
+  try {
+    MulaBatch small(*model_, {.slots = 1, .block_size = 4, .kv_blocks = 3});
+    small.join(s.prompt, s.options, first);
+    FAIL() << "a prompt needing 4 blocks joined a pool of 3";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("needs 4 KV blocks, 3 are free"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(MulaBatchTest, FullSlotsAndUnknownSlotsAreRefused) {
+  const Song s = song(5, 1.0f, 1.0f, 50, 3, 4);
+  MulaBatch batch(*model_, {.slots = 1});
+  Frame first;
+  batch.join(s.prompt, s.options, first);
+  EXPECT_THROW(batch.join(s.prompt, s.options, first), InvalidArgument);
+  EXPECT_THROW(batch.leave(1), InvalidArgument);
+  batch.leave(0);
+  EXPECT_THROW(batch.leave(0), InvalidArgument) << "left twice";
+  Song bad = s;
+  bad.options.sampling.cfg_scale = 1.5f;  // a 1-row prompt with CFG
+  EXPECT_THROW(batch.join(bad.prompt, bad.options, first), InvalidArgument);
+  EXPECT_EQ(batch.songs(), 0);
+}
+
+// The paged ops against the dense ones: KV rows scattered over shuffled blocks.
+TEST(PagedOps, MatchTheDenseCacheOpsBitForBit) {
+  CpuBackend cpu;
+  constexpr std::int64_t kRows = 3, kKeys = 13, kHeads = 4, kKv = 2, kHd = 8, kBlock = 4;
+  constexpr std::int64_t kBlocksPerRow = (kKeys + kBlock - 1) / kBlock, kBlocks = kRows * kBlocksPerRow + 2;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  auto random = [&](const Shape& shape) {
+    Tensor t = Tensor::zeros(shape, DType::F32);
+    for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = normal(rng);
+    return t;
+  };
+  std::vector<std::int32_t> order(kBlocks);
+  for (std::int32_t i = 0; i < kBlocks; ++i) order[static_cast<std::size_t>(i)] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  Tensor tables = Tensor::from_i32({kRows, kBlocksPerRow}, std::vector<std::int32_t>(order.begin(), order.begin() + kRows * kBlocksPerRow));
+  Tensor inv_freq = Tensor::from_f32({kHd / 2}, {1.0f, 0.1f, 0.01f, 0.001f});
+
+  // Every key of every row through rope_store (dense) and rope_store_paged (one token each).
+  Tensor q = random({kRows, kKeys, kHeads, kHd}), k = random({kRows, kKeys, kKv, kHd}), v = random({kRows, kKeys, kKv, kHd});
+  Tensor k_cache = Tensor::zeros({kRows, kKeys, kKv, kHd}, DType::F32), v_cache = k_cache.clone();
+  std::vector<std::int32_t> all_positions(kKeys);
+  for (std::int32_t i = 0; i < kKeys; ++i) all_positions[static_cast<std::size_t>(i)] = i;
+  Tensor dense_q = q.clone(), dense_k = k.clone();
+  cpu.rope_store(dense_q, dense_k, v, Tensor::from_i32({kKeys}, all_positions), inv_freq, k_cache, v_cache);
+
+  const std::int64_t n = kRows * kKeys;
+  std::vector<std::int32_t> positions, slots, rows;
+  for (std::int32_t r = 0; r < kRows; ++r)
+    for (std::int32_t t = 0; t < kKeys; ++t) {
+      positions.push_back(t);
+      slots.push_back(tables.data<std::int32_t>()[r * kBlocksPerRow + t / kBlock] * kBlock + t % kBlock);
+      rows.push_back(r);
+    }
+  Tensor k_pool = Tensor::zeros({kBlocks, kBlock, kKv, kHd}, DType::F32), v_pool = k_pool.clone();
+  Tensor paged_q = q.clone().reshape({n, kHeads, kHd}), paged_k = k.clone().reshape({n, kKv, kHd});
+  const Tensor pos = Tensor::from_i32({n}, positions), kv_rows = Tensor::from_i32({n}, rows);
+  cpu.rope_store_paged(paged_q, paged_k, v.reshape({n, kKv, kHd}), pos, inv_freq, Tensor::from_i32({n}, slots), k_pool,
+                       v_pool);
+  ASSERT_EQ(std::memcmp(paged_q.raw(), dense_q.raw(), dense_q.bytes()), 0);
+
+  // Causal attention of every token over its own row, with one padding token (row −1) appended.
+  Tensor dense_out = Tensor::zeros(q.shape(), DType::F32);
+  for (std::int64_t r = 0; r < kRows; ++r) {
+    Tensor out_r = dense_out.slice(r, r + 1);
+    const Tensor positions_r = Tensor::from_i32({kKeys}, all_positions);
+    cpu.attention(dense_q.slice(r, r + 1), k_cache.slice(r, r + 1), v_cache.slice(r, r + 1), &positions_r, out_r);
+  }
+  rows.push_back(-1);
+  positions.push_back(0);
+  Tensor q_pad = Tensor::zeros({n + 1, kHeads, kHd}, DType::F32);
+  std::memcpy(q_pad.raw(), paged_q.raw(), paged_q.bytes());
+  Tensor paged_out = random({n + 1, kHeads, kHd});
+  cpu.paged_attention(q_pad, k_pool, v_pool, tables, Tensor::from_i32({n + 1}, rows), Tensor::from_i32({n + 1}, positions),
+                      paged_out);
+  EXPECT_EQ(std::memcmp(paged_out.raw(), dense_out.raw(), dense_out.bytes()), 0);
+  for (std::int64_t i = n * kHeads * kHd; i < (n + 1) * kHeads * kHd; ++i) ASSERT_EQ(paged_out.data<float>()[i], 0.0f);
+
+  // A table entry outside the pool is named.
+  Tensor bad = tables.clone();
+  bad.data<std::int32_t>()[0] = static_cast<std::int32_t>(kBlocks);
+  EXPECT_THROW(cpu.paged_attention(q_pad, k_pool, v_pool, bad, Tensor::from_i32({n + 1}, rows),
+                                   Tensor::from_i32({n + 1}, positions), paged_out),
+               InvalidArgument);
+}
+
+}  // namespace
+}  // namespace hs
