@@ -230,8 +230,8 @@ SongSampling MulaBatch::songs_view(std::int64_t count) {
 void MulaBatch::batch_step(std::int64_t rows) {
   const MulaWeights& w = model_.weights();
   Tensor x = hidden_.slice(0, rows), last_h = last_h_.slice(0, rows);
-  // The text column is masked: no text row is read (any [·, D] table serves).
-  backend_.embed_frame(w.audio_embeddings, w.unconditional_text_embedding, w.unconditional_text_embedding,
+  // The text column is masked: no text row is read (any table of the audio table's dtype serves).
+  backend_.embed_frame(w.audio_embeddings, w.audio_embeddings, w.unconditional_text_embedding,
                        model_.audio_vocab(), step_tokens_.slice(0, rows), step_mask_.slice(0, rows),
                        step_uncond_.slice(0, rows), x);
   const Tensor positions = positions_.slice(0, rows), slots = slots_.slice(0, rows), kv_rows = kv_rows_.slice(0, rows);

@@ -150,8 +150,8 @@ void MulaSession::feed_back_frame() {
     backend_.copy(frame_, audio_columns);
   }
   Tensor x = hidden_.slice(0, batch_);
-  // The text column is masked: no text row is read (any [·, D] table serves).
-  backend_.embed_frame(w.audio_embeddings, w.unconditional_text_embedding, w.unconditional_text_embedding,
+  // The text column is masked: no text row is read (any table of the audio table's dtype serves).
+  backend_.embed_frame(w.audio_embeddings, w.audio_embeddings, w.unconditional_text_embedding,
                        model_.audio_vocab(), step_tokens_, step_mask_, step_uncond_, x);
   // Frame i ≥ 1 is computed from frame i − 1 at position P + i − 1 (step_position_ starts at P − 1).
   backend_.increment(step_position_, 1);
