@@ -28,6 +28,7 @@ constexpr std::string_view kEnvPrefix = "HEARTSTREAM_";
 // Bounds of the numeric settings (named so the messages and the YAML comments agree).
 constexpr std::int64_t kMaxThreads = 256;
 constexpr std::int64_t kMaxSessionsLimit = 4096;
+constexpr std::int64_t kMaxQueueLimit = 1 << 16;
 constexpr std::int64_t kMinMessageBytes = 256;
 constexpr std::int64_t kMaxMessageBytesLimit = 16 * 1024 * 1024;
 constexpr double kMaxTimeoutS = 3600.0;
@@ -113,6 +114,10 @@ const std::vector<Field>& fields() {
       {"server.threads", [](DaemonConfig& c, auto& p, auto& v) { c.server.threads = int(parse_int(p, v, 1, kMaxThreads)); }},
       {"server.max_sessions",
        [](DaemonConfig& c, auto& p, auto& v) { c.server.max_sessions = int(parse_int(p, v, 1, kMaxSessionsLimit)); }},
+      {"server.queue_limit",
+       [](DaemonConfig& c, auto& p, auto& v) { c.server.queue_limit = int(parse_int(p, v, 0, kMaxQueueLimit)); }},
+      {"server.realtime_headroom",
+       [](DaemonConfig& c, auto& p, auto& v) { c.server.realtime_headroom = parse_number(p, v, 0, 1, true); }},
       {"server.max_message_bytes",
        [](DaemonConfig& c, auto& p, auto& v) {
          c.server.max_message_bytes = parse_int(p, v, kMinMessageBytes, kMaxMessageBytesLimit);

@@ -32,7 +32,9 @@ struct ServerConfig {
   std::string bind = "127.0.0.1";              // loopback only; 0.0.0.0 exposes the daemon
   int port = 8080;                             // 0 picks a free port (tests)
   int threads = 2;                             // Asio threads serving HTTP/WebSocket I/O
-  int max_sessions = 16;                       // songs generating at once; more get `busy`
+  int max_sessions = 16;                       // songs generating at once; more wait in the queue
+  int queue_limit = 32;                        // songs waiting to start; past both limits a song gets `busy`
+  double realtime_headroom = 0.8;              // a song starts only while a round is predicted under 80 ms x this
   std::int64_t max_message_bytes = 256 * 1024;  // largest client WebSocket message / HTTP body (holds the text limits)
   std::string auth_token;                      // empty: no auth; else `Authorization: Bearer <token>`
   double slow_reader_timeout_s = 10.0;         // a full send queue for this long closes the connection

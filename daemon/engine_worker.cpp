@@ -1,5 +1,7 @@
 #include "daemon/engine_worker.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "daemon/song_session.h"
@@ -8,15 +10,31 @@ namespace hs::daemon {
 namespace {
 
 // How long the worker sleeps when every song is paused and nobody wakes it: the granularity of
-// real-time pacing.
+// real-time pacing, and how soon a queued song's cancel is seen while nothing runs.
 constexpr auto kPausedPoll = std::chrono::milliseconds(5);
+constexpr double kFramePeriodS = static_cast<double>(kFrameMs) / 1000.0;
 constexpr std::string_view kShutdownMessage = "the daemon is shutting down";
 constexpr std::string_view kDrainingMessage = "the daemon is shutting down (draining): it takes no new songs";
+constexpr std::string_view kDrainingQueuedMessage =
+    "the daemon is shutting down (draining): queued songs do not start";
 
 }  // namespace
 
+WorkerOptions worker_options(const DaemonConfig& config) {
+  return WorkerOptions{.max_sessions = config.server.max_sessions,
+                       .queue_limit = config.server.queue_limit,
+                       .realtime_headroom = config.server.realtime_headroom,
+                       .pacing = {.chunk_frames = config.streaming.chunk_frames,
+                                  .lookahead_s = config.streaming.lookahead_s}};
+}
+
 EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& metrics)
-    : models_(std::move(models)), options_(options), metrics_(&metrics), description_(models_.description) {
+    : models_(std::move(models)),
+      options_(options),
+      metrics_(&metrics),
+      description_(models_.description),
+      admission_(kFramePeriodS * options.realtime_headroom) {
+  metrics_->set_load(0, 0, options_.max_sessions);
   report_gpu_memory();
   thread_ = std::thread([this] { run(); });
 }
@@ -34,12 +52,12 @@ std::shared_ptr<SongHandle> EngineWorker::submit(SongParams params, Container co
     listener->on_error(error_code::kShutdown, kDrainingMessage);
     return refused;
   }
-  if (count_ >= options_.max_sessions) return nullptr;
+  const int queued = static_cast<int>(queue_.size());
+  if (running_ + queued >= options_.max_sessions + options_.queue_limit) return nullptr;
   auto handle = std::make_shared<SongHandle>("s" + std::to_string(next_id_++));
-  pending_.push_back(Pending{SongSetup{handle, std::move(params), container, std::move(listener),
-                                       std::chrono::steady_clock::now()}});
-  ++count_;
-  metrics_->set_queue_depth(static_cast<std::int64_t>(pending_.size()));
+  queue_.push_back(Pending{SongSetup{handle, std::move(params), container, std::move(listener),
+                                     std::chrono::steady_clock::now()}});
+  load_changed();
   woken_ = true;
   wake_.notify_one();
   return handle;
@@ -52,22 +70,41 @@ void EngineWorker::wake() {
 }
 
 void EngineWorker::drain() {
-  std::lock_guard lock(mutex_);
-  draining_ = true;
+  std::deque<Pending> queued;
+  {
+    std::lock_guard lock(mutex_);
+    draining_ = true;
+    queued.swap(queue_);
+    load_changed();
+  }
+  for (auto& p : queued) {
+    metrics_->song_shut_down();
+    p.setup.listener->on_error(error_code::kShutdown, kDrainingQueuedMessage);
+  }
 }
 
 bool EngineWorker::wait_idle(std::chrono::duration<double> timeout) {
   std::unique_lock lock(mutex_);
-  return idle_.wait_for(lock, timeout, [this] { return count_ == 0 || stopping_; }) && count_ == 0;
+  const auto idle = [this] { return running_ == 0 && queue_.empty(); };
+  return idle_.wait_for(lock, timeout, [&] { return idle() || stopping_; }) && idle();
 }
 
 EngineWorker::Readiness EngineWorker::readiness() const {
   std::lock_guard lock(mutex_);
   if (stopping_) return {false, "shutting down"};
-  if (draining_) return {false, "draining: " + std::to_string(count_) + (count_ == 1 ? " song" : " songs") + " running"};
-  const std::string sessions = std::to_string(count_) + "/" + std::to_string(options_.max_sessions) + " sessions";
-  if (count_ >= options_.max_sessions) return {false, "full: " + sessions};
-  return {true, "ready: " + sessions};
+  if (draining_)
+    return {false, "draining: " + std::to_string(running_) + (running_ == 1 ? " song" : " songs") + " running"};
+  const int queued = static_cast<int>(queue_.size());
+  const std::string load = std::to_string(running_) + "/" + std::to_string(options_.max_sessions) + " running, " +
+                           std::to_string(queued) + "/" + std::to_string(options_.queue_limit) + " queued";
+  if (running_ >= options_.max_sessions || queued > 0) return {false, "full: " + load};
+  if (running_ > 0 && !realtime_room_) return {false, "full: " + load + " (one more song would not keep real time)"};
+  return {true, "ready: " + load};
+}
+
+EngineWorker::Load EngineWorker::load() const {
+  std::lock_guard lock(mutex_);
+  return {running_, static_cast<int>(queue_.size())};
 }
 
 void EngineWorker::shutdown() {
@@ -80,71 +117,89 @@ void EngineWorker::shutdown() {
   if (thread_.joinable()) thread_.join();
 }
 
-int EngineWorker::sessions() const {
-  std::lock_guard lock(mutex_);
-  return count_;
-}
-
 void EngineWorker::run() {
   while (true) {
-    std::vector<Pending> arrivals;
-    bool stopping = false;
+    std::vector<Pending> admitted;
+    std::vector<Notice> notices;
     {
       std::lock_guard lock(mutex_);
-      stopping = stopping_;
-      while (!pending_.empty()) {
-        arrivals.push_back(std::move(pending_.front()));
-        pending_.pop_front();
-      }
-      metrics_->set_queue_depth(0);
+      if (stopping_) break;
+      admitted = take_admitted(notices);
     }
-    if (stopping) {
-      for (auto& p : arrivals) {
-        metrics_->song_shut_down();
-        p.setup.listener->on_error(error_code::kShutdown, kShutdownMessage);
+    for (const auto& n : notices) {
+      if (n.position > 0) {
+        n.listener->on_queued(n.position);
+      } else {
+        metrics_->song_finished("cancelled", 0);
+        n.listener->on_done(DoneInfo{stop_reason_name(StopReason::Cancelled), 0, 0, 0});
       }
-      end_all(error_code::kShutdown, kShutdownMessage);
-      return;
     }
-    admit(std::move(arrivals));
+    start(std::move(admitted));
     if (step_all()) continue;
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, kPausedPoll, [this] { return woken_ || stopping_; });
     woken_ = false;
   }
+  end_all(error_code::kShutdown, kShutdownMessage);
 }
 
-void EngineWorker::admit(std::vector<Pending> pending) {
-  for (auto& p : pending) {
+std::vector<EngineWorker::Pending> EngineWorker::take_admitted(std::vector<Notice>& notices) {
+  const auto cancelled = [](const Pending& p) { return p.setup.handle->cancel_requested(); };
+  for (const auto& p : queue_)
+    if (cancelled(p)) notices.push_back(Notice{p.setup.listener, 0});
+  std::erase_if(queue_, cancelled);
+  std::vector<Pending> admitted;
+  while (!queue_.empty() && running_ < options_.max_sessions && admission_.admits_one_more(running_)) {
+    admitted.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+    ++running_;
+  }
+  realtime_room_ = admission_.admits_one_more(running_);
+  const bool slots_full = running_ >= options_.max_sessions;
+  for (std::size_t i = 0; i < queue_.size(); ++i) {
+    Pending& p = queue_[i];
+    const int position = static_cast<int>(i) + 1;
+    if (p.position == position) continue;
+    if (p.position == 0) slots_full ? metrics_->queued_for_slots() : metrics_->queued_for_realtime();
+    p.position = position;
+    notices.push_back(Notice{p.setup.listener, position});
+  }
+  if (!admitted.empty() || !notices.empty()) load_changed();
+  return admitted;
+}
+
+void EngineWorker::start(std::vector<Pending> admitted) {
+  for (auto& p : admitted) {
     auto listener = p.setup.listener;
     metrics_->observe_queue_wait(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - p.setup.accepted_at).count());
     try {
-      metrics_->add_sessions_active(1);
       sessions_.push_back(std::make_unique<SongSession>(models_, std::move(p.setup), options_.pacing, *metrics_,
                                                         [this] { song_ended(); }));
       spdlog::info("song {} started ({} running)", sessions_.back()->id(), sessions_.size());
     } catch (const std::exception& e) {
-      metrics_->add_sessions_active(-1);
       spdlog::warn("song rejected by the engine: {}", e.what());
       const bool bad_request = dynamic_cast<const InvalidArgument*>(&e) != nullptr;
       if (bad_request)
         metrics_->rejected_invalid();
       else
         metrics_->song_failed();
+      {
+        std::lock_guard lock(mutex_);
+        --running_;
+        load_changed();
+      }
       listener->on_error(bad_request ? error_code::kRejected : error_code::kGenerationFailed, e.what());
-      std::lock_guard lock(mutex_);
-      if (--count_ == 0) idle_.notify_all();
     }
   }
 }
 
 bool EngineWorker::step_all() {
-  bool stepped = false;
-  const auto now = std::chrono::steady_clock::now();
+  int stepped = 0;
+  const auto round_start = std::chrono::steady_clock::now();
   for (auto& session : sessions_) {
-    if (session->paused(now)) continue;
-    stepped = true;
+    if (session->paused(round_start)) continue;
+    ++stepped;
     const auto step_start = std::chrono::steady_clock::now();
     try {
       session->step();
@@ -155,9 +210,20 @@ bool EngineWorker::step_all() {
       session->fail(error_code::kGenerationFailed, e.what());
     }
   }
+  const auto now = std::chrono::steady_clock::now();
+  if (stepped > 0) {
+    const double round_s = std::chrono::duration<double>(now - round_start).count();
+    metrics_->observe_round(stepped, round_s);
+    admission_.observe_round(stepped, round_s);
+  }
   std::erase_if(sessions_, [](const auto& s) { return s->finished(); });
-  if (stepped) report_gpu_memory();
-  return stepped;
+  double worst_lag_s = 0;
+  for (auto& session : sessions_) worst_lag_s = std::max(worst_lag_s, session->update_lag(now));
+  metrics_->set_worst_lag(worst_lag_s);
+  metrics_->set_predicted_round(
+      admission_.predicted_round_s(static_cast<int>(sessions_.size()) + 1).value_or(0.0));
+  if (stepped > 0) report_gpu_memory();
+  return stepped > 0;
 }
 
 void EngineWorker::report_gpu_memory() {
@@ -174,21 +240,31 @@ void EngineWorker::end_all(std::string_view code, std::string_view message) {
     session->fail(code, message);
   }
   sessions_.clear();
-  std::lock_guard lock(mutex_);
-  for (auto& p : pending_) {
+  std::deque<Pending> queued;
+  {
+    std::lock_guard lock(mutex_);
+    queued.swap(queue_);
+    running_ = 0;
+    load_changed();
+    idle_.notify_all();
+  }
+  for (auto& p : queued) {
     metrics_->song_shut_down();
     p.setup.listener->on_error(code, message);
   }
-  pending_.clear();
-  count_ = 0;
-  idle_.notify_all();
-  metrics_->set_queue_depth(0);
+  metrics_->set_worst_lag(0);
 }
 
 void EngineWorker::song_ended() {
-  metrics_->add_sessions_active(-1);
   std::lock_guard lock(mutex_);
-  if (--count_ == 0) idle_.notify_all();
+  --running_;
+  load_changed();
+}
+
+void EngineWorker::load_changed() {
+  const int queued = static_cast<int>(queue_.size());
+  metrics_->set_load(running_, queued, options_.max_sessions);
+  if (running_ == 0 && queued == 0) idle_.notify_all();
 }
 
 }  // namespace hs::daemon

@@ -1,7 +1,12 @@
-// The engine worker (DESIGN.md "Serving"): one thread owns the models and advances every active
+// The engine worker (DESIGN.md "Serving"): one thread owns the models and advances every running
 // song by one frame per round (round-robin; songs join and leave between rounds, the shape a
 // batched step will take). Paused songs are skipped; a song whose step throws ends alone with an
 // `error`. Other threads only submit, cancel (through the SongHandle) and wake it.
+//
+// Admission (issue 12): at most max_sessions songs run; others wait in a FIFO queue of at most
+// queue_limit songs, told their position, and start between rounds when a slot is free and the
+// RealtimeAdmission model predicts that the round with one more song still keeps real time. A
+// song cancelled while queued leaves the queue (done {reason: cancelled}) and those behind move up.
 #pragma once
 
 #include <chrono>
@@ -14,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/admission.h"
+#include "daemon/config.h"
 #include "daemon/engine_models.h"
 #include "daemon/metrics.h"
 #include "daemon/song_handle.h"
@@ -24,9 +31,14 @@ namespace hs::daemon {
 class SongSession;
 
 struct WorkerOptions {
-  int max_sessions = 16;  // ServerConfig::max_sessions: queued + running songs
+  int max_sessions = 16;           // ServerConfig::max_sessions: songs running at once
+  int queue_limit = 32;            // ServerConfig::queue_limit: songs waiting to start
+  double realtime_headroom = 0.8;  // ServerConfig::realtime_headroom: of the 80 ms frame
   PacingOptions pacing;
 };
+
+// The worker's options from the daemon's configuration.
+WorkerOptions worker_options(const DaemonConfig& config);
 
 class EngineWorker {
  public:
@@ -37,14 +49,16 @@ class EngineWorker {
   EngineWorker(const EngineWorker&) = delete;
   EngineWorker& operator=(const EngineWorker&) = delete;
 
-  // Queues a song; its listener then hears `started` (or `error`), audio, and one `done`/`error`.
-  // Returns nullptr without calling the listener when max_sessions songs are queued or running,
-  // or after shutdown (the caller answers `busy` / `shutdown`). While draining the listener hears
-  // error {code: shutdown} at once (from this call) and the handle is returned.
+  // Queues a song; its listener then hears `queued` while it waits, `started` (or `error`), audio,
+  // and one `done`/`error`. Returns nullptr without calling the listener when max_sessions songs
+  // run and queue_limit wait, or after shutdown (the caller answers `busy` / `shutdown`). While
+  // draining the listener hears error {code: shutdown} at once (from this call) and the handle is
+  // returned.
   std::shared_ptr<SongHandle> submit(SongParams params, Container container, std::shared_ptr<SongListener> listener);
   // A listener drained its queue: re-check paused songs now rather than at the next poll.
   void wake();
-  // Stops admitting songs; queued and running ones go on. Idempotent.
+  // Stops taking songs and ends the queued ones with error {code: shutdown}; running ones go on.
+  // Idempotent.
   void drain();
   // Blocks until no song is queued or running (true), or `timeout` passes or shutdown() ends them
   // (false when songs were still running at the timeout).
@@ -53,29 +67,48 @@ class EngineWorker {
   // the thread. Idempotent.
   void shutdown();
 
-  // Whether one more song would be admitted now, and why (GET /readyz): "ready: 1/4 sessions",
-  // "full: 4/4 sessions", "draining: 2 songs running".
+  // Whether a song sent now would start at once, and why (GET /readyz; a load balancer then sends
+  // songs where they need not wait): "ready: 1/4 running, 0/8 queued", "full: 4/4 running, 2/8
+  // queued", "full: 3/4 running, 0/8 queued (one more song would not keep real time)",
+  // "draining: 2 songs running". A daemon that is not ready still queues songs up to queue_limit.
   struct Readiness {
     bool ready = false;
     std::string reason;
   };
   Readiness readiness() const;
 
+  struct Load {
+    int running = 0;
+    int queued = 0;
+  };
+  Load load() const;
+
   const std::string& model_description() const { return description_; }
-  int sessions() const;  // queued + running
+  const WorkerOptions& options() const { return options_; }
 
  private:
   struct Pending {
     SongSetup setup;
+    int position = 0;  // last told to the listener; 0: not yet
+  };
+  // A message for a listener, sent after the lock is released.
+  struct Notice {
+    std::shared_ptr<SongListener> listener;
+    int position = 0;  // > 0: queued at it; 0: cancelled while queued
   };
 
   void run();
-  void admit(std::vector<Pending> pending);
+  // Under the lock: takes the songs that start now off the queue, drops the cancelled ones, and
+  // notes the positions that changed.
+  std::vector<Pending> take_admitted(std::vector<Notice>& notices);
+  void start(std::vector<Pending> admitted);
   // One round: every unpaused session one step. Returns whether any session was stepped.
   bool step_all();
   void end_all(std::string_view code, std::string_view message);
   // A session is about to send its final message: it no longer counts as running.
   void song_ended();
+  // Under the lock: the load into the metrics, and wakes wait_idle when nothing is left.
+  void load_changed();
   // The GPU backends' peak memory into the metrics (nothing for backends on the CPU).
   void report_gpu_memory();
 
@@ -83,12 +116,14 @@ class EngineWorker {
   WorkerOptions options_;
   Metrics* metrics_;
   std::string description_;
+  RealtimeAdmission admission_;  // worker thread (read under the lock by take_admitted)
 
-  mutable std::mutex mutex_;  // guards pending_, count_, stopping_, draining_
+  mutable std::mutex mutex_;  // guards queue_, running_, stopping_, draining_, woken_
   std::condition_variable wake_;
-  std::condition_variable idle_;  // count_ reached 0
-  std::deque<Pending> pending_;
-  int count_ = 0;  // queued + running
+  std::condition_variable idle_;  // nothing queued or running
+  std::deque<Pending> queue_;
+  int running_ = 0;            // started and not yet ended
+  bool realtime_room_ = true;  // the admission model took one more song at the last look
   bool stopping_ = false;
   bool draining_ = false;
   bool woken_ = false;

@@ -48,9 +48,7 @@ void GenerateResponse::start(SongParams params) {
   const std::string_view code = stopping ? error_code::kShutdown : error_code::kBusy;
   post_item({Kind::ErrorResponse,
              std::make_shared<const std::string>(error_message(
-                 code, stopping ? "the daemon is shutting down"
-                                : std::to_string(state_->config().server.max_sessions) +
-                                      " songs are running (server.max_sessions); try again later")),
+                 code, stopping ? "the daemon is shutting down" : busy_message(state_->config().server))),
              status_for(code)});
 }
 

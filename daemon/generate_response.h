@@ -34,6 +34,8 @@ class GenerateResponse : public std::enable_shared_from_this<GenerateResponse>,
   void start(SongParams params);
 
   // SongListener (engine worker thread).
+  // A queued song sends nothing: the response starts when the song does.
+  void on_queued(int) override {}
   void on_started(const StartedInfo& info) override;
   void on_audio(std::span<const std::uint8_t> bytes) override;
   void on_progress(std::int64_t audio_ms, double rtf) override;

@@ -44,6 +44,7 @@ class LocalPlayer final : public SongListener {
   LocalPlayer(const LocalPlayer&) = delete;
   LocalPlayer& operator=(const LocalPlayer&) = delete;
 
+  void on_queued(int position) override {}
   void on_started(const StartedInfo& info) override {}
   void on_audio(std::span<const std::uint8_t> bytes) override;
   void on_progress(std::int64_t audio_ms, double rtf) override {}

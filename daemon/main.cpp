@@ -53,11 +53,7 @@ int serve(const DaemonConfig& config) {
   spdlog::info("loaded {} in {:.1f} s", models.description,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
   hs::daemon::Metrics metrics;
-  hs::daemon::EngineWorker worker(std::move(models),
-                                  {.max_sessions = config.server.max_sessions,
-                                   .pacing = {.chunk_frames = config.streaming.chunk_frames,
-                                              .lookahead_s = config.streaming.lookahead_s}},
-                                  metrics);
+  hs::daemon::EngineWorker worker(std::move(models), hs::daemon::worker_options(config), metrics);
   hs::daemon::Server server(config, worker, metrics);
   server.stop_on_signals();
   server.start();

@@ -16,8 +16,16 @@ const prom::Histogram::BucketBoundaries kTtfaBucketsS = {0.05, 0.1, 0.25, 0.5, 1
 const prom::Histogram::BucketBoundaries kRtfBuckets = {0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 1.5, 2, 5};
 // One frame step: 80 ms of audio, so songs that share the worker must stay well below 0.08 s.
 const prom::Histogram::BucketBoundaries kStepBucketsS = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 1};
-// Queue wait: the worker takes songs up between rounds, normally within one round.
-const prom::Histogram::BucketBoundaries kQueueWaitBucketsS = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+// Queue wait: within one round when a slot is free; a queued song waits for another to end.
+const prom::Histogram::BucketBoundaries kQueueWaitBucketsS = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5,
+                                                              15,    60,    300};
+// One round steps every unpaused song one frame: it must stay under the 80 ms frame for real time.
+const prom::Histogram::BucketBoundaries kRoundBucketsS = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.04,
+                                                          0.064, 0.08,   0.16,  0.32, 1};
+// Songs stepped in one round, up to the largest batches a GPU holds.
+const prom::Histogram::BucketBoundaries kRoundSongsBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+// A song's largest lag behind real time; a song on time lags by its time to first audio at most.
+const prom::Histogram::BucketBoundaries kSongLagBucketsS = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 template <class T>
 prom::Family<T>& family(prom::detail::Builder<T> builder, prom::Registry& registry, const std::string& name,
@@ -43,7 +51,13 @@ prom::Histogram& histogram(prom::Registry& r, const std::string& name, const std
 Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
   prom::Registry& r = *registry_;
   sessions_active_ = &gauge(r, "sessions_active", "Songs queued or generating now (paused ones included).");
-  queue_depth_ = &gauge(r, "queue_depth", "Accepted songs waiting for the engine worker to take them up.");
+  sessions_running_ = &gauge(r, "sessions_running", "Songs generating now (paused ones included).");
+  slot_occupancy_ = &gauge(r, "slot_occupancy", "Songs generating / server.max_sessions.");
+  queue_depth_ = &gauge(r, "queue_depth", "Songs waiting in the admission queue to start.");
+  predicted_round_ = &gauge(r, "admission_predicted_round_seconds",
+                            "The round time predicted with one more song than are running (0 before a measurement).");
+  worst_lag_ = &gauge(r, "song_lag_seconds_max",
+                      "Seconds of audio the generating song furthest behind real time lacks now.");
   connections_open_ = &gauge(r, "connections_open", "Open client connections (HTTP, WebSocket, POST streams).");
   gpu_memory_peak_bytes_ = &family(prom::BuildGauge(), r, "gpu_memory_peak_bytes",
                                    "The most GPU memory a model's backend has held at once (absent for a model on the CPU).");
@@ -63,11 +77,17 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
   failed_ = &songs.Add({{"outcome", "failed"}});
   shut_down_ = &songs.Add({{"outcome", "shutdown"}});
   auto& rejected = family(prom::BuildCounter(), r, "songs_rejected_total",
-                          "Song requests refused before generating, by reason: busy (server.max_sessions), draining, "
+                          "Song requests refused before generating, by reason: busy (server.max_sessions running and "
+                          "server.queue_limit waiting), draining, "
                           "invalid (the protocol or the engine rejected the request).");
   rejected_busy_ = &rejected.Add({{"reason", "busy"}});
   rejected_draining_ = &rejected.Add({{"reason", "draining"}});
   rejected_invalid_ = &rejected.Add({{"reason", "invalid"}});
+  auto& queued = family(prom::BuildCounter(), r, "songs_queued_total",
+                        "Songs that waited in the admission queue, by why they could not start at once: max_sessions "
+                        "(every slot taken), realtime (one more song would slow the running ones below real time).");
+  queued_slots_ = &queued.Add({{"reason", "max_sessions"}});
+  queued_realtime_ = &queued.Add({{"reason", "realtime"}});
 
   ttfa_ = &histogram(r, "time_to_first_audio_seconds", "From accepting a song to its first audio bytes.", kTtfaBucketsS);
   rtf_ = &histogram(r, "real_time_factor",
@@ -75,8 +95,21 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
                     kRtfBuckets);
   step_ = &histogram(r, "frame_step_seconds", "One frame of one song in the engine worker (LM step and codec work).",
                      kStepBucketsS);
-  queue_wait_ = &histogram(r, "queue_wait_seconds", "From accepting a song to the engine worker taking it up.",
+  queue_wait_ = &histogram(r, "queue_wait_seconds", "From accepting a song to its start (its wait in the queue).",
                            kQueueWaitBucketsS);
+  round_ = &histogram(r, "round_seconds", "One round of the engine worker: every unpaused song one frame.",
+                      kRoundBucketsS);
+  round_songs_ = &histogram(r, "round_songs", "Songs stepped in one round of the engine worker.", kRoundSongsBuckets);
+  song_lag_ = &histogram(r, "song_lag_seconds",
+                         "The most each song fell behind real time (wall time since started - audio made), at its end.",
+                         kSongLagBucketsS);
+}
+
+void Metrics::set_load(int running, int queued, int max_sessions) {
+  sessions_active_->Set(running + queued);
+  sessions_running_->Set(running);
+  slot_occupancy_->Set(static_cast<double>(running) / max_sessions);
+  queue_depth_->Set(queued);
 }
 
 void Metrics::set_gpu_memory_peak_bytes(std::string_view model, std::size_t bytes) {

@@ -31,8 +31,9 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  void add_sessions_active(std::int64_t delta) { sessions_active_->Increment(static_cast<double>(delta)); }
-  void set_queue_depth(std::int64_t n) { queue_depth_->Set(static_cast<double>(n)); }
+  // The engine worker's load: songs generating (`running`, of `max_sessions` slots) and waiting in
+  // its admission queue (`queued`).
+  void set_load(int running, int queued, int max_sessions);
   void set_connections_open(std::int64_t n) { connections_open_->Set(static_cast<double>(n)); }
   // The most device memory the backend of `model` ("lm", "codec") has held; called only for
   // backends on a GPU, so the series is absent without one.
@@ -42,15 +43,30 @@ class Metrics {
   void observe_ttfa(double seconds) { ttfa_->Observe(seconds); }
   // One SongSession::step (one frame of one song, with the codec chunk it completes).
   void observe_step(double seconds) { step_->Observe(seconds); }
-  // From a song's acceptance to the engine worker taking it up.
+  // One round of the engine worker: `songs` songs stepped one frame each in `seconds`.
+  void observe_round(int songs, double seconds) {
+    round_->Observe(seconds);
+    round_songs_->Observe(songs);
+  }
+  // The round time the admission model predicts with one more song than are running.
+  void set_predicted_round(double seconds) { predicted_round_->Set(seconds); }
+  // From a song's acceptance to its start (it waited in the queue meanwhile).
   void observe_queue_wait(double seconds) { queue_wait_->Observe(seconds); }
+  // Seconds of audio the song furthest behind real time lacks now (0: none is behind).
+  void set_worst_lag(double seconds) { worst_lag_->Set(seconds); }
+  // The most a song fell behind real time, observed when it ends.
+  void observe_song_lag(double seconds) { song_lag_->Observe(seconds); }
+  // A song had to wait in the queue: every slot was taken, or one more song would have slowed the
+  // running ones below real time.
+  void queued_for_slots() { queued_slots_->Increment(); }
+  void queued_for_realtime() { queued_realtime_->Increment(); }
 
   // How a song ended: a finished one by its reason ("eos", "length", "cancelled") with its
   // real-time factor (generation time / audio time); the others as named.
   void song_finished(std::string_view reason, double rtf);
   void song_failed() { failed_->Increment(); }
   void song_shut_down() { shut_down_->Increment(); }
-  // Songs refused before generating: max_sessions reached, the daemon draining, or a request
+  // Songs refused before generating: max_sessions running and queue_limit waiting, the daemon draining, or a request
   // the protocol or the engine rejected. None is an engine failure.
   void rejected_busy() { reject(*rejected_busy_); }
   void rejected_draining() { reject(*rejected_draining_); }
@@ -69,7 +85,11 @@ class Metrics {
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Gauge* sessions_active_;
+  prometheus::Gauge* sessions_running_;
+  prometheus::Gauge* slot_occupancy_;
   prometheus::Gauge* queue_depth_;
+  prometheus::Gauge* predicted_round_;
+  prometheus::Gauge* worst_lag_;
   prometheus::Gauge* connections_open_;
   prometheus::Family<prometheus::Gauge>* gpu_memory_peak_bytes_;
   prometheus::Gauge* frames_per_second_;
@@ -78,10 +98,14 @@ class Metrics {
   prometheus::Counter* slow_reader_closes_;
   prometheus::Counter *eos_, *length_, *cancelled_, *rejected_, *failed_, *shut_down_;  // heartstream_songs_total
   prometheus::Counter *rejected_busy_, *rejected_draining_, *rejected_invalid_;  // heartstream_songs_rejected_total
+  prometheus::Counter *queued_slots_, *queued_realtime_;                         // heartstream_songs_queued_total
   prometheus::Histogram* ttfa_;
   prometheus::Histogram* rtf_;
   prometheus::Histogram* step_;
   prometheus::Histogram* queue_wait_;
+  prometheus::Histogram* round_;
+  prometheus::Histogram* round_songs_;
+  prometheus::Histogram* song_lag_;
 
   mutable std::mutex mutex_;  // guards the frame-rate ring and start_
   // Frames per whole second since start, in a ring indexed by second % size.

@@ -126,6 +126,15 @@ SongParams parse_generate_body(std::string_view text, const GenerationConfig& li
   return song_params(o, limits);
 }
 
+std::string busy_message(const ServerConfig& server) {
+  return std::to_string(server.max_sessions) + " songs are running and " + std::to_string(server.queue_limit) +
+         " waiting (server.max_sessions, server.queue_limit); try again later";
+}
+
+std::string queued_message(int position) {
+  return json::serialize(json::object{{"type", "queued"}, {"position", position}});
+}
+
 std::string started_message(const StartedInfo& info) {
   return json::serialize(json::object{{"type", "started"},
                                       {"id", info.id},

@@ -26,7 +26,7 @@ inline constexpr std::string_view kUnknownType = "unknown_type";    // `type` is
 inline constexpr std::string_view kUnknownField = "unknown_field";  // a field this message does not have
 inline constexpr std::string_view kBadType = "bad_type";            // a field has the wrong JSON type
 inline constexpr std::string_view kOutOfRange = "out_of_range";     // a value outside its limits
-inline constexpr std::string_view kBusy = "busy";                   // max_sessions songs already running
+inline constexpr std::string_view kBusy = "busy";                   // max_sessions running and queue_limit waiting
 inline constexpr std::string_view kAlreadyGenerating = "already_generating";  // one song per connection at a time
 inline constexpr std::string_view kNotGenerating = "not_generating";          // cancel with no song running
 inline constexpr std::string_view kBinaryNotAllowed = "binary_not_allowed";  // clients send text only
@@ -96,6 +96,10 @@ struct DoneInfo {
   double rtf = 0;           // generation time / audio time
 };
 
+// The `busy` error's text: both limits, named by their keys.
+std::string busy_message(const ServerConfig& server);
+// {"type":"queued","position":N}: the song waits for a slot, N-th in line (1: next).
+std::string queued_message(int position);
 std::string started_message(const StartedInfo& info);
 std::string progress_message(std::int64_t audio_ms, double rtf);
 std::string done_message(const DoneInfo& info);

@@ -78,6 +78,7 @@ bool SharedState::authorized_websocket(std::string_view authorization, std::stri
 std::string SharedState::info_json() const {
   namespace json = boost::json;
   const auto& g = config_.generation;
+  const EngineWorker::Load load = worker_->load();
   return json::serialize(json::object{
       {"protocol", kProtocolVersion},
       {"model", worker_->model_description()},
@@ -90,7 +91,9 @@ std::string SharedState::info_json() const {
                     {"cfg_scale", g.cfg_scale}}},
       {"limits", {{"max_audio_length_ms", g.max_audio_length_ms_limit}, {"max_tags_bytes", g.max_tags_bytes},
                   {"max_lyrics_bytes", g.max_lyrics_bytes}, {"max_sessions", config_.server.max_sessions},
-                  {"max_message_bytes", config_.server.max_message_bytes}}},
+                  {"queue_limit", config_.server.queue_limit}, {"max_message_bytes", config_.server.max_message_bytes}}},
+      {"load", {{"running", load.running}, {"queued", load.queued}}},
+      {"realtime_headroom", config_.server.realtime_headroom},
       {"auth", !config_.server.auth_token.empty()},
   });
 }

@@ -37,7 +37,7 @@ class SharedState {
   // token=<token> instead: browsers cannot set headers on a WebSocket. Only there: a token in a
   // URL ends up in logs and histories.
   bool authorized_websocket(std::string_view authorization, std::string_view target) const;
-  // GET /v1/info: model, device, stream format, limits and defaults (JSON).
+  // GET /v1/info: model, device, stream format, limits, defaults and the songs running and queued (JSON).
   std::string info_json() const;
 
   void join(const std::shared_ptr<Connection>& connection);

@@ -15,6 +15,10 @@ class SongListener {
  public:
   virtual ~SongListener() = default;
 
+  // The song waits in the admission queue at `position` (1: next to start); heard when it is
+  // queued and whenever the position changes, before on_started. A queued song may also end
+  // (on_done cancelled, on_error shutdown) without starting.
+  virtual void on_queued(int position) = 0;
   virtual void on_started(const StartedInfo& info) = 0;
   // Audio in stream order: one Opus packet (Container::OpusPackets), a run of Ogg pages
   // (Container::OggPages) or interleaved float PCM (Container::Pcm).

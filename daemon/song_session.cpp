@@ -97,6 +97,12 @@ bool SongSession::paused(Clock::time_point now) const {
   return audio_s() - played_s > pacing_.lookahead_s;
 }
 
+double SongSession::update_lag(Clock::time_point now) {
+  const double lag = std::max(0.0, std::chrono::duration<double>(now - started_at_).count() - audio_s());
+  max_lag_s_ = std::max(max_lag_s_, lag);
+  return lag;
+}
+
 void SongSession::step() {
   if (finished_) return;
   if (setup_.handle->cancel_requested()) generator_.cancel();
@@ -150,6 +156,8 @@ void SongSession::finish(StopReason reason) {
 
 void SongSession::end() {
   finished_ = true;
+  update_lag(Clock::now());
+  metrics_->observe_song_lag(max_lag_s_);
   if (on_ending_) on_ending_();
 }
 

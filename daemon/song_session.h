@@ -38,6 +38,9 @@ class SongSession {
   // True while the listener is full or the audio runs more than the look-ahead ahead of real
   // time (counted from the first audio). A cancelled song is never paused.
   bool paused(Clock::time_point now) const;
+  // Seconds of audio the song lacks behind the wall time since it started (0 while ahead), also
+  // kept as the song's largest lag, which is observed when it ends.
+  double update_lag(Clock::time_point now);
   // One frame, or the end of the song (flushes, then `done`).
   void step();
   // Ends the song with an `error` (no more audio).
@@ -65,6 +68,7 @@ class SongSession {
   Clock::time_point started_at_;
   std::optional<Clock::time_point> first_audio_at_;
   std::int64_t pcm_frames_ = 0;  // per channel, handed to the encoder
+  double max_lag_s_ = 0;
   bool finished_ = false;
 };
 

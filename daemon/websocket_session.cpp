@@ -137,9 +137,7 @@ void WebsocketSession::handle_text(const std::string& text) {
                        reply(error_message(error_code::kShutdown, "the daemon is shutting down"));
                      } else {
                        state_->metrics().rejected_busy();
-                       reply(error_message(error_code::kBusy,
-                                           std::to_string(state_->config().server.max_sessions) +
-                                               " songs are running (server.max_sessions); try again later"));
+                       reply(error_message(error_code::kBusy, busy_message(state_->config().server)));
                      }
                    },
                    [&](CancelMessage&) {
@@ -164,6 +162,8 @@ void WebsocketSession::reply(std::string message) {
                  "too many unread replies: the client sends without reading (server.send_queue_messages " +
                      std::to_string(limit) + ")"});
 }
+
+void WebsocketSession::on_queued(int position) { post_message(queued_message(position), false); }
 
 void WebsocketSession::on_started(const StartedInfo& info) { post_message(started_message(info), false); }
 

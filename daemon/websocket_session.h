@@ -47,6 +47,7 @@ class WebsocketSession : public std::enable_shared_from_this<WebsocketSession>,
   void run(boost::beast::http::request<boost::beast::http::string_body>&& upgrade);
 
   // SongListener (engine worker thread).
+  void on_queued(int position) override;
   void on_started(const StartedInfo& info) override;
   void on_audio(std::span<const std::uint8_t> bytes) override;
   void on_progress(std::int64_t audio_ms, double rtf) override;

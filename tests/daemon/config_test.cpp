@@ -32,6 +32,8 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.server.port, d.server.port);
   EXPECT_EQ(c.server.threads, d.server.threads);
   EXPECT_EQ(c.server.max_sessions, d.server.max_sessions);
+  EXPECT_EQ(c.server.queue_limit, d.server.queue_limit);
+  EXPECT_EQ(c.server.realtime_headroom, d.server.realtime_headroom);
   EXPECT_EQ(c.server.max_message_bytes, d.server.max_message_bytes);
   EXPECT_EQ(c.server.auth_token, d.server.auth_token);
   EXPECT_EQ(c.server.slow_reader_timeout_s, d.server.slow_reader_timeout_s);
@@ -56,7 +58,8 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
 
 TEST(DaemonConfig, ValidFileSetsEveryKind) {
   const DaemonConfig c = parse_config(R"(
-server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_timeout_s: 2.5}
+server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_timeout_s: 2.5, queue_limit: 0,
+         realtime_headroom: 1}
 model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
 streaming: {chunk_frames: 4, lookahead_s: 0.5}
@@ -69,6 +72,8 @@ logging: {level: debug}
   EXPECT_EQ(c.server.threads, 3);
   EXPECT_EQ(c.server.auth_token, "s3cret");
   EXPECT_DOUBLE_EQ(c.server.slow_reader_timeout_s, 2.5);
+  EXPECT_EQ(c.server.queue_limit, 0);
+  EXPECT_DOUBLE_EQ(c.server.realtime_headroom, 1.0);
   EXPECT_EQ(c.model.path, "/models/ckpt");
   EXPECT_EQ(c.model.version, "7B");
   EXPECT_EQ(c.model.device, "cuda");
@@ -119,6 +124,9 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {slow_reader_timeout_s: 0}", "server.slow_reader_timeout_s (from test.yaml:1): expected a number in (0, 3600]"},
       {"server: {slow_reader_timeout_s: nan}", "server.slow_reader_timeout_s"},
       {"server: {max_message_bytes: 10}", "server.max_message_bytes"},
+      {"server: {queue_limit: -1}", R"(server.queue_limit (from test.yaml:1): expected an integer in 0..65536, got "-1")"},
+      {"server: {realtime_headroom: 0}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
+      {"server: {realtime_headroom: 1.5}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
       {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {precision: int4}", "model.precision"},
       {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},

@@ -88,7 +88,10 @@ double sample(const Exposition& e, const std::string& key) {
 }
 
 TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
-  TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.max_sessions = 1; });
+  TestDaemon daemon([](daemon::DaemonConfig& c) {
+    c.server.max_sessions = 1;
+    c.server.queue_limit = 0;
+  });
   WsClient client(daemon.port());
   EXPECT_EQ(client.generate(song(kShortSongMs)).end.at("reason"), "length");
 
@@ -122,17 +125,26 @@ TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
   EXPECT_EQ(sample(e, R"(heartstream_songs_rejected_total{reason="draining"})"), 0);
   EXPECT_EQ(e.types.at("heartstream_songs_total"), "counter");
 
-  // Both started songs made audio: one time to first audio, one real-time factor and one queue
-  // wait each; every frame was one step.
+  EXPECT_EQ(sample(e, R"(heartstream_songs_queued_total{reason="max_sessions"})"), 0);
+  EXPECT_EQ(sample(e, R"(heartstream_songs_queued_total{reason="realtime"})"), 0);
+
+  // Both started songs made audio: one time to first audio, one real-time factor, one queue wait
+  // and one largest lag each; every frame was one step, in rounds of one song.
   for (const std::string h : {"heartstream_time_to_first_audio_seconds", "heartstream_real_time_factor",
-                              "heartstream_queue_wait_seconds"}) {
+                              "heartstream_queue_wait_seconds", "heartstream_song_lag_seconds"}) {
     EXPECT_EQ(e.types.at(h), "histogram") << h;
     EXPECT_EQ(sample(e, h + "_count"), 2) << h;
     EXPECT_EQ(sample(e, h + R"(_bucket{le="+Inf"})"), 2) << h;
   }
   EXPECT_GE(sample(e, "heartstream_frame_step_seconds_count"), sample(e, "heartstream_frames_generated_total"));
   EXPECT_GT(sample(e, "heartstream_frames_generated_total"), kShortSongMs / 80);
+  EXPECT_EQ(sample(e, "heartstream_round_seconds_count"), sample(e, "heartstream_frame_step_seconds_count"));
+  EXPECT_EQ(sample(e, "heartstream_round_songs_sum"), sample(e, "heartstream_round_songs_count"));
   EXPECT_EQ(sample(e, "heartstream_sessions_active"), 0);
+  EXPECT_EQ(sample(e, "heartstream_sessions_running"), 0);
+  EXPECT_EQ(sample(e, "heartstream_slot_occupancy"), 0);
+  EXPECT_EQ(sample(e, "heartstream_song_lag_seconds_max"), 0);
+  EXPECT_GT(sample(e, "heartstream_admission_predicted_round_seconds"), 0);
   EXPECT_GE(sample(e, "heartstream_connections_open"), 1);  // this scrape's own, the WebSockets'
   // The demo daemon runs on the CPU: no GPU memory series.
   EXPECT_FALSE(e.types.contains("heartstream_gpu_memory_peak_bytes") &&

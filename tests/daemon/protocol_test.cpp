@@ -105,6 +105,9 @@ TEST(Protocol, GenerateBodyForHttp) {
 }
 
 TEST(Protocol, ServerMessages) {
+  // Exactly this text: load generators match on it.
+  EXPECT_EQ(queued_message(3), R"({"type":"queued","position":3})");
+
   const json::object started = json::parse(started_message({"s1", 312, 42})).as_object();
   EXPECT_EQ(started.at("type"), "started");
   EXPECT_EQ(started.at("id"), "s1");

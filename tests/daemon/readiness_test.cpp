@@ -28,25 +28,38 @@ json::object song(std::int64_t max_audio_length_ms) {
 
 HttpResult readyz(unsigned short port) { return http_request(port, http::verb::get, "/readyz"); }
 
-TEST(Readiness, ReadyzFollowsTheFreeSessionSlots) {
-  TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.max_sessions = 1; });
+TEST(Readiness, ReadyzFollowsTheFreeSlotsAndQueuePlaces) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) {
+    c.server.max_sessions = 1;
+    c.server.queue_limit = 1;
+  });
   const HttpResult idle = readyz(daemon.port());
   EXPECT_EQ(idle.status, 200u);
-  EXPECT_EQ(idle.body, "ready: 0/1 sessions\n");
+  EXPECT_EQ(idle.body, "ready: 0/1 running, 0/1 queued\n");
   EXPECT_EQ(idle.content_type, "text/plain; charset=utf-8");
 
   WsClient client(daemon.port());
   client.send_text(json::serialize(song(kLongSongMs)));
   EXPECT_EQ(client.read_json().at("type"), "started");
+  // A song sent now would wait: not ready, though the queue takes it.
+  const HttpResult no_slot = readyz(daemon.port());
+  EXPECT_EQ(no_slot.status, 503u);
+  EXPECT_EQ(no_slot.body, "full: 1/1 running, 0/1 queued\n");
+  WsClient waiting(daemon.port());
+  waiting.send_text(json::serialize(song(kLongSongMs)));
+  EXPECT_EQ(waiting.read_json(), (json::object{{"type", "queued"}, {"position", 1}}));
   const HttpResult full = readyz(daemon.port());
   EXPECT_EQ(full.status, 503u);
-  EXPECT_EQ(full.body, "full: 1/1 sessions\n");
+  EXPECT_EQ(full.body, "full: 1/1 running, 1/1 queued\n");
   // Liveness is not readiness.
   EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/healthz").status, 200u);
 
+  waiting.send_text(R"({"type":"cancel"})");
+  EXPECT_EQ(waiting.read_song().end.at("reason"), "cancelled");
+  EXPECT_EQ(readyz(daemon.port()).body, "full: 1/1 running, 0/1 queued\n");
   client.send_text(R"({"type":"cancel"})");
   EXPECT_EQ(client.read_song().end.at("reason"), "cancelled");
-  EXPECT_EQ(readyz(daemon.port()).status, 200u);
+  EXPECT_EQ(readyz(daemon.port()).body, "ready: 0/1 running, 0/1 queued\n");
 }
 
 TEST(Readiness, DrainLetsARunningSongFinishAndRefusesNewOnes) {

@@ -44,12 +44,8 @@ TestDaemon::TestDaemon(const std::function<void(daemon::DaemonConfig&)>& tweak) 
   config_.streaming.lookahead_s = kTestLookaheadS;
   config_.logging.level = "warn";
   if (tweak) tweak(config_);
-  worker_ = std::make_unique<daemon::EngineWorker>(
-      daemon::load_engine_models(config_.model),
-      daemon::WorkerOptions{.max_sessions = config_.server.max_sessions,
-                            .pacing = {.chunk_frames = config_.streaming.chunk_frames,
-                                       .lookahead_s = config_.streaming.lookahead_s}},
-      metrics_);
+  worker_ = std::make_unique<daemon::EngineWorker>(daemon::load_engine_models(config_.model),
+                                                   daemon::worker_options(config_), metrics_);
   server_ = std::make_unique<daemon::Server>(config_, *worker_, metrics_);
   server_->start();
 }

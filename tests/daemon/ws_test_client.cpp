@@ -79,7 +79,9 @@ SongTranscript WsClient::read_song() {
     }
     json::object o = json::parse(m.data).as_object();
     const auto type = o.at("type").as_string();
-    if (type == "started") {
+    if (type == "queued") {
+      t.queued.push_back(o.at("position").as_int64());
+    } else if (type == "started") {
       t.started = std::move(o);
     } else if (type == "progress") {
       t.progress.push_back(std::move(o));

@@ -24,9 +24,10 @@ struct WsMessage {
   std::string data;
 };
 
-// A song as a client saw it: `started`, the Opus packets in order, progress, and the final
-// `done` or `error`.
+// A song as a client saw it: the positions of its `queued` messages, `started`, the Opus packets
+// in order, progress, and the final `done` or `error`.
 struct SongTranscript {
+  std::vector<std::int64_t> queued;
   boost::json::object started;
   std::vector<std::string> packets;
   std::vector<boost::json::object> progress;
