@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/core/error.h"
 
@@ -35,30 +37,64 @@ SessionOptions session_options(const GenerationRequest& request, const GenConfig
   return options;
 }
 
-Generator::Generator(std::shared_ptr<const MulaModel> model, const GenConfig& gen, const GenerationRequest& request)
+Generator::Generator(std::shared_ptr<const MulaModel> model, const GenConfig& gen, const GenerationRequest& request,
+                     FrameBatch* batch)
     : model_(std::move(model)), audio_eos_id_(gen.audio_eos_id),
-      max_frames_(max_frames_for(request.max_audio_length_ms)),
-      session_(*model_, request.prompt, session_options(request, gen, max_frames_, model_->audio_vocab())) {}
+      max_frames_(max_frames_for(request.max_audio_length_ms)), prompt_(request.prompt),
+      options_(session_options(request, gen, max_frames_, model_->audio_vocab())), batch_(batch) {
+  if (!batch_) {
+    session_.emplace(*model_, prompt_, options_);
+    return;
+  }
+  HS_CHECK(batch_->model_ == model_, "Generator: the FrameBatch runs another model");
+  check_prompt(prompt_, options_);
+  backbone_capacity(*model_, prompt_, options_);
+}
+
+Generator::~Generator() {
+  if (slot_ >= 0) batch_->batch_.leave(slot_);
+}
+
+void Generator::end(StopReason reason) {
+  reason_ = reason;
+  if (slot_ >= 0) batch_->batch_.leave(std::exchange(slot_, -1));
+}
+
+bool Generator::awaits_frame() const {
+  return slot_ >= 0 && !reason_ && !delivered_ && frames_emitted_ < max_frames_ &&
+         !cancel_.load(std::memory_order_relaxed);
+}
+
+std::optional<Frame> Generator::frame_from_session() {
+  if (session_) return session_->step({.cancel = &cancel_});
+  if (frames_emitted_ == 0) {
+    Frame first;
+    slot_ = batch_->batch_.join(prompt_, options_, first);
+    return first;
+  }
+  if (!delivered_) throw InvalidArgument("Generator: FrameBatch::step delivered no frame to this song");
+  return std::exchange(delivered_, std::nullopt);
+}
 
 std::optional<Frame> Generator::next() {
   if (reason_) return std::nullopt;
   if (cancel_.load(std::memory_order_relaxed)) {
-    reason_ = StopReason::Cancelled;
+    end(StopReason::Cancelled);
     return std::nullopt;
   }
   if (frames_emitted_ == max_frames_) {
-    reason_ = StopReason::Length;
+    end(StopReason::Length);
     return std::nullopt;
   }
-  const std::optional<Frame> frame = session_.step({.cancel = &cancel_});
+  const std::optional<Frame> frame = frame_from_session();
   if (!frame) {
-    reason_ = StopReason::Cancelled;
+    end(StopReason::Cancelled);
     return std::nullopt;
   }
   // As the reference: frame 0 is always kept; a later frame holding an EOS token ends the stream.
   const bool eos = std::any_of(frame->begin(), frame->end(), [&](std::int32_t t) { return t >= audio_eos_id_; });
   if (frames_emitted_ > 0 && eos) {
-    reason_ = StopReason::Eos;
+    end(StopReason::Eos);
     return std::nullopt;
   }
   ++frames_emitted_;
@@ -68,6 +104,25 @@ std::optional<Frame> Generator::next() {
 StopReason Generator::run(const std::function<void(const Frame&)>& sink) {
   while (const auto frame = next()) sink(*frame);
   return *reason_;
+}
+
+}  // namespace hs
+
+namespace hs {
+
+FrameBatch::FrameBatch(std::shared_ptr<const MulaModel> model, const BatchOptions& options)
+    : model_(std::move(model)), batch_(*model_, options) {}
+
+void FrameBatch::step(std::span<Generator* const> generators) {
+  std::vector<std::int64_t> slots;
+  std::vector<Generator*> by_slot(static_cast<std::size_t>(batch_.slots()), nullptr);
+  for (Generator* g : generators) {
+    HS_CHECK(g->batch_ == this, "FrameBatch::step: a generator made on another batch");
+    if (!g->awaits_frame()) continue;
+    slots.push_back(g->slot_);
+    by_slot[static_cast<std::size_t>(g->slot_)] = g;
+  }
+  for (const auto& [slot, frame] : batch_.step(slots)) by_slot[static_cast<std::size_t>(slot)]->delivered_ = frame;
 }
 
 }  // namespace hs

@@ -8,9 +8,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "engine/io/config.h"
+#include "engine/model/lm/mula_batch.h"
 #include "engine/model/lm/mula_model.h"
 #include "engine/model/lm/mula_session.h"
 #include "engine/text/prompt.h"
@@ -45,12 +47,22 @@ std::int64_t max_frames_for(std::int64_t max_audio_length_ms);
 SessionOptions session_options(const GenerationRequest& request, const GenConfig& gen, std::int64_t max_frames,
                                 std::int64_t vocab);
 
+class FrameBatch;
+
 class Generator {
  public:
-  // Allocates the session (KV caches for the whole request). InvalidArgument for a bad request.
-  Generator(std::shared_ptr<const MulaModel> model, const GenConfig& gen, const GenerationRequest& request);
+  // Alone: allocates the session (KV caches for the whole request). On a FrameBatch: the song
+  // takes a slot of the batch at its first frame and gets its later frames from
+  // FrameBatch::step. InvalidArgument for a bad request.
+  Generator(std::shared_ptr<const MulaModel> model, const GenConfig& gen, const GenerationRequest& request,
+            FrameBatch* batch = nullptr);
+  ~Generator();
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
 
-  // The next frame, or nullopt once the stream has ended (then stop_reason() says why).
+  // The next frame, or nullopt once the stream has ended (then stop_reason() says why). On a
+  // FrameBatch, frames after the first are those FrameBatch::step delivered (InvalidArgument when
+  // none was); the first frame joins the batch (InvalidArgument when it has no room).
   std::optional<Frame> next();
   // Pulls every frame into `sink` and returns why the stream ended.
   StopReason run(const std::function<void(const Frame&)>& sink);
@@ -62,13 +74,43 @@ class Generator {
   std::int64_t max_frames() const { return max_frames_; }
 
  private:
+  friend class FrameBatch;
+  // Whether FrameBatch::step should step this song: in its batch, past frame 0, not ended.
+  bool awaits_frame() const;
+  std::optional<Frame> frame_from_session();
+  void end(StopReason reason);  // sets reason_ and frees the batch slot
+
   std::shared_ptr<const MulaModel> model_;
   std::int32_t audio_eos_id_;
   std::int64_t max_frames_;
-  MulaSession session_;
+  Prompt prompt_;
+  SessionOptions options_;
+  std::optional<MulaSession> session_;  // alone
+  FrameBatch* batch_ = nullptr;         // or on a batch: its slot, and the frame step() delivered
+  std::int64_t slot_ = -1;
+  std::optional<Frame> delivered_;
   std::atomic<bool> cancel_{false};
   std::int64_t frames_emitted_ = 0;
   std::optional<StopReason> reason_;
+};
+
+// Songs that share one MulaBatch (many songs per step): Generators made on it take a slot at their
+// first frame, and step() advances the listed ones in one batched pass. One thread drives a
+// FrameBatch and its generators (the engine worker); the batch outlives them.
+class FrameBatch {
+ public:
+  FrameBatch(std::shared_ptr<const MulaModel> model, const BatchOptions& options);
+
+  // One frame for each of `generators` that is waiting for one (made on this batch, past its first
+  // frame, not ended): their next() then returns it.
+  void step(std::span<Generator* const> generators);
+
+  const MulaBatch& batch() const { return batch_; }
+
+ private:
+  friend class Generator;
+  std::shared_ptr<const MulaModel> model_;
+  MulaBatch batch_;
 };
 
 }  // namespace hs

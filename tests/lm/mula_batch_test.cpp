@@ -1,8 +1,9 @@
 // MulaBatch (engine/model/lm/mula_batch.h) on the CPU backend with a random-weight demo LM: songs
 // stepped together give exactly the frames each gives alone in a MulaSession — with and without
 // CFG, different sampling settings and prompt lengths, songs joining mid-stream, leaving early and
-// a slot reused — and the paged KV pool takes blocks as songs grow and gets every one back. The
-// paged ops against the dense ones they replace, bit for bit.
+// a slot reused — and the paged KV pool takes blocks as songs grow and gets every one back.
+// Generators on a FrameBatch end as they do alone (EOS, length, cancel). The paged ops against the
+// dense ones they replace, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "engine/cpu/cpu_backend.h"
 #include "engine/model/demo/demo_checkpoint.h"
 #include "engine/model/lm/mula_batch.h"
+#include "engine/pipeline/generator.h"
 
 namespace hs {
 namespace {
@@ -195,6 +197,69 @@ TEST_F(MulaBatchTest, FullSlotsAndUnknownSlotsAreRefused) {
   bad.options.sampling.cfg_scale = 1.5f;  // a 1-row prompt with CFG
   EXPECT_THROW(batch.join(bad.prompt, bad.options, first), InvalidArgument);
   EXPECT_EQ(batch.songs(), 0);
+}
+
+TEST_F(MulaBatchTest, GeneratorsOnAFrameBatchEndAsTheyDoAlone) {
+  // The codebook is the demo LM's 64 codes; ids [64, 8190) are never drawn, the EOS ids 8190… now
+  // and then (their head rows are zero, like a middling code's logit).
+  const GenConfig gen{0, 0, 8190, 0};
+  std::vector<GenerationRequest> requests;
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    const float cfg = seed % 2 ? 1.5f : 1.0f;
+    const int topk = seed == 3 ? 1 : 50;
+    const Song s = song(5 + static_cast<std::int64_t>(seed), cfg, 1.0f, topk, seed, 1);
+    requests.push_back({s.prompt, 24 * kFrameMs, {.temperature = 1.0f, .topk = topk, .cfg_scale = cfg}, seed, kCodes});
+  }
+  constexpr std::size_t kCancelled = 4;  // cancelled after its first frame (frame 0 never ends a song)
+  auto run = [&](FrameBatch* batch) {
+    std::vector<std::unique_ptr<Generator>> gens;
+    for (const auto& r : requests) gens.push_back(std::make_unique<Generator>(model_, gen, r, batch));
+    std::vector<std::vector<Frame>> frames(gens.size());
+    std::vector<StopReason> reasons(gens.size());
+    // Four songs at a time (the batch's slots); the next one starts when one ends.
+    std::size_t started = 4, ended = 0;
+    while (ended < gens.size()) {
+      std::vector<Generator*> alive;
+      for (std::size_t i = 0; i < started; ++i)
+        if (!gens[i]->stop_reason()) alive.push_back(gens[i].get());
+      if (batch) batch->step(alive);
+      for (std::size_t i = 0; i < started; ++i) {
+        if (gens[i]->stop_reason()) continue;
+        if (const auto f = gens[i]->next()) {
+          frames[i].push_back(*f);
+          if (i == kCancelled && frames[i].size() == 1) gens[i]->cancel();
+        } else {
+          reasons[i] = *gens[i]->stop_reason();
+          ++ended;
+          started = std::min(started + 1, gens.size());
+        }
+      }
+    }
+    return std::pair(frames, reasons);
+  };
+  FrameBatch batch(model_, {.slots = 4, .block_size = 4});
+  const std::int64_t all_blocks = batch.batch().free_blocks();
+  const auto [alone_frames, alone_reasons] = run(nullptr);
+  const auto [frames, reasons] = run(&batch);
+  EXPECT_EQ(frames, alone_frames);
+  EXPECT_EQ(reasons, alone_reasons);
+  EXPECT_EQ(reasons[kCancelled], StopReason::Cancelled);
+  EXPECT_NE(std::count(reasons.begin(), reasons.end(), StopReason::Eos), 0) << "some song must end on EOS";
+  std::size_t longest = 0;
+  for (const auto& f : frames) longest = std::max(longest, f.size());
+  EXPECT_GE(longest, 5u) << "songs must share several steps";
+  EXPECT_EQ(batch.batch().songs(), 0);
+  EXPECT_EQ(batch.batch().free_blocks(), all_blocks);
+}
+
+TEST_F(MulaBatchTest, AGeneratorOnAFullBatchFailsAtItsFirstFrame) {
+  FrameBatch batch(model_, {.slots = 1});
+  const Song s = song(5, 1.0f, 1.0f, 50, 1, 1);
+  const GenerationRequest r{s.prompt, 800, s.options.sampling, 1, 0};
+  Generator first(model_, {0, 0, 8193, 0}, r, &batch), second(model_, {0, 0, 8193, 0}, r, &batch);
+  ASSERT_TRUE(first.next());
+  EXPECT_THROW(second.next(), InvalidArgument);
+  EXPECT_THROW(first.next(), InvalidArgument) << "no frame was stepped for it";
 }
 
 // The paged ops against the dense ones: KV rows scattered over shuffled blocks.

@@ -242,11 +242,18 @@ void MulaBatch::batch_step(std::int64_t rows) {
 }
 
 std::vector<std::pair<std::int64_t, Frame>> MulaBatch::step() {
+  std::vector<std::int64_t> all;
+  for (std::int64_t s = 0; s < options_.slots; ++s)
+    if (songs_[static_cast<std::size_t>(s)].active) all.push_back(s);
+  return step(all);
+}
+
+std::vector<std::pair<std::int64_t, Frame>> MulaBatch::step(std::span<const std::int64_t> which) {
   std::vector<std::int64_t> stepped;
-  for (std::int64_t s = 0; s < options_.slots; ++s) {
-    const Song& song = songs_[static_cast<std::size_t>(s)];
-    if (song.active && song.frames_done < song.max_frames) stepped.push_back(s);
-  }
+  for (const std::int64_t s : which)
+    if (song(s).frames_done < song(s).max_frames) stepped.push_back(s);
+  std::sort(stepped.begin(), stepped.end());
+  stepped.erase(std::unique(stepped.begin(), stepped.end()), stepped.end());
   if (stepped.empty()) return {};
   std::int64_t rows = kRowsPerSlot;
   while (rows < kRowsPerSlot * (stepped.back() + 1)) rows *= 2;

@@ -12,6 +12,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -34,14 +35,17 @@ class MulaBatch {
   // (check_prompt, backbone_capacity) or the pool lacks blocks for the prompt.
   std::int64_t join(const Prompt& prompt, const SessionOptions& options, Frame& first);
 
-  // One frame for every song that has frames left: (slot, frame) in slot order. InvalidArgument
-  // naming the slot when the pool has no block for a song's next position.
+  // One frame for every song in `slots` (every song when omitted) that has frames left: (slot,
+  // frame) in slot order; the others keep their state. InvalidArgument naming the slot when it
+  // holds no song or the pool has no block for its next position.
+  std::vector<std::pair<std::int64_t, Frame>> step(std::span<const std::int64_t> slots);
   std::vector<std::pair<std::int64_t, Frame>> step();
 
   // Ends the song in `slot`: its blocks go back to the pool, the slot to the next join.
   void leave(std::int64_t slot);
 
   std::int64_t songs() const;
+  std::int64_t slots() const { return options_.slots; }
   std::int64_t free_blocks() const { return static_cast<std::int64_t>(free_blocks_.size()); }
   std::int64_t frames_done(std::int64_t slot) const { return song(slot).frames_done; }
   // The last codebook's logits of the song in `slot` from the last step() (host F32 [1 or 2, V]:
