@@ -107,7 +107,10 @@ function onMessage(event) {
     return;
   }
   const msg = JSON.parse(event.data);
-  if (msg.type === 'started') {
+  if (msg.type === 'queued') {
+    stats.state = 'queued';
+    status(`Queued (position ${msg.position}): waiting for the daemon to have room…`);
+  } else if (msg.type === 'started') {
     decoder = makeDecoder(msg.pre_skip);
     stats.state = 'streaming';
     status(`Started song ${msg.id} (seed ${msg.seed})…`);
@@ -115,6 +118,11 @@ function onMessage(event) {
     stats.audioMs = msg.audio_ms;
     stats.rtf = msg.rtf;
     status(`${(msg.audio_ms / 1000).toFixed(1)} s generated · real-time factor ${msg.rtf.toFixed(3)}`);
+  } else if (msg.type === 'done' && stats.state === 'queued') {  // stopped before it started: no audio
+    stats.done = msg;
+    stats.state = 'done';
+    status('Cancelled while queued');
+    setRunning(false);
   } else if (msg.type === 'done') {
     stats.done = msg;
     stats.ttfaMs = msg.ttfa_ms;
