@@ -13,6 +13,8 @@ RealtimeAdmission::RealtimeAdmission(double budget_s) : budget_s_(budget_s) {
 
 void RealtimeAdmission::observe_round(int songs, double seconds) {
   if (songs < 1) return;
+  ++rounds_;
+  largest_round_ = std::max(largest_round_, songs);
   const double n = songs;
   w_ = w_ * kDecay + 1;
   wn_ = wn_ * kDecay + n;
@@ -36,7 +38,13 @@ std::optional<double> RealtimeAdmission::predicted_round_s(int songs) const {
 bool RealtimeAdmission::admits_one_more(int running) const {
   if (running == 0) return true;
   const std::optional<double> predicted = predicted_round_s(running + 1);
-  return !predicted || *predicted <= budget_s_;
+  if (!predicted) return true;
+  const long since_start = rounds_ - started_at_round_;
+  if (started_at_round_ >= 0 && since_start > 0 && since_start < kSettleRounds) return false;
+  if (running + 1 > 2 * largest_round_) return false;
+  return *predicted <= budget_s_;
 }
+
+void RealtimeAdmission::started() { started_at_round_ = rounds_; }
 
 }  // namespace hs::daemon

@@ -10,6 +10,13 @@
 // predicts t ≈ songs × the mean time per song, which overestimates a round with a ≥ 0 beyond the
 // sizes seen. A song is admitted when the round with it is predicted to take at most the budget:
 // the frame period (80 ms) × server.realtime_headroom.
+//
+// Two guards keep an early, optimistic fit from letting in a crowd at once (measured on the CPU
+// demo: rounds of one song that had not yet made a codec chunk predicted 3 ms a song, 13 songs
+// started in 0.2 s, and rounds of them took 120 ms): the fit is never asked about more than twice
+// the most songs a round has stepped, and after songs start no more start until kSettleRounds
+// rounds have measured them (their prompt, first codec chunk and the next are then in the fit).
+// Songs that arrive together still start together, doubling each settle period.
 #pragma once
 
 #include <optional>
@@ -22,6 +29,9 @@ class RealtimeAdmission {
   static constexpr double kDecay = 0.99;
   // The weighted variance of the round sizes, in songs², below which no slope is fitted.
   static constexpr double kMinSizeVariance = 0.25;
+  // Rounds measured after a start before more songs may start: a codec chunk's worth of frames
+  // (streaming.chunk_frames' default), so the newcomers' chunk costs are in the fit.
+  static constexpr int kSettleRounds = 16;
 
   // `budget_s`: the longest predicted round that still admits (frame period × headroom), > 0.
   explicit RealtimeAdmission(double budget_s);
@@ -31,13 +41,20 @@ class RealtimeAdmission {
   // The predicted time of a round of `songs` songs; nullopt before the first round.
   std::optional<double> predicted_round_s(int songs) const;
   // Whether one more song may start beside `running` songs: always with none running (waiting
-  // cannot make a song alone faster) and before the first measurement; otherwise when a round of
-  // running + 1 songs is predicted within the budget.
+  // cannot make a song alone faster) and before the first measurement; otherwise when no start is
+  // settling (songs started after the last round, or kSettleRounds rounds ago or more),
+  // running + 1 is at most twice the largest round seen, and a round of running + 1 songs is
+  // predicted within the budget.
   bool admits_one_more(int running) const;
+  // A song started (call it for each start the model allowed).
+  void started();
   double budget_s() const { return budget_s_; }
 
  private:
   double budget_s_;
+  long rounds_ = 0;
+  long started_at_round_ = -1;  // rounds_ at the last start; -1: none yet
+  int largest_round_ = 0;
   // Decayed sums over the rounds: Σw, Σw·n, Σw·n², Σw·t, Σw·n·t.
   double w_ = 0, wn_ = 0, wnn_ = 0, wt_ = 0, wnt_ = 0;
 };

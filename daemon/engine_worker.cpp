@@ -98,7 +98,7 @@ EngineWorker::Readiness EngineWorker::readiness() const {
   const std::string load = std::to_string(running_) + "/" + std::to_string(options_.max_sessions) + " running, " +
                            std::to_string(queued) + "/" + std::to_string(options_.queue_limit) + " queued";
   if (running_ >= options_.max_sessions || queued > 0) return {false, "full: " + load};
-  if (running_ > 0 && !realtime_room_) return {false, "full: " + load + " (one more song would not keep real time)"};
+  if (running_ > 0 && !realtime_room_) return {false, "full: " + load + " (real-time admission holds new songs)"};
   return {true, "ready: " + load};
 }
 
@@ -153,6 +153,7 @@ std::vector<EngineWorker::Pending> EngineWorker::take_admitted(std::vector<Notic
     admitted.push_back(std::move(queue_.front()));
     queue_.pop_front();
     ++running_;
+    admission_.started();
   }
   realtime_room_ = admission_.admits_one_more(running_);
   const bool slots_full = running_ >= options_.max_sessions;

@@ -69,7 +69,7 @@ class EngineWorker {
 
   // Whether a song sent now would start at once, and why (GET /readyz; a load balancer then sends
   // songs where they need not wait): "ready: 1/4 running, 0/8 queued", "full: 4/4 running, 2/8
-  // queued", "full: 3/4 running, 0/8 queued (one more song would not keep real time)",
+  // queued", "full: 3/4 running, 0/8 queued (real-time admission holds new songs)",
   // "draining: 2 songs running". A daemon that is not ready still queues songs up to queue_limit.
   struct Readiness {
     bool ready = false;

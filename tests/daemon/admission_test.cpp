@@ -28,11 +28,38 @@ TEST(RealtimeAdmission, FitsAFixedCostPlusACostPerSong) {
   RealtimeAdmission admission(kBudgetS);
   // A batched step: 4 ms whatever the batch, 1 ms per song.
   for (int round = 0; round < 5; ++round)
-    for (int songs = 1; songs <= 8; ++songs) admission.observe_round(songs, 0.004 + 0.001 * songs);
+    for (int songs = 1; songs <= 32; ++songs) admission.observe_round(songs, 0.004 + 0.001 * songs);
   EXPECT_NEAR(*admission.predicted_round_s(60), 0.064, 1e-9);
-  EXPECT_TRUE(admission.admits_one_more(40));   // 41 songs: 45 ms (a time per song would say 77 ms)
+  EXPECT_TRUE(admission.admits_one_more(55));   // 56 songs: 60 ms (a time per song would say 70 ms)
   EXPECT_TRUE(admission.admits_one_more(58));   // 59 songs: 63 ms
   EXPECT_FALSE(admission.admits_one_more(60));  // 61 songs: 65 ms
+}
+
+TEST(RealtimeAdmission, NeverMoreThanTwiceTheLargestRoundSeen) {
+  RealtimeAdmission admission(kBudgetS);
+  for (int i = 0; i < 20; ++i) admission.observe_round(1, 0.001);
+  EXPECT_TRUE(admission.admits_one_more(1));   // 2 songs
+  EXPECT_FALSE(admission.admits_one_more(2));  // 3 songs: predicted 3 ms, but never measured near
+  for (int i = 0; i < 20; ++i) admission.observe_round(2, 0.002);
+  EXPECT_TRUE(admission.admits_one_more(3));   // 4 songs
+  EXPECT_FALSE(admission.admits_one_more(4));
+}
+
+TEST(RealtimeAdmission, SongsThatStartedAreMeasuredBeforeMoreStart) {
+  RealtimeAdmission admission(kBudgetS);
+  for (int i = 0; i < 20; ++i) admission.observe_round(4, 0.004);
+  // Songs arriving together start together, up to twice the largest round.
+  for (int running = 4; running < 8; ++running) {
+    ASSERT_TRUE(admission.admits_one_more(running)) << running;
+    admission.started();
+  }
+  EXPECT_FALSE(admission.admits_one_more(8));  // 9 songs: more than twice 4
+  for (int round = 1; round < RealtimeAdmission::kSettleRounds; ++round) {
+    admission.observe_round(8, 0.008);
+    EXPECT_FALSE(admission.admits_one_more(8)) << "round " << round << " after the starts";
+  }
+  admission.observe_round(8, 0.008);
+  EXPECT_TRUE(admission.admits_one_more(8));
 }
 
 TEST(RealtimeAdmission, ASongAloneAlwaysStarts) {
@@ -44,9 +71,9 @@ TEST(RealtimeAdmission, ASongAloneAlwaysStarts) {
 
 TEST(RealtimeAdmission, FollowsAChangingLoad) {
   RealtimeAdmission admission(kBudgetS);
-  for (int i = 0; i < 200; ++i) admission.observe_round(2, 0.020);
+  for (int i = 0; i < 200; ++i) admission.observe_round(4, 0.040);
   EXPECT_TRUE(admission.admits_one_more(5));  // 6 songs: 60 ms
-  for (int i = 0; i < 500; ++i) admission.observe_round(2, 0.060);
+  for (int i = 0; i < 500; ++i) admission.observe_round(4, 0.120);
   EXPECT_NEAR(*admission.predicted_round_s(2), 0.060, 1e-3);
   EXPECT_TRUE(admission.admits_one_more(1));   // 2 songs: 60 ms
   EXPECT_FALSE(admission.admits_one_more(2));  // 3 songs: 90 ms
