@@ -159,6 +159,34 @@ TEST(Queue, PostGenerateWaitsInTheQueueThenStreams) {
   expect_whole_song(next_song, kSongMs);
 }
 
+// With a budget of 80 µs a round (headroom 0.001), no demo round of two songs fits: once the first
+// song's rounds are measured (its first audio comes after several), a second song waits though
+// slots are free, and starts when the first ends (a song alone always starts).
+TEST(Queue, ASongWaitsWhileTheRoundWithItWouldNotKeepRealTime) {
+  TestDaemon daemon([](daemon::DaemonConfig& c) {
+    c.server.max_sessions = 4;
+    c.server.realtime_headroom = 0.001;
+  });
+  WsClient first(daemon.port());
+  first.send_text(json::serialize(song(kLongSongMs, 1)));
+  EXPECT_EQ(first.read_json().at("type"), "started");
+  while (!first.read().binary) {
+  }
+  EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/readyz").body,
+            "full: 1/4 running, 0/32 queued (real-time admission holds new songs)\n");
+  WsClient second(daemon.port());
+  second.send_text(json::serialize(song(kSongMs, 2)));
+  EXPECT_EQ(second.read_json(), queued(1));
+  const std::string metrics = scrape(daemon.port());
+  EXPECT_EQ(metric_value(metrics, R"(heartstream_songs_queued_total{reason="realtime"})"), 1.0);
+  EXPECT_EQ(metric_value(metrics, R"(heartstream_songs_queued_total{reason="max_sessions"})"), 0.0);
+  EXPECT_GT(metric_value(metrics, "heartstream_admission_predicted_round_seconds"), 0.00008);
+
+  first.send_text(R"({"type":"cancel"})");
+  EXPECT_EQ(first.read_song().end.at("reason"), "cancelled");
+  expect_whole_song(second.read_song(), kSongMs);
+}
+
 TEST(Queue, DrainEndsQueuedSongsWithShutdown) {
   TestDaemon daemon(one_slot_two_places);
   WsClient first(daemon.port());
