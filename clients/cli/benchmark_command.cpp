@@ -17,7 +17,7 @@
 #include "clients/cli/commands.h"
 #include "clients/cli/json_file.h"
 #include "clients/cli/quantization_config.h"
-#include "clients/cli/soak_report.h"
+#include "clients/cli/run_report.h"
 #include "clients/cli/song_pipeline.h"
 #include "engine/core/error.h"
 #include "engine/text/prompt.h"

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -24,7 +23,9 @@
 #include <boost/json.hpp>
 
 #include "clients/cli/commands.h"
+#include "clients/cli/run_report.h"
 #include "clients/cli/soak_report.h"
+#include "clients/cli/song_trace.h"
 #include "clients/cli/ws_client.h"
 #include "engine/core/error.h"
 
@@ -35,8 +36,6 @@ namespace json = boost::json;
 namespace net = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::int64_t kSamplesPerMs = 48;         // 48 kHz
-constexpr std::int64_t kOpusPacketSamples = 960;   // 20 ms
 constexpr auto kIdleSettle = std::chrono::seconds(5);  // how long the daemon may take to close sockets
 constexpr auto kIdlePoll = std::chrono::milliseconds(100);
 constexpr int kInterruptedExit = 130;
@@ -76,50 +75,16 @@ json::object config_json(const SoakOptions& o) {
           {"sample_every_s", o.sample_every_s}};
 }
 
-// One song to its end, checked: `started` before any audio, a `done` with reason eos or length, and
-// exactly the packets that cover pre_skip + audio_ms (docs/protocol.md).
+// One song to its end, checked (clients/cli/song_trace.h).
 SongResult run_song(const StreamUrl& url, const SoakOptions& o, const json::object& generate) {
-  SongResult r;
-  bool started = false;
-  std::int64_t pre_skip = 0;
-  StreamHandlers handlers{
-      .on_started =
-          [&](const json::object& m) {
-            started = true;
-            pre_skip = m.at("pre_skip").to_number<std::int64_t>();
-            r.seed = m.at("seed").to_number<std::uint64_t>();
-          },
-      .on_packet =
-          [&](std::span<const std::uint8_t>) {
-            if (!started) throw Error("an audio packet before `started`");
-            ++r.packets;
-          },
-      .on_progress = [](const json::object&) {}};
-  const auto fail = [&r](std::string kind, std::string message) {
-    r.error_kind = std::move(kind);
-    r.error = std::move(message);
-  };
-  try {
-    const json::object end = stream_song(url, o.token, generate, handlers);
-    if (end.at("type") == "error") {
-      fail("error:" + std::string(end.at("code").as_string()), std::string(end.at("message").as_string()));
-      return r;
-    }
-    r.reason = end.at("reason").as_string();
-    r.audio_ms = end.at("audio_ms").to_number<std::int64_t>();
-    r.ttfa_ms = end.at("ttfa_ms").to_number<double>();
-    const std::int64_t packets = (pre_skip + r.audio_ms * kSamplesPerMs + kOpusPacketSamples - 1) / kOpusPacketSamples;
-    if (r.reason != "eos" && r.reason != "length") {
-      fail("reason:" + r.reason, "the song ended with reason " + r.reason);
-    } else if (r.packets != packets) {
-      fail("packet_count", std::to_string(r.packets) + " packets for " + std::to_string(r.audio_ms) +
-                               " ms of audio (pre_skip " + std::to_string(pre_skip) + "): expected " +
-                               std::to_string(packets));
-    }
-  } catch (const std::exception& e) {
-    fail("connection", e.what());
-  }
-  return r;
+  const SongTrace t = trace_song(url, o.token, generate);
+  return SongResult{.seed = t.seed,
+                    .audio_ms = t.audio_ms,
+                    .packets = static_cast<std::int64_t>(t.packets.size()),
+                    .reason = t.reason,
+                    .ttfa_ms = t.daemon_ttfa_ms,
+                    .error_kind = t.error_kind,
+                    .error = t.error};
 }
 
 class Soak {

@@ -60,11 +60,6 @@ struct SoakSummary {
 SoakSummary summarize(const std::vector<ProcessSample>& samples, const std::vector<SongResult>& songs,
                       const ProcessSample& idle_before, const ProcessSample& idle_after, const SoakLimits& limits);
 
-// When and from what the run started: UTC ISO 8601 now, and `git rev-parse HEAD` where the tool
-// runs ("-dirty" when the tree has changes; empty outside a checkout).
-std::string utc_now();
-std::string current_commit();
-
 struct SoakReport {
   std::string date;    // when the run started
   std::string commit;  // current_commit() at the start

@@ -52,7 +52,7 @@ class SongStream {
       if (ec) throw Error("the connection ended before the song did: " + ec.message());
       const auto data = buffer_.cdata();
       if (ws_.got_binary()) {
-        handlers_.on_packet({static_cast<const std::uint8_t*>(data.data()), data.size()});
+        if (handlers_.on_packet) handlers_.on_packet({static_cast<const std::uint8_t*>(data.data()), data.size()});
       } else if (handle_event(json::parse({static_cast<const char*>(data.data()), data.size()}).as_object())) {
         signals_.cancel();
         return;
@@ -68,11 +68,16 @@ class SongStream {
   // Returns true for the song's last message.
   bool handle_event(json::object event) {
     const json::string& type = event.at("type").as_string();
-    if (type == "started") handlers_.on_started(event);
-    if (type == "progress") handlers_.on_progress(event);
+    if (type == "started") call(handlers_.on_started, event);
+    if (type == "progress") call(handlers_.on_progress, event);
+    if (type == "queued") call(handlers_.on_queued, event);
     if (type != "done" && type != "error") return false;
     end_ = std::move(event);
     return true;
+  }
+
+  static void call(const std::function<void(const json::object&)>& handler, const json::object& event) {
+    if (handler) handler(event);
   }
 
   void on_signal(const beast::error_code& ec) {
@@ -125,6 +130,7 @@ json::object stream_song(const StreamUrl& url, const std::string& token, const j
     ws.handshake(url.host + ":" + url.port, url.target);
     ws.text(true);
     ws.write(net::buffer(json::serialize(generate)));
+    if (handlers.on_generate_sent) handlers.on_generate_sent();
   } catch (const beast::system_error& e) {
     throw Error("cannot stream from " + where + ": " + e.code().message());
   }

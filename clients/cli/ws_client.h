@@ -22,10 +22,13 @@ struct StreamUrl {
 // Throws InvalidArgument naming the URL (wss:// is not supported).
 StreamUrl parse_stream_url(const std::string& url);
 
+// Each may be left empty. Events of other types (a later protocol's) are passed over.
 struct StreamHandlers {
-  std::function<void(const boost::json::object& started)> on_started;
-  std::function<void(std::span<const std::uint8_t> packet)> on_packet;
-  std::function<void(const boost::json::object& progress)> on_progress;
+  std::function<void(const boost::json::object& started)> on_started{};
+  std::function<void(std::span<const std::uint8_t> packet)> on_packet{};
+  std::function<void(const boost::json::object& progress)> on_progress{};
+  std::function<void(const boost::json::object& queued)> on_queued{};  // the admission queue's position
+  std::function<void()> on_generate_sent{};  // the `generate` is written: the song's clock starts
 };
 
 // Connects (with `Authorization: Bearer <token>` unless empty), sends `generate`, and runs until
