@@ -3,10 +3,13 @@
 #include <array>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <utility>
 
 #include <boost/json.hpp>
+
+#include "engine/core/error.h"
 
 namespace hs::cli {
 
@@ -57,6 +60,45 @@ void write_json(std::ostream& out, const json::value& v) {
   } else {
     out << json::serialize(v);
   }
+}
+
+void write_report_head(std::ostream& out, const std::string& date, const std::string& commit,
+                       const std::string& command) {
+  out << "{\n\"date\": " << json::serialize(json::value(date))
+      << ",\n\"commit\": " << (commit.empty() ? "null" : json::serialize(json::value(commit)))
+      << ",\n\"command\": " << json::serialize(json::value(command));
+}
+
+void write_json_lines(std::ostream& out, const json::array& items) {
+  out << '[';
+  for (std::size_t i = 0; i < items.size(); ++i) write_json(out << (i ? ",\n  " : "\n  "), items[i]);
+  out << "\n]";
+}
+
+json::object counts_json(const std::map<std::string, std::int64_t>& counts) {
+  json::object o;
+  for (const auto& [kind, n] : counts) o[kind] = n;
+  return o;
+}
+
+json::array strings_json(const std::vector<std::string>& strings) {
+  json::array a;
+  for (const std::string& s : strings) a.emplace_back(s);
+  return a;
+}
+
+void write_report(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw Error("cannot write the report to " + path);
+}
+
+void end_run(std::string_view command, bool interrupted, const std::vector<std::string>& failures) {
+  if (interrupted) throw Error("interrupted; the report covers the run so far");
+  if (failures.empty()) return;
+  std::string why;
+  for (const std::string& f : failures) why += (why.empty() ? "" : "; ") + f;
+  throw Error(std::string(command) + " failed: " + why);
 }
 
 }  // namespace hs::cli

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -233,9 +232,7 @@ void run_soak(const SoakOptions& o) {
   if (!(o.sample_every_s > 0)) throw InvalidArgument("--sample_every_s must be positive");
   Soak soak(o);
   const SoakReport report = soak.run();
-  std::ofstream out(o.out);
-  out << report_json(report);
-  if (!out) throw Error("cannot write the report to " + o.out);
+  write_report(o.out, report_json(report));
   const SoakSummary& s = report.summary;
   const std::vector<ProcessSample>& samples = report.samples;
   std::printf("soak: %lld songs completed, %lld failed in %.0f s at concurrency %d\n",
@@ -248,12 +245,7 @@ void run_soak(const SoakOptions& o) {
                 s.rss_mb_per_h, static_cast<long long>(samples.front().fds), static_cast<long long>(samples.back().fds),
                 static_cast<long long>(report.idle_before.fds), static_cast<long long>(report.idle_after.fds));
   std::printf("report: %s\n", o.out.c_str());
-  if (report.interrupted) throw Error("interrupted; the report covers the run so far");
-  if (!s.failures.empty()) {
-    std::string why;
-    for (const std::string& f : s.failures) why += (why.empty() ? "" : "; ") + f;
-    throw Error("soak failed: " + why);
-  }
+  end_run("soak", report.interrupted, s.failures);
 }
 
 }  // namespace

@@ -128,14 +128,10 @@ SoakSummary summarize(const std::vector<ProcessSample>& samples, const std::vect
 
 std::string report_json(const SoakReport& r) {
   const SoakSummary& sum = r.summary;
-  json::object errors;
-  for (const auto& [kind, n] : sum.errors) errors[kind] = n;
-  json::array failures;
-  for (const std::string& f : sum.failures) failures.emplace_back(f);
   json::object summary{
       {"songs_completed", sum.songs_completed},
       {"songs_failed", sum.songs_failed},
-      {"errors", errors},
+      {"errors", counts_json(sum.errors)},
       {"rss_kb", first_last_max(r.samples, [](const ProcessSample& s) { return s.rss_kb; })},
       {"rss_mb_per_h_second_half", std::round(sum.rss_mb_per_h * 100) / 100},
       {"fds", first_last_max(r.samples, [](const ProcessSample& s) { return s.fds; })},
@@ -149,19 +145,21 @@ std::string report_json(const SoakReport& r) {
         {"max_idle_fd_growth", r.limits.max_idle_fd_growth}}},
       {"interrupted", r.interrupted},
       {"passed", sum.failures.empty() && !r.interrupted},
-      {"failures", failures}};
+      {"failures", strings_json(sum.failures)}};
+  json::array samples, songs;
+  for (const ProcessSample& s : r.samples) samples.emplace_back(sample_json(s));
+  for (const SongResult& s : r.songs) songs.emplace_back(song_json(s));
   std::ostringstream out;
-  out << "{\n\"date\": " << json::serialize(json::value(r.date)) << ",\n\"commit\": "
-      << (r.commit.empty() ? "null" : json::serialize(json::value(r.commit))) << ",\n\"command\": "
-      << json::serialize(json::value(r.command)) << ",\n\"config\": ";
+  write_report_head(out, r.date, r.commit, r.command);
+  out << ",\n\"config\": ";
   write_json(out, r.config);
   out << ",\n\"summary\": ";
   write_json(out, summary);
-  out << ",\n\"samples\": [";
-  for (std::size_t i = 0; i < r.samples.size(); ++i) write_json(out << (i ? ",\n  " : "\n  "), sample_json(r.samples[i]));
-  out << "\n],\n\"songs\": [";
-  for (std::size_t i = 0; i < r.songs.size(); ++i) write_json(out << (i ? ",\n  " : "\n  "), song_json(r.songs[i]));
-  out << "\n]\n}\n";
+  out << ",\n\"samples\": ";
+  write_json_lines(out, samples);
+  out << ",\n\"songs\": ";
+  write_json_lines(out, songs);
+  out << "\n}\n";
   return out.str();
 }
 
