@@ -11,6 +11,7 @@ std::vector<AddCommand> all_commands() {
       add_stream_command,
       add_play_command,
       add_soak_command,
+      add_loadtest_command,
       add_quantize_command,
       add_benchmark_command,
       add_quality_command,

@@ -21,6 +21,7 @@ void add_make_demo_model_command(CLI::App& app);  // make_demo_model_command.cpp
 void add_stream_command(CLI::App& app);  // stream_command.cpp
 void add_play_command(CLI::App& app);    // stream_command.cpp
 void add_soak_command(CLI::App& app);    // soak_command.cpp
+void add_loadtest_command(CLI::App& app);  // loadtest_command.cpp
 void add_quantize_command(CLI::App& app);   // quantize_command.cpp
 void add_benchmark_command(CLI::App& app);  // benchmark_command.cpp
 void add_quality_command(CLI::App& app);  // quality_command.cpp
