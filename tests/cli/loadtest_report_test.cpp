@@ -22,7 +22,7 @@ double due_s(double start_s, int k, double stalled_s, std::int64_t pre_skip = kP
   return start_s + stalled_s + static_cast<double>(std::max<std::int64_t>(0, k * 960 - pre_skip)) / kRate;
 }
 
-TEST(PlayAt1x, PacketsThatArriveByTheirDueTimeNeverStall) {
+TEST(LoadtestPlayAt1x, PacketsThatArriveByTheirDueTimeNeverStall) {
   std::vector<double> arrivals{5.0};
   for (int k = 1; k < 50; ++k) arrivals.push_back(due_s(5.0, k, 0));  // each exactly on time
   const Playback p = play_at_1x(arrivals, kPreSkip);
@@ -32,7 +32,7 @@ TEST(PlayAt1x, PacketsThatArriveByTheirDueTimeNeverStall) {
   EXPECT_EQ(play_at_1x(burst, kPreSkip).underruns, 0);
 }
 
-TEST(PlayAt1x, ALatePacketStallsAndShiftsTheLaterDueTimes) {
+TEST(LoadtestPlayAt1x, ALatePacketStallsAndShiftsTheLaterDueTimes) {
   std::vector<double> arrivals{1.0, due_s(1.0, 1, 0), due_s(1.0, 2, 0) + 0.1};  // packet 2 is 100 ms late
   // Packet 3 is on time only for a listener whose clock moved by the 100 ms stall.
   arrivals.push_back(due_s(1.0, 3, 0.1) - 0.001);
@@ -45,7 +45,7 @@ TEST(PlayAt1x, ALatePacketStallsAndShiftsTheLaterDueTimes) {
   EXPECT_NEAR(p.underrun_s, 0.35, 1e-9);
 }
 
-TEST(PlayAt1x, PreSkipSamplesAreNotPlayed) {
+TEST(LoadtestPlayAt1x, PreSkipSamplesAreNotPlayed) {
   // Packet 1 plays (960 − pre_skip) samples after the start: 13.5 ms with pre_skip 312, 20 ms without.
   const std::vector<double> arrivals{0.0, 0.015};
   EXPECT_EQ(play_at_1x(arrivals, 0).underruns, 0);
@@ -55,7 +55,7 @@ TEST(PlayAt1x, PreSkipSamplesAreNotPlayed) {
   EXPECT_EQ(play_at_1x({}, kPreSkip).underruns, 0);
 }
 
-TEST(Percentile, NearestRankOverUnsortedValues) {
+TEST(LoadtestPercentile, NearestRankOverUnsortedValues) {
   std::vector<double> values(100);
   std::iota(values.begin(), values.end(), 1.0);
   std::shuffle(values.begin(), values.end(), std::mt19937(7));
@@ -73,7 +73,7 @@ TEST(Percentile, NearestRankOverUnsortedValues) {
   EXPECT_FALSE(percentiles({}));
 }
 
-TEST(RecordSong, MeasuresFromTheTrace) {
+TEST(LoadtestRecordSong, MeasuresFromTheTrace) {
   using std::chrono::milliseconds;
   const SongClock::time_point run_start{};
   SongTrace t;
@@ -105,7 +105,7 @@ TEST(RecordSong, MeasuresFromTheTrace) {
   EXPECT_EQ(record_song(0, run_start, never_queued).queued_ms, 0);
 }
 
-TEST(SummarizeLoad, CountsErrorsByKindAndTakesPercentilesOverIntactSongs) {
+TEST(LoadtestSummarizeLoad, CountsErrorsByKindAndTakesPercentilesOverIntactSongs) {
   std::vector<SongRecord> songs(4);
   songs[0].ttfa_ms = 100;
   songs[1].ttfa_ms = 300;
@@ -127,7 +127,7 @@ TEST(SummarizeLoad, CountsErrorsByKindAndTakesPercentilesOverIntactSongs) {
   EXPECT_EQ(s.failures[0], "2 song(s) failed");
 }
 
-TEST(SummarizeLoad, UnderrunsFailOnlyPastTheGivenLimit) {
+TEST(LoadtestSummarizeLoad, UnderrunsFailOnlyPastTheGivenLimit) {
   std::vector<SongRecord> songs(2);
   songs[0].playback = {.underrun_s = 0.2, .underruns = 1};
   songs[1].playback = {.underrun_s = 0.7, .underruns = 3};
