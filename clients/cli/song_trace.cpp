@@ -23,8 +23,22 @@ void fail(SongTrace& t, std::string kind, std::string message) {
   t.error = std::move(message);
 }
 
-void check_packet(SongTrace& t, std::span<const std::uint8_t> packet) {
-  const std::string which = "packet " + std::to_string(t.packets.size() - 1);
+}  // namespace
+
+std::int64_t opus_packets_for(std::int64_t pre_skip, std::int64_t audio_ms) {
+  return (pre_skip + audio_ms * kSamplesPerMs + kOpusPacketSamples - 1) / kOpusPacketSamples;
+}
+
+void trace_started(SongTrace& t, const json::object& started, SongClock::time_point at) {
+  t.started = true;
+  t.started_at = at;
+  t.pre_skip = started.at("pre_skip").to_number<std::int64_t>();
+  t.seed = started.at("seed").to_number<std::uint64_t>();
+}
+
+void trace_packet(SongTrace& t, std::span<const std::uint8_t> packet, SongClock::time_point at) {
+  const std::string which = "packet " + std::to_string(t.packets.size());
+  t.packets.push_back(at);
   if (!t.started) fail(t, "packet_order", which + " arrived before `started`");
   const int samples = opus_packet_get_nb_samples(packet.data(), static_cast<opus_int32>(packet.size()), kSampleRateHz);
   if (samples != kOpusPacketSamples)
@@ -32,7 +46,12 @@ void check_packet(SongTrace& t, std::span<const std::uint8_t> packet) {
                                    std::to_string(kOpusPacketSamples) + " (20 ms)");
 }
 
-void check_done(SongTrace& t, const json::object& end) {
+void trace_end(SongTrace& t, const json::object& end, SongClock::time_point at) {
+  t.ended = at;
+  if (end.at("type") == "error") {
+    fail(t, "error:" + std::string(end.at("code").as_string()), std::string(end.at("message").as_string()));
+    return;
+  }
   t.reason = end.at("reason").as_string();
   t.audio_ms = end.at("audio_ms").to_number<std::int64_t>();
   t.daemon_ttfa_ms = end.at("ttfa_ms").to_number<double>();
@@ -48,27 +67,11 @@ void check_done(SongTrace& t, const json::object& end) {
   }
 }
 
-}  // namespace
-
-std::int64_t opus_packets_for(std::int64_t pre_skip, std::int64_t audio_ms) {
-  return (pre_skip + audio_ms * kSamplesPerMs + kOpusPacketSamples - 1) / kOpusPacketSamples;
-}
-
 SongTrace trace_song(const StreamUrl& url, const std::string& token, const json::object& generate) {
   SongTrace t;
   StreamHandlers handlers{
-      .on_started =
-          [&t](const json::object& m) {
-            t.started = true;
-            t.started_at = SongClock::now();
-            t.pre_skip = m.at("pre_skip").to_number<std::int64_t>();
-            t.seed = m.at("seed").to_number<std::uint64_t>();
-          },
-      .on_packet =
-          [&t](std::span<const std::uint8_t> packet) {
-            t.packets.push_back(SongClock::now());
-            check_packet(t, packet);
-          },
+      .on_started = [&t](const json::object& m) { trace_started(t, m, SongClock::now()); },
+      .on_packet = [&t](std::span<const std::uint8_t> packet) { trace_packet(t, packet, SongClock::now()); },
       .on_queued =
           [&t](const json::object& m) {
             t.queued.push_back({SongClock::now(), m.at("position").to_number<std::int64_t>()});
@@ -76,11 +79,7 @@ SongTrace trace_song(const StreamUrl& url, const std::string& token, const json:
       .on_generate_sent = [&t] { t.sent = SongClock::now(); }};
   try {
     const json::object end = stream_song(url, token, generate, handlers);
-    t.ended = SongClock::now();
-    if (end.at("type") == "error")
-      fail(t, "error:" + std::string(end.at("code").as_string()), std::string(end.at("message").as_string()));
-    else
-      check_done(t, end);
+    trace_end(t, end, SongClock::now());
   } catch (const std::exception& e) {
     t.ended = SongClock::now();
     fail(t, "connection", e.what());

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,13 @@ struct SongTrace {
 
 // Streams one song to its end. Never throws: a failure is the trace's error_kind
 // ("error:<code>", "connection", "packet_order", "packet_duration", "reason:<reason>",
-// "packet_count") and error.
+// "packet_count") and error, the first one only.
 SongTrace trace_song(const StreamUrl& url, const std::string& token, const boost::json::object& generate);
+
+// What trace_song does with each message as it arrives at `at`: `started`, an Opus packet, and the
+// song's last message (`done` or `error`).
+void trace_started(SongTrace& t, const boost::json::object& started, SongClock::time_point at);
+void trace_packet(SongTrace& t, std::span<const std::uint8_t> packet, SongClock::time_point at);
+void trace_end(SongTrace& t, const boost::json::object& end, SongClock::time_point at);
 
 }  // namespace hs::cli
