@@ -14,6 +14,9 @@ constexpr std::int64_t kMinKeysPerSplit = 32;
 constexpr std::int64_t kMaxSplits = 64;
 constexpr int kSmallPairsPerLane = 2;   // head_dim ≤ 128
 constexpr int kLargePairsPerLane = 6;   // head_dim ≤ 384
+constexpr int kGroupWarps = 8;          // paged_group_kernel
+constexpr int kGroupThreads = kGroupWarps * kWarpSize;
+constexpr int kMaxGroup = 4;            // query heads per kv head in paged_group_kernel
 constexpr float kLog2e = 1.4426950408889634f;
 
 std::int64_t split_count(const AttentionParams& p) {
@@ -54,6 +57,10 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
     else table = p.block_tables + kv_row * p.table_width;
   }
   const std::int64_t chunk = p.block_tables ? kPagedKeysPerSplit : (visible + splits - 1) / splits;
+  // Paged: the splits past the token's keys write nothing (attention_merge_kernel reads the rest),
+  // and a token of one split writes its output here.
+  const int used = p.block_tables ? static_cast<int>(visible > chunk ? (visible + chunk - 1) / chunk : 1) : splits;
+  if (split >= used) return;
   const std::int64_t begin = split * chunk;
   const std::int64_t end = begin + chunk < visible ? begin + chunk : visible;
 
@@ -124,7 +131,7 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
     block_l += warp_l[w] * weights[w];
   }
   const std::int64_t row = bs * p.heads + h;
-  if (splits == 1) {
+  if (used == 1) {
     O* out = static_cast<O*>(p.out) + row * p.head_dim;
     for (int d = threadIdx.x; d < p.head_dim; d += kThreads) {
       float sum = 0.0f;
@@ -147,18 +154,147 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
   }
 }
 
+// Paged decode with grouped-query heads (head_dim ≤ 128, ≤ kMaxGroup query heads per kv head):
+// grid (blocks, kv_heads, seq). A token's keys fall in splits of kPagedKeysPerSplit; block x takes
+// splits x, x + blocks, … of its token (as many as its keys fill), so a split's result is the same
+// whichever block computes it. The block's warps walk the split's keys (warp w: keys w, w + 8, …)
+// and read each key once for the kv head's whole query group; per query head the warps merge as in
+// attention_kernel, into the output (a token of one split) or the workspace (attention_merge_kernel).
+template <typename Q, typename KV, typename O>
+static __global__ void __launch_bounds__(kGroupThreads) paged_group_kernel(AttentionParams p, int splits) {
+  constexpr int kPairs = kSmallPairsPerLane;
+  constexpr int kMaxDim = kPairs * 2 * kWarpSize;
+  __shared__ float warp_acc[kGroupWarps][kMaxGroup][kMaxDim];
+  __shared__ float warp_m[kGroupWarps][kMaxGroup], warp_l[kGroupWarps][kMaxGroup];
+  const int kvh = blockIdx.y;
+  const std::int64_t s = blockIdx.z;
+  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
+  const int pairs = static_cast<int>(p.head_dim / 2), group = static_cast<int>(p.heads / p.kv_heads);
+  const std::int32_t kv_row = p.kv_rows[s];
+  std::int64_t visible = kv_row < 0 ? 0 : static_cast<std::int64_t>(p.positions[s]) + 1;
+  visible = visible < p.keys ? visible : p.keys;
+  const std::int32_t* table = p.block_tables + (kv_row < 0 ? 0 : kv_row) * p.table_width;
+  const int used = visible > kPagedKeysPerSplit ? static_cast<int>((visible + kPagedKeysPerSplit - 1) / kPagedKeysPerSplit) : 1;
+  const float scale = kLog2e * rsqrtf(static_cast<float>(p.head_dim));
+  float2 q[kMaxGroup][kPairs];
+#pragma unroll
+  for (int g = 0; g < kMaxGroup; ++g) {
+    const Q* qrow = static_cast<const Q*>(p.q) + (s * p.heads + kvh * group + (g < group ? g : 0)) * p.head_dim;
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) {
+      const int j = lane + i * kWarpSize;
+      q[g][i] = g < group && j < pairs ? load_pair(qrow + 2 * j) : make_float2(0.0f, 0.0f);
+      q[g][i].x *= scale;
+      q[g][i].y *= scale;
+    }
+  }
+  const std::int64_t key_stride = p.kv_heads * p.head_dim;
+  const KV* kbase = static_cast<const KV*>(p.k) + kvh * p.head_dim;
+  const KV* vbase = static_cast<const KV*>(p.v) + kvh * p.head_dim;
+  for (int split = blockIdx.x; split < used; split += gridDim.x) {
+    const std::int64_t begin = static_cast<std::int64_t>(split) * kPagedKeysPerSplit;
+    const std::int64_t end = begin + kPagedKeysPerSplit < visible ? begin + kPagedKeysPerSplit : visible;
+    float2 acc[kMaxGroup][kPairs];
+    float m[kMaxGroup], l[kMaxGroup];
+#pragma unroll
+    for (int g = 0; g < kMaxGroup; ++g) {
+#pragma unroll
+      for (int i = 0; i < kPairs; ++i) acc[g][i] = make_float2(0.0f, 0.0f);
+      m[g] = -INFINITY;
+      l[g] = 0.0f;
+    }
+    for (std::int64_t t = begin + warp; t < end; t += kGroupWarps) {
+      const std::int64_t key = static_cast<std::int64_t>(table[t / p.block_size]) * p.block_size + t % p.block_size;
+      float2 kk[kPairs], vv[kPairs];
+#pragma unroll
+      for (int i = 0; i < kPairs; ++i) {
+        const int j = lane + i * kWarpSize;
+        kk[i] = j < pairs ? load_pair(kbase + key * key_stride + 2 * j) : make_float2(0.0f, 0.0f);
+        vv[i] = j < pairs ? load_pair(vbase + key * key_stride + 2 * j) : make_float2(0.0f, 0.0f);
+      }
+#pragma unroll
+      for (int g = 0; g < kMaxGroup; ++g) {
+        if (g >= group) break;
+        float dot = 0.0f;
+#pragma unroll
+        for (int i = 0; i < kPairs; ++i) dot += q[g][i].x * kk[i].x + q[g][i].y * kk[i].y;
+        const float score = warp_sum(dot);
+        const float m_new = fmaxf(m[g], score);
+        const float correction = exp2f(m[g] - m_new);
+        const float weight = exp2f(score - m_new);
+        l[g] = l[g] * correction + weight;
+#pragma unroll
+        for (int i = 0; i < kPairs; ++i) {
+          acc[g][i].x = acc[g][i].x * correction + weight * vv[i].x;
+          acc[g][i].y = acc[g][i].y * correction + weight * vv[i].y;
+        }
+        m[g] = m_new;
+      }
+    }
+    __syncthreads();  // the previous split's merge has read the shared arrays
+#pragma unroll
+    for (int g = 0; g < kMaxGroup; ++g) {
+      if (g >= group) break;
+#pragma unroll
+      for (int i = 0; i < kPairs; ++i) {
+        const int j = lane + i * kWarpSize;
+        if (j < pairs) {
+          warp_acc[warp][g][2 * j] = acc[g][i].x;
+          warp_acc[warp][g][2 * j + 1] = acc[g][i].y;
+        }
+      }
+      if (lane == 0) {
+        warp_m[warp][g] = m[g];
+        warp_l[warp][g] = l[g];
+      }
+    }
+    __syncthreads();
+    for (int g = 0; g < group; ++g) {
+      float block_m = -INFINITY;
+#pragma unroll
+      for (int w = 0; w < kGroupWarps; ++w) block_m = fmaxf(block_m, warp_m[w][g]);
+      float weights[kGroupWarps], block_l = 0.0f;
+#pragma unroll
+      for (int w = 0; w < kGroupWarps; ++w) {
+        weights[w] = warp_m[w][g] == -INFINITY ? 0.0f : exp2f(warp_m[w][g] - block_m);
+        block_l += warp_l[w][g] * weights[w];
+      }
+      const std::int64_t row = s * p.heads + kvh * group + g;
+      float* part = used == 1 ? nullptr : p.workspace + (row * splits + split) * (p.head_dim + 2);
+      if (part && threadIdx.x == 0) {
+        part[0] = block_m;
+        part[1] = block_l;
+      }
+      for (int d = threadIdx.x; d < p.head_dim; d += kGroupThreads) {
+        float sum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kGroupWarps; ++w) sum += warp_acc[w][g][d] * weights[w];
+        if (part) part[2 + d] = sum;
+        else static_cast<O*>(p.out)[row * p.head_dim + d] = from_float<O>(block_l > 0.0f ? sum / block_l : 0.0f);
+      }
+    }
+  }
+}
+
 // grid (batch·seq·heads): merges the splits of one row. Warp 0 weighs the splits (lane s holds
 // splits s and s + 32), then every thread sums its dimensions' accumulators over the splits with
 // the loads of several splits in flight.
 template <typename O>
 static __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const float* __restrict__ workspace, O* out,
-                                                                         int splits, int head_dim) {
+                                                                         int splits, int head_dim, AttentionParams p) {
   static_assert(kMaxSplits <= 2 * kWarpSize && kThreads >= kWarpSize);
   __shared__ float weights[kMaxSplits];
   __shared__ float total;
   const std::int64_t row = blockIdx.x;
   const int stride = head_dim + 2;
   const float* parts = workspace + row * splits * stride;
+  if (p.block_tables) {  // paged: only the splits the token's keys fill were written
+    const std::int64_t token = row / p.heads;
+    std::int64_t visible = p.kv_rows[token] < 0 ? 0 : static_cast<std::int64_t>(p.positions[token]) + 1;
+    visible = visible < p.keys ? visible : p.keys;
+    splits = static_cast<int>((visible + kPagedKeysPerSplit - 1) / kPagedKeysPerSplit);
+    if (splits <= 1) return;  // written by the attention kernel
+  }
   if (threadIdx.x < kWarpSize) {
     const int lane = threadIdx.x;
     float m[2], l[2];
@@ -205,18 +341,28 @@ void attention(const AttentionParams& p, cudaStream_t stream) {
   if (splits > 1 && p.workspace == nullptr) throw CudaError("attention: split-KV pass needs a workspace");
   const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(p.heads), static_cast<unsigned>(p.batch * p.seq));
   const bool small = p.head_dim <= 2 * kSmallPairsPerLane * kWarpSize;
+  const bool grouped = p.block_tables && p.batch == 1 && small && p.heads / p.kv_heads <= kMaxGroup;
+  // Blocks per (query, kv head) sharing its splits: enough blocks for the GPU (a split's result does
+  // not depend on which block computes it, so neither does a query's on the batch).
+  const std::int64_t group_blocks =
+      std::clamp<std::int64_t>((kTargetBlocks + p.seq * p.kv_heads - 1) / (p.seq * p.kv_heads), 1, splits);
   dispatch_element(p.q_type, [&](auto q_tag) {
     dispatch_element(p.kv_type, [&](auto kv_tag) {
       dispatch_element(p.out_type, [&](auto out_tag) {
         using Q = decltype(q_tag);
         using KV = decltype(kv_tag);
         using O = decltype(out_tag);
-        if (small) attention_kernel<Q, KV, O, kSmallPairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
+        if (grouped)
+          paged_group_kernel<Q, KV, O><<<dim3(static_cast<unsigned>(group_blocks),
+                                              static_cast<unsigned>(p.kv_heads),
+                                              static_cast<unsigned>(p.seq)),
+                                         kGroupThreads, 0, stream>>>(p, splits);
+        else if (small) attention_kernel<Q, KV, O, kSmallPairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
         else attention_kernel<Q, KV, O, kLargePairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
         CUDA_CHECK_LAUNCH();
         if (splits > 1) {
           attention_merge_kernel<O><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
-              p.workspace, static_cast<O*>(p.out), splits, static_cast<int>(p.head_dim));
+              p.workspace, static_cast<O*>(p.out), splits, static_cast<int>(p.head_dim), p);
           CUDA_CHECK_LAUNCH();
         }
       });

@@ -21,13 +21,13 @@ static __global__ void scale_output_kernel(const S* src, O* out, const float* __
                                            const float* __restrict__ col_scale, const float* __restrict__ bias,
                                            std::int64_t rows, std::int64_t cols, bool accumulate,
                                            const float* __restrict__ gate, std::int64_t gate_rows,
-                                           std::int64_t first_row) {
+                                           std::int64_t first_row, std::int64_t src_stride) {
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   const float cs = col_scale ? col_scale[c] : 1.0f, b = bias ? bias[c] : 0.0f;
   for (std::int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const std::int64_t i = r * cols + c;
-    float v = to_float(src[i]);
+    float v = to_float(src[r * src_stride + c]);
     if (row_scale) v *= row_scale[r];
     if (col_scale) v *= cs;
     if (bias) v += b;
@@ -45,7 +45,7 @@ void scale_output(const ScaleOutputParams& p, cudaStream_t stream) {
       using O = decltype(out_tag);
       scale_output_kernel<S, O><<<grid_for(p.rows, p.cols), kThreads, 0, stream>>>(
           static_cast<const S*>(p.src), static_cast<O*>(p.out), p.row_scale, p.col_scale, p.bias, p.rows, p.cols,
-          p.accumulate, p.gate, p.gate_rows, p.first_row);
+          p.accumulate, p.gate, p.gate_rows, p.first_row, p.src_stride ? p.src_stride : p.cols);
     });
   });
   CUDA_CHECK_LAUNCH();

@@ -25,6 +25,7 @@ struct ScaleOutputParams {
   const float* gate = nullptr;  // [(first_row + rows) / gate_rows, cols] or null
   std::int64_t gate_rows = 1;
   std::int64_t first_row = 0;   // src's first row in the gate's rows (a pass over part of a GEMM)
+  std::int64_t src_stride = 0;  // elements between src rows (0: cols)
 };
 
 void scale_output(const ScaleOutputParams& p, cudaStream_t stream);

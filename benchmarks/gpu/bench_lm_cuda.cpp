@@ -7,6 +7,7 @@
 // 1000 prompt tokens into a session sized for 3000 frames. GPU time comes from CUDA
 // events (manual time).
 #include <benchmark/benchmark.h>
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -335,6 +337,11 @@ void BM_BatchStep(benchmark::State& state) {
                  first);
     join_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / songs;
     batch.step();  // captures this bucket's graph
+    if (std::getenv("HEARTSTREAM_PROFILE_STEP")) {  // one step for `ncu --profile-from-start off`
+      CUDA_CHECK(cudaProfilerStart());
+      batch.step();
+      CUDA_CHECK(cudaProfilerStop());
+    }
     state.ResumeTiming();
     const auto t1 = std::chrono::steady_clock::now();
     for (std::int64_t f = 0; f < kTimedFrames; ++f) benchmark::DoNotOptimize(batch.step());

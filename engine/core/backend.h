@@ -28,6 +28,9 @@ struct Weight {
   Tensor values;  // [out, in] in the backend's weight format
   Tensor scales;  // fp8 only: fp32 [out] per-output-channel scales; undefined otherwise
   Tensor bias;    // fp32 [out] or undefined
+  // Rows of values' storage (≥ out; the rows past out are zeros): a backend pads weights whose GEMMs
+  // want a multiple of 16 rows. 0: out.
+  std::int64_t stored_rows = 0;
   std::int64_t out_features() const { return values.dim(0); }
   std::int64_t in_features() const { return values.dim(1); }
 };

@@ -106,10 +106,13 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
       type == kernels::WeightType::F32 ? kernels::ElementType::F32 : kernels::ElementType::BF16;
   const std::size_t gemm_out_size = gemm_out_type == kernels::ElementType::F32 ? sizeof(float) : sizeof(std::uint16_t);
   const bool split = outs.size() > 1 || gated;
-  const bool direct = !accumulate && !split && gemm_out_type == out_type;
+  // A weight stored with zero rows past its height (Weight::stored_rows: the 8197-id heads) runs
+  // its GEMM over them into scratch rows of that stride.
+  const std::int64_t stride = !split && w.stored_rows > out_features ? w.stored_rows : out_features;
+  const bool direct = !accumulate && !split && gemm_out_type == out_type && stride == out_features;
   const std::size_t x_bytes = fp8 ? static_cast<std::size_t>(in) + sizeof(float)
                                   : native ? 0 : static_cast<std::size_t>(in) * sizeof(std::uint16_t);
-  const std::size_t row_bytes = x_bytes + (direct ? 0 : static_cast<std::size_t>(out_features) * gemm_out_size);
+  const std::size_t row_bytes = x_bytes + (direct ? 0 : static_cast<std::size_t>(stride) * gemm_out_size);
   const std::size_t room = s.scratch.bytes() > 3 * kScratchAlign ? s.scratch.bytes() - 3 * kScratchAlign : 0;
   const std::int64_t pass_rows = std::max<std::int64_t>(1, std::min<std::int64_t>(rows, row_bytes ? room / row_bytes : rows));
   for (std::int64_t r0 = 0; r0 < rows; r0 += pass_rows) {
@@ -136,8 +139,8 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
     }
     const std::size_t out_offset = static_cast<std::size_t>(r0 * out_features) * dtype_size(out.dtype());
     void* gemm_out = direct ? static_cast<char*>(out.raw()) + out_offset
-                            : cuda::scratch(s, offset, static_cast<std::size_t>(n * out_features) * gemm_out_size, op);
-    if (!s.lt->run({w.values.raw(), gemm_x, gemm_out, n, in, out_features, type}, s.stream)) {
+                            : cuda::scratch(s, offset, static_cast<std::size_t>(n * stride) * gemm_out_size, op);
+    if (!s.lt->run({w.values.raw(), gemm_x, gemm_out, n, in, stride, type}, s.stream)) {
       gemv_rows(r0, r0 + n);
       continue;
     }
@@ -152,6 +155,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
     } else if (!direct || x_scales || bias) {
       kernels::ScaleOutputParams p{gemm_out, static_cast<char*>(out.raw()) + out_offset, x_scales, scales, bias, n,
                                    out_features, gemm_out_type, out_type, accumulate};
+      p.src_stride = stride;
       if (residual_gate) {
         p.gate = static_cast<const float*>(residual_gate->raw());
         p.gate_rows = rows / residual_gate->dim(0);

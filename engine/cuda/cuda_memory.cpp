@@ -28,6 +28,25 @@ Tensor upload_bias(CudaBackend& backend, const Tensor* bias, std::int64_t out_fe
   return backend.upload_exact(bias->to_f32());
 }
 
+// cuBLASLt's fp8 GEMMs want the weight's rows (and every GEMM a 16-byte output stride) in
+// multiples of 16: a weight of another height is stored with zero rows up to the next multiple.
+constexpr std::int64_t kGemmRowMultiple = 16;
+
+// `host` [out, in] on the device with its rows padded to kGemmRowMultiple; sets w.values and
+// w.stored_rows.
+void upload_weight(CudaBackend& backend, const Tensor& host, Weight& w) {
+  const std::int64_t rows = host.dim(0), padded = (rows + kGemmRowMultiple - 1) / kGemmRowMultiple * kGemmRowMultiple;
+  if (padded == rows) {
+    w.values = backend.upload_exact(host);
+    return;
+  }
+  Tensor storage = backend.alloc({padded, host.dim(1)}, host.dtype());  // zero-filled
+  Tensor head = storage.slice(0, rows);
+  backend.write(host, head);
+  w.values = head;
+  w.stored_rows = padded;
+}
+
 }  // namespace
 
 Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
@@ -103,7 +122,7 @@ Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precis
     return load_quantized_linear(q.values, q.scales, bias);
   }
   Weight w;
-  w.values = upload_exact(host_as(weight, precision == Precision::F32 ? DType::F32 : DType::BF16));
+  upload_weight(*this, host_as(weight, precision == Precision::F32 ? DType::F32 : DType::BF16), w);
   w.bias = upload_bias(*this, bias, weight.dim(0), op);
   return w;
 }
@@ -119,7 +138,7 @@ Weight CudaBackend::load_quantized_linear(const Tensor& values, const Tensor& sc
                    "scales must be F32 [" + std::to_string(values.dim(0)) + "], got " +
                        std::string(dtype_name(scales.dtype())) + " " + shape_str(scales.shape()));
   Weight w;
-  w.values = upload_exact(values);
+  upload_weight(*this, values, w);
   w.scales = upload_exact(scales);
   w.bias = upload_bias(*this, bias, values.dim(0), op);
   return w;

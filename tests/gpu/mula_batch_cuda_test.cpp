@@ -17,29 +17,37 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(PagedOpsCuda, MatchTheCpu) {
-  HS_REQUIRE_GPU();
+// `copies` × 7 tokens over 3 KV rows with shuffled blocks: positions within the first block, past
+// it, over several 512-key splits, and a padding token. Many tokens make one block take all of a
+// token's splits, few give each split its own block: both must match the CPU.
+void paged_ops_match_the_cpu(int copies) {
   CpuBackend cpu;
   CudaBackend& gpu = test::cuda_backend(DType::F32);
-  constexpr std::int64_t kTokens = 7, kHeads = 24, kKv = 8, kHd = 128, kBlock = 16, kBlocks = 40, kWidth = 8;
+  constexpr std::int64_t kHeads = 24, kKv = 8, kHd = 128, kBlock = 16, kBlocks = 300, kWidth = 80;
+  const std::vector<std::int32_t> one_positions{0, 17, 1100, 3, 127, 600, 0}, one_rows{0, 0, 1, 2, 1, 2, -1};
+  std::vector<std::int32_t> pos, row;
+  for (int c = 0; c < copies; ++c) {
+    pos.insert(pos.end(), one_positions.begin(), one_positions.end());
+    row.insert(row.end(), one_rows.begin(), one_rows.end());
+  }
+  const std::int64_t tokens = static_cast<std::int64_t>(pos.size());
   std::mt19937 gen(3);
-  const Tensor q = test::random_tensor({kTokens, kHeads, kHd}, gen, DType::F32);
-  const Tensor k = test::random_tensor({kTokens, kKv, kHd}, gen, DType::F32);
-  const Tensor v = test::random_tensor({kTokens, kKv, kHd}, gen, DType::F32);
-  Tensor k_pool = test::random_tensor({kBlocks, kBlock, kKv, kHd}, gen, DType::F32), v_pool = test::random_tensor(k_pool.shape(), gen, DType::F32);
-  // Rows 0..2 with shuffled blocks; tokens at their rows' positions (one beyond the first block,
-  // one long row over several blocks), and one padding token.
-  std::vector<std::int32_t> table(3 * kWidth, -1);
+  const Tensor q = test::random_tensor({tokens, kHeads, kHd}, gen, DType::F32);
+  const Tensor k = test::random_tensor({tokens, kKv, kHd}, gen, DType::F32);
+  const Tensor v = test::random_tensor({tokens, kKv, kHd}, gen, DType::F32);
+  const Tensor k_pool = test::random_tensor({kBlocks, kBlock, kKv, kHd}, gen, DType::F32);
+  const Tensor v_pool = test::random_tensor(k_pool.shape(), gen, DType::F32);
+  std::vector<std::int32_t> table(3 * kWidth);
   for (std::int32_t i = 0; i < 3 * kWidth; ++i) table[static_cast<std::size_t>(i)] = (i * 17 + 5) % kBlocks;
   const Tensor tables = Tensor::from_i32({3, kWidth}, table);
-  const Tensor positions = Tensor::from_i32({kTokens}, {0, 17, 100, 3, 127, 40, 0});
-  const Tensor rows = Tensor::from_i32({kTokens}, {0, 0, 1, 2, 1, 2, -1});
+  const Tensor positions = Tensor::from_i32({tokens}, pos), rows = Tensor::from_i32({tokens}, row);
   std::vector<std::int32_t> slot;
-  for (std::int64_t t = 0; t < kTokens; ++t) {
-    const std::int32_t r = rows.data<std::int32_t>()[t], p = positions.data<std::int32_t>()[t];
-    slot.push_back(r < 0 ? -1 : table[static_cast<std::size_t>(r * kWidth + p / kBlock)] * kBlock + p % kBlock);
+  for (std::int64_t t = 0; t < tokens; ++t) {
+    const std::int32_t r = row[static_cast<std::size_t>(t)], p = pos[static_cast<std::size_t>(t)];
+    // Only the first copy stores (the later ones would overwrite the same slots).
+    slot.push_back(r < 0 || t >= 7 ? -1 : table[static_cast<std::size_t>(r * kWidth + p / kBlock)] * kBlock + p % kBlock);
   }
-  const Tensor slots = Tensor::from_i32({kTokens}, slot);
+  const Tensor slots = Tensor::from_i32({tokens}, slot);
   Tensor inv_freq = Tensor::zeros({kHd / 2}, DType::F32);
   for (std::int64_t j = 0; j < kHd / 2; ++j) inv_freq.data<float>()[j] = std::pow(500000.0f, -2.0f * j / kHd);
 
@@ -57,8 +65,15 @@ TEST(PagedOpsCuda, MatchTheCpu) {
   EXPECT_LT(test::normalised_error(gpu.download(gkp), ckp), 1e-6);
   EXPECT_LT(test::normalised_error(gpu.download(gvp), cvp), 1e-6);
   const Tensor out = gpu.download(gout);
-  EXPECT_LT(test::normalised_error(out, cout), 1e-5);
-  for (std::int64_t i = (kTokens - 1) * kHeads * kHd; i < out.numel(); ++i) ASSERT_EQ(out.data<float>()[i], 0.0f);
+  EXPECT_LT(test::normalised_error(out, cout), 1e-5) << copies << " copies";
+  for (std::int64_t t = 6; t < tokens; t += 7)
+    for (std::int64_t i = t * kHeads * kHd; i < (t + 1) * kHeads * kHd; ++i) ASSERT_EQ(out.data<float>()[i], 0.0f);
+}
+
+TEST(PagedOpsCuda, MatchTheCpu) {
+  HS_REQUIRE_GPU();
+  paged_ops_match_the_cpu(1);
+  paged_ops_match_the_cpu(20);
 }
 
 TEST(SampleRowsCuda, DrawsWhatTheCpuDraws) {
