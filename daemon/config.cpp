@@ -71,6 +71,8 @@ std::string format_number(double x) {
 }
 
 // A finite number in [lo, hi] (or (lo, hi] when lo_open).
+constexpr double kMaxKvCacheGb = 4096;  // model.kv_cache_gb: more than any GPU holds
+
 double parse_number(const std::string& path, const RawValue& v, double lo, double hi, bool lo_open = false) {
   const std::string range = (lo_open ? "(" : "[") + format_number(lo) + ", " + format_number(hi) + "]";
   char* end = nullptr;
@@ -159,6 +161,8 @@ const std::vector<Field>& fields() {
        [](DaemonConfig& c, auto& p, auto& v) { c.model.codec_device = parse_choice(p, v, {"cpu", "cuda"}); }},
       {"model.codec_precision",
        [](DaemonConfig& c, auto& p, auto& v) { c.model.codec_precision = parse_choice(p, v, {"fp32", "bf16", "fp8"}); }},
+      {"model.kv_cache_gb",
+       [](DaemonConfig& c, auto& p, auto& v) { c.model.kv_cache_gb = parse_number(p, v, 0, kMaxKvCacheGb); }},
       {"generation.max_audio_length_ms",
        [](DaemonConfig& c, auto& p, auto& v) { c.generation.max_audio_length_ms = parse_int(p, v, kMinAudioMs, kMaxAudioMsLimit); }},
       {"generation.max_audio_length_ms_limit",

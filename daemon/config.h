@@ -58,6 +58,9 @@ struct ModelConfig {
   // fp32 | bf16 | fp8: HeartCodec's linears; unset: precision when the codec shares the LM's device,
   // else that device's default (BackendChoice::codec_precision_or_default)
   std::optional<std::string> codec_precision;
+  // GB of the KV cache pool the running songs share (many songs per step, engine/model/lm/mula_batch.h);
+  // 0: room for server.max_sessions songs of generation.max_audio_length_ms.
+  double kv_cache_gb = 0;
 };
 
 struct GenerationConfig {

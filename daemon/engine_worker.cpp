@@ -18,12 +18,47 @@ constexpr std::string_view kDrainingMessage = "the daemon is shutting down (drai
 constexpr std::string_view kDrainingQueuedMessage =
     "the daemon is shutting down (draining): queued songs do not start";
 
+constexpr std::int64_t kBlockSize = 16;          // KV positions per block
+constexpr std::int64_t kPromptAllowance = 512;   // positions a prompt is given in the default pool
+constexpr std::int64_t kRowsPerSong = 2;         // CFG: conditional and unconditional rows
+constexpr double kBytesPerGb = 1e9;
+
+// The running songs' batch: a slot per max_sessions song and a KV pool of model.kv_cache_gb, or by
+// default room for every slot's song of generation.max_audio_length_ms.
+BatchOptions batch_options(const MulaModel& model, const WorkerOptions& o) {
+  const std::int64_t block_bytes = MulaBatch::block_bytes(model, kBlockSize);
+  const std::int64_t per_song =
+      kRowsPerSong * ((max_frames_for(o.song_ms) + kPromptAllowance + kBlockSize - 1) / kBlockSize);
+  const std::int64_t blocks = o.kv_cache_gb > 0 ? static_cast<std::int64_t>(o.kv_cache_gb * kBytesPerGb / block_bytes)
+                                                : o.max_sessions * per_song;
+  if (blocks < 1)
+    throw ConfigError("model.kv_cache_gb " + std::to_string(o.kv_cache_gb) + " holds no KV block (" +
+                      std::to_string(block_bytes) + " bytes each)");
+  spdlog::info("KV cache: {} blocks of {} positions, {:.2f} GB ({} songs of {} s at once)", blocks, kBlockSize,
+               static_cast<double>(blocks * block_bytes) / kBytesPerGb, blocks / per_song, o.song_ms / 1000);
+  return {.slots = o.max_sessions, .block_size = kBlockSize, .kv_blocks = blocks};
+}
+
+std::unique_ptr<FrameBatch> make_batch(const std::shared_ptr<const MulaModel>& model, const WorkerOptions& o) {
+  const BatchOptions options = batch_options(*model, o);
+  try {
+    return std::make_unique<FrameBatch>(model, options);
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ConfigError("the KV cache (" + std::to_string(options.kv_blocks) + " blocks) could not be allocated: " +
+                      e.what() + "; set model.kv_cache_gb lower or server.max_sessions / generation.max_audio_length_ms smaller");
+  }
+}
+
 }  // namespace
 
 WorkerOptions worker_options(const DaemonConfig& config) {
   return WorkerOptions{.max_sessions = config.server.max_sessions,
                        .queue_limit = config.server.queue_limit,
                        .realtime_headroom = config.server.realtime_headroom,
+                       .kv_cache_gb = config.model.kv_cache_gb,
+                       .song_ms = config.generation.max_audio_length_ms,
                        .pacing = {.chunk_frames = config.streaming.chunk_frames,
                                   .lookahead_s = config.streaming.lookahead_s}};
 }
@@ -33,7 +68,8 @@ EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& 
       options_(options),
       metrics_(&metrics),
       description_(models_.description),
-      admission_(kFramePeriodS * options.realtime_headroom) {
+      admission_(kFramePeriodS * options.realtime_headroom),
+      batch_(make_batch(models_.mula, options_)) {
   metrics_->set_load(0, 0, options_.max_sessions);
   report_gpu_memory();
   thread_ = std::thread([this] { run(); });
@@ -175,8 +211,8 @@ void EngineWorker::start(std::vector<Pending> admitted) {
     metrics_->observe_queue_wait(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - p.setup.accepted_at).count());
     try {
-      sessions_.push_back(std::make_unique<SongSession>(models_, std::move(p.setup), options_.pacing, *metrics_,
-                                                        [this] { song_ended(); }));
+      sessions_.push_back(std::make_unique<SongSession>(models_, *batch_, std::move(p.setup), options_.pacing,
+                                                        *metrics_, [this] { song_ended(); }));
       spdlog::info("song {} started ({} running)", sessions_.back()->id(), sessions_.size());
     } catch (const std::exception& e) {
       spdlog::warn("song rejected by the engine: {}", e.what());
@@ -198,8 +234,26 @@ void EngineWorker::start(std::vector<Pending> admitted) {
 bool EngineWorker::step_all() {
   int stepped = 0;
   const auto round_start = std::chrono::steady_clock::now();
-  for (auto& session : sessions_) {
-    if (session->paused(round_start)) continue;
+  // The LM first: one batched step gives every unpaused song its next frame (a new song's first
+  // frame comes from its own prompt in its step below).
+  std::vector<SongSession*> active;
+  std::vector<Generator*> generators;
+  for (auto& session : sessions_)
+    if (!session->paused(round_start)) {
+      active.push_back(session.get());
+      generators.push_back(&session->generator());
+    }
+  try {
+    batch_->step(generators);
+  } catch (const std::exception& e) {
+    spdlog::error("the batched LM step failed: {}", e.what());
+    for (SongSession* session : active) {
+      metrics_->song_failed();
+      session->fail(error_code::kGenerationFailed, e.what());
+    }
+  }
+  metrics_->set_kv_blocks(batch_->batch().pool_blocks() - batch_->batch().free_blocks(), batch_->batch().pool_blocks());
+  for (SongSession* session : active) {
     ++stepped;
     const auto step_start = std::chrono::steady_clock::now();
     try {

@@ -25,6 +25,7 @@
 #include "daemon/metrics.h"
 #include "daemon/song_handle.h"
 #include "daemon/song_setup.h"
+#include "engine/pipeline/generator.h"
 
 namespace hs::daemon {
 
@@ -34,6 +35,8 @@ struct WorkerOptions {
   int max_sessions = 16;           // ServerConfig::max_sessions: songs running at once
   int queue_limit = 32;            // ServerConfig::queue_limit: songs waiting to start
   double realtime_headroom = 0.8;  // ServerConfig::realtime_headroom: of the 80 ms frame
+  double kv_cache_gb = 0;          // ModelConfig::kv_cache_gb (0: room for max_sessions songs of song_ms)
+  std::int64_t song_ms = 240000;   // GenerationConfig::max_audio_length_ms
   PacingOptions pacing;
 };
 
@@ -117,6 +120,7 @@ class EngineWorker {
   Metrics* metrics_;
   std::string description_;
   RealtimeAdmission admission_;  // worker thread (read under the lock by take_admitted)
+  std::unique_ptr<FrameBatch> batch_;  // the running songs' LM: one batched step per round (worker thread)
 
   mutable std::mutex mutex_;  // guards queue_, running_, stopping_, draining_, woken_
   std::condition_variable wake_;

@@ -58,6 +58,8 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
                             "The round time predicted with one more song than are running (0 before a measurement).");
   worst_lag_ = &gauge(r, "song_lag_seconds_max",
                       "Seconds of audio the generating song furthest behind real time lacks now.");
+  kv_blocks_in_use_ = &gauge(r, "kv_blocks_in_use", "KV cache blocks (16 positions each) the running songs hold.");
+  kv_blocks_total_ = &gauge(r, "kv_blocks_total", "KV cache blocks in the pool (model.kv_cache_gb).");
   connections_open_ = &gauge(r, "connections_open", "Open client connections (HTTP, WebSocket, POST streams).");
   gpu_memory_peak_bytes_ = &family(prom::BuildGauge(), r, "gpu_memory_peak_bytes",
                                    "The most GPU memory a model's backend has held at once (absent for a model on the CPU).");

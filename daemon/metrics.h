@@ -54,6 +54,11 @@ class Metrics {
   void observe_queue_wait(double seconds) { queue_wait_->Observe(seconds); }
   // Seconds of audio the song furthest behind real time lacks now (0: none is behind).
   void set_worst_lag(double seconds) { worst_lag_->Set(seconds); }
+  // KV cache blocks the running songs hold, of the pool's total (engine/model/lm/mula_batch.h).
+  void set_kv_blocks(std::int64_t in_use, std::int64_t total) {
+    kv_blocks_in_use_->Set(static_cast<double>(in_use));
+    kv_blocks_total_->Set(static_cast<double>(total));
+  }
   // The most a song fell behind real time, observed when it ends.
   void observe_song_lag(double seconds) { song_lag_->Observe(seconds); }
   // A song had to wait in the queue: every slot was taken, or one more song would have slowed the
@@ -90,6 +95,8 @@ class Metrics {
   prometheus::Gauge* queue_depth_;
   prometheus::Gauge* predicted_round_;
   prometheus::Gauge* worst_lag_;
+  prometheus::Gauge* kv_blocks_in_use_;
+  prometheus::Gauge* kv_blocks_total_;
   prometheus::Gauge* connections_open_;
   prometheus::Family<prometheus::Gauge>* gpu_memory_peak_bytes_;
   prometheus::Gauge* frames_per_second_;

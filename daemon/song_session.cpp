@@ -61,14 +61,14 @@ GenerationRequest make_request(const EngineModels& models, const SongParams& p, 
 
 }  // namespace
 
-SongSession::SongSession(const EngineModels& models, SongSetup setup, const PacingOptions& pacing, Metrics& metrics,
-                         std::function<void()> on_ending)
+SongSession::SongSession(const EngineModels& models, FrameBatch& batch, SongSetup setup, const PacingOptions& pacing,
+                         Metrics& metrics, std::function<void()> on_ending)
     : setup_(std::move(setup)),
       pacing_(pacing),
       metrics_(&metrics),
       on_ending_(std::move(on_ending)),
       seed_(choose_seed(setup_.params)),
-      generator_(models.mula, models.gen, make_request(models, setup_.params, seed_)),
+      generator_(models.mula, models.gen, make_request(models, setup_.params, seed_), &batch),
       codec_noise_(codec_noise_seed(seed_)),
       decoder_(*models.codec, codec_noise_, decoder_options(pacing)),
       started_at_(Clock::now()) {

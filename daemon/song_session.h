@@ -29,10 +29,12 @@ class SongSession {
   // InvalidArgument for a request the engine cannot take (the worker turns it into an error).
   // `on_ending` runs once, just before the final `done`/`error` goes to the listener, so a client
   // that has its `done` never sees the song still counted as running.
-  SongSession(const EngineModels& models, SongSetup setup, const PacingOptions& pacing, Metrics& metrics,
-              std::function<void()> on_ending);
+  // The song's LM runs in `batch` (the worker's), one frame per FrameBatch::step.
+  SongSession(const EngineModels& models, FrameBatch& batch, SongSetup setup, const PacingOptions& pacing,
+              Metrics& metrics, std::function<void()> on_ending);
 
   const std::string& id() const { return setup_.handle->id(); }
+  Generator& generator() { return generator_; }
   SongListener& listener() const { return *setup_.listener; }
   bool finished() const { return finished_; }
   // True while the listener is full or the audio runs more than the look-ahead ahead of real

@@ -14,7 +14,7 @@ constexpr std::int64_t kMinKeysPerSplit = 32;
 constexpr std::int64_t kMaxSplits = 64;
 constexpr int kSmallPairsPerLane = 2;   // head_dim ≤ 128
 constexpr int kLargePairsPerLane = 6;   // head_dim ≤ 384
-constexpr int kGroupWarps = 8;          // paged_group_kernel
+constexpr int kGroupWarps = 16;         // paged_group_kernel
 constexpr int kGroupThreads = kGroupWarps * kWarpSize;
 constexpr int kMaxGroup = 4;            // query heads per kv head in paged_group_kernel
 constexpr float kLog2e = 1.4426950408889634f;
@@ -157,7 +157,7 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
 // Paged decode with grouped-query heads (head_dim ≤ 128, ≤ kMaxGroup query heads per kv head):
 // grid (blocks, kv_heads, seq). A token's keys fall in splits of kPagedKeysPerSplit; block x takes
 // splits x, x + blocks, … of its token (as many as its keys fill), so a split's result is the same
-// whichever block computes it. The block's warps walk the split's keys (warp w: keys w, w + 8, …)
+// whichever block computes it. The block's warps walk the split's keys (warp w: keys w, w + 16, …)
 // and read each key once for the kv head's whole query group; per query head the warps merge as in
 // attention_kernel, into the output (a token of one split) or the workspace (attention_merge_kernel).
 template <typename Q, typename KV, typename O>

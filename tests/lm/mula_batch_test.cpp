@@ -157,31 +157,29 @@ TEST_F(MulaBatchTest, SongsTogetherGiveTheFramesEachGivesAlone) {
   EXPECT_EQ(batch.free_blocks(), all_blocks) << "every block came back";
 }
 
-TEST_F(MulaBatchTest, BlocksFollowTheSongAndRunningOutIsAClearError) {
-  const Song s = song(6, 1.5f, 1.0f, 50, 9, 40);
-  MulaBatch batch(*model_, {.slots = 2, .block_size = 4, .kv_blocks = 6});
+TEST_F(MulaBatchTest, BlocksAreTakenAsTheSongGrowsAndReservedForItsWholeLength) {
+  const Song s = song(6, 1.5f, 1.0f, 50, 9, 11);  // 6 + 10 positions: 4 blocks of 4 per row
+  MulaBatch batch(*model_, {.slots = 2, .block_size = 4, .kv_blocks = 12});
   Frame first;
   const std::int64_t slot = batch.join(s.prompt, s.options, first);
-  EXPECT_EQ(batch.free_blocks(), 6 - 2 * 2) << "6 prompt positions: 2 blocks per row";
+  EXPECT_EQ(batch.unreserved_blocks(), 12 - 2 * 4);
+  EXPECT_EQ(batch.free_blocks(), 12 - 2 * 2) << "6 prompt positions: 2 blocks per row";
   batch.step();  // position 6
   batch.step();  // position 7
-  EXPECT_EQ(batch.free_blocks(), 2);
+  EXPECT_EQ(batch.free_blocks(), 8);
   batch.step();  // position 8 starts a block in both rows
-  EXPECT_EQ(batch.free_blocks(), 0);
-  for (int i = 0; i < 3; ++i) batch.step();
+  EXPECT_EQ(batch.free_blocks(), 6);
   try {
-    batch.step();  // position 12
-    FAIL() << "expected the pool to run out";
+    batch.join(s.prompt, s.options, first);
+    FAIL() << "a second song of 8 blocks joined beside 8 reserved of 12";
   } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("slot " + std::to_string(slot)), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("needs 8 KV blocks, 4 of the 12"), std::string::npos) << e.what();
   }
-  try {
-    MulaBatch small(*model_, {.slots = 1, .block_size = 4, .kv_blocks = 3});
-    small.join(s.prompt, s.options, first);
-    FAIL() << "a prompt needing 4 blocks joined a pool of 3";
-  } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("needs 4 KV blocks, 3 are free"), std::string::npos) << e.what();
-  }
+  while (batch.frames_done(slot) < s.options.max_frames) batch.step();
+  EXPECT_EQ(batch.free_blocks(), 12 - 2 * 4) << "the song took exactly what it reserved";
+  batch.leave(slot);
+  EXPECT_EQ(batch.unreserved_blocks(), 12);
+  EXPECT_EQ(batch.join(s.prompt, s.options, first), 0) << "room again once the first song left";
 }
 
 TEST_F(MulaBatchTest, FullSlotsAndUnknownSlotsAreRefused) {

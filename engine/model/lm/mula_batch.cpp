@@ -77,6 +77,12 @@ MulaBatch::MulaBatch(const MulaModel& model, const BatchOptions& options)
   dec_h_ = backend_.alloc({rows_max_, dec_dim}, act);
 }
 
+std::int64_t MulaBatch::block_bytes(const MulaModel& model, std::int64_t block_size) {
+  const LlamaFlavor& f = model.backbone();
+  const auto narrow = static_cast<std::int64_t>(dtype_size(model.backend().narrow_dtype(model.precision())));
+  return 2 * f.layers * block_size * f.kv_heads * f.head_dim() * narrow;
+}
+
 const MulaBatch::Song& MulaBatch::song(std::int64_t slot) const {
   HS_CHECK(slot >= 0 && slot < options_.slots && songs_[static_cast<std::size_t>(slot)].active,
            "MulaBatch: no song in slot " + std::to_string(slot));
@@ -86,6 +92,12 @@ const MulaBatch::Song& MulaBatch::song(std::int64_t slot) const {
 Tensor MulaBatch::last_logits(std::int64_t slot) const {
   const std::int64_t row = kRowsPerSlot * slot;
   return backend_.download(logits_.slice(row, row + (song(slot).cfg ? 2 : 1)));
+}
+
+std::int64_t MulaBatch::unreserved_blocks() const {
+  std::int64_t reserved = 0;
+  for (const Song& s : songs_) reserved += s.reserved_blocks;
+  return pool_.blocks - reserved;
 }
 
 std::int64_t MulaBatch::songs() const {
@@ -116,13 +128,14 @@ std::int64_t MulaBatch::join(const Prompt& prompt, const SessionOptions& options
   if (free == songs_.end())
     throw InvalidArgument("MulaBatch: all " + std::to_string(options_.slots) + " slots are taken");
   const std::int64_t slot = free - songs_.begin(), length = prompt.length();
-  if (ceil_div(length, options_.block_size) * batch > free_blocks())
-    throw InvalidArgument("MulaBatch: the prompt of " + std::to_string(length) + " positions needs " +
-                          std::to_string(ceil_div(length, options_.block_size) * batch) + " KV blocks, " +
-                          std::to_string(free_blocks()) + " are free");
+  const std::int64_t positions = length + options.max_frames - 1, needed = ceil_div(positions, options_.block_size) * batch;
+  if (needed > unreserved_blocks())
+    throw InvalidArgument("MulaBatch: a song of " + std::to_string(positions) + " positions needs " +
+                          std::to_string(needed) + " KV blocks, " + std::to_string(unreserved_blocks()) + " of the " +
+                          std::to_string(pool_.blocks) + " are not reserved by other songs");
   const PromptInput input(model_, prompt);
   *free = Song{.active = true, .cfg = batch == 2, .prompt_length = length, .frames_done = 0,
-               .max_frames = options.max_frames, .sampling = options.sampling, .blocks = {}};
+               .max_frames = options.max_frames, .reserved_blocks = needed, .sampling = options.sampling, .blocks = {}};
   try {
     run_prompt(slot, input, options, first);
   } catch (...) {

@@ -30,9 +30,14 @@ class MulaBatch {
  public:
   MulaBatch(const MulaModel& model, const BatchOptions& options);
 
+  // Device bytes of one KV block of `block_size` positions (keys and values of every backbone layer).
+  static std::int64_t block_bytes(const MulaModel& model, std::int64_t block_size);
+
   // Starts a song in the lowest free slot: runs its prompt and its first frame (into `first`) and
-  // returns the slot. InvalidArgument when no slot is free, the prompt and frames do not fit
-  // (check_prompt, backbone_capacity) or the pool lacks blocks for the prompt.
+  // returns the slot. The song reserves the blocks of its whole length (prompt + max_frames) and
+  // takes them as it grows, so a joined song never runs out. InvalidArgument when no slot is free,
+  // the prompt and frames do not fit (check_prompt, backbone_capacity) or the pool's unreserved
+  // blocks are too few.
   std::int64_t join(const Prompt& prompt, const SessionOptions& options, Frame& first);
 
   // One frame for every song in `slots` (every song when omitted) that has frames left: (slot,
@@ -46,7 +51,9 @@ class MulaBatch {
 
   std::int64_t songs() const;
   std::int64_t slots() const { return options_.slots; }
-  std::int64_t free_blocks() const { return static_cast<std::int64_t>(free_blocks_.size()); }
+  std::int64_t free_blocks() const { return static_cast<std::int64_t>(free_blocks_.size()); }  // not taken
+  std::int64_t unreserved_blocks() const;
+  std::int64_t pool_blocks() const { return pool_.blocks; }
   std::int64_t frames_done(std::int64_t slot) const { return song(slot).frames_done; }
   // The last codebook's logits of the song in `slot` from the last step() (host F32 [1 or 2, V]:
   // conditional, unconditional), for tests and diagnostics.
@@ -55,7 +62,7 @@ class MulaBatch {
  private:
   struct Song {
     bool active = false, cfg = false;
-    std::int64_t prompt_length = 0, frames_done = 0, max_frames = 0;
+    std::int64_t prompt_length = 0, frames_done = 0, max_frames = 0, reserved_blocks = 0;
     SamplingParams sampling;
     std::array<std::vector<std::int32_t>, 2> blocks;  // per row, in position order
   };
