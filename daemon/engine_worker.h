@@ -1,6 +1,7 @@
 // The engine worker (DESIGN.md "Serving"): one thread owns the models and advances every running
-// song by one frame per round (round-robin; songs join and leave between rounds, the shape a
-// batched step will take). Paused songs are skipped; a song whose step throws ends alone with an
+// song by one frame per round: one batched LM step for all unpaused songs (FrameBatch, a KV pool
+// of model.kv_cache_gb), then each song's own step (its codec chunk, its encoder). Songs join and
+// leave between rounds; paused songs are skipped; a song whose step throws ends alone with an
 // `error`. Other threads only submit, cancel (through the SongHandle) and wake it.
 //
 // Admission (issue 12): at most max_sessions songs run; others wait in a FIFO queue of at most

@@ -44,6 +44,7 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.model.precision, d.model.precision);
   EXPECT_EQ(c.model.codec_device, d.model.codec_device);
   EXPECT_EQ(c.model.codec_precision, d.model.codec_precision);
+  EXPECT_EQ(c.model.kv_cache_gb, d.model.kv_cache_gb);
   EXPECT_EQ(c.generation.max_audio_length_ms, d.generation.max_audio_length_ms);
   EXPECT_EQ(c.generation.max_audio_length_ms_limit, d.generation.max_audio_length_ms_limit);
   EXPECT_EQ(c.generation.topk, d.generation.topk);
@@ -60,7 +61,7 @@ TEST(DaemonConfig, ValidFileSetsEveryKind) {
   const DaemonConfig c = parse_config(R"(
 server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_timeout_s: 2.5, queue_limit: 0,
          realtime_headroom: 1}
-model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8}
+model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
 streaming: {chunk_frames: 4, lookahead_s: 0.5}
 outputs: {portaudio_device: "3"}
@@ -78,6 +79,7 @@ logging: {level: debug}
   EXPECT_EQ(c.model.version, "7B");
   EXPECT_EQ(c.model.device, "cuda");
   EXPECT_EQ(c.model.precision, "fp8");
+  EXPECT_DOUBLE_EQ(c.model.kv_cache_gb, 2.5);
   EXPECT_EQ(c.generation.max_audio_length_ms, 30000);
   EXPECT_EQ(c.generation.topk, 1);
   EXPECT_EQ(c.generation.temperature, 0.0);
@@ -129,6 +131,7 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {realtime_headroom: 1.5}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
       {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {precision: int4}", "model.precision"},
+      {"model: {kv_cache_gb: -1}", "model.kv_cache_gb (from test.yaml:1): expected a number in [0, 4096]"},
       {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {codec_device: }", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "")"},
       {"model: {codec_precision: int4}",

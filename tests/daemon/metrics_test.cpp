@@ -1,5 +1,6 @@
 // GET /metrics after songs of every client-visible outcome (length, cancelled, rejected as busy and
-// as invalid), parsed as the Prometheus text exposition format.
+// as invalid), parsed as the Prometheus text exposition format; the KV cache pool's blocks
+// (model.kv_cache_gb) in use and its bounds.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -7,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/model/lm/flavor.h"
 #include "tests/daemon/test_daemon.h"
 #include "tests/daemon/ws_test_client.h"
 
@@ -99,6 +101,10 @@ TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
   EXPECT_EQ(client.read_json().at("type"), "started");
   while (!client.read().binary) {
   }
+  // The running song holds KV blocks of the shared pool (two rows: CFG).
+  const Exposition mid = parse_exposition(http_request(daemon.port(), http::verb::get, "/metrics").body);
+  EXPECT_GE(sample(mid, "heartstream_kv_blocks_in_use"), 2);
+  EXPECT_LT(sample(mid, "heartstream_kv_blocks_in_use"), sample(mid, "heartstream_kv_blocks_total"));
   WsClient other(daemon.port());
   other.send_text(json::serialize(song(kShortSongMs)));
   EXPECT_EQ(other.read_json().at("code"), "busy");
@@ -146,9 +152,42 @@ TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
   EXPECT_EQ(sample(e, "heartstream_song_lag_seconds_max"), 0);
   EXPECT_GT(sample(e, "heartstream_admission_predicted_round_seconds"), 0);
   EXPECT_GE(sample(e, "heartstream_connections_open"), 1);  // this scrape's own, the WebSockets'
+  EXPECT_EQ(sample(e, "heartstream_kv_blocks_in_use"), 0) << "the ended songs gave their blocks back";
   // The demo daemon runs on the CPU: no GPU memory series.
   EXPECT_FALSE(e.types.contains("heartstream_gpu_memory_peak_bytes") &&
                e.samples.contains(R"(heartstream_gpu_memory_peak_bytes{model="lm"})"));
+}
+
+// model.kv_cache_gb bounds the songs that run at once: with room for one 60 s song, a second one
+// at the same time ends with an error naming the KV cache, and one after it runs.
+TEST(Metrics, AKvCacheWithRoomForOneSongRefusesASecondAtOnce) {
+  const LlamaFlavor& f = llama_flavor("llama-demo");  // the demo LM: fp32 KV on the CPU
+  const double block_bytes = 2.0 * f.layers * 16 * f.kv_heads * f.head_dim() * sizeof(float);
+  TestDaemon daemon([&](daemon::DaemonConfig& c) {
+    c.server.max_sessions = 2;
+    c.model.kv_cache_gb = 150 * block_bytes / 1e9;  // one 60 s CFG song takes 2 x ~48 blocks
+  });
+  WsClient first(daemon.port()), second(daemon.port());
+  first.send_text(json::serialize(song(kLongSongMs)));
+  EXPECT_EQ(first.read_json().at("type"), "started");
+  while (!first.read().binary) {
+  }
+  const SongTranscript refused = second.generate(song(kLongSongMs));
+  EXPECT_EQ(refused.end.at("type"), "error");
+  EXPECT_NE(std::string(refused.end.at("message").as_string()).find("KV blocks"), std::string::npos)
+      << json::serialize(refused.end);
+  first.send_text(R"({"type":"cancel"})");
+  EXPECT_EQ(first.read_song().end.at("reason"), "cancelled");
+  EXPECT_EQ(second.generate(song(kShortSongMs)).end.at("reason"), "length");
+}
+
+TEST(Metrics, AKvCacheTooSmallForOneBlockIsAConfigError) {
+  try {
+    TestDaemon daemon([](daemon::DaemonConfig& c) { c.model.kv_cache_gb = 1e-9; });
+    FAIL() << "the daemon started without a KV block";
+  } catch (const daemon::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.kv_cache_gb"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
