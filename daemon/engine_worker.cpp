@@ -23,12 +23,21 @@ constexpr std::int64_t kPromptAllowance = 512;   // positions a prompt is given 
 constexpr std::int64_t kRowsPerSong = 2;         // CFG: conditional and unconditional rows
 constexpr double kBytesPerGb = 1e9;
 
+// The KV blocks a song of `ms` is expected to reserve when it starts: its frames and a prompt of
+// kPromptAllowance positions, in each of its rows (a longer prompt reserves more when it starts).
+std::int64_t expected_kv_blocks(std::int64_t ms, std::int64_t rows) {
+  return rows * ((max_frames_for(ms) + kPromptAllowance + kBlockSize - 1) / kBlockSize);
+}
+
+std::int64_t expected_kv_blocks(const SongParams& p) {
+  return expected_kv_blocks(p.max_audio_length_ms, p.cfg_scale != 1.0 ? kRowsPerSong : 1);
+}
+
 // The running songs' batch: a slot per max_sessions song and a KV pool of model.kv_cache_gb, or by
 // default room for every slot's song of generation.max_audio_length_ms.
 BatchOptions batch_options(const MulaModel& model, const WorkerOptions& o) {
   const std::int64_t block_bytes = MulaBatch::block_bytes(model, kBlockSize);
-  const std::int64_t per_song =
-      kRowsPerSong * ((max_frames_for(o.song_ms) + kPromptAllowance + kBlockSize - 1) / kBlockSize);
+  const std::int64_t per_song = expected_kv_blocks(o.song_ms, kRowsPerSong);
   const std::int64_t blocks = o.kv_cache_gb > 0 ? static_cast<std::int64_t>(o.kv_cache_gb * kBytesPerGb / block_bytes)
                                                 : o.max_sessions * per_song;
   if (blocks < 1)
@@ -135,6 +144,7 @@ EngineWorker::Readiness EngineWorker::readiness() const {
                            std::to_string(queued) + "/" + std::to_string(options_.queue_limit) + " queued";
   if (running_ >= options_.max_sessions || queued > 0) return {false, "full: " + load};
   if (running_ > 0 && !realtime_room_) return {false, "full: " + load + " (real-time admission holds new songs)"};
+  if (!kv_room_) return {false, "full: " + load + " (the KV cache has no room for another song)"};
   return {true, "ready: " + load};
 }
 
@@ -184,20 +194,34 @@ std::vector<EngineWorker::Pending> EngineWorker::take_admitted(std::vector<Notic
   for (const auto& p : queue_)
     if (cancelled(p)) notices.push_back(Notice{p.setup.listener, 0});
   std::erase_if(queue_, cancelled);
+  // KV blocks not reserved: the pool's, less what songs started but not yet joined will take.
+  std::int64_t kv_free = batch_->batch().unreserved_blocks();
+  for (const auto& session : sessions_)
+    if (session->generator().frames_emitted() == 0 && !session->finished()) kv_free -= expected_kv_blocks(session->params());
+  // A song longer than the whole pool starts anyway and ends with an error naming the KV cache.
+  const auto kv_fits = [&](std::int64_t need) { return need <= kv_free || need > batch_->batch().pool_blocks(); };
   std::vector<Pending> admitted;
-  while (!queue_.empty() && running_ < options_.max_sessions && admission_.admits_one_more(running_)) {
+  while (!queue_.empty() && running_ < options_.max_sessions && admission_.admits_one_more(running_) &&
+         kv_fits(expected_kv_blocks(queue_.front().setup.params))) {
+    kv_free -= expected_kv_blocks(queue_.front().setup.params);
     admitted.push_back(std::move(queue_.front()));
     queue_.pop_front();
     ++running_;
     admission_.started();
   }
   realtime_room_ = admission_.admits_one_more(running_);
+  kv_room_ = kv_fits(queue_.empty() ? expected_kv_blocks(options_.song_ms, kRowsPerSong)
+                                    : expected_kv_blocks(queue_.front().setup.params));
   const bool slots_full = running_ >= options_.max_sessions;
   for (std::size_t i = 0; i < queue_.size(); ++i) {
     Pending& p = queue_[i];
     const int position = static_cast<int>(i) + 1;
     if (p.position == position) continue;
-    if (p.position == 0) slots_full ? metrics_->queued_for_slots() : metrics_->queued_for_realtime();
+    if (p.position == 0) {
+      if (slots_full) metrics_->queued_for_slots();
+      else if (!kv_room_) metrics_->queued_for_kv_cache();
+      else metrics_->queued_for_realtime();
+    }
     p.position = position;
     notices.push_back(Notice{p.setup.listener, position});
   }

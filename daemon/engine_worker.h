@@ -129,6 +129,7 @@ class EngineWorker {
   std::deque<Pending> queue_;
   int running_ = 0;            // started and not yet ended
   bool realtime_room_ = true;  // the admission model took one more song at the last look
+  bool kv_room_ = true;        // the KV pool could reserve the next song (or a default one) at the last look
   bool stopping_ = false;
   bool draining_ = false;
   bool woken_ = false;

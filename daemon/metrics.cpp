@@ -87,9 +87,11 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
   rejected_invalid_ = &rejected.Add({{"reason", "invalid"}});
   auto& queued = family(prom::BuildCounter(), r, "songs_queued_total",
                         "Songs that waited in the admission queue, by why they could not start at once: max_sessions "
-                        "(every slot taken), realtime (one more song would slow the running ones below real time).");
+                        "(every slot taken), realtime (one more song would slow the running ones below real time), "
+                        "kv_cache (the KV cache pool could not reserve the song's length).");
   queued_slots_ = &queued.Add({{"reason", "max_sessions"}});
   queued_realtime_ = &queued.Add({{"reason", "realtime"}});
+  queued_kv_cache_ = &queued.Add({{"reason", "kv_cache"}});
 
   ttfa_ = &histogram(r, "time_to_first_audio_seconds", "From accepting a song to its first audio bytes.", kTtfaBucketsS);
   rtf_ = &histogram(r, "real_time_factor",

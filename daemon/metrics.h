@@ -65,6 +65,7 @@ class Metrics {
   // running ones below real time.
   void queued_for_slots() { queued_slots_->Increment(); }
   void queued_for_realtime() { queued_realtime_->Increment(); }
+  void queued_for_kv_cache() { queued_kv_cache_->Increment(); }
 
   // How a song ended: a finished one by its reason ("eos", "length", "cancelled") with its
   // real-time factor (generation time / audio time); the others as named.
@@ -105,7 +106,7 @@ class Metrics {
   prometheus::Counter* slow_reader_closes_;
   prometheus::Counter *eos_, *length_, *cancelled_, *rejected_, *failed_, *shut_down_;  // heartstream_songs_total
   prometheus::Counter *rejected_busy_, *rejected_draining_, *rejected_invalid_;  // heartstream_songs_rejected_total
-  prometheus::Counter *queued_slots_, *queued_realtime_;                         // heartstream_songs_queued_total
+  prometheus::Counter *queued_slots_, *queued_realtime_, *queued_kv_cache_;                         // heartstream_songs_queued_total
   prometheus::Histogram* ttfa_;
   prometheus::Histogram* rtf_;
   prometheus::Histogram* step_;

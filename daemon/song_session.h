@@ -35,6 +35,7 @@ class SongSession {
 
   const std::string& id() const { return setup_.handle->id(); }
   Generator& generator() { return generator_; }
+  const SongParams& params() const { return setup_.params; }
   SongListener& listener() const { return *setup_.listener; }
   bool finished() const { return finished_; }
   // True while the listener is full or the audio runs more than the look-ahead ahead of real
