@@ -36,13 +36,16 @@ std::optional<double> RealtimeAdmission::predicted_round_s(int songs) const {
 }
 
 bool RealtimeAdmission::admits_one_more(int running) const {
-  if (running == 0) return true;
-  const std::optional<double> predicted = predicted_round_s(running + 1);
-  if (!predicted) return true;
+  if (running == 0 || !predicted_round_s(running + 1)) return true;
   const long since_start = rounds_ - started_at_round_;
   if (started_at_round_ >= 0 && since_start > 0 && since_start < kSettleRounds) return false;
   if (running + 1 > 2 * largest_round_) return false;
-  return *predicted <= budget_s_;
+  return has_room_for_one_more(running);
+}
+
+bool RealtimeAdmission::has_room_for_one_more(int running) const {
+  const std::optional<double> predicted = predicted_round_s(running + 1);
+  return running == 0 || !predicted || *predicted <= budget_s_;
 }
 
 void RealtimeAdmission::started() { started_at_round_ = rounds_; }

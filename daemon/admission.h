@@ -46,6 +46,12 @@ class RealtimeAdmission {
   // running + 1 is at most twice the largest round seen, and a round of running + 1 songs is
   // predicted within the budget.
   bool admits_one_more(int running) const;
+  // admits_one_more without its caution (the settling rule, the doubling limit): whether the fit
+  // predicts room for one more song (what /readyz reports: that caution delays a song by a few
+  // rounds, it does not make the daemon full).
+  bool has_room_for_one_more(int running) const;
+  // Songs started fewer than kSettleRounds rounds ago.
+  bool settling() const { return started_at_round_ >= 0 && rounds_ - started_at_round_ < kSettleRounds; }
   // A song started (call it for each start the model allowed).
   void started();
   double budget_s() const { return budget_s_; }

@@ -34,12 +34,14 @@ std::int64_t expected_kv_blocks(const SongParams& p) {
 }
 
 // The running songs' batch: a slot per max_sessions song and a KV pool of model.kv_cache_gb, or by
-// default room for every slot's song of generation.max_audio_length_ms.
+// default room for every slot's song of generation.max_audio_length_ms, and at least for one song
+// of the longest length a request may ask (so a one-slot daemon serves any song).
 BatchOptions batch_options(const MulaModel& model, const WorkerOptions& o) {
   const std::int64_t block_bytes = MulaBatch::block_bytes(model, kBlockSize);
   const std::int64_t per_song = expected_kv_blocks(o.song_ms, kRowsPerSong);
-  const std::int64_t blocks = o.kv_cache_gb > 0 ? static_cast<std::int64_t>(o.kv_cache_gb * kBytesPerGb / block_bytes)
-                                                : o.max_sessions * per_song;
+  const std::int64_t blocks =
+      o.kv_cache_gb > 0 ? static_cast<std::int64_t>(o.kv_cache_gb * kBytesPerGb / block_bytes)
+                        : std::max(o.max_sessions * per_song, expected_kv_blocks(o.longest_song_ms, kRowsPerSong));
   if (blocks < 1)
     throw ConfigError("model.kv_cache_gb " + std::to_string(o.kv_cache_gb) + " holds no KV block (" +
                       std::to_string(block_bytes) + " bytes each)");
@@ -68,6 +70,7 @@ WorkerOptions worker_options(const DaemonConfig& config) {
                        .realtime_headroom = config.server.realtime_headroom,
                        .kv_cache_gb = config.model.kv_cache_gb,
                        .song_ms = config.generation.max_audio_length_ms,
+                       .longest_song_ms = config.generation.max_audio_length_ms_limit,
                        .pacing = {.chunk_frames = config.streaming.chunk_frames,
                                   .lookahead_s = config.streaming.lookahead_s}};
 }
@@ -142,7 +145,8 @@ EngineWorker::Readiness EngineWorker::readiness() const {
   const int queued = static_cast<int>(queue_.size());
   const std::string load = std::to_string(running_) + "/" + std::to_string(options_.max_sessions) + " running, " +
                            std::to_string(queued) + "/" + std::to_string(options_.queue_limit) + " queued";
-  if (running_ >= options_.max_sessions || queued > 0) return {false, "full: " + load};
+  // Songs queued only while the last starts settle start within a few rounds: not full.
+  if (running_ >= options_.max_sessions || (queued > 0 && !settling_)) return {false, "full: " + load};
   if (running_ > 0 && !realtime_room_) return {false, "full: " + load + " (real-time admission holds new songs)"};
   if (!kv_room_) return {false, "full: " + load + " (the KV cache has no room for another song)"};
   return {true, "ready: " + load};
@@ -209,7 +213,8 @@ std::vector<EngineWorker::Pending> EngineWorker::take_admitted(std::vector<Notic
     ++running_;
     admission_.started();
   }
-  realtime_room_ = admission_.admits_one_more(running_);
+  realtime_room_ = admission_.has_room_for_one_more(running_);
+  settling_ = admission_.settling();
   kv_room_ = kv_fits(queue_.empty() ? expected_kv_blocks(options_.song_ms, kRowsPerSong)
                                     : expected_kv_blocks(queue_.front().setup.params));
   const bool slots_full = running_ >= options_.max_sessions;

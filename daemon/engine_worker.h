@@ -36,8 +36,9 @@ struct WorkerOptions {
   int max_sessions = 16;           // ServerConfig::max_sessions: songs running at once
   int queue_limit = 32;            // ServerConfig::queue_limit: songs waiting to start
   double realtime_headroom = 0.8;  // ServerConfig::realtime_headroom: of the 80 ms frame
-  double kv_cache_gb = 0;          // ModelConfig::kv_cache_gb (0: room for max_sessions songs of song_ms)
+  double kv_cache_gb = 0;          // ModelConfig::kv_cache_gb (0: see batch_options in engine_worker.cpp)
   std::int64_t song_ms = 240000;   // GenerationConfig::max_audio_length_ms
+  std::int64_t longest_song_ms = 600000;  // GenerationConfig::max_audio_length_ms_limit
   PacingOptions pacing;
 };
 
@@ -129,6 +130,7 @@ class EngineWorker {
   std::deque<Pending> queue_;
   int running_ = 0;            // started and not yet ended
   bool realtime_room_ = true;  // the admission model took one more song at the last look
+  bool settling_ = false;      // songs started within the admission model's settle rounds
   bool kv_room_ = true;        // the KV pool could reserve the next song (or a default one) at the last look
   bool stopping_ = false;
   bool draining_ = false;
