@@ -43,6 +43,7 @@ constexpr double kMaxTemperature = 100.0;
 constexpr double kMaxCfgScale = 100.0;
 constexpr std::int64_t kMaxChunkFrames = 372;  // one reference codec window
 constexpr double kMaxLookaheadS = 3600.0;
+constexpr std::int64_t kMaxCodecBatch = 256;
 
 // A value as text plus where it came from ("heartstream.yaml", "HEARTSTREAM_SERVER_PORT", ...).
 struct RawValue {
@@ -184,6 +185,8 @@ const std::vector<Field>& fields() {
        }},
       {"streaming.chunk_frames",
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.chunk_frames = int(parse_int(p, v, 1, kMaxChunkFrames)); }},
+      {"streaming.codec_batch",
+       [](DaemonConfig& c, auto& p, auto& v) { c.streaming.codec_batch = int(parse_int(p, v, 1, kMaxCodecBatch)); }},
       {"streaming.lookahead_s",
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.lookahead_s = parse_number(p, v, 0, kMaxLookaheadS, true); }},
       {"outputs.portaudio_device", [](DaemonConfig& c, auto&, auto& v) { c.outputs.portaudio_device = v.text; }},

@@ -72,7 +72,8 @@ WorkerOptions worker_options(const DaemonConfig& config) {
                        .song_ms = config.generation.max_audio_length_ms,
                        .longest_song_ms = config.generation.max_audio_length_ms_limit,
                        .pacing = {.chunk_frames = config.streaming.chunk_frames,
-                                  .lookahead_s = config.streaming.lookahead_s}};
+                                  .lookahead_s = config.streaming.lookahead_s,
+                                  .codec_batch = config.streaming.codec_batch}};
 }
 
 EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& metrics)
@@ -81,7 +82,8 @@ EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& 
       metrics_(&metrics),
       description_(models_.description),
       admission_(kFramePeriodS * options.realtime_headroom),
-      batch_(make_batch(models_.mula, options_)) {
+      batch_(make_batch(models_.mula, options_)),
+      codec_batch_(std::make_unique<CodecBatch>(*models_.codec, options_.pacing.codec_batch)) {
   metrics_->set_load(0, 0, options_.max_sessions);
   report_gpu_memory();
   thread_ = std::thread([this] { run(); });
@@ -240,7 +242,7 @@ void EngineWorker::start(std::vector<Pending> admitted) {
     metrics_->observe_queue_wait(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - p.setup.accepted_at).count());
     try {
-      sessions_.push_back(std::make_unique<SongSession>(models_, *batch_, std::move(p.setup), options_.pacing,
+      sessions_.push_back(std::make_unique<SongSession>(models_, *batch_, *codec_batch_, std::move(p.setup), options_.pacing,
                                                         *metrics_, [this] { song_ended(); }));
       spdlog::info("song {} started ({} running)", sessions_.back()->id(), sessions_.size());
     } catch (const std::exception& e) {
@@ -294,6 +296,7 @@ bool EngineWorker::step_all() {
       session->fail(error_code::kGenerationFailed, e.what());
     }
   }
+  decode_audio(active);
   const auto now = std::chrono::steady_clock::now();
   if (stepped > 0) {
     const double round_s = std::chrono::duration<double>(now - round_start).count();
@@ -308,6 +311,27 @@ bool EngineWorker::step_all() {
       admission_.predicted_round_s(static_cast<int>(sessions_.size()) + 1).value_or(0.0));
   if (stepped > 0) report_gpu_memory();
   return stepped > 0;
+}
+
+void EngineWorker::decode_audio(const std::vector<SongSession*>& stepped) {
+  std::vector<SongSession*> holding;
+  std::vector<StreamingDecoder*> decoders;
+  for (SongSession* session : stepped)
+    if (!session->finished() && session->decoder().holds_chunks()) {
+      holding.push_back(session);
+      decoders.push_back(&session->decoder());
+    }
+  try {
+    codec_batch_->run(decoders);
+  } catch (const std::exception& e) {
+    spdlog::error("the batched codec call failed: {}", e.what());
+    for (SongSession* session : holding) {
+      metrics_->song_failed();
+      session->fail(error_code::kGenerationFailed, e.what());
+    }
+    return;
+  }
+  for (SongSession* session : holding) session->emit_pcm();
 }
 
 void EngineWorker::report_gpu_memory() {

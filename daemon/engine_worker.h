@@ -26,6 +26,7 @@
 #include "daemon/metrics.h"
 #include "daemon/song_handle.h"
 #include "daemon/song_setup.h"
+#include "engine/pipeline/codec_batch.h"
 #include "engine/pipeline/generator.h"
 
 namespace hs::daemon {
@@ -109,6 +110,8 @@ class EngineWorker {
   void start(std::vector<Pending> admitted);
   // One round: every unpaused session one step. Returns whether any session was stepped.
   bool step_all();
+  // The codec chunks the stepped songs' frames completed, decoded together, then sent.
+  void decode_audio(const std::vector<SongSession*>& stepped);
   void end_all(std::string_view code, std::string_view message);
   // A session is about to send its final message: it no longer counts as running.
   void song_ended();
@@ -123,6 +126,7 @@ class EngineWorker {
   std::string description_;
   RealtimeAdmission admission_;  // worker thread (read under the lock by take_admitted)
   std::unique_ptr<FrameBatch> batch_;  // the running songs' LM: one batched step per round (worker thread)
+  std::unique_ptr<CodecBatch> codec_batch_;  // their due codec chunks, decoded together each round
 
   mutable std::mutex mutex_;  // guards queue_, running_, stopping_, draining_, woken_
   std::condition_variable wake_;

@@ -36,8 +36,9 @@ class PcmBytesSink final : public AudioSink {
   OpusStreamEncoder::PacketCallback on_bytes_;
 };
 
-StreamingDecoderOptions decoder_options(const PacingOptions& pacing) {
+StreamingDecoderOptions decoder_options(const PacingOptions& pacing, CodecBatch& batch) {
   StreamingDecoderOptions options;
+  options.batch = &batch;
   options.chunk_frames = pacing.chunk_frames;
   // A short first chunk for earlier first audio, never longer than the configured chunks.
   options.first_chunk_frames = std::min<std::int64_t>(kFirstChunkFrames, pacing.chunk_frames);
@@ -61,8 +62,8 @@ GenerationRequest make_request(const EngineModels& models, const SongParams& p, 
 
 }  // namespace
 
-SongSession::SongSession(const EngineModels& models, FrameBatch& batch, SongSetup setup, const PacingOptions& pacing,
-                         Metrics& metrics, std::function<void()> on_ending)
+SongSession::SongSession(const EngineModels& models, FrameBatch& batch, CodecBatch& codec_batch, SongSetup setup,
+                         const PacingOptions& pacing, Metrics& metrics, std::function<void()> on_ending)
     : setup_(std::move(setup)),
       pacing_(pacing),
       metrics_(&metrics),
@@ -70,7 +71,7 @@ SongSession::SongSession(const EngineModels& models, FrameBatch& batch, SongSetu
       seed_(choose_seed(setup_.params)),
       generator_(models.mula, models.gen, make_request(models, setup_.params, seed_), &batch),
       codec_noise_(codec_noise_seed(seed_)),
-      decoder_(*models.codec, codec_noise_, decoder_options(pacing)),
+      decoder_(*models.codec, codec_noise_, decoder_options(pacing, codec_batch)),
       started_at_(Clock::now()) {
   auto on_bytes = [this](std::span<const std::uint8_t> bytes) { on_encoded(bytes, encoder_ != nullptr); };
   if (setup_.container == Container::OpusPackets) {
@@ -113,7 +114,6 @@ void SongSession::step() {
   }
   metrics_->add_frames(1);
   decoder_.push(*frame);
-  emit_pcm();
 }
 
 void SongSession::fail(std::string_view code, std::string_view message) {

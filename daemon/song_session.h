@@ -17,6 +17,7 @@
 #include "daemon/song_setup.h"
 #include "engine/core/noise.h"
 #include "engine/pipeline/generator.h"
+#include "engine/pipeline/codec_batch.h"
 #include "engine/pipeline/streaming_decoder.h"
 
 namespace hs::daemon {
@@ -30,11 +31,14 @@ class SongSession {
   // `on_ending` runs once, just before the final `done`/`error` goes to the listener, so a client
   // that has its `done` never sees the song still counted as running.
   // The song's LM runs in `batch` (the worker's), one frame per FrameBatch::step.
-  SongSession(const EngineModels& models, FrameBatch& batch, SongSetup setup, const PacingOptions& pacing,
-              Metrics& metrics, std::function<void()> on_ending);
+  // Its codec chunks are held for `codec_batch` (the worker's): after CodecBatch::run, emit_pcm()
+  // sends what they decoded.
+  SongSession(const EngineModels& models, FrameBatch& batch, CodecBatch& codec_batch, SongSetup setup,
+              const PacingOptions& pacing, Metrics& metrics, std::function<void()> on_ending);
 
   const std::string& id() const { return setup_.handle->id(); }
   Generator& generator() { return generator_; }
+  StreamingDecoder& decoder() { return decoder_; }
   const SongParams& params() const { return setup_.params; }
   SongListener& listener() const { return *setup_.listener; }
   bool finished() const { return finished_; }
@@ -44,14 +48,14 @@ class SongSession {
   // Seconds of audio the song lacks behind the wall time since it started (0 while ahead), also
   // kept as the song's largest lag, which is observed when it ends.
   double update_lag(Clock::time_point now);
-  // One frame, or the end of the song (flushes, then `done`).
+  // One frame into the decoder, or the end of the song (flushes, then `done`).
   void step();
+  // Encodes what the decoder has completed and reports progress.
+  void emit_pcm();
   // Ends the song with an `error` (no more audio).
   void fail(std::string_view code, std::string_view message);
 
  private:
-  // Encodes what the decoder has completed and reports progress.
-  void emit_pcm();
   void on_encoded(std::span<const std::uint8_t> bytes, bool is_audio);
   void finish(StopReason reason);
   void end();  // marks the session finished and runs on_ending

@@ -30,6 +30,7 @@ struct SongSetup {
 struct PacingOptions {
   int chunk_frames = 16;      // StreamingConfig::chunk_frames
   double lookahead_s = 10.0;  // StreamingConfig::lookahead_s
+  int codec_batch = 16;       // StreamingConfig::codec_batch
 };
 
 }  // namespace hs::daemon

@@ -27,6 +27,7 @@
 #include "engine/model/codec/offline_decode.h"
 #include "engine/model/demo/demo_checkpoint.h"
 #include "engine/model/demo/demo_weights.h"
+#include "engine/pipeline/codec_batch.h"
 #include "engine/pipeline/streaming_decoder.h"
 #include "kernels/cuda_check.h"
 
@@ -295,6 +296,59 @@ BENCHMARK(BM_StreamingChunk)
     ->ArgNames({"precision", "chunk"})
     ->UseManualTime()
     ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
+
+// args: precision, songs. One steady-state 16-frame chunk of each of `songs` streams decoded
+// together by a CodecBatch (the daemon's codec call): their completing pushes, CodecBatch::run and
+// the pulls. ms_per_song_frame is the codec's cost per song per 80 ms frame.
+void BM_CodecBatchChunk(benchmark::State& state) {
+  constexpr std::int64_t kChunk = 16;
+  const auto precision = static_cast<Precision>(state.range(0));
+  const std::int64_t songs = state.range(1);
+  LoadedCodec& m = codec(precision);
+  const CodecConfig& c = released_config();
+  CodecBatch batch(*m.model, songs);
+  std::vector<std::unique_ptr<GaussianNoise>> noises;
+  std::vector<std::unique_ptr<StreamingDecoder>> decoders;
+  std::vector<StreamingDecoder*> all;
+  StreamingDecoderOptions options;
+  options.chunk_frames = kChunk;
+  options.context_frames = kContextCodeFrames;
+  options.batch = &batch;
+  for (std::int64_t s = 0; s < songs; ++s) {
+    noises.push_back(std::make_unique<GaussianNoise>(kSeed + static_cast<std::uint64_t>(s)));
+    decoders.push_back(std::make_unique<StreamingDecoder>(*m.model, *noises.back(), options));
+    all.push_back(decoders.back().get());
+  }
+  std::mt19937 gen(kSeed);
+  std::uniform_int_distribution<std::int32_t> id(0, static_cast<std::int32_t>(c.codebook_size - 1));
+  std::vector<std::int32_t> frame(static_cast<std::size_t>(c.num_quantizers));
+  const auto push_all = [&] {
+    for (StreamingDecoder* d : all) {
+      for (std::int32_t& code : frame) code = id(gen);
+      d->push(frame);
+    }
+  };
+  const auto round = [&] {
+    push_all();
+    batch.run(all);
+    for (StreamingDecoder* d : all) benchmark::DoNotOptimize(d->pull().data());
+  };
+  // Chunks until the carried context is full (and the call's graphs are captured).
+  for (std::int64_t i = 0; i < 3 * kChunk; ++i) round();
+  const double ms = time_synchronized(state, m.backend(), round, [&] {
+    for (std::int64_t i = 1; i < kChunk; ++i) round();
+  });
+  report(state, m, precision, ms);
+  state.counters["ms_per_song_frame"] = ms / static_cast<double>(songs * kChunk);
+  // Songs whose codec fits in real time if the GPU did nothing else: audio time / compute time.
+  state.counters["realtime_songs"] = static_cast<double>(songs * kChunk) * kCodeFrameMs / ms;
+}
+BENCHMARK(BM_CodecBatchChunk)
+    ->ArgsProduct({{1, 2}, {1, 2, 4, 8, 16, 32}})
+    ->ArgNames({"precision", "songs"})
+    ->UseManualTime()
+    ->Iterations(5)
     ->Unit(benchmark::kMillisecond);
 
 // ---- measured ceilings --------------------------------------------------------------------------

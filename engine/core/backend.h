@@ -100,6 +100,15 @@ class Backend {
   virtual Tensor download(const Tensor& device_tensor) = 0;
   // dst = src (same shape and dtype, both on this device).
   virtual void copy(const Tensor& src, Tensor& dst) = 0;
+  // dst[i] = src[i] for every i (each pair as copy()), in one launch where the backend can: the
+  // gather and scatter of many small per-song states around a batched call. The pairs must not
+  // overlap one another.
+  virtual void copy_many(std::span<const Tensor> src, std::span<Tensor> dst) {
+    if (src.size() != dst.size())
+      throw InvalidArgument("copy_many: " + std::to_string(src.size()) + " sources for " +
+                            std::to_string(dst.size()) + " destinations");
+    for (std::size_t i = 0; i < src.size(); ++i) copy(src[i], dst[i]);
+  }
   // Converts a stored [out, in] weight (any float dtype, host) to this backend's format. FP8
   // quantizes on the host (quantize_e4m3_rows, engine/core/fp8_quantize.h) and is then
   // load_quantized_linear, so every fp8 weight follows that one rule.

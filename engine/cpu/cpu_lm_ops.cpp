@@ -1,6 +1,5 @@
 // CpuBackend LM ops other than attention and sampling: embeddings, linear (BLAS), RMSNorm,
 // rotary embedding, KV-cache writes and elementwise ops.
-#include <cblas.h>
 
 #include <cmath>
 #include <cstring>
@@ -9,6 +8,7 @@
 #include "engine/core/parallel.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/cpu_checks.h"
+#include "engine/cpu/cpu_gemm.h"
 
 namespace hs {
 namespace {
@@ -39,18 +39,13 @@ void elementwise(std::string_view op, std::string_view a_name, const Tensor& a, 
     for (std::int64_t i = begin; i < end; ++i) z[i] = f(x[i], y[i]);
   });
 }
-// Up to this many rows, one sgemv per row: faster than sgemm at 2 rows (OpenBLAS packs the whole
-// weight for a 2-row GEMM: measured 2.9 GB/s of weights for sgemm vs 6.4 GB/s for 2 × sgemv,
-// 3072 × 8192), and a row's result is then the same whatever the number of rows, which a song
-// stepped beside others relies on (engine/model/lm/mula_batch.h: its steps stay within this).
-constexpr std::int64_t kGemvMaxRows = 16;
 
 void check_row_index(std::int64_t id, std::int64_t rows, std::string_view op, std::string_view what) {
   check_that(id >= 0 && id < rows, op,
              std::string(what) + " " + std::to_string(id) + " outside the table's " + std::to_string(rows) + " rows");
 }
 
-// out = x · Wᵀ + bias, added to out when `accumulate` (BLAS beta = 1).
+// out = x · Wᵀ + bias, added to out when `accumulate`.
 void linear_into(const Tensor& x, const Weight& w, Tensor& out, bool accumulate, std::string_view op) {
   check_tensor(x, DType::F32, op, "x");
   check_tensor(w.values, DType::F32, op, "weight");
@@ -62,16 +57,8 @@ void linear_into(const Tensor& x, const Weight& w, Tensor& out, bool accumulate,
   check_shape(out, {n, out_features}, op, "out");
   check_that(x.raw() != out.raw() || n == 0, op, "out must not alias x");
   if (n == 0) return;
-  const float beta = accumulate ? 1.0f : 0.0f;
-  const int rows = static_cast<int>(n), cols = static_cast<int>(out_features), inner = static_cast<int>(in);
-  if (n <= kGemvMaxRows) {
-    for (int r = 0; r < rows; ++r)
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, cols, inner, 1.0f, w.values.data<float>(), inner,
-                  x.data<float>() + std::int64_t{r} * inner, 1, beta, out.data<float>() + std::int64_t{r} * cols, 1);
-  } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, inner, 1.0f, x.data<float>(), inner,
-                w.values.data<float>(), inner, beta, out.data<float>(), cols);
-  }
+  // Not BLAS: a row's result must not depend on the other rows (cpu_gemm.h).
+  cpu::row_invariant_gemm(x.data<float>(), w.values.data<float>(), out.data<float>(), n, out_features, in, accumulate);
   if (!w.bias.defined()) return;
   check_tensor(w.bias, DType::F32, op, "bias");
   check_shape(w.bias, {out_features}, op, "bias");

@@ -72,6 +72,7 @@ class CudaBackend final : public Backend {
   Tensor upload_table(const Tensor& host) override;
   Tensor download(const Tensor& device_tensor) override;
   void copy(const Tensor& src, Tensor& dst) override;
+  void copy_many(std::span<const Tensor> src, std::span<Tensor> dst) override;
   Weight load_linear(const Tensor& weight, const Tensor* bias, Precision precision) override;
   Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) override;
   void synchronize() override;

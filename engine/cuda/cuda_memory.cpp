@@ -2,11 +2,13 @@
 // stream, embedding tables in mapped pinned host memory, and weight conversion to bf16 / fp32 /
 // fp8 E4M3 with per-output-channel scales (fp8 quantized on the host, engine/core/fp8_quantize.h,
 // and uploaded as it is).
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "engine/cuda/cuda_state.h"
 #include "engine/core/fp8_quantize.h"
+#include "kernels/copy_many.cuh"
 #include "kernels/cuda_check.h"
 
 namespace hs {
@@ -105,6 +107,29 @@ void CudaBackend::copy(const Tensor& src, Tensor& dst) {
   cuda::check_shape(dst, src.shape(), "copy", "dst");
   if (src.bytes() && src.raw() != dst.raw())
     CUDA_CHECK(cudaMemcpyAsync(dst.raw(), src.raw(), src.bytes(), cudaMemcpyDeviceToDevice, state_->stream));
+}
+
+void CudaBackend::copy_many(std::span<const Tensor> src, std::span<Tensor> dst) {
+  constexpr std::string_view op = "copy_many";
+  cuda::check_that(src.size() == dst.size(), op,
+                   std::to_string(src.size()) + " sources for " + std::to_string(dst.size()) + " destinations");
+  cuda::check_that(!state_->capturing, op, "cannot write its table while capturing a graph");
+  std::vector<kernels::CopyEntry> entries;
+  std::uint64_t largest = 0;
+  for (std::size_t i = 0; i < src.size(); ++i) {
+    cuda::check_tensor(src[i], src[i].dtype(), op, "src");
+    cuda::check_tensor(dst[i], src[i].dtype(), op, "dst");
+    cuda::check_shape(dst[i], src[i].shape(), op, "dst");
+    if (!src[i].bytes() || src[i].raw() == dst[i].raw()) continue;
+    entries.push_back({src[i].raw(), dst[i].raw(), src[i].bytes()});
+    largest = std::max<std::uint64_t>(largest, src[i].bytes());
+  }
+  if (entries.empty()) return;
+  // The table goes through the scratch arena: stream order keeps it from the ops around it.
+  const std::size_t table_bytes = entries.size() * sizeof(kernels::CopyEntry);
+  auto* table = static_cast<kernels::CopyEntry*>(cuda::scratch(*state_, 0, table_bytes, op));
+  CUDA_CHECK(cudaMemcpyAsync(table, entries.data(), table_bytes, cudaMemcpyHostToDevice, state_->stream));
+  kernels::copy_many(table, static_cast<int>(entries.size()), largest, state_->stream);
 }
 
 void CudaBackend::synchronize() { CUDA_CHECK(cudaStreamSynchronize(state_->stream)); }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "engine/core/error.h"
+#include "engine/pipeline/codec_batch.h"
 
 namespace hs {
 namespace {
@@ -116,6 +117,8 @@ StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, 
                           " < 0");
   if (options_.context_frames < 0)
     throw InvalidArgument("StreamingDecoder: context_frames " + std::to_string(options_.context_frames) + " < 0");
+  if (options_.batch && options_.background)
+    throw InvalidArgument("StreamingDecoder: a decoder on a CodecBatch cannot also decode in the background");
   if (options_.first_chunk_frames == 0) options_.first_chunk_frames = options_.chunk_frames;
   if (model.flow().latent_channels() != kStereo * model.decoder().latent_channels())
     throw InvalidArgument("StreamingDecoder: the codec's latents are not " + std::to_string(kStereo) + " channels of " +
@@ -161,6 +164,10 @@ void StreamingDecoder::finish() {
   flush.flush = true;
   submit(std::move(flush));
   if (worker_) worker_->drain();
+  if (options_.batch) {
+    StreamingDecoder* self = this;
+    options_.batch->run({&self, 1});
+  }
 }
 
 std::vector<float> StreamingDecoder::pull() {
@@ -207,26 +214,36 @@ void StreamingDecoder::run_chunk() {
 void StreamingDecoder::submit(Chunk chunk) {
   if (worker_) {
     worker_->submit(std::move(chunk));
+  } else if (options_.batch) {
+    held_.push_back(std::move(chunk));
   } else {
     decode(chunk);
   }
 }
 
-void StreamingDecoder::decode(const Chunk& chunk) {
-  if (chunk.flush) return append_audio(stream_.finish());
-  Backend& be = model_->backend();
-  const FlowMatcher& flow = model_->flow();
-  // [carried context | new chunk]: features of every frame, the carried latents as prefix.
-  const Tensor features = flow.condition(chunk.codes);
-  const Tensor prefix = chunk.prefix_rows > 0 ? context_buffer_.slice(0, chunk.prefix_rows) : Tensor();
-  const Tensor latents = flow.sample(features, prefix, *noise_, workspace(features.dim(0), chunk.prefix_rows));
+Tensor StreamingDecoder::features(const Chunk& chunk) const { return model_->flow().condition(chunk.codes); }
+
+Tensor StreamingDecoder::prefix(const Chunk& chunk) const {
+  return chunk.prefix_rows > 0 ? context_buffer_.slice(0, chunk.prefix_rows) : Tensor();
+}
+
+Tensor StreamingDecoder::carry_latents(const Chunk& chunk, const Tensor& latents) {
   const Tensor fresh_latents = latents.slice(chunk.prefix_rows, latents.dim(0));
   if (options_.on_latents) options_.on_latents(fresh_latents, chunk.first_frame);
-  append_audio(stream_.push(model_->decoder().split_channels(fresh_latents)));
   if (chunk.keep_rows > 0) {
     Tensor kept = context_buffer_.slice(0, chunk.keep_rows);
-    be.copy(latents.slice(latents.dim(0) - chunk.keep_rows, latents.dim(0)), kept);
+    model_->backend().copy(latents.slice(latents.dim(0) - chunk.keep_rows, latents.dim(0)), kept);
   }
+  return fresh_latents;
+}
+
+void StreamingDecoder::decode(const Chunk& chunk) {
+  if (chunk.flush) return append_audio(stream_.finish());
+  // [carried context | new chunk]: features of every frame, the carried latents as prefix.
+  const Tensor feats = features(chunk);
+  const Tensor latents =
+      model_->flow().sample(feats, prefix(chunk), *noise_, workspace(feats.dim(0), chunk.prefix_rows));
+  append_audio(stream_.push(model_->decoder().split_channels(carry_latents(chunk, latents))));
 }
 
 bool StreamingDecoder::prepare_next() {
@@ -254,8 +271,9 @@ bool StreamingDecoder::prepare_next() {
   }
 }
 
-void StreamingDecoder::append_audio(const Tensor& audio) {
-  const Tensor host = model_->backend().download(audio);  // [2, 1, n]
+void StreamingDecoder::append_audio(const Tensor& audio) { append_host_audio(model_->backend().download(audio)); }
+
+void StreamingDecoder::append_host_audio(const Tensor& host) {
   const std::int64_t n = host.dim(2);
   const float* src = host.data<float>();
   std::lock_guard lock(pcm_mutex_);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +23,8 @@
 #include "engine/model/codec/scalar_decoder_stream.h"
 
 namespace hs {
+
+class CodecBatch;
 
 // The first chunk the CLI's --stream and the daemon's songs decode (StreamingDecoderOptions::
 // first_chunk_frames): 4 code frames (320 ms) start the audio a full chunk's worth earlier; later
@@ -45,6 +48,11 @@ struct StreamingDecoderOptions {
   // audio is the same either way. The constructor captures the first chunk's graphs; while
   // idle the worker captures those of the later chunk shapes. The codec's backend must serve no other thread meanwhile.
   bool background = false;
+  // Decode on a CodecBatch instead (not with background): a chunk that falls due is held until
+  // CodecBatch::run decodes it together with other songs' chunks of the same shape; finish()
+  // decodes what is left through the batch at once. The audio is the same as alone. The batch must
+  // be on the same model and outlive the decoder.
+  CodecBatch* batch = nullptr;
 };
 
 class StreamingDecoder {
@@ -65,6 +73,8 @@ class StreamingDecoder {
   std::vector<float> pull();
 
   bool finished() const { return finished_; }
+  // Chunks held for the CodecBatch (StreamingDecoderOptions::batch) that its next run decodes.
+  bool holds_chunks() const { return !held_.empty(); }
   std::int64_t frames_pushed() const { return frames_pushed_; }
   // The longest a pushed frame waits, in audio time, before all of its audio can come out: up to
   // C − 1 frames for its chunk to fill, plus the code frames its look-ahead needs, which can fall
@@ -82,6 +92,7 @@ class StreamingDecoder {
     bool flush = false;            // the end of the stream: flush the decoder's look-ahead
   };
   class Worker;
+  friend class CodecBatch;
 
   // Cuts the waiting frames into a chunk and runs it (here or in the background).
   void run_chunk();
@@ -93,9 +104,16 @@ class StreamingDecoder {
   // The flow-matching workspace for `frames` latent frames with `context` in-context ones (one
   // per chunk shape: a stream sees the first, the steady and the last chunk's).
   FlowMatcher::Workspace& workspace(std::int64_t frames, std::int64_t context);
+  // A chunk's condition features and in-context prefix (undefined for none).
+  Tensor features(const Chunk& chunk) const;
+  Tensor prefix(const Chunk& chunk) const;
+  // After a chunk's flow matching gave its latents [T, C]: hands its new latents to on_latents and
+  // carries the last ones into the next chunk. Returns the new latents.
+  Tensor carry_latents(const Chunk& chunk, const Tensor& latents);
   // Host I32 [Q, n] codes of the frames [first, first + n) held in codes_.
   Tensor codes_tensor(std::size_t first, std::size_t n) const;
-  void append_audio(const Tensor& audio);
+  void append_audio(const Tensor& audio);       // [2, 1, n] on the backend
+  void append_host_audio(const Tensor& audio);  // [2, 1, n] on the host
 
   const CodecModel* model_;
   NoiseSource* noise_;
@@ -113,6 +131,7 @@ class StreamingDecoder {
   int prepared_ = 0;        // shapes prepare_next() has done (the worker's)
   std::mutex pcm_mutex_;    // pcm_ is appended by the worker in the background
   std::vector<float> pcm_;  // interleaved, not yet pulled
+  std::deque<Chunk> held_;  // on a CodecBatch: due chunks, in order
   std::unique_ptr<Worker> worker_;  // background only; declared last: stopped first
 };
 

@@ -63,7 +63,7 @@ server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_ti
          realtime_headroom: 1}
 model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
-streaming: {chunk_frames: 4, lookahead_s: 0.5}
+streaming: {chunk_frames: 4, lookahead_s: 0.5, codec_batch: 3}
 outputs: {portaudio_device: "3"}
 logging: {level: debug}
 )",
@@ -85,6 +85,7 @@ logging: {level: debug}
   EXPECT_EQ(c.generation.temperature, 0.0);
   EXPECT_EQ(c.streaming.chunk_frames, 4);
   EXPECT_DOUBLE_EQ(c.streaming.lookahead_s, 0.5);
+  EXPECT_EQ(c.streaming.codec_batch, 3);
   EXPECT_EQ(c.outputs.portaudio_device, "3");
   EXPECT_EQ(c.logging.level, "debug");
 }
@@ -145,6 +146,7 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
        "generation.max_audio_length_ms: the default (700000) exceeds generation.max_audio_length_ms_limit (600000)"},
       {"streaming: {chunk_frames: -2}", "streaming.chunk_frames"},
       {"streaming: {lookahead_s: 1e9}", "streaming.lookahead_s"},
+      {"streaming: {codec_batch: 0}", "streaming.codec_batch"},
       {"logging: {level: loud}", "logging.level"},
       {"server: {port: [1, 2]}", "server.port: expected a single value, got a list"},
       {"server: [port]", "server: expected a mapping of keys, got a list (test.yaml:1)"},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "engine/core/backend.h"
@@ -39,15 +40,21 @@ class FlowMatcher {
   Tensor sample(const Tensor& features, const Tensor& prefix, NoiseSource& noise,
                 const FlowSchedule& schedule = {}) const;
 
-  // The buffers of sample() for T frames with P in-context frames, and the graph its solver is
-  // captured into on the first call (backends that capture): reuse one per shape, and each call
-  // after the first is three copies and one graph replay.
+  // The buffers of sample() for `songs` songs of T frames with P in-context frames each, and the
+  // graph its solver is captured into on the first call (backends that capture): reuse one per
+  // shape, and each call after the first is a few copies and one graph replay per Euler step.
   struct Workspace;
   std::unique_ptr<Workspace> make_workspace(std::int64_t frames, std::int64_t context,
-                                            const FlowSchedule& schedule = {}) const;
+                                            const FlowSchedule& schedule = {}, std::int64_t songs = 1) const;
   // sample() into `workspace` (made for features.dim(0) frames and prefix.dim(0) in-context
   // frames): the latents [T, C] it returns are the workspace's, overwritten by its next call.
   Tensor sample(const Tensor& features, const Tensor& prefix, NoiseSource& noise, Workspace& workspace) const;
+  // sample() for several songs at once, one estimator call per Euler step over all of them: song s
+  // has features[s], prefixes[s] (undefined: none; defined for every song or none) and draws from
+  // noises[s], exactly as alone. Up to workspace.songs songs (the rows of the others are computed
+  // and ignored). Returns the workspace's latents [songs · T, C]: song s in rows [s·T, (s+1)·T).
+  Tensor sample(std::span<const Tensor> features, std::span<const Tensor> prefixes,
+                std::span<NoiseSource* const> noises, Workspace& workspace) const;
   // Captures the workspace's graph ahead of its first sample() (nothing runs).
   void prepare(Workspace& workspace) const;
 
@@ -68,17 +75,21 @@ class FlowMatcher {
 };
 
 struct FlowMatcher::Workspace {
+  std::int64_t songs = 1;
   std::int64_t frames = 0;
   std::int64_t context = 0;
   FlowSchedule schedule;
-  Tensor start;       // [T, C] the solver's start point (noise)
-  Tensor x;           // [T, C] the latents being solved
-  Tensor in_context;  // [T, C]: the prefix in the first P rows, zeros after
-  Tensor features;    // [T, dim]
-  Tensor input;       // [2, T, in]: [x | in-context | features] per guidance row
-  Tensor velocity;    // [2, T, C]
-  std::vector<Tensor> times;  // F32 [2] per Euler step
-  Tensor time;                // F32 [2]: the step being run's (a copy of its entry of times)
+  Tensor start;       // [n·T, C] the solver's start point (noise), n = songs
+  Tensor x;           // [n·T, C] the latents being solved
+  Tensor in_context;  // [n·T, C]: each song's prefix in its first P rows, zeros after
+  Tensor start_head;  // [n·P, C]: the start point's in-context rows, song after song
+  Tensor prefix;      // [n·P, C]: the prefixes, song after song
+  Tensor reset;       // [n·P, C]: the in-context rows of x before a step
+  Tensor features;    // [n·T, dim]
+  Tensor input;       // [2n, T, in]: [x | in-context | features] per guidance row, n unconditional first
+  Tensor velocity;    // [2n, T, C]
+  std::vector<Tensor> times;  // F32 [2n] per Euler step
+  Tensor time;                // F32 [2n]: the step being run's (a copy of its entry of times)
   std::unique_ptr<Estimator::Scratch> scratch;
   std::shared_ptr<OpGraph> graph;  // the captured step (null: not captured)
   bool capture_tried = false;

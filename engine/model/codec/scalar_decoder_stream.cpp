@@ -82,6 +82,41 @@ Tensor ScalarDecoderStream::push(const Tensor& latent) {
   return run(latent);
 }
 
+Tensor ScalarDecoderStream::push_many(std::span<ScalarDecoderStream* const> streams, const Tensor& latent) {
+  const auto k = static_cast<std::int64_t>(streams.size());
+  if (k < 1) throw InvalidArgument("ScalarDecoderStream::push_many: no streams");
+  const ScalarDecoderStream& first = *streams.front();
+  const std::int64_t b = first.batch_, frames = latent.rank() == 3 ? latent.dim(2) : -1;
+  if (latent.rank() != 3 || latent.dim(0) != b * k || latent.dim(1) != decoder_->latent_channels() || b * k > batch_)
+    throw InvalidArgument("ScalarDecoderStream::push_many: latent " + shape_str(latent.shape()) + " for " +
+                          std::to_string(k) + " streams of batch " + std::to_string(b) + ", expected [" +
+                          std::to_string(b * k) + ", " + std::to_string(decoder_->latent_channels()) +
+                          ", n] within this stream's batch " + std::to_string(batch_));
+  for (const ScalarDecoderStream* s : streams)
+    if (s->decoder_ != decoder_ || s->batch_ != b || s->finished_ || s->drop_pending_ != first.drop_pending_)
+      throw InvalidArgument(
+          "ScalarDecoderStream::push_many: the streams must share the decoder and batch, be unfinished and owe "
+          "the same look-ahead");
+  if (frames <= first.drop_pending_) {
+    // Too short to produce audio: each stream's own push (it only moves the input conv's carry).
+    for (std::int64_t s = 0; s < k; ++s) streams[static_cast<std::size_t>(s)]->push(latent.slice(b * s, b * (s + 1)));
+    return backend_->alloc({b * k, 1, 0}, DType::F32);
+  }
+  std::vector<Tensor> theirs, ours;
+  for (std::size_t c = 0; c < carries_.size(); ++c)
+    for (std::int64_t s = 0; s < k; ++s) {
+      theirs.push_back(streams[static_cast<std::size_t>(s)]->carries_[c]);
+      ours.push_back(carries_[c].slice(b * s, b * (s + 1)));
+    }
+  backend_->copy_many(theirs, ours);
+  drop_pending_ = first.drop_pending_;
+  finished_ = false;
+  const Tensor audio = run(latent);
+  backend_->copy_many(ours, theirs);
+  for (ScalarDecoderStream* s : streams) s->drop_pending_ = drop_pending_;
+  return audio.slice(0, b * k);
+}
+
 Tensor ScalarDecoderStream::finish() {
   if (finished_) throw InvalidArgument("ScalarDecoderStream::finish: the stream is already finished");
   finished_ = true;
@@ -133,7 +168,8 @@ Tensor ScalarDecoderStream::run(const Tensor& latent) {
     return empty_audio();
   }
   Plan& plan = plan_for(frames, drop);
-  Tensor input = carve(buffers_->input, latent.shape());
+  // A push_many fills the first rows; the rest compute on what they held and are not read.
+  Tensor input = carve(buffers_->input, {batch_, latent.dim(1), frames}).slice(0, latent.dim(0));
   be.copy(latent, input);
   capture_once(plan);
   if (plan.graph) {

@@ -12,6 +12,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,15 @@ class ScalarDecoderStream {
   Tensor push(const Tensor& latent);
   // Flushes the look-ahead frames; the stream accepts nothing afterwards.
   Tensor finish();
+  // push() for several streams at once through this one's buffers and graphs: latent [b·k, C, n]
+  // holds stream s's input in rows [b·s, b·(s+1)) (b: their batch, b·k ≤ this stream's batch).
+  // Their carried state is gathered into this stream's rows, run, and handed back, so each
+  // stream's audio (rows [b·s, b·(s+1)) of the returned [b·k, 1, m], this stream's buffer) and
+  // state are those of its own push. The streams must be on the same decoder, unfinished and owe
+  // the same look-ahead; this stream is a workspace (its own state is overwritten).
+  Tensor push_many(std::span<ScalarDecoderStream* const> streams, const Tensor& latent);
+  // The look-ahead frames a push still drops from the front (same value: push_many can batch them).
+  std::int64_t drop_pending() const { return drop_pending_; }
   // Captures, ahead of time, the graphs of a first push of `first` frames and of later pushes of
   // `later` frames (no audio is computed; the buffers are sized for the larger).
   void prepare(std::int64_t first, std::int64_t later);

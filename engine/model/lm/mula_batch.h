@@ -6,7 +6,7 @@
 // captured graph per bucket where the backend captures), each row at its own position through its
 // own blocks, the depth decoder over the same rows, every song sampled with its own parameters and
 // RNG. A song's frames equal a MulaSession's for the same prompt and options: exactly on the CPU
-// backend (its linears are row-invariant up to 16 rows, so up to 8 rows per step there).
+// backend (a row's linear result does not depend on the other rows, engine/cpu/cpu_gemm.h).
 #pragma once
 
 #include <array>

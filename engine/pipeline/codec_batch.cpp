@@ -1,0 +1,120 @@
+#include "engine/pipeline/codec_batch.h"
+
+#include <string>
+#include <vector>
+
+#include "engine/core/error.h"
+
+namespace hs {
+
+// One song's due chunk.
+struct CodecBatch::Item {
+  StreamingDecoder* decoder;
+  StreamingDecoder::Chunk chunk;
+};
+
+CodecBatch::CodecBatch(const CodecModel& model, std::int64_t max_songs, FlowSchedule schedule)
+    : model_(&model), max_songs_(max_songs), schedule_(schedule) {
+  if (max_songs < 1) throw InvalidArgument("CodecBatch: max_songs " + std::to_string(max_songs) + " < 1");
+}
+
+CodecBatch::~CodecBatch() = default;
+
+std::int64_t CodecBatch::bucket(std::int64_t songs) const {
+  std::int64_t b = 1;
+  while (b < songs) b *= 2;
+  return std::min(b, max_songs_);
+}
+
+FlowMatcher::Workspace& CodecBatch::workspace(std::int64_t songs, std::int64_t frames, std::int64_t context) {
+  auto& ws = workspaces_[{songs, frames, context}];
+  if (!ws) ws = model_->flow().make_workspace(frames, context, schedule_, songs);
+  return *ws;
+}
+
+ScalarDecoderStream& CodecBatch::stream(std::int64_t songs) {
+  auto& s = streams_[songs];
+  if (!s) s = std::make_unique<ScalarDecoderStream>(model_->decoder(), 2 * songs);
+  return *s;
+}
+
+Tensor& CodecBatch::latent_input(std::int64_t songs, std::int64_t frames) {
+  Tensor& t = inputs_[{songs, frames}];
+  if (!t.defined()) t = model_->backend().alloc({model_->flow().latent_channels() * songs, frames}, DType::F32);
+  return t;
+}
+
+void CodecBatch::run(std::span<StreamingDecoder* const> decoders) {
+  for (StreamingDecoder* d : decoders)
+    if (d->options_.batch != this) throw InvalidArgument("CodecBatch::run: a decoder not made on this batch");
+  while (true) {
+    // Each decoder's oldest held chunk, grouped by call shape.
+    std::map<std::tuple<bool, std::int64_t, std::int64_t, std::int64_t>, std::vector<Item>> groups;
+    for (StreamingDecoder* d : decoders) {
+      if (d->held_.empty()) continue;
+      StreamingDecoder::Chunk chunk = std::move(d->held_.front());
+      d->held_.pop_front();
+      const std::int64_t frames = chunk.flush ? 0 : chunk.codes.dim(1);
+      groups[{chunk.flush, frames, chunk.prefix_rows, d->stream_.drop_pending()}].push_back({d, std::move(chunk)});
+    }
+    if (groups.empty()) return;
+    for (auto& [key, items] : groups)
+      for (std::size_t at = 0; at < items.size(); at += static_cast<std::size_t>(max_songs_)) {
+        const std::size_t n = std::min(items.size() - at, static_cast<std::size_t>(max_songs_));
+        const std::span<Item> part(items.data() + at, n);
+        if (std::get<0>(key)) flush(part);
+        else decode(part);
+        chunks_ += static_cast<std::int64_t>(n);
+        ++calls_;
+      }
+  }
+}
+
+void CodecBatch::decode(std::span<Item> items) {
+  Backend& be = model_->backend();
+  const FlowMatcher& flow = model_->flow();
+  const auto k = static_cast<std::int64_t>(items.size());
+  const std::int64_t songs = bucket(k);
+  std::vector<Tensor> features, prefixes;
+  std::vector<NoiseSource*> noises;
+  std::vector<ScalarDecoderStream*> streams;
+  for (const Item& item : items) {
+    features.push_back(item.decoder->features(item.chunk));
+    prefixes.push_back(item.decoder->prefix(item.chunk));
+    noises.push_back(item.decoder->noise_);
+    streams.push_back(&item.decoder->stream_);
+  }
+  const std::int64_t frames = features.front().dim(0), context = items.front().chunk.prefix_rows;
+  const Tensor latents = flow.sample(features, prefixes, noises, workspace(songs, frames, context));
+  // Every song's new latents, split into the decoder's channels: [2k, latent channels, T − P].
+  const std::int64_t channels = flow.latent_channels(), fresh = frames - context;
+  Tensor& input = latent_input(songs, fresh);
+  for (std::int64_t s = 0; s < k; ++s) {
+    Item& item = items[static_cast<std::size_t>(s)];
+    const Tensor song = latents.slice(s * frames, (s + 1) * frames);
+    Tensor rows = input.slice(s * channels, (s + 1) * channels);
+    be.transpose(item.decoder->carry_latents(item.chunk, song), rows);
+  }
+  const Tensor latent = input.slice(0, k * channels).reshape({2 * k, model_->decoder().latent_channels(), fresh});
+  deliver(items, stream(songs).push_many(streams, latent));
+}
+
+void CodecBatch::deliver(std::span<Item> items, const Tensor& audio) {
+  const Tensor host = model_->backend().download(audio);  // one wait for the whole call
+  for (std::size_t s = 0; s < items.size(); ++s) {
+    const auto row = static_cast<std::int64_t>(2 * s);
+    items[s].decoder->append_host_audio(host.slice(row, row + 2));
+  }
+}
+
+void CodecBatch::flush(std::span<Item> items) {
+  // The one-shot decode's right padding of the input conv (ScalarDecoderStream::finish): zeros.
+  const auto k = static_cast<std::int64_t>(items.size());
+  const ScalarDecoder& decoder = model_->decoder();
+  const Tensor zeros = model_->backend().alloc({2 * k, decoder.latent_channels(), decoder.look_ahead_frames()}, DType::F32);
+  std::vector<ScalarDecoderStream*> streams;
+  for (const Item& item : items) streams.push_back(&item.decoder->stream_);
+  deliver(items, stream(bucket(k)).push_many(streams, zeros));
+}
+
+}  // namespace hs

@@ -1,0 +1,63 @@
+// CodecBatch: the streaming chunks of several songs decoded together (DESIGN.md "Streaming codec").
+// StreamingDecoders made with StreamingDecoderOptions::batch hold a chunk when it falls due; run()
+// decodes every held chunk, those of the same shape (frames, in-context frames, the decoder's
+// look-ahead still owed) as one flow-matching solve — one estimator call per Euler step over all
+// of them — and one scalar-decoder call. Each song's audio is the same as alone: its own noise,
+// context and decoder state; only the GEMMs' row count changes (bit-identical on the CPU backend).
+// The batch owns the buffers and graphs every call shape needs, so a song's decoder holds only its
+// state. One thread drives a CodecBatch and its decoders.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <tuple>
+
+#include "engine/model/codec/codec_model.h"
+#include "engine/model/codec/flow_matching.h"
+#include "engine/model/codec/scalar_decoder_stream.h"
+#include "engine/pipeline/streaming_decoder.h"
+
+namespace hs {
+
+class CodecBatch {
+ public:
+  // Calls of up to `max_songs` songs (larger groups are split); InvalidArgument for < 1. `model`
+  // must outlive the batch.
+  CodecBatch(const CodecModel& model, std::int64_t max_songs, FlowSchedule schedule = {});
+  ~CodecBatch();
+
+  // Decodes every chunk the decoders hold (made on this batch), oldest first; their audio is then
+  // ready to pull(). The first error stops the run and is rethrown.
+  void run(std::span<StreamingDecoder* const> decoders);
+
+  std::int64_t max_songs() const { return max_songs_; }
+  // Songs decoded by the calls so far, and the calls (for metrics and tests).
+  std::int64_t chunks_decoded() const { return chunks_; }
+  std::int64_t calls() const { return calls_; }
+
+ private:
+  struct Item;
+  void decode(std::span<Item> items);
+  void flush(std::span<Item> items);
+  // Hands each song its rows of a call's audio [2k, 1, m].
+  void deliver(std::span<Item> items, const Tensor& audio);
+  // The call size a group of `songs` runs at: a power of two up to max_songs (so few shapes
+  // capture graphs; the extra rows compute and are not read).
+  std::int64_t bucket(std::int64_t songs) const;
+  FlowMatcher::Workspace& workspace(std::int64_t songs, std::int64_t frames, std::int64_t context);
+  ScalarDecoderStream& stream(std::int64_t songs);
+  Tensor& latent_input(std::int64_t songs, std::int64_t frames);
+
+  const CodecModel* model_;
+  std::int64_t max_songs_;
+  FlowSchedule schedule_;
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::unique_ptr<FlowMatcher::Workspace>> workspaces_;
+  std::map<std::int64_t, std::unique_ptr<ScalarDecoderStream>> streams_;
+  std::map<std::pair<std::int64_t, std::int64_t>, Tensor> inputs_;  // [2·songs·latent channels, frames]
+  std::int64_t chunks_ = 0;
+  std::int64_t calls_ = 0;
+};
+
+}  // namespace hs
