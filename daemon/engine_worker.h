@@ -110,8 +110,8 @@ class EngineWorker {
   void start(std::vector<Pending> admitted);
   // One round: every unpaused session one step. Returns whether any session was stepped.
   bool step_all();
-  // The codec chunks the stepped songs' frames completed, decoded together, then sent.
-  void decode_audio(const std::vector<SongSession*>& stepped);
+  // The songs' due codec chunks, decoded together, then sent; returns how many were decoded.
+  std::int64_t decode_audio();
   void end_all(std::string_view code, std::string_view message);
   // A session is about to send its final message: it no longer counts as running.
   void song_ended();

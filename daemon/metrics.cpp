@@ -97,8 +97,12 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
   rtf_ = &histogram(r, "real_time_factor",
                     "Generation time / audio time of each song that produced audio (< 1: faster than real time).",
                     kRtfBuckets);
-  step_ = &histogram(r, "frame_step_seconds", "One frame of one song in the engine worker (LM step and codec work).",
+  step_ = &histogram(r, "frame_step_seconds",
+                     "One frame of one song in the engine worker into its decoder (the codec runs after the round's steps).",
                      kStepBucketsS);
+  codec_ = &histogram(r, "codec_round_seconds", "The codec work of one round that decoded chunks (CodecBatch::run).",
+                      kRoundBucketsS);
+  codec_chunks_ = &histogram(r, "codec_round_chunks", "Songs' chunks decoded together in one round.", kRoundSongsBuckets);
   queue_wait_ = &histogram(r, "queue_wait_seconds", "From accepting a song to its start (its wait in the queue).",
                            kQueueWaitBucketsS);
   round_ = &histogram(r, "round_seconds", "One round of the engine worker: every unpaused song one frame.",

@@ -41,8 +41,13 @@ class Metrics {
   void add_frames(std::int64_t n, Clock::time_point now = Clock::now());
   void add_bytes_sent(std::int64_t n) { bytes_sent_->Increment(static_cast<double>(n)); }
   void observe_ttfa(double seconds) { ttfa_->Observe(seconds); }
-  // One SongSession::step (one frame of one song, with the codec chunk it completes).
+  // One SongSession::step (one frame of one song into its decoder; the codec runs after).
   void observe_step(double seconds) { step_->Observe(seconds); }
+  // One round's codec work: `chunks` songs' due chunks decoded in `seconds` (CodecBatch::run).
+  void observe_codec(std::int64_t chunks, double seconds) {
+    codec_->Observe(seconds);
+    codec_chunks_->Observe(static_cast<double>(chunks));
+  }
   // One round of the engine worker: `songs` songs stepped one frame each in `seconds`.
   void observe_round(int songs, double seconds) {
     round_->Observe(seconds);
@@ -113,6 +118,8 @@ class Metrics {
   prometheus::Histogram* queue_wait_;
   prometheus::Histogram* round_;
   prometheus::Histogram* round_songs_;
+  prometheus::Histogram* codec_;
+  prometheus::Histogram* codec_chunks_;
   prometheus::Histogram* song_lag_;
 
   mutable std::mutex mutex_;  // guards the frame-rate ring and start_

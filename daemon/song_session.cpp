@@ -93,9 +93,12 @@ SongSession::SongSession(const EngineModels& models, FrameBatch& batch, CodecBat
 bool SongSession::paused(Clock::time_point now) const {
   if (setup_.handle->cancel_requested()) return false;
   if (!listener().ready()) return true;
-  if (!first_audio_at_) return false;
-  const double played_s = std::chrono::duration<double>(now - *first_audio_at_).count();
-  return audio_s() - played_s > pacing_.lookahead_s;
+  return first_audio_at_ && ahead_s(now) > pacing_.lookahead_s;
+}
+
+double SongSession::ahead_s(Clock::time_point now) const {
+  if (!first_audio_at_) return 0.0;
+  return audio_s() - std::chrono::duration<double>(now - *first_audio_at_).count();
 }
 
 double SongSession::update_lag(Clock::time_point now) {

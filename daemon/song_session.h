@@ -45,6 +45,10 @@ class SongSession {
   // True while the listener is full or the audio runs more than the look-ahead ahead of real
   // time (counted from the first audio). A cancelled song is never paused.
   bool paused(Clock::time_point now) const;
+  // Seconds of audio sent beyond what a 1× listener has played (0 before the first audio).
+  double ahead_s(Clock::time_point now) const;
+  // Rounds its decoder's held chunk has waited for a codec call (EngineWorker::decode_audio).
+  int codec_wait_rounds = 0;
   // Seconds of audio the song lacks behind the wall time since it started (0 while ahead), also
   // kept as the song's largest lag, which is observed when it ends.
   double update_lag(Clock::time_point now);

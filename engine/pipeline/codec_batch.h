@@ -43,8 +43,8 @@ class CodecBatch {
   void flush(std::span<Item> items);
   // Hands each song its rows of a call's audio [2k, 1, m].
   void deliver(std::span<Item> items, const Tensor& audio);
-  // The call size a group of `songs` runs at: a power of two up to max_songs (so few shapes
-  // capture graphs; the extra rows compute and are not read).
+  // The call size a group of `songs` runs at: 1, 2, 3, 4, 6, 8, 12, 16, … up to max_songs (so few
+  // shapes capture graphs; the extra rows compute and are not read).
   std::int64_t bucket(std::int64_t songs) const;
   FlowMatcher::Workspace& workspace(std::int64_t songs, std::int64_t frames, std::int64_t context);
   ScalarDecoderStream& stream(std::int64_t songs);

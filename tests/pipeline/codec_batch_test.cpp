@@ -1,7 +1,7 @@
 // CodecBatch on the CPU backend, on the demo checkpoint's codec (the released codec's structure,
 // small widths): songs whose chunks are decoded together give exactly the latents and audio each
 // gives alone (tests/pipeline/codec_batch_songs.h: calls of several sizes and shapes, padded to a
-// power of two, a song arriving mid-stream, one dropped mid-song), and bad use errors.
+// bucket size, a song arriving mid-stream, one dropped mid-song), and bad use errors.
 #include <gtest/gtest.h>
 
 #include <unistd.h>

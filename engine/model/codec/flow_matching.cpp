@@ -44,11 +44,15 @@ Tensor FlowMatcher::condition(const Tensor& codes) const {
   // Nearest-neighbour ×2 commutes with the per-frame RVQ and linears, so it is applied to the ids.
   Tensor sum = be.alloc({frames, code_dim}, DType::F32);
   Tensor part = be.alloc({frames, code_dim}, DType::F32);
-  Tensor ids = Tensor::zeros({frames}, DType::I32);
+  Tensor ids = Tensor::zeros({quantizers, frames}, DType::I32);
   for (std::int64_t q = 0; q < quantizers; ++q) {
     const std::int32_t* row = codes.data<std::int32_t>() + q * codes.dim(1);
-    for (std::int64_t i = 0; i < frames; ++i) ids.data<std::int32_t>()[i] = row[i / kUpsample];
-    be.gather_rows(codebooks_[static_cast<std::size_t>(q)], be.upload(ids), 0, q == 0 ? sum : part);
+    for (std::int64_t i = 0; i < frames; ++i) ids.data<std::int32_t>()[q * frames + i] = row[i / kUpsample];
+  }
+  const Tensor device_ids = be.upload(ids);  // one upload (few allocations: each free waits for the device)
+  for (std::int64_t q = 0; q < quantizers; ++q) {
+    be.gather_rows(codebooks_[static_cast<std::size_t>(q)], device_ids.slice(q, q + 1).reshape({frames}), 0,
+                   q == 0 ? sum : part);
     if (q > 0) be.add(sum, part, sum);
   }
   Tensor projected = sum;
