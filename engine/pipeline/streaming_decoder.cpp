@@ -221,8 +221,6 @@ void StreamingDecoder::submit(Chunk chunk) {
   }
 }
 
-Tensor StreamingDecoder::features(const Chunk& chunk) const { return model_->flow().condition(chunk.codes); }
-
 Tensor StreamingDecoder::prefix(const Chunk& chunk) const {
   return chunk.prefix_rows > 0 ? context_buffer_.slice(0, chunk.prefix_rows) : Tensor();
 }
@@ -240,9 +238,9 @@ Tensor StreamingDecoder::carry_latents(const Chunk& chunk, const Tensor& latents
 void StreamingDecoder::decode(const Chunk& chunk) {
   if (chunk.flush) return append_audio(stream_.finish());
   // [carried context | new chunk]: features of every frame, the carried latents as prefix.
-  const Tensor feats = features(chunk);
+  const Tensor features = model_->flow().condition(chunk.codes);
   const Tensor latents =
-      model_->flow().sample(feats, prefix(chunk), *noise_, workspace(feats.dim(0), chunk.prefix_rows));
+      model_->flow().sample(features, prefix(chunk), *noise_, workspace(features.dim(0), chunk.prefix_rows));
   append_audio(stream_.push(model_->decoder().split_channels(carry_latents(chunk, latents))));
 }
 

@@ -104,8 +104,7 @@ class StreamingDecoder {
   // The flow-matching workspace for `frames` latent frames with `context` in-context ones (one
   // per chunk shape: a stream sees the first, the steady and the last chunk's).
   FlowMatcher::Workspace& workspace(std::int64_t frames, std::int64_t context);
-  // A chunk's condition features and in-context prefix (undefined for none).
-  Tensor features(const Chunk& chunk) const;
+  // A chunk's in-context prefix (undefined for none).
   Tensor prefix(const Chunk& chunk) const;
   // After a chunk's flow matching gave its latents [T, C]: hands its new latents to on_latents and
   // carries the last ones into the next chunk. Returns the new latents.
