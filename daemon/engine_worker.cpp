@@ -326,26 +326,26 @@ bool EngineWorker::step_all() {
 
 std::int64_t EngineWorker::decode_audio() {
   // A song's due chunk may wait a few rounds for others, so that codec calls hold more songs (a
-  // call costs about the same for 8 songs as for 4): it runs now when its listener has less than
-  // kCodecSlackS of audio in hand, when it has waited kCodecWaitRounds, or when enough chunks are
-  // held to fill a call.
+  // call costs about the same for 8 songs as for 4): every held chunk is decoded in a round where
+  // one must be — its listener has less than kCodecSlackS of audio in hand, or it has waited
+  // kCodecWaitRounds — or where enough are held to fill a call.
   const auto now = std::chrono::steady_clock::now();
-  std::vector<SongSession*> holding;
-  for (auto& session : sessions_)
-    if (!session->finished() && session->decoder().holds_chunks()) holding.push_back(session.get());
-  const bool full = static_cast<int>(holding.size()) >= options_.pacing.codec_batch;
   std::vector<SongSession*> due;
-  std::vector<StreamingDecoder*> decoders;
-  for (SongSession* session : holding) {
-    if (full || session->ahead_s(now) < kCodecSlackS || session->codec_wait_rounds >= kCodecWaitRounds) {
-      due.push_back(session);
-      decoders.push_back(&session->decoder());
-      session->codec_wait_rounds = 0;
-    } else {
-      ++session->codec_wait_rounds;
-    }
+  bool must = false;
+  for (auto& session : sessions_) {
+    if (session->finished() || !session->decoder().holds_chunks()) continue;
+    due.push_back(session.get());
+    must = must || session->ahead_s(now) < kCodecSlackS || session->codec_wait_rounds >= kCodecWaitRounds;
   }
-  if (due.empty()) return 0;
+  if (!must && static_cast<int>(due.size()) < options_.pacing.codec_batch) {
+    for (SongSession* session : due) ++session->codec_wait_rounds;
+    return 0;
+  }
+  std::vector<StreamingDecoder*> decoders;
+  for (SongSession* session : due) {
+    decoders.push_back(&session->decoder());
+    session->codec_wait_rounds = 0;
+  }
   try {
     codec_batch_->run(decoders);
   } catch (const std::exception& e) {

@@ -3,6 +3,9 @@
 // (model.kv_cache_gb) in use and its bounds.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+#include <thread>
 #include <map>
 #include <regex>
 #include <set>
@@ -87,6 +90,22 @@ double sample(const Exposition& e, const std::string& key) {
   const auto it = e.samples.find(key);
   EXPECT_NE(it, e.samples.end()) << key;
   return it == e.samples.end() ? -1 : it->second;
+}
+
+// Songs with audio in hand let their due codec chunks wait for others' (EngineWorker::decode_audio):
+// a second song started while the first runs ahead shares its codec calls (more chunks than calls),
+// and both still get exactly the same audio (same request, same seed).
+TEST(Metrics, SongsAheadOfTheirListenersShareCodecCalls) {
+  TestDaemon daemon;
+  constexpr std::int64_t kSongMs = 20000;
+  auto first = std::async(std::launch::async, [&] { return WsClient(daemon.port()).generate(song(kSongMs)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the first runs ahead meanwhile
+  const SongTranscript second = WsClient(daemon.port()).generate(song(kSongMs));
+  const SongTranscript one = first.get();
+  EXPECT_EQ(one.end.at("reason"), "length");
+  EXPECT_TRUE(second.packets == one.packets);
+  const Exposition e = parse_exposition(http_request(daemon.port(), http::verb::get, "/metrics").body);
+  EXPECT_GT(sample(e, "heartstream_codec_round_chunks_sum"), sample(e, "heartstream_codec_round_chunks_count"));
 }
 
 TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
