@@ -282,10 +282,7 @@ bool EngineWorker::step_all() {
     batch_->step(generators);
   } catch (const std::exception& e) {
     spdlog::error("the batched LM step failed: {}", e.what());
-    for (SongSession* session : active) {
-      metrics_->song_failed();
-      session->fail(error_code::kGenerationFailed, e.what());
-    }
+    for (SongSession* session : active) fail_song(*session, e.what());
   }
   const auto lm_end = std::chrono::steady_clock::now();
   metrics_->set_kv_blocks(batch_->batch().pool_blocks() - batch_->batch().free_blocks(), batch_->batch().pool_blocks());
@@ -297,8 +294,7 @@ bool EngineWorker::step_all() {
       metrics_->observe_step(std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count());
     } catch (const std::exception& e) {
       spdlog::error("song {} failed: {}", session->id(), e.what());
-      metrics_->song_failed();
-      session->fail(error_code::kGenerationFailed, e.what());
+      fail_song(*session, e.what());
     }
   }
   const auto steps_end = std::chrono::steady_clock::now();
@@ -350,10 +346,7 @@ std::int64_t EngineWorker::decode_audio() {
     codec_batch_->run(decoders);
   } catch (const std::exception& e) {
     spdlog::error("the batched codec call failed: {}", e.what());
-    for (SongSession* session : due) {
-      metrics_->song_failed();
-      session->fail(error_code::kGenerationFailed, e.what());
-    }
+    for (SongSession* session : due) fail_song(*session, e.what());
     return 0;
   }
   metrics_->observe_codec(static_cast<std::int64_t>(due.size()),
@@ -367,12 +360,16 @@ std::int64_t EngineWorker::decode_audio() {
         session->emit_pcm();
       } catch (const std::exception& e) {
         spdlog::error("song {} failed: {}", session->id(), e.what());
-        metrics_->song_failed();
-        session->fail(error_code::kGenerationFailed, e.what());
+        fail_song(*session, e.what());
       }
     }
   });
   return static_cast<std::int64_t>(due.size());
+}
+
+void EngineWorker::fail_song(SongSession& session, std::string_view what) {
+  metrics_->song_failed();
+  session.fail(error_code::kGenerationFailed, what);
 }
 
 void EngineWorker::report_gpu_memory() {

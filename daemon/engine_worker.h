@@ -112,6 +112,8 @@ class EngineWorker {
   bool step_all();
   // The songs' due codec chunks, decoded together, then sent; returns how many were decoded.
   std::int64_t decode_audio();
+  // Ends a song whose generation failed with `what` (counted as failed).
+  void fail_song(SongSession& session, std::string_view what);
   void end_all(std::string_view code, std::string_view message);
   // A session is about to send its final message: it no longer counts as running.
   void song_ended();
