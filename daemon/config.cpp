@@ -164,6 +164,7 @@ const std::vector<Field>& fields() {
        [](DaemonConfig& c, auto& p, auto& v) { c.model.codec_precision = parse_choice(p, v, {"fp32", "bf16", "fp8"}); }},
       {"model.kv_cache_gb",
        [](DaemonConfig& c, auto& p, auto& v) { c.model.kv_cache_gb = parse_number(p, v, 0, kMaxKvCacheGb); }},
+      {"model.kv_cache", [](DaemonConfig& c, auto& p, auto& v) { c.model.kv_cache = parse_choice(p, v, {"auto", "fp8"}); }},
       {"generation.max_audio_length_ms",
        [](DaemonConfig& c, auto& p, auto& v) { c.generation.max_audio_length_ms = parse_int(p, v, kMinAudioMs, kMaxAudioMsLimit); }},
       {"generation.max_audio_length_ms_limit",

@@ -61,6 +61,9 @@ struct ModelConfig {
   // GB of the KV cache pool the running songs share (many songs per step, engine/model/lm/mula_batch.h);
   // 0: room for server.max_sessions songs of generation.max_audio_length_ms.
   double kv_cache_gb = 0;
+  // auto | fp8: how that pool stores keys and values (engine/model/lm/transformer.h KvCache): auto
+  // in the LM's narrow dtype (bf16 on cuda), fp8 E4M3 with a scale per vector: ~half the bytes.
+  std::string kv_cache = "auto";
 };
 
 struct GenerationConfig {

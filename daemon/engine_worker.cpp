@@ -41,7 +41,7 @@ std::int64_t expected_kv_blocks(const SongParams& p) {
 // default room for every slot's song of generation.max_audio_length_ms, and at least for one song
 // of the longest length a request may ask (so a one-slot daemon serves any song).
 BatchOptions batch_options(const MulaModel& model, const WorkerOptions& o) {
-  const std::int64_t block_bytes = MulaBatch::block_bytes(model, kBlockSize);
+  const std::int64_t block_bytes = MulaBatch::block_bytes(model, kBlockSize, o.kv_cache);
   const std::int64_t per_song = expected_kv_blocks(o.song_ms, kRowsPerSong);
   const std::int64_t blocks =
       o.kv_cache_gb > 0 ? static_cast<std::int64_t>(o.kv_cache_gb * kBytesPerGb / block_bytes)
@@ -49,9 +49,10 @@ BatchOptions batch_options(const MulaModel& model, const WorkerOptions& o) {
   if (blocks < 1)
     throw ConfigError("model.kv_cache_gb " + std::to_string(o.kv_cache_gb) + " holds no KV block (" +
                       std::to_string(block_bytes) + " bytes each)");
-  spdlog::info("KV cache: {} blocks of {} positions, {:.2f} GB ({} songs of {} s at once)", blocks, kBlockSize,
-               static_cast<double>(blocks * block_bytes) / kBytesPerGb, blocks / per_song, o.song_ms / 1000);
-  return {.slots = o.max_sessions, .block_size = kBlockSize, .kv_blocks = blocks};
+  spdlog::info("KV cache ({}): {} blocks of {} positions, {:.2f} GB ({} songs of {} s at once)",
+               kv_cache_name(o.kv_cache), blocks, kBlockSize, static_cast<double>(blocks * block_bytes) / kBytesPerGb,
+               blocks / per_song, o.song_ms / 1000);
+  return {.slots = o.max_sessions, .block_size = kBlockSize, .kv_blocks = blocks, .kv_cache = o.kv_cache};
 }
 
 std::unique_ptr<FrameBatch> make_batch(const std::shared_ptr<const MulaModel>& model, const WorkerOptions& o) {
@@ -73,6 +74,7 @@ WorkerOptions worker_options(const DaemonConfig& config) {
                        .queue_limit = config.server.queue_limit,
                        .realtime_headroom = config.server.realtime_headroom,
                        .kv_cache_gb = config.model.kv_cache_gb,
+                       .kv_cache = parse_kv_cache(config.model.kv_cache, "model.kv_cache"),
                        .song_ms = config.generation.max_audio_length_ms,
                        .longest_song_ms = config.generation.max_audio_length_ms_limit,
                        .pacing = {.chunk_frames = config.streaming.chunk_frames,

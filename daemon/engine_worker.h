@@ -38,6 +38,7 @@ struct WorkerOptions {
   int queue_limit = 32;            // ServerConfig::queue_limit: songs waiting to start
   double realtime_headroom = 0.8;  // ServerConfig::realtime_headroom: of the 80 ms frame
   double kv_cache_gb = 0;          // ModelConfig::kv_cache_gb (0: see batch_options in engine_worker.cpp)
+  KvCache kv_cache = KvCache::Auto;  // ModelConfig::kv_cache
   std::int64_t song_ms = 240000;   // GenerationConfig::max_audio_length_ms
   std::int64_t longest_song_ms = 600000;  // GenerationConfig::max_audio_length_ms_limit
   PacingOptions pacing;

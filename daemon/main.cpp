@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
                "cpu | cuda: where HeartCodec runs (default: the LM's device; overrides model.codec_device)");
   add_override(app, o, "--codec_precision", "model.codec_precision",
                "fp32 | bf16 | fp8: HeartCodec's weights (overrides model.codec_precision)");
+  add_override(app, o, "--kv_cache", "model.kv_cache",
+               "auto | fp8: how the songs' shared KV cache stores keys and values (overrides model.kv_cache)");
   add_override(app, o, "--bind", "server.bind", "Address to listen on (overrides server.bind)");
   add_override(app, o, "--port", "server.port", "TCP port, 0 for any free one (overrides server.port)");
   auto* play = app.add_flag("--play", o.play, "Generate one song, play it on the local speakers (PortAudio), exit");

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/attention.cuh"
 #include "kernels/common.cuh"
@@ -30,6 +31,24 @@ std::int64_t split_count(const AttentionParams& p) {
 __device__ __forceinline__ float2 load_pair(const float* p) { return *reinterpret_cast<const float2*>(p); }
 __device__ __forceinline__ float2 load_pair(const __nv_bfloat16* p) {
   return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
+__device__ __forceinline__ float2 load_pair(const __nv_fp8_e4m3* p) {
+  const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(*reinterpret_cast<const __nv_fp8x2_storage_t*>(p), __NV_E4M3);
+  return __half22float2(*reinterpret_cast<const __half2*>(&h));
+}
+
+template <typename KV>
+inline constexpr bool kScaled = std::is_same_v<KV, __nv_fp8_e4m3>;
+
+// The (key, value) scales of cache row `key` of kv head kvh: 1 for an unscaled cache.
+template <typename KV>
+__device__ __forceinline__ float2 kv_scales(const AttentionParams& p, std::int64_t key, std::int64_t kvh) {
+  if constexpr (kScaled<KV>) {
+    const std::int64_t at = key * p.kv_heads + kvh;
+    return make_float2(p.k_scale[at], p.v_scale[at]);
+  } else {
+    return make_float2(1.0f, 1.0f);
+  }
 }
 
 }  // namespace
@@ -96,15 +115,17 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
         vv[i] = make_float2(0.0f, 0.0f);
       }
     }
-    const float score = warp_sum(dot);
+    const float2 kv_scale = kv_scales<KV>(p, b * p.keys + key, kvh);
+    const float score = warp_sum(dot) * kv_scale.x;
     const float m_new = fmaxf(m, score);
     const float correction = exp2f(m - m_new);
     const float weight = exp2f(score - m_new);
     l = l * correction + weight;
+    const float value_weight = weight * kv_scale.y;
 #pragma unroll
     for (int i = 0; i < kPairs; ++i) {
-      acc[i].x = acc[i].x * correction + weight * vv[i].x;
-      acc[i].y = acc[i].y * correction + weight * vv[i].y;
+      acc[i].x = acc[i].x * correction + value_weight * vv[i].x;
+      acc[i].y = acc[i].y * correction + value_weight * vv[i].y;
     }
     m = m_new;
   }
@@ -212,21 +233,23 @@ static __global__ void __launch_bounds__(kGroupThreads) paged_group_kernel(Atten
         kk[i] = j < pairs ? load_pair(kbase + key * key_stride + 2 * j) : make_float2(0.0f, 0.0f);
         vv[i] = j < pairs ? load_pair(vbase + key * key_stride + 2 * j) : make_float2(0.0f, 0.0f);
       }
+      const float2 kv_scale = kv_scales<KV>(p, key, kvh);
 #pragma unroll
       for (int g = 0; g < kMaxGroup; ++g) {
         if (g >= group) break;
         float dot = 0.0f;
 #pragma unroll
         for (int i = 0; i < kPairs; ++i) dot += q[g][i].x * kk[i].x + q[g][i].y * kk[i].y;
-        const float score = warp_sum(dot);
+        const float score = warp_sum(dot) * kv_scale.x;
         const float m_new = fmaxf(m[g], score);
         const float correction = exp2f(m[g] - m_new);
         const float weight = exp2f(score - m_new);
         l[g] = l[g] * correction + weight;
+        const float value_weight = weight * kv_scale.y;
 #pragma unroll
         for (int i = 0; i < kPairs; ++i) {
-          acc[g][i].x = acc[g][i].x * correction + weight * vv[i].x;
-          acc[g][i].y = acc[g][i].y * correction + weight * vv[i].y;
+          acc[g][i].x = acc[g][i].x * correction + value_weight * vv[i].x;
+          acc[g][i].y = acc[g][i].y * correction + value_weight * vv[i].y;
         }
         m[g] = m_new;
       }
@@ -346,8 +369,12 @@ void attention(const AttentionParams& p, cudaStream_t stream) {
   // not depend on which block computes it, so neither does a query's on the batch).
   const std::int64_t group_blocks =
       std::clamp<std::int64_t>((kTargetBlocks + p.seq * p.kv_heads - 1) / (p.seq * p.kv_heads), 1, splits);
+  const auto dispatch_kv = [&](auto&& f) {
+    if (p.k_scale) f(__nv_fp8_e4m3{});
+    else dispatch_element(p.kv_type, f);
+  };
   dispatch_element(p.q_type, [&](auto q_tag) {
-    dispatch_element(p.kv_type, [&](auto kv_tag) {
+    dispatch_kv([&](auto kv_tag) {
       dispatch_element(p.out_type, [&](auto out_tag) {
         using Q = decltype(q_tag);
         using KV = decltype(kv_tag);

@@ -3,7 +3,8 @@
 // captured graph stays valid as the sequence grows); a second pass merges the chunks' partial
 // softmax sums. Serves the backbone's decode (1 query, thousands of keys), prefill (one row per
 // prompt position, causal) and the depth decoder (≤ 9 keys, head_dim 384). fp32 math; q, the
-// K/V cache and out each fp32 or bf16 (fp32 q against a bf16 cache, say).
+// K/V cache and out each fp32 or bf16 (fp32 q against a bf16 cache, say), or an fp8 E4M3 cache
+// with a scale per (key, kv head) (kernels/kv_store.cuh).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -25,6 +26,10 @@ struct AttentionParams {
   float* workspace;               // attention_workspace_floats(*this) floats (null when that is 0)
   std::int64_t batch, seq, heads, kv_heads, head_dim, keys;
   ElementType q_type, kv_type, out_type;  // q; k and v (the cache); out
+  // An fp8 cache (kv_type ignored): k and v are E4M3, key t of kv head h reads as e4m3 · k_scale[t ·
+  // kv_heads + h] (t counts the cache's rows: b · keys + key, or the pool row when paged).
+  const float* k_scale = nullptr;
+  const float* v_scale = nullptr;
   // Paged (batch 1, positions required): k and v are pools [blocks · block_size, kv_heads,
   // head_dim]; query s reads KV row kv_rows[s] (none when negative: zeros) whose key t is pool row
   // block_tables[kv_rows[s] · table_width + t / block_size] · block_size + t % block_size. Splits

@@ -16,7 +16,7 @@ static __global__ void rope_store_kernel(RopeStoreParams p) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   const std::int64_t pos = p.positions[s];
   const std::int64_t at = p.slots ? static_cast<std::int64_t>(p.slots[token]) : b * p.capacity + pos;
-  const bool cached = p.slots ? at >= 0 && at < p.capacity : pos >= 0 && pos < p.capacity;
+  const bool cached = p.k_cache && (p.slots ? at >= 0 && at < p.capacity : pos >= 0 && pos < p.capacity);
   const std::int64_t cache_row = at * kv_row;
   if (i >= q_pairs + k_pairs) {
     const std::int64_t e = i - q_pairs - k_pairs;

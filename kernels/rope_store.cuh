@@ -3,7 +3,7 @@
 // rotated in place, k [B, S, Hk, hd] is rotated in place and written to k_cache [B, T, Hk, hd] at
 // positions[s], v is written to v_cache. Rotation as rope.cuh (interleaved pairs, angle in
 // double), the cache write as kv_store.cuh (converted to the cache's type, positions outside the
-// cache skipped).
+// cache skipped). With null caches only the rotation runs (an fp8 cache is written by kv_store).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -18,7 +18,7 @@ struct RopeStoreParams {
   void* q;                        // [batch, seq, q_heads, head_dim], type
   void* k;                        // [batch, seq, kv_heads, head_dim], type
   const void* v;                  // [batch, seq, kv_heads, head_dim], type
-  void* k_cache;                  // [batch, capacity, kv_heads, head_dim], cache_type
+  void* k_cache;                  // [batch, capacity, kv_heads, head_dim], cache_type; or null
   void* v_cache;                  // [batch, capacity, kv_heads, head_dim], cache_type
   const std::int32_t* positions;  // [seq], device
   const float* inv_freq;          // [head_dim / 2], device

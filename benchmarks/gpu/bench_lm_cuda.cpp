@@ -120,26 +120,38 @@ void gemm_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_Gemm)->Apply(gemm_args);
 
-// args: visible keys. Backbone decode shapes: batch 2, 24 heads, 8 kv heads, head_dim 128.
+// args: visible keys, cache (0 = bf16, 1 = fp8 with a scale per key and kv head). Backbone decode
+// shapes: batch 2, 24 heads, 8 kv heads, head_dim 128. GB/s counts the cache bytes read.
 void BM_AttentionDecode(benchmark::State& state) {
   const std::int64_t keys = state.range(0), batch = 2, heads = 24, kv = 8, hd = 128;
+  const bool fp8 = state.range(1) != 0;
+  const std::size_t element = fp8 ? 1 : 2, vectors = static_cast<std::size_t>(batch * keys * kv);
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   void* q = device_random(static_cast<std::size_t>(batch * heads * hd) * 2);
-  void* k = device_random(static_cast<std::size_t>(batch * keys * kv * hd) * 2);
-  void* v = device_random(static_cast<std::size_t>(batch * keys * kv * hd) * 2);
+  void* k = device_random(vectors * hd * element);
+  void* v = device_random(vectors * hd * element);
   void* out = device_random(static_cast<std::size_t>(batch * heads * hd) * 2);
+  std::vector<float> ones(vectors, 1.0f);
+  void* scales = nullptr;
+  CUDA_CHECK(cudaMalloc(&scales, vectors * sizeof(float)));
+  CUDA_CHECK(cudaMemcpy(scales, ones.data(), vectors * sizeof(float), cudaMemcpyHostToDevice));
   kernels::AttentionParams p{q, k, v, out, nullptr, nullptr, batch, 1, heads, kv, hd, keys, kernels::ElementType::BF16,
                              kernels::ElementType::BF16, kernels::ElementType::BF16};
+  if (fp8) p.k_scale = p.v_scale = static_cast<const float*>(scales);
   void* ws = device_random(static_cast<std::size_t>(std::max<std::int64_t>(1, kernels::attention_workspace_floats(p))) * 4);
   p.workspace = static_cast<float*>(ws);
   time_on_stream(state, stream, [&] { kernels::attention(p, stream); });
-  const double bytes = 2.0 * static_cast<double>(batch * keys * kv * hd) * 2.0;
+  const double bytes = 2.0 * static_cast<double>(vectors) * static_cast<double>(hd * element + (fp8 ? 4 : 0));
   state.counters["GB/s"] = benchmark::Counter(bytes / kGiga, benchmark::Counter::kIsIterationInvariantRate);
-  for (void* ptr : {q, k, v, out, ws}) cudaFree(ptr);
+  for (void* ptr : {q, k, v, out, ws, scales}) cudaFree(ptr);
   cudaStreamDestroy(stream);
 }
-BENCHMARK(BM_AttentionDecode)->Arg(300)->Arg(1000)->Arg(3300)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AttentionDecode)
+    ->ArgsProduct({{300, 1000, 3300}, {0, 1}})
+    ->ArgNames({"keys", "fp8"})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_Sample(benchmark::State& state) {
   constexpr std::int64_t kVocab = 8197;
@@ -254,14 +266,21 @@ Prompt random_prompt(std::int64_t length) {
   return p;
 }
 
-// args: precision (1 = bf16, 2 = fp8), graphs (0/1). Wall time per frame (each step ends with
-// the frame's download, as a streaming session does).
+// Session options of the benchmarks' songs: kSongFrames frames, cache `kv` (0 = auto, 1 = fp8).
+SessionOptions song_options(std::int64_t kv, std::uint64_t seed = 42, std::int64_t frames = kSongFrames) {
+  SessionOptions options{{.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f}, seed, frames};
+  options.kv_cache = kv != 0 ? KvCache::Fp8 : KvCache::Auto;
+  return options;
+}
+
+// args: precision (1 = bf16, 2 = fp8), graphs (0/1), KV cache (0 = auto, 1 = fp8). Wall time per
+// frame (each step ends with the frame's download, as a streaming session does).
 void BM_FrameStep(benchmark::State& state) {
   const auto precision = static_cast<Precision>(state.range(0));
   LoadedModel& m = real_model(precision);
   m.backend->set_graphs(state.range(1) != 0);
   const Prompt prompt = random_prompt(kPromptTokens);
-  const SessionOptions options{{.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f}, 42, kSongFrames};
+  const SessionOptions options = song_options(state.range(2));
   double prefill_ms = 0.0, frames_ms = 0.0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -283,19 +302,21 @@ void BM_FrameStep(benchmark::State& state) {
   state.counters["host_table_gb"] = static_cast<double>(m.model->weights().audio_embeddings.bytes()) / kGiga;
 }
 BENCHMARK(BM_FrameStep)
-    ->ArgsProduct({{1, 2}, {1, 0}})
-    ->ArgNames({"precision(1=bf16,2=fp8)", "graphs"})
+    ->ArgsProduct({{1, 2}, {1, 0}, {0, 1}})
+    ->ArgNames({"precision(1=bf16,2=fp8)", "graphs", "fp8_kv"})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
-// args: precision (1 = bf16, 2 = fp8), prompt tokens. Prefill + frame 0 of a session sized for
-// kSongFrames frames (a 240 s song), and the backend's peak device memory with that KV cache.
+// args: precision (1 = bf16, 2 = fp8), prompt tokens, KV cache (0 = auto, 1 = fp8). Prefill +
+// frame 0 of a session sized for kSongFrames frames (a 240 s song), and the backend's peak device
+// memory with that KV cache (the largest KV cache of the run so far: run one case alone to read
+// its own).
 void BM_Prefill(benchmark::State& state) {
   const auto precision = static_cast<Precision>(state.range(0));
   LoadedModel& m = real_model(precision);
   m.backend->set_graphs(true);
   const Prompt prompt = random_prompt(state.range(1));
-  const SessionOptions options{{.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f}, 42, kSongFrames};
+  const SessionOptions options = song_options(state.range(2));
   double total_ms = 0.0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -310,12 +331,12 @@ void BM_Prefill(benchmark::State& state) {
   state.counters["peak_mem_gb"] = static_cast<double>(m.backend->peak_allocated_bytes()) / kGiga;
 }
 BENCHMARK(BM_Prefill)
-    ->ArgsProduct({{1, 2}, {kPromptTokens, 1000}})
-    ->ArgNames({"precision(1=bf16,2=fp8)", "prompt"})
+    ->ArgsProduct({{1, 2}, {kPromptTokens, 1000}, {0, 1}})
+    ->ArgNames({"precision(1=bf16,2=fp8)", "prompt", "fp8_kv"})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
-// args: precision (1 = bf16, 2 = fp8), songs. MulaBatch (engine/model/lm/mula_batch.h): that many
+// args: precision (1 = bf16, 2 = fp8), songs, KV cache (0 = auto, 1 = fp8). MulaBatch (engine/model/lm/mula_batch.h): that many
 // CFG songs with 300-token prompts joined, then every step advances all of them one frame (wall
 // time per step, ending with the frames' download). A song stays real time while a step takes
 // under 80 ms; the KV pool holds each song's prompt and the timed frames.
@@ -330,12 +351,14 @@ void BM_BatchStep(benchmark::State& state) {
   double step_ms = 0.0, join_ms = 0.0;
   for (auto _ : state) {
     state.PauseTiming();
-    MulaBatch batch(*m.model, {.slots = songs, .block_size = block, .kv_blocks = songs * 2 * blocks_per_row});
+    MulaBatch batch(*m.model, {.slots = songs,
+                               .block_size = block,
+                               .kv_blocks = songs * 2 * blocks_per_row,
+                               .kv_cache = state.range(2) != 0 ? KvCache::Fp8 : KvCache::Auto});
     Frame first;
     const auto t0 = std::chrono::steady_clock::now();
     for (std::int64_t s = 0; s < songs; ++s)
-      batch.join(prompt, {{.temperature = 1.0f, .topk = 50, .cfg_scale = 1.5f}, static_cast<std::uint64_t>(s), song_frames},
-                 first);
+      batch.join(prompt, song_options(state.range(2), static_cast<std::uint64_t>(s), song_frames), first);
     join_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / songs;
     batch.step();  // captures this bucket's graph
     if (std::getenv("HEARTSTREAM_PROFILE_STEP")) {  // one step for `ncu --profile-from-start off`
@@ -356,8 +379,8 @@ void BM_BatchStep(benchmark::State& state) {
   state.counters["peak_mem_gb"] = static_cast<double>(m.backend->peak_allocated_bytes()) / kGiga;
 }
 BENCHMARK(BM_BatchStep)
-    ->ArgsProduct({{2, 1}, {1, 4, 16, 32, 64, 128}})
-    ->ArgNames({"precision(1=bf16,2=fp8)", "songs"})
+    ->ArgsProduct({{2, 1}, {1, 4, 16, 32, 64, 128}, {0, 1}})
+    ->ArgNames({"precision(1=bf16,2=fp8)", "songs", "fp8_kv"})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 

@@ -33,6 +33,7 @@ struct GenerateOptions {
   std::string tokens_out;                     // safetensors file receiving `frames` I32 [8, T]
   std::string save_path;                      // audio file: .wav | .flac | .opus | .ogg | .mp3 | .safetensors
   bool stream = false;                        // decode while generating (the file grows) instead of after
+  std::string kv_cache = "auto";              // auto | fp8: the LM's KV cache
 };
 
 void run_generate(const GenerateOptions& o) {
@@ -47,6 +48,7 @@ void run_generate(const GenerateOptions& o) {
     throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .flac, .opus, .ogg, .mp3, .safetensors) "
                           "and/or --tokens-out FILE.safetensors");
   if (o.stream && o.save_path.empty()) throw InvalidArgument("--stream needs --save_path");
+  const KvCache kv_cache = parse_kv_cache(o.kv_cache, "--kv_cache");
   const std::string tags = text_or_file("--tags", o.tags, kMaxTagsBytes);
   const std::string lyrics = text_or_file("--lyrics", o.lyrics, kMaxLyricsBytes);
   const bool need_codec = !o.save_path.empty();
@@ -55,7 +57,7 @@ void run_generate(const GenerateOptions& o) {
   if (!o.seed) std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(seed));
   run_song(*models,
            {tags, lyrics, o.max_audio_length_ms,
-            {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale}, seed},
+            {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale}, seed, kv_cache},
            {o.tokens_out, o.save_path, o.stream});
   const ModelBackends& backends = models->backends;
   constexpr double kGb = 1e9;
@@ -85,6 +87,10 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--codec_precision", opt->codec_precision,
                   "HeartCodec's weights: fp32 | bf16 | fp8 (bf16 / fp8 need cuda; default: --precision when on "
                   "--device, else fp32 on cpu and fp8 on cuda)");
+  cmd->add_option("--kv_cache", opt->kv_cache,
+                  "How the LM keeps its keys and values: auto (bf16 on cuda at bf16/fp8, else fp32) | fp8 (E4M3 with a "
+                  "scale per vector: about half the memory of bf16)")
+      ->capture_default_str();
   cmd->add_option("--tags", opt->tags, "Tags, or a file holding them (one line with a '/' or ending in .txt is a path)")
       ->required();
   cmd->add_option("--lyrics", opt->lyrics,

@@ -38,6 +38,7 @@ struct QualityOptions {
   std::string version = "3B";                           // HeartMuLa-oss-<version>
   std::string device = "cpu";                           // cpu | cuda: both models
   std::string reference = "fp32";                       // what the others are measured against
+  std::string kv_cache = "auto";                        // the measured precisions' LM KV cache
   std::vector<std::string> precisions{"bf16", "fp8"};   // measured against the reference (it may be one of them)
   std::string tags = "pop, piano";
   std::string lyrics = "[Verse]\nla la la";
@@ -62,6 +63,7 @@ void run_quality(const QualityOptions& o) {
   const BackendOptionNames names{.device = "--device", .precision = "--reference"};
   const Device device = parse_device(o.device, names.device);
   const Precision reference = parse_precision(o.reference, names.precision);
+  const KvCache kv_cache = parse_kv_cache(o.kv_cache, "--kv_cache");
   if (o.precisions.empty()) throw InvalidArgument("--precisions: name at least one of fp32, bf16, fp8");
   std::vector<Precision> precisions;
   for (const std::string& p : o.precisions) precisions.push_back(parse_precision(p, "--precisions"));
@@ -83,6 +85,7 @@ void run_quality(const QualityOptions& o) {
                             {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale},
                             o.seed};
   request.codebook_size = codec.codebook_size;
+  request.kv_cache = kv_cache;
 
   LmQualityRun lm = measure_lm(*backends.lm, paths.mula_dir, reference, precisions, gen, request, o.layer_frames);
   Tensor codes = Tensor::zeros({codec.num_quantizers, static_cast<std::int64_t>(lm.frames.size())}, DType::I32);
@@ -100,6 +103,7 @@ void run_quality(const QualityOptions& o) {
   report.version = o.version;
   report.device = o.device;
   report.reference = reference;
+  report.kv_cache = request.kv_cache;
   report.request = {o.tags, o.lyrics, o.max_audio_length_ms, request.sampling, o.seed};
   report.frames = static_cast<std::int64_t>(lm.frames.size());
   report.stop_reason = lm.stop_reason;
@@ -133,6 +137,10 @@ void add_quality_command(CLI::App& app) {
   cmd->add_option("--device", opt->device, "Where both models run: cpu (bf16 / fp8 emulated) | cuda")
       ->capture_default_str();
   cmd->add_option("--reference", opt->reference, "Precision measured against: fp32, or bf16 when fp32 does not fit")
+      ->capture_default_str();
+  cmd->add_option("--kv_cache", opt->kv_cache,
+                  "The measured precisions' LM KV cache: auto | fp8 (the reference keeps auto; --reference bf16 "
+                  "--precisions bf16 --kv_cache fp8 measures the fp8 cache alone)")
       ->capture_default_str();
   cmd->add_option("--precisions", opt->precisions, "Precisions to measure, comma-separated (fp32, bf16, fp8)")
       ->delimiter(',')

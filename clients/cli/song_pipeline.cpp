@@ -72,6 +72,7 @@ SongRun run_song(const SongModels& models, const SongRequest& r, const SongOutpu
   GenerateProgress progress(stderr, ::isatty(STDERR_FILENO) != 0, max_frames_for(r.max_audio_length_ms));
   GenerationRequest request{build_prompt(models.tokenizer, models.gen, r.tags, r.lyrics, r.sampling.cfg_scale),
                             r.max_audio_length_ms, r.sampling, r.seed};
+  request.kv_cache = r.kv_cache;
   const std::filesystem::path codec_config = models.paths.codec_dir / "config.json";
   if (models.codec)
     request.codebook_size = models.codec->config().codebook_size;

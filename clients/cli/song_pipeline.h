@@ -49,6 +49,7 @@ struct SongRequest {
   std::int64_t max_audio_length_ms = 240000;
   SamplingParams sampling;
   std::uint64_t seed = 0;
+  KvCache kv_cache = KvCache::Auto;  // the LM's KV cache
 };
 
 // What one song took.

@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "engine/core/error.h"
 #include "engine/core/tensor.h"
@@ -33,6 +34,21 @@ struct Weight {
   std::int64_t stored_rows = 0;
   std::int64_t out_features() const { return values.dim(0); }
   std::int64_t in_features() const { return values.dim(1); }
+};
+
+// Keys or values of a KV cache: data [.., kv_heads, head_dim] in the activation or narrow dtype, or
+// F8_E4M3 with scale F32 [.., kv_heads], one per (position, kv head): a stored vector x is
+// e4m3(x / s) with s = max |x| / 448 (1 for an all-zero vector; the fp8 weight rule of
+// engine/core/fp8_quantize.h applied per vector), and reads back as e4m3 · s. Half the bytes of bf16.
+struct KvTensor {
+  KvTensor(Tensor data) : data(std::move(data)) {}  // implicit: a plain cache is its data
+  KvTensor(Tensor data, Tensor scale) : data(std::move(data)), scale(std::move(scale)) {}
+  bool fp8() const { return data.dtype() == DType::F8_E4M3; }
+  // Rows [begin, end) of dimension 0 of both.
+  KvTensor slice(std::int64_t begin, std::int64_t end) const {
+    return fp8() ? KvTensor(data.slice(begin, end), scale.slice(begin, end)) : KvTensor(data.slice(begin, end));
+  }
+  Tensor data, scale;
 };
 
 // Geometry of a 1-D convolution (Backend::conv1d).
@@ -167,12 +183,13 @@ class Backend {
   // Interleaved rotary embedding in place: x [B, S, H, hd], pairs (2j, 2j+1) of token s rotated by
   // positions[s] · inv_freq[j]; positions I32 [S], inv_freq F32 [hd/2].
   virtual void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) = 0;
-  // cache[b, positions[s]] = src[b, s] for cache [B, T, KV, hd], src [B, S, KV, hd].
-  virtual void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) = 0;
+  // cache[b, positions[s]] = src[b, s] for cache [B, T, KV, hd], src [B, S, KV, hd] (an fp8 cache:
+  // quantized as KvTensor says).
+  virtual void kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) = 0;
   // An attention layer's step: rope on q and k (in place), then k and v into their caches. A
   // backend may fuse the four.
   virtual void rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                          Tensor& k_cache, Tensor& v_cache) {
+                          KvTensor k_cache, KvTensor v_cache) {
     rope(q, positions, inv_freq);
     rope(k, positions, inv_freq);
     kv_store(k_cache, k, positions);
@@ -180,8 +197,9 @@ class Backend {
   }
   // Scaled dot-product attention, grouped-query: q [B, S, H, hd], k, v [B, T, KV, hd] → out
   // [B, S, H, hd]; query head h reads kv head h / (H / KV); scale 1/sqrt(hd). With positions
-  // (I32 [S]) query s sees keys 0..positions[s] (causal over a cache); without, all T keys.
-  virtual void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions,
+  // (I32 [S]) query s sees keys 0..positions[s] (causal over a cache); without, all T keys. k and v
+  // may be an fp8 cache (KvTensor).
+  virtual void attention(const Tensor& q, const KvTensor& k, const KvTensor& v, const Tensor* positions,
                          Tensor& out) = 0;
   // out = silu(gate) · up, elementwise (out may alias gate or up).
   virtual void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) = 0;
@@ -197,17 +215,18 @@ class Backend {
   // ---- many songs per step (engine/model/lm/mula_batch.h) ----------------------------------
   // A paged KV cache: per layer a pool [blocks, block_size, KV, hd] for keys and one for values;
   // position p of KV row r lives at pool slot block_tables[r, p / block_size] · block_size +
-  // p % block_size (block_tables I32 [rows, max_blocks]).
+  // p % block_size (block_tables I32 [rows, max_blocks]). The pools may be fp8 (KvTensor: scales
+  // [blocks, block_size, KV]).
 
   // rope on q [N, H, hd] and k [N, KV, hd], token n at positions[n] (I32 [N]), then k and v [N,
   // KV, hd] of token n into pool slot slots[n] (I32 [N]); a negative slot (a padding token) stores
   // nothing.
   virtual void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions,
-                                const Tensor& inv_freq, const Tensor& slots, Tensor& k_pool, Tensor& v_pool) = 0;
+                                const Tensor& inv_freq, const Tensor& slots, KvTensor k_pool, KvTensor v_pool) = 0;
   // attention() for token n of q [N, H, hd] over keys 0..positions[n] of KV row kv_rows[n] (I32 [N]),
   // read through block_tables; out [N, H, hd]. A token with a negative KV row gets zeros. A token's
   // result does not depend on the other tokens.
-  virtual void paged_attention(const Tensor& q, const Tensor& k_pool, const Tensor& v_pool,
+  virtual void paged_attention(const Tensor& q, const KvTensor& k_pool, const KvTensor& v_pool,
                                const Tensor& block_tables, const Tensor& kv_rows, const Tensor& positions,
                                Tensor& out) = 0;
   // sample() for every song s of a batch whose logits [R, V] hold song s at rows first_row[s] (and

@@ -31,8 +31,8 @@ class CpuBackend final : public Backend {
   void linear_add(const Tensor& x, const Weight& w, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
   void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
-  void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) override;
-  void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions,
+  void kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) override;
+  void attention(const Tensor& q, const KvTensor& k, const KvTensor& v, const Tensor* positions,
                  Tensor& out) override;
   void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;
   void add(const Tensor& a, const Tensor& b, Tensor& out) override;
@@ -41,8 +41,8 @@ class CpuBackend final : public Backend {
 
   // many songs per step (cpu_batch_ops.cpp)
   void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                        const Tensor& slots, Tensor& k_pool, Tensor& v_pool) override;
-  void paged_attention(const Tensor& q, const Tensor& k_pool, const Tensor& v_pool, const Tensor& block_tables,
+                        const Tensor& slots, KvTensor k_pool, KvTensor v_pool) override;
+  void paged_attention(const Tensor& q, const KvTensor& k_pool, const KvTensor& v_pool, const Tensor& block_tables,
                        const Tensor& kv_rows, const Tensor& positions, Tensor& out) override;
   void sample_rows(const Tensor& logits, const SongSampling& songs, Tensor& rng, Tensor& song_tokens,
                    Tensor& row_tokens) override;

@@ -31,60 +31,57 @@ std::int64_t pool_slot(const Tensor& tables, std::int64_t row, std::int64_t pos,
 }  // namespace
 
 void CpuBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions,
-                                  const Tensor& inv_freq, const Tensor& slots, Tensor& k_pool, Tensor& v_pool) {
+                                  const Tensor& inv_freq, const Tensor& slots, KvTensor k_pool, KvTensor v_pool) {
   using namespace cpu;
   constexpr std::string_view op = "rope_store_paged";
   check_tensor(k, DType::F32, op, "k");
   check_tensor(v, DType::F32, op, "v");
   check_tensor(slots, DType::I32, op, "slots");
-  check_tensor(k_pool, DType::F32, op, "k_pool");
-  check_tensor(v_pool, DType::F32, op, "v_pool");
+  check_kv(k_pool, v_pool, op, "the pool's");
   check_rank(q, 3, op, "q");
   check_rank(k, 3, op, "k");
-  check_rank(k_pool, 4, op, "k_pool");
+  check_rank(k_pool.data, 4, op, "k_pool");
   const std::int64_t n = q.dim(0), kv_heads = k.dim(1), head_dim = k.dim(2);
   check_shape(k, {n, kv_heads, head_dim}, op, "k");
   check_shape(v, k.shape(), op, "v");
   check_shape(slots, {n}, op, "slots");
-  check_that(k_pool.dim(2) == kv_heads && k_pool.dim(3) == head_dim, op,
-             "k_pool has shape " + shape_str(k_pool.shape()) + ", expected [blocks, block_size, " +
+  check_that(k_pool.data.dim(2) == kv_heads && k_pool.data.dim(3) == head_dim, op,
+             "k_pool has shape " + shape_str(k_pool.data.shape()) + ", expected [blocks, block_size, " +
                  std::to_string(kv_heads) + ", " + std::to_string(head_dim) + "]");
-  check_shape(v_pool, k_pool.shape(), op, "v_pool");
+  check_shape(v_pool.data, k_pool.data.shape(), op, "v_pool");
   Tensor q4 = q.reshape({1, n, q.dim(1), q.dim(2)}), k4 = k.reshape({1, n, kv_heads, head_dim});
   rope(q4, positions, inv_freq);
   rope(k4, positions, inv_freq);
-  const std::int64_t capacity = k_pool.dim(0) * k_pool.dim(1), width = kv_heads * head_dim;
-  const std::size_t row_bytes = static_cast<std::size_t>(width) * sizeof(float);
+  const std::int64_t capacity = k_pool.data.dim(0) * k_pool.data.dim(1), width = kv_heads * head_dim;
   for (std::int64_t t = 0; t < n; ++t) {
     const std::int32_t slot = slots.data<std::int32_t>()[t];
     if (slot < 0) continue;
     check_that(slot < capacity, op,
                "slot " + std::to_string(slot) + " outside the pool's " + std::to_string(capacity) + " positions");
-    std::memcpy(k_pool.data<float>() + slot * width, k.data<float>() + t * width, row_bytes);
-    std::memcpy(v_pool.data<float>() + slot * width, v.data<float>() + t * width, row_bytes);
+    store_kv(k_pool, slot, k.data<float>() + t * width, kv_heads, head_dim);
+    store_kv(v_pool, slot, v.data<float>() + t * width, kv_heads, head_dim);
   }
 }
 
-void CpuBackend::paged_attention(const Tensor& q, const Tensor& k_pool, const Tensor& v_pool,
+void CpuBackend::paged_attention(const Tensor& q, const KvTensor& k_pool, const KvTensor& v_pool,
                                  const Tensor& block_tables, const Tensor& kv_rows, const Tensor& positions,
                                  Tensor& out) {
   using namespace cpu;
   constexpr std::string_view op = "paged_attention";
   check_tensor(q, DType::F32, op, "q");
-  check_tensor(k_pool, DType::F32, op, "k_pool");
-  check_tensor(v_pool, DType::F32, op, "v_pool");
+  check_kv(k_pool, v_pool, op, "the pool's");
   check_tensor(block_tables, DType::I32, op, "block_tables");
   check_tensor(kv_rows, DType::I32, op, "kv_rows");
   check_tensor(positions, DType::I32, op, "positions");
   check_tensor(out, DType::F32, op, "out");
   check_rank(q, 3, op, "q");
-  check_rank(k_pool, 4, op, "k_pool");
+  check_rank(k_pool.data, 4, op, "k_pool");
   check_rank(block_tables, 2, op, "block_tables");
   const std::int64_t n = q.dim(0), heads = q.dim(1), head_dim = q.dim(2);
-  const std::int64_t blocks = k_pool.dim(0), block_size = k_pool.dim(1), kv_heads = k_pool.dim(2);
-  check_shape(v_pool, k_pool.shape(), op, "v_pool");
-  check_that(k_pool.dim(3) == head_dim, op, "k_pool has head_dim " + std::to_string(k_pool.dim(3)) + ", q " +
-                                                std::to_string(head_dim));
+  const std::int64_t blocks = k_pool.data.dim(0), block_size = k_pool.data.dim(1), kv_heads = k_pool.data.dim(2);
+  check_shape(v_pool.data, k_pool.data.shape(), op, "v_pool");
+  check_that(k_pool.data.dim(3) == head_dim, op,
+             "k_pool has head_dim " + std::to_string(k_pool.data.dim(3)) + ", q " + std::to_string(head_dim));
   check_that(kv_heads > 0 && heads % kv_heads == 0, op,
              std::to_string(heads) + " query heads are not a multiple of " + std::to_string(kv_heads) + " kv heads");
   check_shape(kv_rows, {n}, op, "kv_rows");
@@ -101,7 +98,7 @@ void CpuBackend::paged_attention(const Tensor& q, const Tensor& k_pool, const Te
     pool_slot(block_tables, rows[t], pos[t], block_size, blocks, op);  // the last key's block is valid
     longest = std::max<std::int64_t>(longest, pos[t] + 1);
   }
-  const std::int64_t group = heads / kv_heads, width = kv_heads * head_dim;
+  const std::int64_t group = heads / kv_heads;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
   const std::int32_t* tables = block_tables.data<std::int32_t>();
   const std::int64_t table_width = block_tables.dim(1);
@@ -114,13 +111,13 @@ void CpuBackend::paged_attention(const Tensor& q, const Tensor& k_pool, const Te
         std::fill(o, o + head_dim, 0.0f);
         continue;
       }
-      const std::int64_t offset = h / group * head_dim;
-      const auto at = [&](const Tensor& pool, std::int64_t key) {
+      const auto at = [&](const KvTensor& pool, std::int64_t key, std::vector<float>& buffer) {
         const std::int64_t slot = tables[row * table_width + key / block_size] * block_size + key % block_size;
-        return pool.data<float>() + slot * width + offset;
+        return load_kv(pool, slot, kv_heads, h / group, head_dim, buffer.data());
       };
-      attend_one(q.data<float>() + task * head_dim, pos[t] + 1, [&](std::int64_t key) { return at(k_pool, key); },
-                 [&](std::int64_t key) { return at(v_pool, key); }, head_dim, scale, scratch, o);
+      attend_one(q.data<float>() + task * head_dim, pos[t] + 1,
+                 [&](std::int64_t key) { return at(k_pool, key, scratch.key); },
+                 [&](std::int64_t key) { return at(v_pool, key, scratch.value); }, head_dim, scale, scratch, o);
     }
   });
 }

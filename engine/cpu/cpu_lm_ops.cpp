@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/core/parallel.h"
+#include "engine/cpu/cpu_attention.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/cpu_checks.h"
 #include "engine/cpu/cpu_gemm.h"
@@ -205,16 +206,16 @@ void CpuBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq
   });
 }
 
-void CpuBackend::kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) {
+void CpuBackend::kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) {
   constexpr std::string_view op = "kv_store";
-  check_tensor(cache, DType::F32, op, "cache");
+  cpu::check_kv(cache, cache, op, "cache");
   check_tensor(src, DType::F32, op, "src");
   check_tensor(positions, DType::I32, op, "positions");
-  check_rank(cache, 4, op, "cache");
+  check_rank(cache.data, 4, op, "cache");
   check_rank(src, 4, op, "src");
-  const std::int64_t batch = cache.dim(0), capacity = cache.dim(1), seq = src.dim(1);
-  const std::int64_t row = cache.dim(2) * cache.dim(3);
-  check_shape(src, {batch, seq, cache.dim(2), cache.dim(3)}, op, "src");
+  const std::int64_t batch = cache.data.dim(0), capacity = cache.data.dim(1), seq = src.dim(1);
+  const std::int64_t kv_heads = cache.data.dim(2), head_dim = cache.data.dim(3);
+  check_shape(src, {batch, seq, kv_heads, head_dim}, op, "src");
   check_shape(positions, {seq}, op, "positions");
   const auto* pos = positions.data<std::int32_t>();
   for (std::int64_t s = 0; s < seq; ++s)
@@ -222,8 +223,8 @@ void CpuBackend::kv_store(Tensor& cache, const Tensor& src, const Tensor& positi
                "position " + std::to_string(pos[s]) + " outside the cache's " + std::to_string(capacity) + " slots");
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t s = 0; s < seq; ++s)
-      std::memcpy(cache.data<float>() + (b * capacity + pos[s]) * row, src.data<float>() + (b * seq + s) * row,
-                  static_cast<std::size_t>(row) * sizeof(float));
+      cpu::store_kv(cache, b * capacity + pos[s], src.data<float>() + (b * seq + s) * kv_heads * head_dim, kv_heads,
+                    head_dim);
 }
 
 void CpuBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) {

@@ -4,6 +4,7 @@
 
 #include "engine/cuda/cuda_state.h"
 #include "kernels/cuda_check.h"
+#include "kernels/kv_store.cuh"
 
 namespace hs {
 
@@ -90,6 +91,35 @@ void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::stri
   check_that(t.defined() && (t.dtype() == s.activations || t.dtype() == s.narrow), op,
              std::string(arg) + " must be in the activation or the narrow dtype");
   check_tensor(t, t.dtype(), op, arg);
+}
+
+void check_kv(const CudaBackend::State& s, const KvTensor& k, const KvTensor& v, std::string_view op,
+              std::string_view what) {
+  const std::string k_name = std::string(what) + " keys", v_name = std::string(what) + " values";
+  if (!k.fp8()) {
+    check_act_or_narrow(s, k.data, op, k_name);
+    check_tensor(v.data, k.data.dtype(), op, v_name);
+    return;
+  }
+  check_tensor(v.data, DType::F8_E4M3, op, v_name);
+  Shape scale_shape = k.data.shape();
+  check_that(!scale_shape.empty(), op, k_name + " must have a head_dim dimension");
+  scale_shape.pop_back();
+  check_tensor(k.scale, DType::F32, op, k_name + " scale");
+  check_tensor(v.scale, DType::F32, op, v_name + " scale");
+  check_shape(k.scale, scale_shape, op, k_name + " scale");
+  check_shape(v.scale, scale_shape, op, v_name + " scale");
+}
+
+void store_kv_fp8(const CudaBackend::State& s, const KvTensor& cache, const Tensor& src, const Tensor& positions,
+                  const Tensor* slots, std::int64_t batch, std::int64_t capacity, std::string_view op) {
+  kernels::KvStoreParams p{cache.data.raw(), src.raw(), static_cast<const std::int32_t*>(positions.raw()), batch,
+                           src.dim(0) / batch, capacity, src.dim(1), element_type(src.dtype(), op, "src"),
+                           kernels::ElementType::BF16};
+  p.scale = static_cast<float*>(cache.scale.raw());
+  p.head_dim = cache.data.dim(-1);
+  if (slots) p.slots = static_cast<const std::int32_t*>(slots->raw());
+  kernels::kv_store(p, s.stream);
 }
 
 void* scratch(const CudaBackend::State& s, std::size_t offset, std::size_t bytes, std::string_view op) {

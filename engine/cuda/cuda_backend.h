@@ -89,10 +89,10 @@ class CudaBackend final : public Backend {
   void linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
   void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
-  void kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) override;
+  void kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) override;
   void rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                  Tensor& k_cache, Tensor& v_cache) override;
-  void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions,
+                  KvTensor k_cache, KvTensor v_cache) override;
+  void attention(const Tensor& q, const KvTensor& k, const KvTensor& v, const Tensor* positions,
                  Tensor& out) override;
   void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;
   void add(const Tensor& a, const Tensor& b, Tensor& out) override;
@@ -100,8 +100,8 @@ class CudaBackend final : public Backend {
               Tensor* guided) override;
   // many songs per step (cuda_batch_ops.cpp)
   void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                        const Tensor& slots, Tensor& k_pool, Tensor& v_pool) override;
-  void paged_attention(const Tensor& q, const Tensor& k_pool, const Tensor& v_pool, const Tensor& block_tables,
+                        const Tensor& slots, KvTensor k_pool, KvTensor v_pool) override;
+  void paged_attention(const Tensor& q, const KvTensor& k_pool, const KvTensor& v_pool, const Tensor& block_tables,
                        const Tensor& kv_rows, const Tensor& positions, Tensor& out) override;
   void sample_rows(const Tensor& logits, const SongSampling& songs, Tensor& rng, Tensor& song_tokens,
                    Tensor& row_tokens) override;

@@ -23,14 +23,14 @@ const std::int32_t* i32(const Tensor& t) { return static_cast<const std::int32_t
 }  // namespace
 
 void CudaBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions,
-                                   const Tensor& inv_freq, const Tensor& slots, Tensor& k_pool, Tensor& v_pool) {
+                                   const Tensor& inv_freq, const Tensor& slots, KvTensor kv_k, KvTensor kv_v) {
   constexpr std::string_view op = "rope_store_paged";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
   check_tensor(k, act, op, "k");
   check_tensor(v, act, op, "v");
-  check_act_or_narrow(*state_, k_pool, op, "k_pool");
-  check_tensor(v_pool, k_pool.dtype(), op, "v_pool");
+  cuda::check_kv(*state_, kv_k, kv_v, op, "the pool's");
+  const Tensor &k_pool = kv_k.data, &v_pool = kv_v.data;
   check_tensor(positions, DType::I32, op, "positions");
   check_tensor(slots, DType::I32, op, "slots");
   check_tensor(inv_freq, DType::F32, op, "inv_freq (upload it with upload_exact)");
@@ -44,22 +44,29 @@ void CudaBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const 
   check_shape(positions, {n}, op, "positions");
   check_shape(slots, {n}, op, "slots");
   check_shape(inv_freq, {head_dim / 2}, op, "inv_freq");
-  kernels::RopeStoreParams p{q.raw(), k.raw(), v.raw(), k_pool.raw(), v_pool.raw(), i32(positions),
-                             static_cast<const float*>(inv_freq.raw()), 1, n, q.dim(1), kv_heads, head_dim,
-                             k_pool.dim(0) * k_pool.dim(1), cuda::element_type(act, op, "q"),
-                             cuda::element_type(k_pool.dtype(), op, "k_pool")};
+  const bool fp8 = kv_k.fp8();
+  const std::int64_t capacity = k_pool.dim(0) * k_pool.dim(1);
+  kernels::RopeStoreParams p{q.raw(), k.raw(), v.raw(), fp8 ? nullptr : k_pool.raw(), fp8 ? nullptr : v_pool.raw(),
+                             i32(positions), static_cast<const float*>(inv_freq.raw()), 1, n, q.dim(1), kv_heads,
+                             head_dim, capacity, cuda::element_type(act, op, "q"),
+                             fp8 ? kernels::ElementType::BF16 : cuda::element_type(k_pool.dtype(), op, "k_pool")};
   p.slots = i32(slots);
   kernels::rope_store(p, state_->stream);
+  if (fp8) {
+    const Shape rows{n, kv_heads * head_dim};
+    cuda::store_kv_fp8(*state_, kv_k, k.reshape(rows), positions, &slots, 1, capacity, op);
+    cuda::store_kv_fp8(*state_, kv_v, v.reshape(rows), positions, &slots, 1, capacity, op);
+  }
 }
 
-void CudaBackend::paged_attention(const Tensor& q, const Tensor& k_pool, const Tensor& v_pool,
+void CudaBackend::paged_attention(const Tensor& q, const KvTensor& kv_k, const KvTensor& kv_v,
                                   const Tensor& block_tables, const Tensor& kv_rows, const Tensor& positions,
                                   Tensor& out) {
   constexpr std::string_view op = "paged_attention";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
-  check_act_or_narrow(*state_, k_pool, op, "k_pool");
-  check_tensor(v_pool, k_pool.dtype(), op, "v_pool");
+  cuda::check_kv(*state_, kv_k, kv_v, op, "the pool's");
+  const Tensor &k_pool = kv_k.data, &v_pool = kv_v.data;
   check_act_or_narrow(*state_, out, op, "out");
   check_tensor(block_tables, DType::I32, op, "block_tables");
   check_tensor(kv_rows, DType::I32, op, "kv_rows");
@@ -78,8 +85,12 @@ void CudaBackend::paged_attention(const Tensor& q, const Tensor& k_pool, const T
              "head_dim " + std::to_string(head_dim) + " must be even and at most 384");
   kernels::AttentionParams p{q.raw(), k_pool.raw(), v_pool.raw(), out.raw(), i32(positions), nullptr, 1, n, heads,
                              kv_heads, head_dim, width * block_size, cuda::element_type(act, op, "q"),
-                             cuda::element_type(k_pool.dtype(), op, "k_pool"),
+                             kv_k.fp8() ? kernels::ElementType::BF16 : cuda::element_type(k_pool.dtype(), op, "k_pool"),
                              cuda::element_type(out.dtype(), op, "out")};
+  if (kv_k.fp8()) {
+    p.k_scale = static_cast<const float*>(kv_k.scale.raw());
+    p.v_scale = static_cast<const float*>(kv_v.scale.raw());
+  }
   p.block_tables = i32(block_tables);
   p.kv_rows = i32(kv_rows);
   p.block_size = block_size;

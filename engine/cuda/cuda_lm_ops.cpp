@@ -275,55 +275,68 @@ void CudaBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_fre
                 state_->stream);
 }
 
-void CudaBackend::kv_store(Tensor& cache, const Tensor& src, const Tensor& positions) {
+void CudaBackend::kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) {
   constexpr std::string_view op = "kv_store";
   const DType act = state_->activations;
-  check_act_or_narrow(*state_, cache, op, "cache");
+  cuda::check_kv(*state_, cache, cache, op, "cache");
   check_tensor(src, act, op, "src");
   check_tensor(positions, DType::I32, op, "positions");
-  check_that(cache.rank() == 4 && src.rank() == 4, op, "cache and src must be rank 4");
-  check_shape(src, {cache.dim(0), src.dim(1), cache.dim(2), cache.dim(3)}, op, "src");
+  const Tensor& c = cache.data;
+  check_that(c.rank() == 4 && src.rank() == 4, op, "cache and src must be rank 4");
+  check_shape(src, {c.dim(0), src.dim(1), c.dim(2), c.dim(3)}, op, "src");
   check_shape(positions, {src.dim(1)}, op, "positions");
-  kernels::kv_store({cache.raw(), src.raw(), static_cast<const std::int32_t*>(positions.raw()), cache.dim(0), src.dim(1),
-                     cache.dim(1), cache.dim(2) * cache.dim(3), cuda::element_type(act, op, "src"),
-                     cuda::element_type(cache.dtype(), op, "cache")},
+  if (cache.fp8()) {
+    cuda::store_kv_fp8(*state_, cache, src.reshape({c.dim(0) * src.dim(1), c.dim(2) * c.dim(3)}), positions, nullptr,
+                       c.dim(0), c.dim(1), op);
+    return;
+  }
+  kernels::kv_store({c.raw(), src.raw(), static_cast<const std::int32_t*>(positions.raw()), c.dim(0), src.dim(1),
+                     c.dim(1), c.dim(2) * c.dim(3), cuda::element_type(act, op, "src"),
+                     cuda::element_type(c.dtype(), op, "cache")},
                     state_->stream);
 }
 
 void CudaBackend::rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                             Tensor& k_cache, Tensor& v_cache) {
+                             KvTensor k_cache, KvTensor v_cache) {
   constexpr std::string_view op = "rope_store";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
   check_tensor(k, act, op, "k");
   check_tensor(v, act, op, "v");
-  check_act_or_narrow(*state_, k_cache, op, "k_cache");
-  check_tensor(v_cache, k_cache.dtype(), op, "v_cache");
+  cuda::check_kv(*state_, k_cache, v_cache, op, "the cache's");
   check_tensor(positions, DType::I32, op, "positions");
   check_tensor(inv_freq, DType::F32, op, "inv_freq (upload it with upload_exact)");
-  check_that(q.rank() == 4 && k.rank() == 4 && k_cache.rank() == 4, op, "q, k and the caches must be rank 4");
+  const Tensor& kc = k_cache.data;
+  check_that(q.rank() == 4 && k.rank() == 4 && kc.rank() == 4, op, "q, k and the caches must be rank 4");
   const std::int64_t batch = q.dim(0), seq = q.dim(1), head_dim = q.dim(3), kv_heads = k.dim(2);
   check_that(head_dim % 2 == 0, op, "head_dim must be even, got " + shape_str(q.shape()));
   check_shape(k, {batch, seq, kv_heads, head_dim}, op, "k");
   check_shape(v, k.shape(), op, "v");
-  check_shape(k_cache, {batch, k_cache.dim(1), kv_heads, head_dim}, op, "k_cache");
-  check_shape(v_cache, k_cache.shape(), op, "v_cache");
+  check_shape(kc, {batch, kc.dim(1), kv_heads, head_dim}, op, "k_cache");
+  check_shape(v_cache.data, kc.shape(), op, "v_cache");
   check_shape(positions, {seq}, op, "positions");
   check_shape(inv_freq, {head_dim / 2}, op, "inv_freq");
-  kernels::rope_store({q.raw(), k.raw(), v.raw(), k_cache.raw(), v_cache.raw(),
+  const bool fp8 = k_cache.fp8();
+  kernels::rope_store({q.raw(), k.raw(), v.raw(), fp8 ? nullptr : kc.raw(), fp8 ? nullptr : v_cache.data.raw(),
                        static_cast<const std::int32_t*>(positions.raw()), static_cast<const float*>(inv_freq.raw()),
-                       batch, seq, q.dim(2), kv_heads, head_dim, k_cache.dim(1), cuda::element_type(act, op, "q"),
-                       cuda::element_type(k_cache.dtype(), op, "k_cache")},
+                       batch, seq, q.dim(2), kv_heads, head_dim, kc.dim(1), cuda::element_type(act, op, "q"),
+                       fp8 ? kernels::ElementType::BF16 : cuda::element_type(kc.dtype(), op, "k_cache")},
                       state_->stream);
+  if (fp8) {
+    const Shape rows{batch * seq, kv_heads * head_dim};
+    cuda::store_kv_fp8(*state_, k_cache, k.reshape(rows), positions, nullptr, batch, kc.dim(1), op);
+    cuda::store_kv_fp8(*state_, v_cache, v.reshape(rows), positions, nullptr, batch, kc.dim(1), op);
+  }
 }
 
-void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* positions, Tensor& out) {
+void CudaBackend::attention(const Tensor& q, const KvTensor& kv_k, const KvTensor& kv_v, const Tensor* positions,
+                            Tensor& out) {
   constexpr std::string_view op = "attention";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
-  check_act_or_narrow(*state_, k, op, "k");
-  check_tensor(v, k.dtype(), op, "v");
+  cuda::check_kv(*state_, kv_k, kv_v, op, "the cache's");
   check_act_or_narrow(*state_, out, op, "out");
+  const Tensor &k = kv_k.data, &v = kv_v.data;
   check_that(q.rank() == 4 && k.rank() == 4, op, "q and k must be rank 4");
   const std::int64_t batch = q.dim(0), seq = q.dim(1), heads = q.dim(2), head_dim = q.dim(3);
   const std::int64_t keys = k.dim(1), kv_heads = k.dim(2);
@@ -337,7 +350,8 @@ void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, c
     check_tensor(*positions, DType::I32, op, "positions");
     check_shape(*positions, {seq}, op, "positions");
   }
-  if (state_->attention_tensor_cores && !positions && kv_heads == heads &&
+  const bool fp8 = kv_k.fp8();
+  if (state_->attention_tensor_cores && !positions && !fp8 && kv_heads == heads &&
       kernels::flash_attention_supports(head_dim)) {
     kernels::flash_attention({q.raw(), k.raw(), v.raw(), out.raw(), batch, seq, heads, head_dim, keys,
                               cuda::element_type(act, op, "q"), cuda::element_type(k.dtype(), op, "k"),
@@ -348,7 +362,12 @@ void CudaBackend::attention(const Tensor& q, const Tensor& k, const Tensor& v, c
   kernels::AttentionParams p{q.raw(), k.raw(), v.raw(), out.raw(),
                              positions ? static_cast<const std::int32_t*>(positions->raw()) : nullptr,
                              nullptr, batch, seq, heads, kv_heads, head_dim, keys, cuda::element_type(act, op, "q"),
-                             cuda::element_type(k.dtype(), op, "k"), cuda::element_type(out.dtype(), op, "out")};
+                             fp8 ? kernels::ElementType::BF16 : cuda::element_type(k.dtype(), op, "k"),
+                             cuda::element_type(out.dtype(), op, "out")};
+  if (fp8) {
+    p.k_scale = static_cast<const float*>(kv_k.scale.raw());
+    p.v_scale = static_cast<const float*>(kv_v.scale.raw());
+  }
   const std::int64_t floats = kernels::attention_workspace_floats(p);
   if (floats) p.workspace = static_cast<float*>(cuda::scratch(*state_, 0, static_cast<std::size_t>(floats) * sizeof(float), op));
   kernels::attention(p, state_->stream);

@@ -29,6 +29,7 @@ SessionOptions session_options(const GenerationRequest& request, const GenConfig
   if (request.codebook_size < 0)
     throw InvalidArgument("codebook_size " + std::to_string(request.codebook_size) + " is negative");
   SessionOptions options{request.sampling, request.seed, max_frames};
+  options.kv_cache = request.kv_cache;
   if (request.codebook_size > 0 && request.codebook_size < vocab) {
     options.sampling.blocked_begin = static_cast<std::int32_t>(request.codebook_size);
     options.sampling.blocked_end = std::max(gen.audio_eos_id, options.sampling.blocked_begin);

@@ -32,6 +32,7 @@ struct GenerationRequest {
   // frame decodes. The reference samples them and its codec then fails; ids ≥ audio_eos_id still
   // end the song as there, except in frame 0, which is always kept and so draws only codes.
   std::int64_t codebook_size = 0;
+  KvCache kv_cache = KvCache::Auto;  // alone: the backbone's KV cache (on a FrameBatch its options decide)
 };
 
 enum class StopReason : std::uint8_t { Eos, Length, Cancelled };

@@ -28,7 +28,9 @@ TeacherForcingResult teacher_force(const MulaModel& reference, std::span<const M
                                    const GenConfig& gen, const GenerationRequest& request, std::int64_t kept_frames) {
   const std::int64_t max_frames = max_frames_for(request.max_audio_length_ms);
   const SessionOptions options = session_options(request, gen, max_frames, reference.audio_vocab());
-  MulaSession ref_session(reference, request.prompt, options);
+  SessionOptions ref_options = options;
+  ref_options.kv_cache = KvCache::Auto;
+  MulaSession ref_session(reference, request.prompt, ref_options);
   std::vector<std::unique_ptr<MulaSession>> sessions;
   for (const MulaModel* test : tests) {
     check_vocab(reference, *test);

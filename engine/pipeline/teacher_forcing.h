@@ -27,6 +27,7 @@ struct TeacherForcingResult {
 // Generates `request` with `reference` and steps every model of `tests` forced on its frames in
 // lockstep (one frame of each at a time: nothing the size of the song's logits is held), comparing
 // each frame's logits with the reference's. The models must share the reference's vocabulary.
+// request.kv_cache applies to the tests; the reference keeps the default cache.
 TeacherForcingResult teacher_force(const MulaModel& reference, std::span<const MulaModel* const> tests,
                                    const GenConfig& gen, const GenerationRequest& request, std::int64_t kept_frames);
 

@@ -1,6 +1,7 @@
 // Inputs the CLI must refuse with a message naming them, through the built binary: `generate
 // --tags/--lyrics` values that look like a path but name no file (they used to become the text),
-// and tokenizer files that are a directory or a device that never ends.
+// a `--kv_cache` that is neither auto nor fp8, and tokenizer files that are a directory or a device
+// that never ends.
 #include <unistd.h>
 
 #include <filesystem>
@@ -36,10 +37,10 @@ class CliInputErrors : public ::testing::Test {
     return test::run_shell("timeout 60 '" + std::string(HEARTSTREAM_BIN) + "' " + args, *dir_ / "stderr",
                            *dir_ / "stdout");
   }
-  static RunResult generate(const std::string& tags, const std::string& lyrics) {
+  static RunResult generate(const std::string& tags, const std::string& lyrics, const std::string& more = "") {
     return run("generate --model_path '" + (*dir_ / "demo").string() + "' --version " + std::string(kDemoVersion) +
                " --max_audio_length_ms 80 --seed 1 --tokens-out '" + (*dir_ / "frames.safetensors").string() +
-               "' --tags '" + tags + "' --lyrics '" + lyrics + "'");
+               "' --tags '" + tags + "' --lyrics '" + lyrics + "' " + more);
   }
 
   static fs::path* dir_;
@@ -58,6 +59,14 @@ TEST_F(CliInputErrors, PathLikeTextThatNamesNoFileIsAnError) {
   // Text with line breaks is never a path, whatever it holds.
   const RunResult text = generate("piano", "[verse]\nAC/DC la la");
   EXPECT_EQ(text.exit_code, 0) << text.err;
+}
+
+TEST_F(CliInputErrors, KvCacheIsAutoOrFp8) {
+  const RunResult fp8 = generate("piano", "la", "--kv_cache fp8");
+  EXPECT_EQ(fp8.exit_code, 0) << fp8.err;
+  const RunResult bad = generate("piano", "la", "--kv_cache bf16");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find(R"(--kv_cache: expected auto or fp8, got "bf16")"), std::string::npos) << bad.err;
 }
 
 TEST_F(CliInputErrors, TokenizerThatIsNotARegularFileIsNamed) {

@@ -86,6 +86,7 @@ class CliQualityReport : public CliQuality {
 
 void CliQualityReport::expect_every_measure_with_its_unit() const {
   EXPECT_EQ(report_.at("reference_precision").as_string(), "fp32");
+  EXPECT_EQ(report_.at("kv_cache").as_string(), "auto");
   const std::int64_t frames = report_.at("frames").as_int64();
   ASSERT_GT(frames, 0);
   EXPECT_EQ(report_.at("audio_ms").as_int64(), frames * 80);
@@ -186,6 +187,9 @@ TEST_F(CliQuality, BadArgumentsAreNamed) {
   const RunResult chunk = quality("--streaming --chunk_frames 0 --out '" + (*dir_ / "bad").string() + "'");
   EXPECT_NE(chunk.exit_code, 0);
   EXPECT_NE(chunk.err.find("--chunk_frames 0"), std::string::npos) << chunk.err;
+  const RunResult kv = quality("--kv_cache fp16 --out '" + (*dir_ / "bad").string() + "'");
+  EXPECT_NE(kv.exit_code, 0);
+  EXPECT_NE(kv.err.find(R"(--kv_cache: expected auto or fp8, got "fp16")"), std::string::npos) << kv.err;
 }
 
 TEST_F(CliQuality, UnreadableCheckpointIsNamed) {

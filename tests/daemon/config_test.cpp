@@ -45,6 +45,7 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.model.codec_device, d.model.codec_device);
   EXPECT_EQ(c.model.codec_precision, d.model.codec_precision);
   EXPECT_EQ(c.model.kv_cache_gb, d.model.kv_cache_gb);
+  EXPECT_EQ(c.model.kv_cache, d.model.kv_cache);
   EXPECT_EQ(c.generation.max_audio_length_ms, d.generation.max_audio_length_ms);
   EXPECT_EQ(c.generation.max_audio_length_ms_limit, d.generation.max_audio_length_ms_limit);
   EXPECT_EQ(c.generation.topk, d.generation.topk);
@@ -61,7 +62,7 @@ TEST(DaemonConfig, ValidFileSetsEveryKind) {
   const DaemonConfig c = parse_config(R"(
 server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_timeout_s: 2.5, queue_limit: 0,
          realtime_headroom: 1}
-model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5}
+model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5, kv_cache: fp8}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
 streaming: {chunk_frames: 4, lookahead_s: 0.5, codec_batch: 3}
 outputs: {portaudio_device: "3"}
@@ -80,6 +81,7 @@ logging: {level: debug}
   EXPECT_EQ(c.model.device, "cuda");
   EXPECT_EQ(c.model.precision, "fp8");
   EXPECT_DOUBLE_EQ(c.model.kv_cache_gb, 2.5);
+  EXPECT_EQ(c.model.kv_cache, "fp8");
   EXPECT_EQ(c.generation.max_audio_length_ms, 30000);
   EXPECT_EQ(c.generation.topk, 1);
   EXPECT_EQ(c.generation.temperature, 0.0);
@@ -133,6 +135,7 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {precision: int4}", "model.precision"},
       {"model: {kv_cache_gb: -1}", "model.kv_cache_gb (from test.yaml:1): expected a number in [0, 4096]"},
+      {"model: {kv_cache: bf16}", R"(model.kv_cache (from test.yaml:1): expected one of auto, fp8, got "bf16")"},
       {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {codec_device: }", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "")"},
       {"model: {codec_precision: int4}",

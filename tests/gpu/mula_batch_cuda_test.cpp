@@ -10,6 +10,7 @@
 #include "engine/cpu/cpu_backend.h"
 #include "engine/model/demo/demo_checkpoint.h"
 #include "engine/model/lm/mula_batch.h"
+#include "engine/model/lm/transformer.h"
 #include "tests/gpu/gpu_test_support.h"
 
 namespace hs {
@@ -19,8 +20,10 @@ namespace fs = std::filesystem;
 
 // `copies` × 7 tokens over 3 KV rows with shuffled blocks: positions within the first block, past
 // it, over several 512-key splits, and a padding token. Many tokens make one block take all of a
-// token's splits, few give each split its own block: both must match the CPU.
-void paged_ops_match_the_cpu(int copies) {
+// token's splits, few give each split its own block: both must match the CPU. An fp8 pool: the
+// stored values within the rotation's last-bit differences (which may move an E4M3 rounding),
+// attention over the CPU's pool uploaded byte for byte as tightly as over an fp32 one.
+void paged_ops_match_the_cpu(int copies, DType cache) {
   CpuBackend cpu;
   CudaBackend& gpu = test::cuda_backend(DType::F32);
   constexpr std::int64_t kHeads = 24, kKv = 8, kHd = 128, kBlock = 16, kBlocks = 300, kWidth = 80;
@@ -35,8 +38,9 @@ void paged_ops_match_the_cpu(int copies) {
   const Tensor q = test::random_tensor({tokens, kHeads, kHd}, gen, DType::F32);
   const Tensor k = test::random_tensor({tokens, kKv, kHd}, gen, DType::F32);
   const Tensor v = test::random_tensor({tokens, kKv, kHd}, gen, DType::F32);
-  const Tensor k_pool = test::random_tensor({kBlocks, kBlock, kKv, kHd}, gen, DType::F32);
-  const Tensor v_pool = test::random_tensor(k_pool.shape(), gen, DType::F32);
+  const Shape pool_shape{kBlocks, kBlock, kKv, kHd};
+  const Tensor k_pool = test::random_tensor(pool_shape, gen, DType::F32);
+  const Tensor v_pool = test::random_tensor(pool_shape, gen, DType::F32);
   std::vector<std::int32_t> table(3 * kWidth);
   for (std::int32_t i = 0; i < 3 * kWidth; ++i) table[static_cast<std::size_t>(i)] = (i * 17 + 5) % kBlocks;
   const Tensor tables = Tensor::from_i32({3, kWidth}, table);
@@ -51,29 +55,48 @@ void paged_ops_match_the_cpu(int copies) {
   Tensor inv_freq = Tensor::zeros({kHd / 2}, DType::F32);
   for (std::int64_t j = 0; j < kHd / 2; ++j) inv_freq.data<float>()[j] = std::pow(500000.0f, -2.0f * j / kHd);
 
-  Tensor cq = q.clone(), ck = k.clone(), ckp = k_pool.clone(), cvp = v_pool.clone();
+  const bool fp8 = cache == DType::F8_E4M3;
+  const auto pool = [&](Backend& b, const Tensor& values) {
+    return fp8 ? alloc_kv(b, pool_shape, cache) : KvTensor(&b == &gpu ? gpu.upload(values) : values.clone());
+  };
+  Tensor cq = q.clone(), ck = k.clone();
+  const KvTensor ckp = pool(cpu, k_pool), cvp = pool(cpu, v_pool);
   cpu.rope_store_paged(cq, ck, v, positions, inv_freq, slots, ckp, cvp);
   Tensor cout = Tensor::zeros(q.shape(), DType::F32);
   cpu.paged_attention(cq, ckp, cvp, tables, rows, positions, cout);
 
-  Tensor gq = gpu.upload(q), gk = gpu.upload(k), gkp = gpu.upload(k_pool), gvp = gpu.upload(v_pool);
+  Tensor gq = gpu.upload(q), gk = gpu.upload(k);
+  KvTensor gkp = pool(gpu, k_pool), gvp = pool(gpu, v_pool);
   const Tensor gpos = gpu.upload(positions), grows = gpu.upload(rows), gtables = gpu.upload(tables);
   gpu.rope_store_paged(gq, gk, gpu.upload(v), gpos, gpu.upload_exact(inv_freq), gpu.upload(slots), gkp, gvp);
+  EXPECT_LT(test::normalised_error(gpu.download(gq), cq), 1e-6);
+  const auto values = [&](const KvTensor& p, bool on_gpu) {
+    Tensor out = on_gpu ? gpu.download(p.data) : p.data.to_f32();
+    if (!fp8) return out;
+    const Tensor scale = on_gpu ? gpu.download(p.scale) : p.scale;
+    for (std::int64_t i = 0; i < out.numel(); ++i) out.data<float>()[i] *= scale.data<float>()[i / kHd];
+    return out;
+  };
+  EXPECT_LT(test::normalised_error(values(gkp, true), values(ckp, false)), fp8 ? 1e-3 : 1e-6);
+  EXPECT_LE(test::normalised_error(values(gvp, true), values(cvp, false)), fp8 ? 0.0 : 1e-6);
+  if (fp8) {  // attend over the CPU's pool
+    gkp = KvTensor(gpu.upload_exact(ckp.data), gpu.upload_exact(ckp.scale));
+    gvp = KvTensor(gpu.upload_exact(cvp.data), gpu.upload_exact(cvp.scale));
+  }
   Tensor gout = gpu.alloc(q.shape(), DType::F32);
   gpu.paged_attention(gq, gkp, gvp, gtables, grows, gpos, gout);
-  EXPECT_LT(test::normalised_error(gpu.download(gq), cq), 1e-6);
-  EXPECT_LT(test::normalised_error(gpu.download(gkp), ckp), 1e-6);
-  EXPECT_LT(test::normalised_error(gpu.download(gvp), cvp), 1e-6);
   const Tensor out = gpu.download(gout);
-  EXPECT_LT(test::normalised_error(out, cout), 1e-5) << copies << " copies";
+  EXPECT_LT(test::normalised_error(out, cout), 1e-5) << copies << " copies, " << dtype_name(cache);
   for (std::int64_t t = 6; t < tokens; t += 7)
     for (std::int64_t i = t * kHeads * kHd; i < (t + 1) * kHeads * kHd; ++i) ASSERT_EQ(out.data<float>()[i], 0.0f);
 }
 
 TEST(PagedOpsCuda, MatchTheCpu) {
   HS_REQUIRE_GPU();
-  paged_ops_match_the_cpu(1);
-  paged_ops_match_the_cpu(20);
+  for (const DType cache : {DType::F32, DType::F8_E4M3}) {
+    paged_ops_match_the_cpu(1, cache);
+    paged_ops_match_the_cpu(20, cache);
+  }
 }
 
 TEST(SampleRowsCuda, DrawsWhatTheCpuDraws) {

@@ -71,10 +71,13 @@ inline std::shared_ptr<const MulaModel> tiny_model(const std::filesystem::path& 
 }
 
 // Guided logits [T · 8, V] of a teacher-forced session over the golden frames.
-inline Tensor teacher_forced_logits(const MulaModel& model, const LmGolden& g, float cfg_scale) {
+inline Tensor teacher_forced_logits(const MulaModel& model, const LmGolden& g, float cfg_scale,
+                                    KvCache kv = KvCache::Auto) {
   const std::int64_t frames = g.frames.dim(1), vocab = model.audio_vocab();
   Tensor out = Tensor::zeros({frames * kNumCodebooks, vocab}, DType::F32);
-  MulaSession session(model, g.prompt, {{.temperature = 1.0f, .topk = 1, .cfg_scale = cfg_scale}, 0, frames});
+  SessionOptions options{{.temperature = 1.0f, .topk = 1, .cfg_scale = cfg_scale}, 0, frames};
+  options.kv_cache = kv;
+  MulaSession session(model, g.prompt, options);
   for (std::int64_t t = 0; t < frames; ++t) {
     const Frame forced = golden_frame(g.frames, t);
     Tensor guided;

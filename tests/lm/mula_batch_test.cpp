@@ -97,18 +97,26 @@ class MulaBatchTest : public ::testing::Test {
 
 fs::path* MulaBatchTest::dir_ = nullptr;
 
-TEST_F(MulaBatchTest, SongsTogetherGiveTheFramesEachGivesAlone) {
-  const std::vector<Song> songs{
+class MulaBatchKvTest : public MulaBatchTest, public ::testing::WithParamInterface<KvCache> {};
+
+TEST_P(MulaBatchKvTest, SongsTogetherGiveTheFramesEachGivesAlone) {
+  std::vector<Song> songs{
       song(11, 1.5f, 1.0f, 50, 1, 14),  // joins first
       song(6, 1.0f, 0.9f, 20, 2, 5),    // no CFG; ends early, its slot goes to song 3
       song(17, 2.0f, 1.0f, 1, 3, 9),    // greedy; joins after two steps
       song(4, 3.0f, 1.2f, 8, 4, 10),    // joins the reused slot
       song(9, 1.0f, 1.0f, 50, 5, 12),   // no CFG; leaves mid-song (a cancel)
   };
+  for (Song& s : songs) s.options.kv_cache = GetParam();
   std::vector<Alone> expected;
   for (const Song& s : songs) expected.push_back(alone(s));
+  if (GetParam() == KvCache::Fp8) {
+    Song plain = songs[0];
+    plain.options.kv_cache = KvCache::Auto;
+    ASSERT_NE(alone(plain).guided, expected[0].guided) << "the fp8 cache must change the logits";
+  }
 
-  MulaBatch batch(*model_, {.slots = 4, .block_size = 4});
+  MulaBatch batch(*model_, {.slots = 4, .block_size = 4, .kv_cache = GetParam()});
   const std::int64_t all_blocks = batch.free_blocks();
   std::map<std::int64_t, std::size_t> song_in;  // slot → song
   std::vector<std::vector<Frame>> got(songs.size());
@@ -156,6 +164,9 @@ TEST_F(MulaBatchTest, SongsTogetherGiveTheFramesEachGivesAlone) {
   EXPECT_EQ(batch.songs(), 0);
   EXPECT_EQ(batch.free_blocks(), all_blocks) << "every block came back";
 }
+
+INSTANTIATE_TEST_SUITE_P(KvCache, MulaBatchKvTest, ::testing::Values(KvCache::Auto, KvCache::Fp8),
+                         [](const auto& info) { return std::string(kv_cache_name(info.param)); });
 
 TEST_F(MulaBatchTest, BlocksAreTakenAsTheSongGrowsAndReservedForItsWholeLength) {
   const Song s = song(6, 1.5f, 1.0f, 50, 9, 11);  // 6 + 10 positions: 4 blocks of 4 per row
@@ -261,8 +272,11 @@ TEST_F(MulaBatchTest, AGeneratorOnAFullBatchFailsAtItsFirstFrame) {
 }
 
 // The paged ops against the dense ones: KV rows scattered over shuffled blocks.
-TEST(PagedOps, MatchTheDenseCacheOpsBitForBit) {
+class PagedOps : public ::testing::TestWithParam<DType> {};
+
+TEST_P(PagedOps, MatchTheDenseCacheOpsBitForBit) {
   CpuBackend cpu;
+  const DType cache_dtype = GetParam();
   constexpr std::int64_t kRows = 3, kKeys = 13, kHeads = 4, kKv = 2, kHd = 8, kBlock = 4;
   constexpr std::int64_t kBlocksPerRow = (kKeys + kBlock - 1) / kBlock, kBlocks = kRows * kBlocksPerRow + 2;
   std::mt19937 rng(5);
@@ -280,7 +294,8 @@ TEST(PagedOps, MatchTheDenseCacheOpsBitForBit) {
 
   // Every key of every row through rope_store (dense) and rope_store_paged (one token each).
   Tensor q = random({kRows, kKeys, kHeads, kHd}), k = random({kRows, kKeys, kKv, kHd}), v = random({kRows, kKeys, kKv, kHd});
-  Tensor k_cache = Tensor::zeros({kRows, kKeys, kKv, kHd}, DType::F32), v_cache = k_cache.clone();
+  const KvTensor k_cache = alloc_kv(cpu, {kRows, kKeys, kKv, kHd}, cache_dtype);
+  const KvTensor v_cache = alloc_kv(cpu, {kRows, kKeys, kKv, kHd}, cache_dtype);
   std::vector<std::int32_t> all_positions(kKeys);
   for (std::int32_t i = 0; i < kKeys; ++i) all_positions[static_cast<std::size_t>(i)] = i;
   Tensor dense_q = q.clone(), dense_k = k.clone();
@@ -294,7 +309,8 @@ TEST(PagedOps, MatchTheDenseCacheOpsBitForBit) {
       slots.push_back(tables.data<std::int32_t>()[r * kBlocksPerRow + t / kBlock] * kBlock + t % kBlock);
       rows.push_back(r);
     }
-  Tensor k_pool = Tensor::zeros({kBlocks, kBlock, kKv, kHd}, DType::F32), v_pool = k_pool.clone();
+  const KvTensor k_pool = alloc_kv(cpu, {kBlocks, kBlock, kKv, kHd}, cache_dtype);
+  const KvTensor v_pool = alloc_kv(cpu, {kBlocks, kBlock, kKv, kHd}, cache_dtype);
   Tensor paged_q = q.clone().reshape({n, kHeads, kHd}), paged_k = k.clone().reshape({n, kKv, kHd});
   const Tensor pos = Tensor::from_i32({n}, positions), kv_rows = Tensor::from_i32({n}, rows);
   cpu.rope_store_paged(paged_q, paged_k, v.reshape({n, kKv, kHd}), pos, inv_freq, Tensor::from_i32({n}, slots), k_pool,
@@ -325,6 +341,9 @@ TEST(PagedOps, MatchTheDenseCacheOpsBitForBit) {
                                    Tensor::from_i32({n + 1}, positions), paged_out),
                InvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(CacheDtype, PagedOps, ::testing::Values(DType::F32, DType::F8_E4M3),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 }  // namespace
 }  // namespace hs

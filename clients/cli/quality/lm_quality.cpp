@@ -48,6 +48,8 @@ LmQualityRun measure_lm(Backend& backend, const std::filesystem::path& mula_dir,
   run.layer_precision = worst->precision;
   const std::vector<std::string> groups = recorded.groups();
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  GenerationRequest weights_only = request;  // the groups' cost is their weights'
+  weights_only.kv_cache = KvCache::Auto;
   std::fprintf(stderr, "%zu linear groups, each alone at %s", groups.size(),
                std::string(precision_name(worst->precision)).c_str());
   for (std::size_t i = 0; i < groups.size(); ++i) {
@@ -55,7 +57,7 @@ LmQualityRun measure_lm(Backend& backend, const std::filesystem::path& mula_dir,
                                std::string(precision_name(worst->precision)).c_str(), i + 1);
     GroupLinears linears(backend, recorded, groups[i], worst->precision);
     const MulaModel model(backend, config, flavors, source, reference, linears);
-    const LogitReport report = teacher_force_prefix(model, gen, request, run.frames, forced.reference_logits);
+    const LogitReport report = teacher_force_prefix(model, gen, weights_only, run.frames, forced.reference_logits);
     run.layers.push_back({groups[i], report.total()});
   }
   std::fprintf(stderr, "\n");

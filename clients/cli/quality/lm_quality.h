@@ -24,7 +24,8 @@ struct LmQualityRun {
 
 // Loads the HeartMuLa folder `mula_dir` at `reference` and at each of `precisions` on `backend`
 // (no fp8 weight cache is read or written: the checkpoint folder stays as it is) and measures.
-// `layer_frames` = 0 skips the per-group pass.
+// `layer_frames` = 0 skips the per-group pass. request.kv_cache applies to the precisions measured
+// (not to the reference, nor to the per-group pass).
 LmQualityRun measure_lm(Backend& backend, const std::filesystem::path& mula_dir, Precision reference,
                         const std::vector<Precision>& precisions, const GenConfig& gen,
                         const GenerationRequest& request, std::int64_t layer_frames);

@@ -34,6 +34,7 @@ json::object to_json(const QualityReport& r) {
   o["version"] = r.version;
   o["device"] = r.device;
   o["reference_precision"] = precision_name(r.reference);
+  o["kv_cache"] = kv_cache_name(r.kv_cache);
   o["request"] = {{"tags", r.request.tags},
                   {"lyrics", r.request.lyrics},
                   {"max_audio_length_ms", r.request.max_audio_length_ms},
@@ -84,9 +85,10 @@ json::object to_json(const QualityReport& r) {
 }
 
 void print_quality_table(std::FILE* out, const QualityReport& r) {
-  std::fprintf(out, "%lld frames (%lld ms, %s), each precision teacher-forced against %s:\n",
+  std::fprintf(out, "%lld frames (%lld ms, %s), each precision (KV cache %s) teacher-forced against %s:\n",
                static_cast<long long>(r.frames), static_cast<long long>(r.frames * kFrameMs),
-               std::string(stop_reason_name(r.stop_reason)).c_str(), std::string(precision_name(r.reference)).c_str());
+               std::string(stop_reason_name(r.stop_reason)).c_str(), std::string(kv_cache_name(r.kv_cache)).c_str(),
+               std::string(precision_name(r.reference)).c_str());
   std::fprintf(out, "%-10s %12s %12s %12s %10s %10s\n", "precision", "logit_error", "kl_mean", "kl_max", "top1", "topk");
   for (const LmQuality& q : r.lm) {
     const CodebookLogitStats t = q.logits.total();

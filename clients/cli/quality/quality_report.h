@@ -43,6 +43,7 @@ struct AudioQuality {
 struct QualityReport {
   std::string model_path, version, device;
   Precision reference = Precision::F32;
+  KvCache kv_cache = KvCache::Auto;  // the measured precisions' LM KV cache (the reference's: auto)
   QualityRequest request;
   std::int64_t frames = 0;
   StopReason stop_reason = StopReason::Length;

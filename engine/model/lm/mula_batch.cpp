@@ -32,10 +32,10 @@ MulaBatch::MulaBatch(const MulaModel& model, const BatchOptions& options)
       songs_(static_cast<std::size_t>(std::max<std::int64_t>(options.slots, 0))),
       pool_(backend_, model.backbone(),
             options.kv_blocks > 0 ? options.kv_blocks : options.slots * kRowsPerSlot * table_width_,
-            options.block_size, backend_.narrow_dtype(model.precision())),
+            options.block_size, kv_cache_dtype(options.kv_cache, backend_.narrow_dtype(model.precision()))),
       scratch_(backend_, model.backbone(), rows_max_, backend_.narrow_dtype(model.precision())),
       decoder_(backend_, model.decoder(), rows_max_, kDecoderPositions, kDecoderFirstStep,
-               backend_.narrow_dtype(model.precision())) {
+               backend_.narrow_dtype(model.precision()), backend_.narrow_dtype(model.precision())) {
   HS_CHECK(options.slots >= 1 && options.block_size >= 1 && options.kv_blocks >= 0,
            "MulaBatch needs at least one slot and positive block sizes");
   for (std::int64_t b = pool_.blocks - 1; b >= 0; --b) free_blocks_.push_back(static_cast<std::int32_t>(b));
@@ -77,10 +77,12 @@ MulaBatch::MulaBatch(const MulaModel& model, const BatchOptions& options)
   dec_h_ = backend_.alloc({rows_max_, dec_dim}, act);
 }
 
-std::int64_t MulaBatch::block_bytes(const MulaModel& model, std::int64_t block_size) {
+std::int64_t MulaBatch::block_bytes(const MulaModel& model, std::int64_t block_size, KvCache kv) {
   const LlamaFlavor& f = model.backbone();
-  const auto narrow = static_cast<std::int64_t>(dtype_size(model.backend().narrow_dtype(model.precision())));
-  return 2 * f.layers * block_size * f.kv_heads * f.head_dim() * narrow;
+  const DType dtype = kv_cache_dtype(kv, model.backend().narrow_dtype(model.precision()));
+  const auto element = static_cast<std::int64_t>(dtype_size(dtype));
+  const std::int64_t scale = dtype == DType::F8_E4M3 ? static_cast<std::int64_t>(sizeof(float)) : 0;
+  return 2 * f.layers * block_size * f.kv_heads * (f.head_dim() * element + scale);
 }
 
 const MulaBatch::Song& MulaBatch::song(std::int64_t slot) const {

@@ -24,6 +24,7 @@ struct BatchOptions {
   std::int64_t slots = 4;        // songs at once
   std::int64_t block_size = 16;  // positions per KV block
   std::int64_t kv_blocks = 0;    // blocks in the pool; 0: every slot's two rows at the backbone's max_seq_len
+  KvCache kv_cache = KvCache::Auto;  // the backbone's pool (the depth decoder's 8 positions stay narrow)
 };
 
 class MulaBatch {
@@ -31,7 +32,7 @@ class MulaBatch {
   MulaBatch(const MulaModel& model, const BatchOptions& options);
 
   // Device bytes of one KV block of `block_size` positions (keys and values of every backbone layer).
-  static std::int64_t block_bytes(const MulaModel& model, std::int64_t block_size);
+  static std::int64_t block_bytes(const MulaModel& model, std::int64_t block_size, KvCache kv);
 
   // Starts a song in the lowest free slot: runs its prompt and its first frame (into `first`) and
   // returns the slot. The song reserves the blocks of its whole length (prompt + max_frames) and

@@ -46,9 +46,10 @@ MulaSession::MulaSession(const MulaModel& model, const Prompt& prompt, const Ses
     : model_(model), backend_(model.backend()), options_(options), batch_(check_prompt(prompt, options)),
       prompt_length_(prompt.length()),
       backbone_(backend_, model.backbone(), batch_, backbone_capacity(model, prompt, options), prompt.length(),
-                backend_.narrow_dtype(model.precision())),
+                backend_.narrow_dtype(model.precision()),
+                kv_cache_dtype(options.kv_cache, backend_.narrow_dtype(model.precision()))),
       decoder_(backend_, model.decoder(), batch_, kDecoderPositions, kDecoderFirstStep,
-               backend_.narrow_dtype(model.precision())),
+               backend_.narrow_dtype(model.precision()), backend_.narrow_dtype(model.precision())),
       prompt_(model, prompt) {
   HS_CHECK(model.decoder().max_seq_len >= kDecoderPositions, "decoder flavor too short for 8 codebooks");
   const std::int64_t rows = batch_ * prompt_length_, dim = model.backbone().dim, dec_dim = model.decoder().dim;

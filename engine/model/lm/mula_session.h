@@ -26,6 +26,7 @@ struct SessionOptions {
   // Frame 0 draws no id in [sampling.blocked_begin, first_frame_blocked_end) either (when larger
   // than sampling.blocked_end): it is kept whatever it holds, so it must not hold an EOS id.
   std::int32_t first_frame_blocked_end = 0;
+  KvCache kv_cache = KvCache::Auto;  // the backbone's cache (the depth decoder's stays narrow)
 };
 
 // Per-step hooks for tests and control.

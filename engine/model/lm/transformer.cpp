@@ -28,6 +28,21 @@ void layer(Backend& backend, const LayerWeights& w, StackScratch& s, std::int64_
 
 }  // namespace
 
+std::string_view kv_cache_name(KvCache kv) { return kv == KvCache::Fp8 ? "fp8" : "auto"; }
+
+KvCache parse_kv_cache(std::string_view text, std::string_view what) {
+  if (text == "auto") return KvCache::Auto;
+  if (text == "fp8") return KvCache::Fp8;
+  throw InvalidArgument(std::string(what) + ": expected auto or fp8, got \"" + std::string(text) + "\"");
+}
+
+DType kv_cache_dtype(KvCache kv, DType narrow) { return kv == KvCache::Fp8 ? DType::F8_E4M3 : narrow; }
+
+KvTensor alloc_kv(Backend& backend, const Shape& shape, DType dtype) {
+  if (dtype != DType::F8_E4M3) return backend.alloc(shape, dtype);
+  return {backend.alloc(shape, dtype), backend.alloc(Shape(shape.begin(), shape.end() - 1), DType::F32)};
+}
+
 StackScratch::StackScratch(Backend& backend, const LlamaFlavor& f, std::int64_t rows, DType narrow) : rows(rows) {
   HS_CHECK(rows >= 1, "StackScratch needs at least one row");
   const DType act = backend.activation_dtype();
@@ -42,12 +57,12 @@ StackScratch::StackScratch(Backend& backend, const LlamaFlavor& f, std::int64_t 
 }
 
 StackState::StackState(Backend& backend, const LlamaFlavor& f, std::int64_t batch, std::int64_t capacity,
-                       std::int64_t max_step, DType narrow)
+                       std::int64_t max_step, DType narrow, DType kv)
     : batch_(batch), max_step_(max_step), scratch_(backend, f, batch * max_step, narrow) {
   HS_CHECK(batch >= 1 && capacity >= 1 && max_step >= 1, "StackState needs positive sizes");
   for (std::int64_t i = 0; i < f.layers; ++i) {
-    k_cache_.push_back(backend.alloc({batch, capacity, f.kv_heads, f.head_dim()}, narrow));
-    v_cache_.push_back(backend.alloc({batch, capacity, f.kv_heads, f.head_dim()}, narrow));
+    k_cache_.push_back(alloc_kv(backend, {batch, capacity, f.kv_heads, f.head_dim()}, kv));
+    v_cache_.push_back(alloc_kv(backend, {batch, capacity, f.kv_heads, f.head_dim()}, kv));
   }
 }
 
@@ -62,7 +77,7 @@ void StackState::forward(Backend& backend, const StackWeights& weights, Tensor& 
                std::to_string(batch_));
   const LlamaFlavor& f = weights.flavor;
   for (std::size_t i = 0; i < weights.layers.size(); ++i) {
-    Tensor k_cache = k_cache_[i].slice(0, batch), v_cache = v_cache_[i].slice(0, batch);
+    const KvTensor k_cache = k_cache_[i].slice(0, batch), v_cache = v_cache_[i].slice(0, batch);
     layer(backend, weights.layers[i], scratch_, batch * seq, x, [&](Tensor& q, Tensor& k, Tensor& v, Tensor& attn) {
       Tensor q4 = q.reshape({batch, seq, f.heads, f.head_dim()});
       Tensor k4 = k.reshape({batch, seq, f.kv_heads, f.head_dim()});
@@ -75,12 +90,12 @@ void StackState::forward(Backend& backend, const StackWeights& weights, Tensor& 
   backend.rms_norm(x, weights.norm, kRmsNormEps, out);
 }
 
-KvPool::KvPool(Backend& backend, const LlamaFlavor& f, std::int64_t blocks, std::int64_t block_size, DType narrow)
+KvPool::KvPool(Backend& backend, const LlamaFlavor& f, std::int64_t blocks, std::int64_t block_size, DType kv)
     : blocks(blocks), block_size(block_size) {
   HS_CHECK(blocks >= 1 && block_size >= 1, "KvPool needs positive sizes");
   for (std::int64_t i = 0; i < f.layers; ++i) {
-    k.push_back(backend.alloc({blocks, block_size, f.kv_heads, f.head_dim()}, narrow));
-    v.push_back(backend.alloc({blocks, block_size, f.kv_heads, f.head_dim()}, narrow));
+    k.push_back(alloc_kv(backend, {blocks, block_size, f.kv_heads, f.head_dim()}, kv));
+    v.push_back(alloc_kv(backend, {blocks, block_size, f.kv_heads, f.head_dim()}, kv));
   }
 }
 
