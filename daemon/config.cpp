@@ -44,6 +44,7 @@ constexpr double kMaxCfgScale = 100.0;
 constexpr std::int64_t kMaxChunkFrames = 372;  // one reference codec window
 constexpr double kMaxLookaheadS = 3600.0;
 constexpr std::int64_t kMaxCodecBatch = 256;
+constexpr std::int64_t kMaxPrefillPerRound = 1 << 20;
 
 // A value as text plus where it came from ("heartstream.yaml", "HEARTSTREAM_SERVER_PORT", ...).
 struct RawValue {
@@ -121,6 +122,10 @@ const std::vector<Field>& fields() {
        [](DaemonConfig& c, auto& p, auto& v) { c.server.queue_limit = int(parse_int(p, v, 0, kMaxQueueLimit)); }},
       {"server.realtime_headroom",
        [](DaemonConfig& c, auto& p, auto& v) { c.server.realtime_headroom = parse_number(p, v, 0, 1, true); }},
+      {"server.prefill_per_round",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.server.prefill_per_round = int(parse_int(p, v, 0, kMaxPrefillPerRound));
+       }},
       {"server.max_message_bytes",
        [](DaemonConfig& c, auto& p, auto& v) {
          c.server.max_message_bytes = parse_int(p, v, kMinMessageBytes, kMaxMessageBytesLimit);

@@ -35,6 +35,7 @@ struct ServerConfig {
   int max_sessions = 16;                       // songs generating at once; more wait in the queue
   int queue_limit = 32;                        // songs waiting to start; past both limits a song gets `busy`
   double realtime_headroom = 0.8;              // a song starts only while a round is predicted under 80 ms x this
+  int prefill_per_round = 256;                 // prompt positions new songs run per round (0: whole prompts)
   std::int64_t max_message_bytes = 256 * 1024;  // largest client WebSocket message / HTTP body (holds the text limits)
   std::string auth_token;                      // empty: no auth; else `Authorization: Bearer <token>`
   double slow_reader_timeout_s = 10.0;         // a full send queue for this long closes the connection

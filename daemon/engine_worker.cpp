@@ -58,7 +58,7 @@ BatchOptions batch_options(const MulaModel& model, const WorkerOptions& o) {
 std::unique_ptr<FrameBatch> make_batch(const std::shared_ptr<const MulaModel>& model, const WorkerOptions& o) {
   const BatchOptions options = batch_options(*model, o);
   try {
-    return std::make_unique<FrameBatch>(model, options);
+    return std::make_unique<FrameBatch>(model, options, o.prefill_per_round);
   } catch (const ConfigError&) {
     throw;
   } catch (const std::exception& e) {
@@ -73,6 +73,7 @@ WorkerOptions worker_options(const DaemonConfig& config) {
   return WorkerOptions{.max_sessions = config.server.max_sessions,
                        .queue_limit = config.server.queue_limit,
                        .realtime_headroom = config.server.realtime_headroom,
+                       .prefill_per_round = config.server.prefill_per_round,
                        .kv_cache_gb = config.model.kv_cache_gb,
                        .kv_cache = parse_kv_cache(config.model.kv_cache, "model.kv_cache"),
                        .song_ms = config.generation.max_audio_length_ms,
@@ -209,7 +210,8 @@ std::vector<EngineWorker::Pending> EngineWorker::take_admitted(std::vector<Notic
   // KV blocks not reserved: the pool's, less what songs started but not yet joined will take.
   std::int64_t kv_free = batch_->batch().unreserved_blocks();
   for (const auto& session : sessions_)
-    if (session->generator().frames_emitted() == 0 && !session->finished()) kv_free -= expected_kv_blocks(session->params());
+    if (session->generator().frames_emitted() == 0 && !session->generator().prefilling() && !session->finished())
+      kv_free -= expected_kv_blocks(session->params());
   // A song longer than the whole pool starts anyway and ends with an error naming the KV cache.
   const auto kv_fits = [&](std::int64_t need) { return need <= kv_free || need > batch_->batch().pool_blocks(); };
   std::vector<Pending> admitted;

@@ -112,6 +112,7 @@ void SongSession::step() {
   if (setup_.handle->cancel_requested()) generator_.cancel();
   const std::optional<Frame> frame = generator_.next();
   if (!frame) {
+    if (generator_.prefilling()) return;  // its prompt goes on next round
     finish(generator_.stop_reason().value_or(StopReason::Cancelled));
     return;
   }

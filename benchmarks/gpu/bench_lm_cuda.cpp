@@ -336,6 +336,40 @@ BENCHMARK(BM_Prefill)
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
+// args: precision (1 = bf16, 2 = fp8), positions per call. MulaBatch::prefill of a 1000-position
+// CFG prompt in calls of that many positions (the daemon's server.prefill_per_round): the longest
+// call (the last one samples the first frame too) is what a burst of arrivals adds to a round.
+void BM_PrefillChunk(benchmark::State& state) {
+  const auto precision = static_cast<Precision>(state.range(0));
+  const std::int64_t per_call = state.range(1), length = 1000, block = 16;
+  LoadedModel& m = real_model(precision);
+  m.backend->set_graphs(true);
+  const Prompt prompt = random_prompt(length);
+  double total_ms = 0.0, longest_ms = 0.0;
+  std::int64_t calls = 0;
+  for (auto _ : state) {
+    MulaBatch batch(*m.model, {.slots = 1, .block_size = block, .kv_blocks = 2 * ((length + 8 + block - 1) / block)});
+    const std::int64_t slot = batch.begin(prompt, song_options(0, 1, 8));
+    m.backend->synchronize();
+    while (batch.prefill_left(slot) > 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(batch.prefill(slot, per_call));
+      m.backend->synchronize();
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      total_ms += ms;
+      longest_ms = std::max(longest_ms, ms);
+      ++calls;
+    }
+  }
+  state.counters["ms_per_call"] = total_ms / static_cast<double>(calls);
+  state.counters["longest_call_ms"] = longest_ms;
+}
+BENCHMARK(BM_PrefillChunk)
+    ->ArgsProduct({{2, 1}, {64, 128, 256, 512, 1000}})
+    ->ArgNames({"precision(1=bf16,2=fp8)", "positions"})
+    ->Iterations(2)
+    ->Unit(benchmark::kMillisecond);
+
 // args: precision (1 = bf16, 2 = fp8), songs, KV cache (0 = auto, 1 = fp8). MulaBatch (engine/model/lm/mula_batch.h): that many
 // CFG songs with 300-token prompts joined, then every step advances all of them one frame (wall
 // time per step, ending with the frames' download). A song stays real time while a step takes

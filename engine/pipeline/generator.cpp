@@ -62,17 +62,13 @@ void Generator::end(StopReason reason) {
 }
 
 bool Generator::awaits_frame() const {
-  return slot_ >= 0 && !reason_ && !delivered_ && frames_emitted_ < max_frames_ &&
+  return slot_ >= 0 && frames_emitted_ > 0 && !reason_ && !delivered_ && frames_emitted_ < max_frames_ &&
          !cancel_.load(std::memory_order_relaxed);
 }
 
 std::optional<Frame> Generator::frame_from_session() {
   if (session_) return session_->step({.cancel = &cancel_});
-  if (frames_emitted_ == 0) {
-    Frame first;
-    slot_ = batch_->batch_.join(prompt_, options_, first);
-    return first;
-  }
+  if (frames_emitted_ == 0) return std::exchange(first_, std::nullopt);
   if (!delivered_) throw InvalidArgument("Generator: FrameBatch::step delivered no frame to this song");
   return std::exchange(delivered_, std::nullopt);
 }
@@ -86,6 +82,11 @@ std::optional<Frame> Generator::next() {
   if (frames_emitted_ == max_frames_) {
     end(StopReason::Length);
     return std::nullopt;
+  }
+  if (batch_ && frames_emitted_ == 0) {
+    if (slot_ < 0) slot_ = batch_->batch_.begin(prompt_, options_);
+    first_ = batch_->prefill(slot_);
+    if (!first_) return std::nullopt;  // prefilling(): the prompt goes on at the next call
   }
   const std::optional<Frame> frame = frame_from_session();
   if (!frame) {
@@ -111,10 +112,22 @@ StopReason Generator::run(const std::function<void(const Frame&)>& sink) {
 
 namespace hs {
 
-FrameBatch::FrameBatch(std::shared_ptr<const MulaModel> model, const BatchOptions& options)
-    : model_(std::move(model)), batch_(*model_, options) {}
+FrameBatch::FrameBatch(std::shared_ptr<const MulaModel> model, const BatchOptions& options, std::int64_t prefill_budget)
+    : model_(std::move(model)), batch_(*model_, options), prefill_budget_(prefill_budget), budget_left_(prefill_budget) {
+  HS_CHECK(prefill_budget >= 0, "FrameBatch: negative prefill budget");
+}
+
+std::optional<Frame> FrameBatch::prefill(std::int64_t slot) {
+  if (prefill_budget_ == 0) return batch_.prefill(slot);
+  if (budget_left_ == 0) return std::nullopt;
+  const std::int64_t before = batch_.prefill_left(slot);
+  std::optional<Frame> first = batch_.prefill(slot, budget_left_);
+  budget_left_ -= before - batch_.prefill_left(slot);
+  return first;
+}
 
 void FrameBatch::step(std::span<Generator* const> generators) {
+  budget_left_ = prefill_budget_;
   std::vector<std::int64_t> slots;
   std::vector<Generator*> by_slot(static_cast<std::size_t>(batch_.slots()), nullptr);
   for (Generator* g : generators) {

@@ -63,8 +63,11 @@ class Generator {
 
   // The next frame, or nullopt once the stream has ended (then stop_reason() says why). On a
   // FrameBatch, frames after the first are those FrameBatch::step delivered (InvalidArgument when
-  // none was); the first frame joins the batch (InvalidArgument when it has no room).
+  // none was); the first frame joins the batch (InvalidArgument when it has no room) and runs the
+  // prompt within the batch's prefill budget: while prompt positions are left, next() returns
+  // nullopt with prefilling() true, and a later call goes on.
   std::optional<Frame> next();
+  bool prefilling() const { return batch_ && slot_ >= 0 && frames_emitted_ == 0 && !first_ && !reason_; }
   // Pulls every frame into `sink` and returns why the stream ended.
   StopReason run(const std::function<void(const Frame&)>& sink);
   // Thread-safe: ends the stream between frames or between depth-decoder steps.
@@ -73,6 +76,7 @@ class Generator {
   std::optional<StopReason> stop_reason() const { return reason_; }
   std::int64_t frames_emitted() const { return frames_emitted_; }
   std::int64_t max_frames() const { return max_frames_; }
+  std::int64_t slot() const { return slot_; }  // on a FrameBatch: its slot once taken, else -1
 
  private:
   friend class FrameBatch;
@@ -90,6 +94,7 @@ class Generator {
   FrameBatch* batch_ = nullptr;         // or on a batch: its slot, and the frame step() delivered
   std::int64_t slot_ = -1;
   std::optional<Frame> delivered_;
+  std::optional<Frame> first_;  // on a batch: frame 0, once its prompt has run
   std::atomic<bool> cancel_{false};
   std::int64_t frames_emitted_ = 0;
   std::optional<StopReason> reason_;
@@ -100,18 +105,26 @@ class Generator {
 // FrameBatch and its generators (the engine worker); the batch outlives them.
 class FrameBatch {
  public:
-  FrameBatch(std::shared_ptr<const MulaModel> model, const BatchOptions& options);
+  // prefill_budget: prompt positions (of each row) the songs' first next() calls may run between two
+  // step() calls, shared in the order they call; 0: no limit (a prompt runs whole at once). It
+  // bounds how long new songs' prompts delay the running ones' next step.
+  FrameBatch(std::shared_ptr<const MulaModel> model, const BatchOptions& options, std::int64_t prefill_budget = 0);
 
   // One frame for each of `generators` that is waiting for one (made on this batch, past its first
   // frame, not ended): their next() then returns it.
   void step(std::span<Generator* const> generators);
 
   const MulaBatch& batch() const { return batch_; }
+  std::int64_t prefill_budget() const { return prefill_budget_; }
 
  private:
   friend class Generator;
+  // Runs the prompt of the song in `slot` within what is left of this round's budget.
+  std::optional<Frame> prefill(std::int64_t slot);
+
   std::shared_ptr<const MulaModel> model_;
   MulaBatch batch_;
+  std::int64_t prefill_budget_, budget_left_;
 };
 
 }  // namespace hs

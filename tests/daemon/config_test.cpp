@@ -34,6 +34,7 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.server.max_sessions, d.server.max_sessions);
   EXPECT_EQ(c.server.queue_limit, d.server.queue_limit);
   EXPECT_EQ(c.server.realtime_headroom, d.server.realtime_headroom);
+  EXPECT_EQ(c.server.prefill_per_round, d.server.prefill_per_round);
   EXPECT_EQ(c.server.max_message_bytes, d.server.max_message_bytes);
   EXPECT_EQ(c.server.auth_token, d.server.auth_token);
   EXPECT_EQ(c.server.slow_reader_timeout_s, d.server.slow_reader_timeout_s);
@@ -61,7 +62,7 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
 TEST(DaemonConfig, ValidFileSetsEveryKind) {
   const DaemonConfig c = parse_config(R"(
 server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_timeout_s: 2.5, queue_limit: 0,
-         realtime_headroom: 1}
+         realtime_headroom: 1, prefill_per_round: 0}
 model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5, kv_cache: fp8}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
 streaming: {chunk_frames: 4, lookahead_s: 0.5, codec_batch: 3}
@@ -76,6 +77,7 @@ logging: {level: debug}
   EXPECT_DOUBLE_EQ(c.server.slow_reader_timeout_s, 2.5);
   EXPECT_EQ(c.server.queue_limit, 0);
   EXPECT_DOUBLE_EQ(c.server.realtime_headroom, 1.0);
+  EXPECT_EQ(c.server.prefill_per_round, 0);
   EXPECT_EQ(c.model.path, "/models/ckpt");
   EXPECT_EQ(c.model.version, "7B");
   EXPECT_EQ(c.model.device, "cuda");
@@ -135,6 +137,8 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {precision: int4}", "model.precision"},
       {"model: {kv_cache_gb: -1}", "model.kv_cache_gb (from test.yaml:1): expected a number in [0, 4096]"},
+      {"server: {prefill_per_round: -1}",
+       R"(server.prefill_per_round (from test.yaml:1): expected an integer in 0..1048576, got "-1")"},
       {"model: {kv_cache: bf16}", R"(model.kv_cache (from test.yaml:1): expected one of auto, fp8, got "bf16")"},
       {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {codec_device: }", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "")"},

@@ -208,7 +208,11 @@ TEST_F(MulaBatchTest, FullSlotsAndUnknownSlotsAreRefused) {
   EXPECT_EQ(batch.songs(), 0);
 }
 
-TEST_F(MulaBatchTest, GeneratorsOnAFrameBatchEndAsTheyDoAlone) {
+// Param: the FrameBatch's prefill budget (0: whole prompts; 4: prompts of 6..11 positions run over
+// two or three rounds, songs that start together sharing the rounds' 4 positions).
+class FrameBatchTest : public MulaBatchTest, public ::testing::WithParamInterface<std::int64_t> {};
+
+TEST_P(FrameBatchTest, GeneratorsOnAFrameBatchEndAsTheyDoAlone) {
   // The codebook is the demo LM's 64 codes; ids [64, 8190) are never drawn, the EOS ids 8190… now
   // and then (their head rows are zero, like a middling code's logit).
   const GenConfig gen{0, 0, 8190, 0};
@@ -220,6 +224,7 @@ TEST_F(MulaBatchTest, GeneratorsOnAFrameBatchEndAsTheyDoAlone) {
     requests.push_back({s.prompt, 24 * kFrameMs, {.temperature = 1.0f, .topk = topk, .cfg_scale = cfg}, seed, kCodes});
   }
   constexpr std::size_t kCancelled = 4;  // cancelled after its first frame (frame 0 never ends a song)
+  int prefill_waits = 0;  // next() calls that returned no frame while the prompt was running
   auto run = [&](FrameBatch* batch) {
     std::vector<std::unique_ptr<Generator>> gens;
     for (const auto& r : requests) gens.push_back(std::make_unique<Generator>(model_, gen, r, batch));
@@ -232,21 +237,32 @@ TEST_F(MulaBatchTest, GeneratorsOnAFrameBatchEndAsTheyDoAlone) {
       for (std::size_t i = 0; i < started; ++i)
         if (!gens[i]->stop_reason()) alive.push_back(gens[i].get());
       if (batch) batch->step(alive);
+      std::int64_t prompt_left = 0;
+      for (std::size_t i = 0; i < started; ++i)
+        if (gens[i]->prefilling()) prompt_left += batch->batch().prefill_left(gens[i]->slot());
       for (std::size_t i = 0; i < started; ++i) {
         if (gens[i]->stop_reason()) continue;
         if (const auto f = gens[i]->next()) {
           frames[i].push_back(*f);
           if (i == kCancelled && frames[i].size() == 1) gens[i]->cancel();
+        } else if (gens[i]->prefilling()) {
+          ++prefill_waits;
         } else {
           reasons[i] = *gens[i]->stop_reason();
           ++ended;
           started = std::min(started + 1, gens.size());
         }
       }
+      if (batch && batch->prefill_budget() > 0) {  // the round ran at most the budget of prompts
+        std::int64_t after = 0;
+        for (std::size_t i = 0; i < started; ++i)
+          if (gens[i]->prefilling()) after += batch->batch().prefill_left(gens[i]->slot());
+        EXPECT_LE(prompt_left - after, batch->prefill_budget());
+      }
     }
     return std::pair(frames, reasons);
   };
-  FrameBatch batch(model_, {.slots = 4, .block_size = 4});
+  FrameBatch batch(model_, {.slots = 4, .block_size = 4}, GetParam());
   const std::int64_t all_blocks = batch.batch().free_blocks();
   const auto [alone_frames, alone_reasons] = run(nullptr);
   const auto [frames, reasons] = run(&batch);
@@ -259,7 +275,14 @@ TEST_F(MulaBatchTest, GeneratorsOnAFrameBatchEndAsTheyDoAlone) {
   EXPECT_GE(longest, 5u) << "songs must share several steps";
   EXPECT_EQ(batch.batch().songs(), 0);
   EXPECT_EQ(batch.batch().free_blocks(), all_blocks);
+  if (GetParam() > 0) {
+    EXPECT_GE(prefill_waits, 4) << "prompts must have run over several rounds";
+  } else {
+    EXPECT_EQ(prefill_waits, 0);
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(PrefillBudget, FrameBatchTest, ::testing::Values(0, 4));
 
 TEST_F(MulaBatchTest, AGeneratorOnAFullBatchFailsAtItsFirstFrame) {
   FrameBatch batch(model_, {.slots = 1});

@@ -124,57 +124,90 @@ std::int32_t MulaBatch::kv_slot(std::int64_t slot, std::int64_t row, std::int64_
 }
 
 std::int64_t MulaBatch::join(const Prompt& prompt, const SessionOptions& options, Frame& first) {
+  const std::int64_t slot = begin(prompt, options);
+  try {
+    first = *prefill(slot);
+  } catch (...) {
+    leave(slot);
+    throw;
+  }
+  return slot;
+}
+
+std::int64_t MulaBatch::begin(const Prompt& prompt, const SessionOptions& options) {
   const std::int64_t batch = check_prompt(prompt, options);
   backbone_capacity(model_, prompt, options);
   const auto free = std::find_if(songs_.begin(), songs_.end(), [](const Song& s) { return !s.active; });
   if (free == songs_.end())
     throw InvalidArgument("MulaBatch: all " + std::to_string(options_.slots) + " slots are taken");
-  const std::int64_t slot = free - songs_.begin(), length = prompt.length();
+  const std::int64_t length = prompt.length();
   const std::int64_t positions = length + options.max_frames - 1, needed = ceil_div(positions, options_.block_size) * batch;
   if (needed > unreserved_blocks())
     throw InvalidArgument("MulaBatch: a song of " + std::to_string(positions) + " positions needs " +
                           std::to_string(needed) + " KV blocks, " + std::to_string(unreserved_blocks()) + " of the " +
                           std::to_string(pool_.blocks) + " are not reserved by other songs");
   const PromptInput input(model_, prompt);
+  auto pending = std::make_shared<PendingPrompt>(
+      PendingPrompt{backend_.alloc({batch * length, model_.backbone().dim}, backend_.activation_dtype()), 0, options});
+  input.embed(pending->hidden);
   *free = Song{.active = true, .cfg = batch == 2, .prompt_length = length, .frames_done = 0,
-               .max_frames = options.max_frames, .reserved_blocks = needed, .sampling = options.sampling, .blocks = {}};
-  try {
-    run_prompt(slot, input, options, first);
-  } catch (...) {
-    leave(slot);
-    throw;
-  }
-  free->frames_done = 1;
-  return slot;
+               .max_frames = options.max_frames, .reserved_blocks = needed, .sampling = options.sampling, .blocks = {},
+               .pending = std::move(pending)};
+  return free - songs_.begin();
 }
 
-void MulaBatch::run_prompt(std::int64_t slot, const PromptInput& input, const SessionOptions& options, Frame& first) {
-  const std::int64_t batch = input.batch(), length = input.length(), tokens = batch * length;
+std::int64_t MulaBatch::prefill_left(std::int64_t slot) const {
+  const Song& s = song(slot);
+  return s.pending ? s.prompt_length - s.pending->done : 0;
+}
 
-  // The prompt, row b of the song at KV row 2·slot + b.
+std::optional<Frame> MulaBatch::prefill(std::int64_t slot, std::int64_t max_positions) {
+  Song& s = songs_[static_cast<std::size_t>(slot)];
+  HS_CHECK(song(slot).pending, "MulaBatch::prefill: the song in slot " + std::to_string(slot) + " has no prompt left");
+  PendingPrompt& p = *s.pending;
+  const std::int64_t left = s.prompt_length - p.done;
+  const std::int64_t n = max_positions > 0 ? std::min(max_positions, left) : left;
+  Tensor last_h = backend_.alloc({s.cfg ? 2 : 1, model_.backbone().dim}, backend_.activation_dtype());
+  run_positions(slot, p, n, last_h);
+  if (p.done < s.prompt_length) return std::nullopt;
+  const Frame first = first_frame(slot, last_h, p.options);
+  s.pending.reset();
+  s.frames_done = 1;
+  return first;
+}
+
+void MulaBatch::run_positions(std::int64_t slot, PendingPrompt& p, std::int64_t n, Tensor& last_h) {
+  const Song& s = song(slot);
+  const std::int64_t batch = s.cfg ? 2 : 1, length = s.prompt_length, tokens = batch * n;
+  // Row b of the song is KV row 2·slot + b.
   Tensor positions = Tensor::zeros({tokens}, DType::I32), slots = positions.clone(), rows = positions.clone();
   for (std::int64_t b = 0; b < batch; ++b)
-    for (std::int64_t p = 0; p < length; ++p) {
-      positions.data<std::int32_t>()[b * length + p] = static_cast<std::int32_t>(p);
-      slots.data<std::int32_t>()[b * length + p] = kv_slot(slot, b, p);
-      rows.data<std::int32_t>()[b * length + p] = static_cast<std::int32_t>(kRowsPerSlot * slot + b);
+    for (std::int64_t i = 0; i < n; ++i) {
+      positions.data<std::int32_t>()[b * n + i] = static_cast<std::int32_t>(p.done + i);
+      slots.data<std::int32_t>()[b * n + i] = kv_slot(slot, b, p.done + i);
+      rows.data<std::int32_t>()[b * n + i] = static_cast<std::int32_t>(kRowsPerSlot * slot + b);
     }
   flush_tables();
   const DType act = backend_.activation_dtype();
   Tensor hidden = backend_.alloc({tokens, model_.backbone().dim}, act), out = backend_.alloc(hidden.shape(), act);
-  input.embed(hidden);
+  for (std::int64_t b = 0; b < batch; ++b) {
+    Tensor dst = hidden.slice(b * n, (b + 1) * n);
+    backend_.copy(p.hidden.slice(b * length + p.done, b * length + p.done + n), dst);
+  }
   StackScratch scratch(backend_, model_.backbone(), tokens, backend_.narrow_dtype(model_.precision()));
   const Tensor dev_positions = backend_.upload(positions), dev_slots = backend_.upload(slots),
                dev_rows = backend_.upload(rows);
   paged_forward(backend_, model_.weights().backbone, pool_, scratch, hidden,
                 {dev_positions, dev_slots, dev_rows, tables_}, out);
-  Tensor last_h = backend_.alloc({batch, model_.backbone().dim}, act);
   for (std::int64_t b = 0; b < batch; ++b) {
     Tensor dst = last_h.slice(b, b + 1);
-    backend_.copy(out.slice((b + 1) * length - 1, (b + 1) * length), dst);
+    backend_.copy(out.slice((b + 1) * n - 1, (b + 1) * n), dst);
   }
+  p.done += n;
+}
 
-  // The first frame, on the song's rows alone (frame 0 draws no id past first_frame_blocked_end).
+Frame MulaBatch::first_frame(std::int64_t slot, const Tensor& last_h, const SessionOptions& options) {
+  const std::int64_t batch = last_h.dim(0);
   Tensor rng = Tensor::zeros({1, 2}, DType::I64);
   rng.data<std::int64_t>()[0] = static_cast<std::int64_t>(options.seed);
   Tensor song_rng = rng_.slice(slot, slot + 1);
@@ -192,7 +225,9 @@ void MulaBatch::run_prompt(std::int64_t slot, const PromptInput& input, const Se
   Tensor step_rows = step_tokens_.slice(kRowsPerSlot * slot, kRowsPerSlot * slot + batch);
   backend_.token_columns(row_tokens, step_rows);
   const Tensor host = backend_.download(frame);
+  Frame first;
   for (std::int64_t k = 0; k < kNumCodebooks; ++k) first[static_cast<std::size_t>(k)] = host.data<std::int32_t>()[k];
+  return first;
 }
 
 void MulaBatch::decode(const Tensor& last_h, const SongSampling& songs, Tensor& rng, Tensor& frames,
@@ -266,7 +301,7 @@ std::vector<std::pair<std::int64_t, Frame>> MulaBatch::step() {
 std::vector<std::pair<std::int64_t, Frame>> MulaBatch::step(std::span<const std::int64_t> which) {
   std::vector<std::int64_t> stepped;
   for (const std::int64_t s : which)
-    if (song(s).frames_done < song(s).max_frames) stepped.push_back(s);
+    if (song(s).frames_done >= 1 && song(s).frames_done < song(s).max_frames) stepped.push_back(s);
   std::sort(stepped.begin(), stepped.end());
   stepped.erase(std::unique(stepped.begin(), stepped.end()), stepped.end());
   if (stepped.empty()) return {};

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <array>
+#include <memory>
+#include <optional>
 #include <map>
 #include <memory>
 #include <span>
@@ -40,8 +42,17 @@ class MulaBatch {
   // the prompt and frames do not fit (check_prompt, backbone_capacity) or the pool's unreserved
   // blocks are too few.
   std::int64_t join(const Prompt& prompt, const SessionOptions& options, Frame& first);
+  // join() in parts, so that a long prompt (or many) need not hold up the other songs' steps:
+  // begin() takes the slot and embeds the prompt (the same checks as join), then each prefill() runs
+  // up to `max_positions` more of its positions (every row of the song; ≤ 0: all that are left) and,
+  // once the whole prompt has run, samples the first frame and returns it. A song's results do not
+  // depend on how its prompt was cut (exactly on the CPU backend). step() skips a song until then.
+  std::int64_t begin(const Prompt& prompt, const SessionOptions& options);
+  std::optional<Frame> prefill(std::int64_t slot, std::int64_t max_positions = 0);
+  std::int64_t prefill_left(std::int64_t slot) const;  // prompt positions not run yet
 
-  // One frame for every song in `slots` (every song when omitted) that has frames left: (slot,
+  // One frame for every song in `slots` (every song when omitted) past its prompt (join, or the
+  // prefill() that finished it) that has frames left: (slot,
   // frame) in slot order; the others keep their state. InvalidArgument naming the slot when it
   // holds no song or the pool has no block for its next position.
   std::vector<std::pair<std::int64_t, Frame>> step(std::span<const std::int64_t> slots);
@@ -61,16 +72,26 @@ class MulaBatch {
   Tensor last_logits(std::int64_t slot) const;
 
  private:
+  // A prompt between begin() and the prefill() that finishes it.
+  struct PendingPrompt {
+    Tensor hidden;          // [rows · prompt_length, dim]: the embedded prompt, row by row
+    std::int64_t done = 0;  // positions run
+    SessionOptions options;
+  };
   struct Song {
     bool active = false, cfg = false;
     std::int64_t prompt_length = 0, frames_done = 0, max_frames = 0, reserved_blocks = 0;
     SamplingParams sampling;
     std::array<std::vector<std::int32_t>, 2> blocks;  // per row, in position order
+    std::shared_ptr<PendingPrompt> pending;           // set until the first frame
   };
 
   const Song& song(std::int64_t slot) const;
-  // join()'s work once the slot is taken: the prompt through the backbone, then the first frame.
-  void run_prompt(std::int64_t slot, const PromptInput& input, const SessionOptions& options, Frame& first);
+  // The song's rows at prompt positions [p.done, p.done + n) through the backbone; the output of
+  // each row's last position into last_h [rows, dim].
+  void run_positions(std::int64_t slot, PendingPrompt& p, std::int64_t n, Tensor& last_h);
+  // The first frame of the song in `slot` from last_h (frame 0 draws no id past first_frame_blocked_end).
+  Frame first_frame(std::int64_t slot, const Tensor& last_h, const SessionOptions& options);
   void flush_tables();  // the block-table rows changed since the last flush, to the device
   // The pool slot of `position` of row `row` of `s` (taking a new block when it starts one).
   std::int32_t kv_slot(std::int64_t slot, std::int64_t row, std::int64_t position);
