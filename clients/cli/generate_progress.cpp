@@ -43,10 +43,26 @@ void GenerateProgress::on_frame(std::int64_t frames) {
   std::fflush(out_);
 }
 
+void GenerateProgress::mark(std::string what) { marks_.emplace_back(std::move(what), Clock::now()); }
+
 void GenerateProgress::on_first_audio(Clock::time_point at) {
   if (first_audio_reported_) return;
   first_audio_reported_ = true;
   std::fprintf(out_, "%stime to first audio: %.0f ms\n", bar_drawn_ ? "\n" : "", ms_since_start(at));
+  if (first_frame_at_ && *first_frame_at_ <= at) {
+    std::string parts;
+    Clock::time_point from = start_;
+    const auto part = [&](const std::string& what, Clock::time_point to) {
+      char ms[32];
+      std::snprintf(ms, sizeof ms, " %.0f ms", std::chrono::duration<double, std::milli>(to - from).count());
+      parts += (parts.empty() ? "" : ", ") + what + ms;
+      from = to;
+    };
+    for (const auto& [what, when] : marks_) part(what, when);
+    part("the prompt and frame 0", *first_frame_at_);
+    part("the next frames and the first chunk", at);
+    std::fprintf(out_, "  %s\n", parts.c_str());
+  }
   bar_drawn_ = false;
   std::fflush(out_);
 }

@@ -10,6 +10,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/pipeline/generator.h"
 
@@ -22,9 +25,12 @@ class GenerateProgress {
   // `out` is where lines go; `terminal` picks the redrawn bar.
   GenerateProgress(std::FILE* out, bool terminal, std::int64_t max_frames);
 
+  // Marks the end of one step of the request's setup (the LM's session, the codec's first graphs):
+  // the time to first audio is then broken down by these marks, the first frame and the first audio.
+  void mark(std::string what);
   // After each frame: `frames` generated so far.
   void on_frame(std::int64_t frames);
-  // Reports the time to first audio once (later calls do nothing).
+  // Reports the time to first audio once (later calls do nothing), with its breakdown.
   void on_first_audio(Clock::time_point at);
   // After each frame: the seconds of audio written so far; `at` is now. Tracks the playback.
   void on_audio(double audio_s, Clock::time_point at);
@@ -39,6 +45,7 @@ class GenerateProgress {
   std::int64_t max_frames_;
   Clock::time_point start_;
   std::optional<Clock::time_point> first_frame_at_;
+  std::vector<std::pair<std::string, Clock::time_point>> marks_;
   bool first_audio_reported_ = false;
   bool bar_drawn_ = false;  // a bar line is on screen without its newline
   // Playback from the first audio on: audio available, gaps a listener would hear.

@@ -81,8 +81,10 @@ SongRun run_song(const SongModels& models, const SongRequest& r, const SongOutpu
   SongRun run;
   run.prompt_rows = request.prompt.length();
   Generator generator(models.lm, models.gen, request);
+  progress.mark("the tokens and the LM's session");
   const CodecModel* codec = models.codec ? &*models.codec : nullptr;
   SongOutput output(output_options, codec, r.seed);
+  progress.mark("the codec's decoder (first-chunk graphs)");
   const double sample_rate_hz = codec ? static_cast<double>(codec->config().sample_rate) : 0.0;
   run.reason = run_frames(generator, output, sample_rate_hz, progress);
   run.wall_s = seconds_between(start, GenerateProgress::Clock::now());
