@@ -11,6 +11,27 @@
 
 namespace hs::cli {
 
+namespace {
+
+StreamingDecoderOptions streaming_options(const CodecModel& codec) {
+  StreamingDecoderOptions options;
+  options.first_chunk_frames = kFirstChunkFrames;  // earlier first audio
+  // On a GPU the codec decodes a chunk while the LM makes the next frames (one song: the codec's
+  // backend serves only this decoder). On the CPU both would share the same cores.
+  options.background = codec.backend().device() == Device::Cuda;
+  return options;
+}
+
+}  // namespace
+
+void warm_up_streaming(const CodecModel& codec) {
+  GaussianNoise noise(0);
+  StreamingDecoder decoder(codec, noise, streaming_options(codec));
+  const std::vector<std::int32_t> codes(static_cast<std::size_t>(codec.config().num_quantizers), 0);
+  for (std::int64_t i = 0; i < kFirstChunkFrames; ++i) decoder.push(codes);
+  decoder.finish();
+}
+
 SongOutput::SongOutput(const SongOutputOptions& options, const CodecModel* codec, std::uint64_t seed)
     : options_(options), codec_(codec), seed_(seed) {
   if (options_.save_path.empty()) return;
@@ -18,12 +39,7 @@ SongOutput::SongOutput(const SongOutputOptions& options, const CodecModel* codec
   sink_ = open_audio_file(options_.save_path, static_cast<int>(codec_->config().sample_rate), kChannels);
   noise_ = std::make_unique<GaussianNoise>(codec_noise_seed(seed_));
   if (!options_.stream) return;
-  StreamingDecoderOptions decoder_options;
-  decoder_options.first_chunk_frames = kFirstChunkFrames;  // earlier first audio
-  // On a GPU the codec decodes a chunk while the LM makes the next frames (one song: the codec's
-  // backend serves only this decoder). On the CPU both would share the same cores.
-  decoder_options.background = codec_->backend().device() == Device::Cuda;
-  decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_, decoder_options);
+  decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_, streaming_options(*codec_));
 }
 
 void SongOutput::push(const Frame& frame) {

@@ -65,6 +65,11 @@ class SongOutput {
 // Frames → the token tensor I32 [8, T] (codebook-major, as `--tokens-out` and `decode --tokens` use).
 Tensor frames_tensor(const std::vector<Frame>& frames);
 
+// On CUDA a kernel loads the first time it runs, and the load waits for everything on the device.
+// Decoding a throwaway stream (the first chunk's frames, then the end) as --stream decodes puts the
+// codec's loads in the model's load instead of in the first song's time to first audio.
+void warm_up_streaming(const CodecModel& codec);
+
 // Host F32 audio [channels, N] → `sink`, interleaved. InvalidArgument unless channels == kChannels.
 void write_planar_audio(AudioSink& sink, const Tensor& audio);
 

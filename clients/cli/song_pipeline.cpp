@@ -62,8 +62,10 @@ std::unique_ptr<SongModels> load_song_models(const BackendChoice& choice, const 
                                                            Tokenizer::load(paths.tokenizer), nullptr, std::nullopt, {}, {}});
   SongModels& m = *models;
   m.lm = MulaModel::load(*m.backends.lm, paths.mula_dir, m.backends.lm_precision, {}, &m.lm_load);
-  if (need_codec)
+  if (need_codec) {
     m.codec.emplace(CodecModel::load(*m.backends.codec, paths.codec_dir, m.backends.codec_precision, {}, &m.codec_load));
+    if (m.backends.codec->device() == Device::Cuda) warm_up_streaming(*m.codec);
+  }
   return models;
 }
 
