@@ -111,6 +111,14 @@ void check_kv(const CudaBackend::State& s, const KvTensor& k, const KvTensor& v,
   check_shape(v.scale, scale_shape, op, v_name + " scale");
 }
 
+void read_kv(kernels::AttentionParams& p, const KvTensor& k, const KvTensor& v, std::string_view op) {
+  p.k = k.data.raw();
+  p.v = v.data.raw();
+  p.kv_type = k.fp8() ? kernels::ElementType::BF16 : element_type(k.data.dtype(), op, "the cache's keys");
+  p.k_scale = k.fp8() ? static_cast<const float*>(k.scale.raw()) : nullptr;
+  p.v_scale = k.fp8() ? static_cast<const float*>(v.scale.raw()) : nullptr;
+}
+
 void store_kv_fp8(const CudaBackend::State& s, const KvTensor& cache, const Tensor& src, const Tensor& positions,
                   const Tensor* slots, std::int64_t batch, std::int64_t capacity, std::string_view op) {
   kernels::KvStoreParams p{cache.data.raw(), src.raw(), static_cast<const std::int32_t*>(positions.raw()), batch,

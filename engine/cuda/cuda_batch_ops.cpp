@@ -83,14 +83,10 @@ void CudaBackend::paged_attention(const Tensor& q, const KvTensor& kv_k, const K
   check_that(kv_heads > 0 && heads % kv_heads == 0, op, "query heads are not a multiple of kv heads");
   check_that(head_dim % 2 == 0 && head_dim <= kernels::kAttentionMaxHeadDim, op,
              "head_dim " + std::to_string(head_dim) + " must be even and at most 384");
-  kernels::AttentionParams p{q.raw(), k_pool.raw(), v_pool.raw(), out.raw(), i32(positions), nullptr, 1, n, heads,
+  kernels::AttentionParams p{q.raw(), nullptr, nullptr, out.raw(), i32(positions), nullptr, 1, n, heads,
                              kv_heads, head_dim, width * block_size, cuda::element_type(act, op, "q"),
-                             kv_k.fp8() ? kernels::ElementType::BF16 : cuda::element_type(k_pool.dtype(), op, "k_pool"),
-                             cuda::element_type(out.dtype(), op, "out")};
-  if (kv_k.fp8()) {
-    p.k_scale = static_cast<const float*>(kv_k.scale.raw());
-    p.v_scale = static_cast<const float*>(kv_v.scale.raw());
-  }
+                             kernels::ElementType::BF16, cuda::element_type(out.dtype(), op, "out")};
+  cuda::read_kv(p, kv_k, kv_v, op);
   p.block_tables = i32(block_tables);
   p.kv_rows = i32(kv_rows);
   p.block_size = block_size;

@@ -350,8 +350,7 @@ void CudaBackend::attention(const Tensor& q, const KvTensor& kv_k, const KvTenso
     check_tensor(*positions, DType::I32, op, "positions");
     check_shape(*positions, {seq}, op, "positions");
   }
-  const bool fp8 = kv_k.fp8();
-  if (state_->attention_tensor_cores && !positions && !fp8 && kv_heads == heads &&
+  if (state_->attention_tensor_cores && !positions && !kv_k.fp8() && kv_heads == heads &&
       kernels::flash_attention_supports(head_dim)) {
     kernels::flash_attention({q.raw(), k.raw(), v.raw(), out.raw(), batch, seq, heads, head_dim, keys,
                               cuda::element_type(act, op, "q"), cuda::element_type(k.dtype(), op, "k"),
@@ -359,15 +358,11 @@ void CudaBackend::attention(const Tensor& q, const KvTensor& kv_k, const KvTenso
                              state_->stream);
     return;
   }
-  kernels::AttentionParams p{q.raw(), k.raw(), v.raw(), out.raw(),
+  kernels::AttentionParams p{q.raw(), nullptr, nullptr, out.raw(),
                              positions ? static_cast<const std::int32_t*>(positions->raw()) : nullptr,
                              nullptr, batch, seq, heads, kv_heads, head_dim, keys, cuda::element_type(act, op, "q"),
-                             fp8 ? kernels::ElementType::BF16 : cuda::element_type(k.dtype(), op, "k"),
-                             cuda::element_type(out.dtype(), op, "out")};
-  if (fp8) {
-    p.k_scale = static_cast<const float*>(kv_k.scale.raw());
-    p.v_scale = static_cast<const float*>(kv_v.scale.raw());
-  }
+                             kernels::ElementType::BF16, cuda::element_type(out.dtype(), op, "out")};
+  cuda::read_kv(p, kv_k, kv_v, op);
   const std::int64_t floats = kernels::attention_workspace_floats(p);
   if (floats) p.workspace = static_cast<float*>(cuda::scratch(*state_, 0, static_cast<std::size_t>(floats) * sizeof(float), op));
   kernels::attention(p, state_->stream);

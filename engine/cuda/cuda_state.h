@@ -11,6 +11,7 @@
 
 #include "engine/core/error.h"
 #include "engine/cuda/cuda_backend.h"
+#include "kernels/attention.cuh"
 #include "kernels/element_type.h"
 #include "kernels/lt_matmul.h"
 
@@ -50,6 +51,8 @@ void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::stri
 // fp8 with F32 scales [.., kv_heads].
 void check_kv(const CudaBackend::State& s, const KvTensor& k, const KvTensor& v, std::string_view op,
               std::string_view what);
+// Points the attention kernel's k, v, kv_type and (an fp8 cache) scales at a checked cache.
+void read_kv(kernels::AttentionParams& p, const KvTensor& k, const KvTensor& v, std::string_view op);
 // src [tokens, kv_heads · head_dim] (activations, tokens = batch · steps) into an fp8 cache (checked
 // by the caller): token (b, s) at position positions[s] of row b, or (paged, batch 1) at pool row
 // slots[s].

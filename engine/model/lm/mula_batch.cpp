@@ -167,16 +167,21 @@ std::optional<Frame> MulaBatch::prefill(std::int64_t slot, std::int64_t max_posi
   PendingPrompt& p = *s.pending;
   const std::int64_t left = s.prompt_length - p.done;
   const std::int64_t n = max_positions > 0 ? std::min(max_positions, left) : left;
-  Tensor last_h = backend_.alloc({s.cfg ? 2 : 1, model_.backbone().dim}, backend_.activation_dtype());
-  run_positions(slot, p, n, last_h);
+  const Tensor out = run_positions(slot, p, n);
   if (p.done < s.prompt_length) return std::nullopt;
+  const std::int64_t rows = s.cfg ? 2 : 1;
+  Tensor last_h = backend_.alloc({rows, model_.backbone().dim}, backend_.activation_dtype());
+  for (std::int64_t b = 0; b < rows; ++b) {
+    Tensor dst = last_h.slice(b, b + 1);
+    backend_.copy(out.slice((b + 1) * n - 1, (b + 1) * n), dst);
+  }
   const Frame first = first_frame(slot, last_h, p.options);
   s.pending.reset();
   s.frames_done = 1;
   return first;
 }
 
-void MulaBatch::run_positions(std::int64_t slot, PendingPrompt& p, std::int64_t n, Tensor& last_h) {
+Tensor MulaBatch::run_positions(std::int64_t slot, PendingPrompt& p, std::int64_t n) {
   const Song& s = song(slot);
   const std::int64_t batch = s.cfg ? 2 : 1, length = s.prompt_length, tokens = batch * n;
   // Row b of the song is KV row 2·slot + b.
@@ -199,11 +204,8 @@ void MulaBatch::run_positions(std::int64_t slot, PendingPrompt& p, std::int64_t 
                dev_rows = backend_.upload(rows);
   paged_forward(backend_, model_.weights().backbone, pool_, scratch, hidden,
                 {dev_positions, dev_slots, dev_rows, tables_}, out);
-  for (std::int64_t b = 0; b < batch; ++b) {
-    Tensor dst = last_h.slice(b, b + 1);
-    backend_.copy(out.slice((b + 1) * n - 1, (b + 1) * n), dst);
-  }
   p.done += n;
+  return out;
 }
 
 Frame MulaBatch::first_frame(std::int64_t slot, const Tensor& last_h, const SessionOptions& options) {

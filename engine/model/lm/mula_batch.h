@@ -87,9 +87,9 @@ class MulaBatch {
   };
 
   const Song& song(std::int64_t slot) const;
-  // The song's rows at prompt positions [p.done, p.done + n) through the backbone; the output of
-  // each row's last position into last_h [rows, dim].
-  void run_positions(std::int64_t slot, PendingPrompt& p, std::int64_t n, Tensor& last_h);
+  // The song's rows at prompt positions [p.done, p.done + n) through the backbone: its output
+  // [rows · n, dim], row by row.
+  Tensor run_positions(std::int64_t slot, PendingPrompt& p, std::int64_t n);
   // The first frame of the song in `slot` from last_h (frame 0 draws no id past first_frame_blocked_end).
   Frame first_frame(std::int64_t slot, const Tensor& last_h, const SessionOptions& options);
   void flush_tables();  // the block-table rows changed since the last flush, to the device
