@@ -170,6 +170,10 @@ const std::vector<Field>& fields() {
       {"model.kv_cache_gb",
        [](DaemonConfig& c, auto& p, auto& v) { c.model.kv_cache_gb = parse_number(p, v, 0, kMaxKvCacheGb); }},
       {"model.kv_cache", [](DaemonConfig& c, auto& p, auto& v) { c.model.kv_cache = parse_choice(p, v, {"auto", "fp8"}); }},
+      {"model.vram_budget_gb",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.model.vram_budget_gb = v.text == "free" ? v.text : std::to_string(parse_number(p, v, 0, kMaxKvCacheGb, true));
+       }},
       {"generation.max_audio_length_ms",
        [](DaemonConfig& c, auto& p, auto& v) { c.generation.max_audio_length_ms = parse_int(p, v, kMinAudioMs, kMaxAudioMsLimit); }},
       {"generation.max_audio_length_ms_limit",

@@ -65,6 +65,12 @@ struct ModelConfig {
   // auto | fp8: how that pool stores keys and values (engine/model/lm/transformer.h KvCache): auto
   // in the LM's narrow dtype (bf16 on cuda), fp8 E4M3 with a scale per vector: ~half the bytes.
   std::string kv_cache = "auto";
+  // GB of device memory for both models (a number, the guide's 6 / 8 / 12, or "free": the GPU's free
+  // memory at start); empty: no plan. With it the daemon plans (engine/pipeline/vram_plan.h) what
+  // the keys above leave open — precision fp32 and kv_cache auto count as open — sizes the KV pool
+  // from what remains, logs the plan and holds every device allocation within the budget.
+  std::string vram_budget_gb;
+  std::size_t vram_budget_bytes = 0;  // set by with_vram_plan (engine_models.h): the budget the backends hold to
 };
 
 struct GenerationConfig {

@@ -1,6 +1,12 @@
 #include "daemon/engine_models.h"
 
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+#include "engine/core/error.h"
 #include "engine/io/checkpoint.h"
+#include "engine/pipeline/vram_plan.h"
 
 namespace hs::daemon {
 namespace {
@@ -24,10 +30,51 @@ BackendChoice checked_backend_choice(const ModelConfig& config) {
   }
 }
 
+DaemonConfig with_vram_plan(const DaemonConfig& config) {
+  const ModelConfig& model = config.model;
+  if (model.vram_budget_gb.empty()) return config;
+  const BackendChoice choice = checked_backend_choice(model);
+  if (choice.device != Device::Cuda) throw ConfigError("model.vram_budget_gb plans device memory: it needs model.device cuda");
+  if (model.path.empty()) throw ConfigError("model.path: required (set it in the file, with --model_path or HEARTSTREAM_MODEL_PATH)");
+  const CheckpointPaths paths = resolve_checkpoint(model.path, model.version, /*need_codec=*/true);
+  VramRequest request{.budget_bytes = model.vram_budget_gb == "free" ? cuda_free_bytes()
+                                                                     : parse_vram_budget_gb(std::stod(model.vram_budget_gb),
+                                                                                            "model.vram_budget_gb"),
+                      .song_ms = config.generation.max_audio_length_ms,
+                      .songs = config.server.max_sessions};
+  request.cfg = config.generation.cfg_scale != 1.0;
+  request.fp8_widened = cuda_fp8_widened();
+  if (model.precision != "fp32") request.precision = choice.precision;
+  request.codec_device = choice.codec_device;
+  request.codec_precision = choice.codec_precision;
+  if (model.kv_cache != "auto") request.kv_cache = parse_kv_cache(model.kv_cache, "model.kv_cache");
+  VramPlan plan;
+  try {
+    plan = plan_vram(read_mula_config(paths.mula_dir / "config.json"), read_codec_config(paths.codec_dir / "config.json"),
+                     request);
+  } catch (const OutOfMemory& e) {
+    throw ConfigError(std::string("model.vram_budget_gb: ") + e.what());
+  }
+  spdlog::info("{}", describe(plan));
+  DaemonConfig out = config;
+  out.model.precision = precision_name(plan.precision);
+  out.model.codec_device = std::string(device_name(plan.codec_device));
+  out.model.codec_precision = std::string(precision_name(plan.codec_precision));
+  out.model.kv_cache = kv_cache_name(plan.kv_cache);
+  out.model.vram_budget_bytes = request.budget_bytes;
+  if (out.model.kv_cache_gb == 0) {
+    const std::size_t kv_room = plan.budget_bytes - plan.needs.lm_weights - plan.needs.codec_weights - plan.needs.fixed -
+                                static_cast<std::size_t>(plan.songs) * (plan.needs.per_song - plan.needs.song_kv);
+    out.model.kv_cache_gb = static_cast<double>(kv_room) / 1e9;
+  }
+  return out;
+}
+
 EngineModels load_engine_models(const ModelConfig& config) {
   if (config.path.empty())
     throw ConfigError("model.path: required (set it in the file, with --model_path or HEARTSTREAM_MODEL_PATH)");
-  const BackendChoice choice = checked_backend_choice(config);
+  BackendChoice choice = checked_backend_choice(config);
+  choice.vram_budget_bytes = config.vram_budget_bytes;
   const CheckpointPaths paths = resolve_checkpoint(config.path, config.version, /*need_codec=*/true);
   EngineModels m;
   m.backends = make_model_backends(choice, kKeys);

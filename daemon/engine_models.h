@@ -29,6 +29,14 @@ struct EngineModels {
 // backend or without a device, bf16 / fp8 on cpu). `--check-config` runs it too.
 BackendChoice checked_backend_choice(const ModelConfig& config);
 
+// model.vram_budget_gb: the device-memory plan (engine/pipeline/vram_plan.h) for server.max_sessions
+// songs of generation.max_audio_length_ms, keeping what the file fixes (model.precision other than
+// fp32, model.codec_device and model.codec_precision when set, model.kv_cache other than auto),
+// logged; returns the configuration with the plan written into model.* and, unless
+// model.kv_cache_gb is set, the KV pool given what the plan leaves. Without a budget: `config`.
+// ConfigError when nothing fits (naming the smallest budget that would) or the device is not cuda.
+DaemonConfig with_vram_plan(const DaemonConfig& config);
+
 // Loads the checkpoint `config.path` / `config.version`: the LM on `config.device` at
 // `config.precision`, the codec on its own backend as checked_backend_choice says. Throws ConfigError
 // for a device or precision that cannot run here, FormatError for a bad checkpoint.

@@ -41,17 +41,21 @@ void add_override(CLI::App& app, Options& o, const std::string& flag, const std:
 int check_config(const DaemonConfig& config, const std::string& source) {
   hs::daemon::checked_backend_choice(config.model);
   if (!config.model.path.empty()) hs::resolve_checkpoint(config.model.path, config.model.version, /*need_codec=*/true);
+  if (!config.model.vram_budget_gb.empty()) hs::daemon::with_vram_plan(config);  // logs the plan, or says what fits
   std::printf("heartstreamd: %s: configuration OK%s\n", source.c_str(),
               config.model.path.empty() ? " (model.path is not set: serving needs it)" : "");
   return 0;
 }
 
-int serve(const DaemonConfig& config) {
-  spdlog::set_level(spdlog::level::from_str(config.logging.level));
+int serve(const DaemonConfig& file_config) {
+  spdlog::set_level(spdlog::level::from_str(file_config.logging.level));
+  const DaemonConfig config = hs::daemon::with_vram_plan(file_config);
   const auto load_start = std::chrono::steady_clock::now();
   hs::daemon::EngineModels models = hs::daemon::load_engine_models(config.model);
   spdlog::info("loaded {} in {:.1f} s", models.description,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
+  for (const hs::Backend* b : {models.backends.lm.get(), models.backends.codec.get()})
+    if (!b->details().empty()) spdlog::info("GPU: {}", b->details());
   hs::daemon::Metrics metrics;
   hs::daemon::EngineWorker worker(std::move(models), hs::daemon::worker_options(config), metrics);
   hs::daemon::Server server(config, worker, metrics);
@@ -84,6 +88,9 @@ int main(int argc, char** argv) {
                "fp32 | bf16 | fp8: HeartCodec's weights (overrides model.codec_precision)");
   add_override(app, o, "--kv_cache", "model.kv_cache",
                "auto | fp8: how the songs' shared KV cache stores keys and values (overrides model.kv_cache)");
+  add_override(app, o, "--vram_budget_gb", "model.vram_budget_gb",
+               "GB of device memory for both models, or 'free': plans precisions, codec placement and KV cache "
+               "within it (overrides model.vram_budget_gb; docs/vram.md)");
   add_override(app, o, "--bind", "server.bind", "Address to listen on (overrides server.bind)");
   add_override(app, o, "--port", "server.port", "TCP port, 0 for any free one (overrides server.port)");
   auto* play = app.add_flag("--play", o.play, "Generate one song, play it on the local speakers (PortAudio), exit");

@@ -41,7 +41,7 @@ int play_one_song(const DaemonConfig& config, const SongParams& params) {
               sink.device().host_api.c_str());
   std::fflush(stdout);
   Metrics metrics;
-  EngineWorker worker(load_engine_models(config.model),
+  EngineWorker worker(load_engine_models(with_vram_plan(config).model),
                       {.max_sessions = 1,
                        .pacing = {.chunk_frames = config.streaming.chunk_frames,
                                   .lookahead_s = config.streaming.lookahead_s}},

@@ -39,6 +39,7 @@ class LtMatmul {
 
   // Runs the GEMM; false (and nothing enqueued) when cuBLASLt offers no algorithm for the shape.
   bool run(const LtMatmulParams& p, cudaStream_t stream);
+  std::size_t workspace_bytes() const { return workspace_bytes_; }
 
  private:
   struct Plan {

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "kernels/common.cuh"
 #include "kernels/quantize_fp8.cuh"
 
@@ -83,6 +85,40 @@ void quantize_fp8(const QuantizeFp8Params& p, cudaStream_t stream) {
           static_cast<const T*>(p.x), static_cast<__nv_fp8_e4m3*>(p.q), p.scales, p.cols);
     }
   });
+  CUDA_CHECK_LAUNCH();
+}
+
+// 16 E4M3 values (one 16-byte vector) per thread and iteration, as two 16-byte bf16 vectors; a
+// scalar tail when count is not a multiple of 16 or a pointer is not 16-byte aligned.
+static __global__ void widen_fp8_kernel(const std::uint8_t* __restrict__ q, __nv_bfloat16* __restrict__ out,
+                                        std::int64_t count, bool vector) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t vectors = vector ? count / 16 : 0;
+  for (std::int64_t v = first; v < vectors; v += stride) {
+    float f[16];
+    unpack_vector<__nv_fp8_e4m3>(reinterpret_cast<const uint4*>(q)[v], f);
+    std::uint32_t words[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const __nv_bfloat162 pair = __floats2bfloat162_rn(f[2 * i], f[2 * i + 1]);
+      words[i] = *reinterpret_cast<const std::uint32_t*>(&pair);
+    }
+    auto* o = reinterpret_cast<uint4*>(out) + 2 * v;
+    o[0] = make_uint4(words[0], words[1], words[2], words[3]);
+    o[1] = make_uint4(words[4], words[5], words[6], words[7]);
+  }
+  for (std::int64_t i = vectors * 16 + first; i < count; i += stride)
+    out[i] = __float2bfloat16_rn(to_float(reinterpret_cast<const __nv_fp8_e4m3*>(q)[i]));
+}
+
+void widen_fp8(const void* q, void* out, std::int64_t count, cudaStream_t stream) {
+  if (count == 0) return;
+  const bool vector = aligned_to(q, 16) && aligned_to(out, 16);
+  const std::int64_t work = vector ? (count + 15) / 16 : count;
+  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((work + kThreads - 1) / kThreads, 4096));
+  widen_fp8_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const std::uint8_t*>(q),
+                                                    static_cast<__nv_bfloat16*>(out), count, vector);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -24,4 +24,8 @@ struct QuantizeFp8Params {
 
 void quantize_fp8(const QuantizeFp8Params& p, cudaStream_t stream);
 
+// out[i] = bf16(q[i]) for `count` E4M3 values: exact (every E4M3 value is a bf16 value). The
+// portable GEMM path (GPUs without fp8 tensor cores) widens fp8 weights with it before a bf16 GEMM.
+void widen_fp8(const void* q, void* out, std::int64_t count, cudaStream_t stream);
+
 }  // namespace hs::kernels

@@ -36,8 +36,6 @@ constexpr std::string_view kDefaultLyrics =
 constexpr std::uint64_t kDefaultSeed = 42;
 constexpr double kBytesPerGib = 1024.0 * 1024.0 * 1024.0;
 constexpr std::string_view kTorchMemoryUnit = "GiB (2^30 bytes), as torch.cuda.memory_allocated() / 1024**3";
-// CUDA needs sm_90a for this build's kernels (README "Building"); the fp8 tensor cores from 8.9 on.
-constexpr std::string_view kBuiltComputeCapability = "9.0";
 
 struct BenchmarkOptions {
   std::string model_path;                    // folder with HeartMuLa-oss-<version>/, HeartCodec-oss/, ...
@@ -80,21 +78,6 @@ double peak_rss_bytes() {
   for (std::string line; std::getline(in, line);)
     if (line.starts_with("VmHWM:")) return std::stod(line.substr(6)) * 1024.0;  // kB
   return 0;
-}
-
-// InvalidArgument when the GPU nvidia-smi reports cannot run this build's kernels at `precision`.
-void check_gpu(const std::string& gpu, Precision precision) {
-  const std::size_t comma = gpu.rfind(", ");
-  if (comma == std::string::npos) return;  // no nvidia-smi: the backend's own errors will say
-  const std::string capability = gpu.substr(comma + 2);
-  if (precision == Precision::FP8 && std::stod(capability) < 8.9)
-    throw InvalidArgument("--precision fp8: the GPU '" + gpu.substr(0, comma) + "' (compute capability " + capability +
-                          ") has no fp8 tensor cores (8.9 or newer); try --precision bf16");
-  if (capability != kBuiltComputeCapability)
-    throw InvalidArgument("--device cuda: this build's CUDA code is for compute capability " +
-                          std::string(kBuiltComputeCapability) + " (sm_90a: H100 / H200), the GPU '" +
-                          gpu.substr(0, comma) + "' is " + capability +
-                          "; rebuild with CMAKE_CUDA_ARCHITECTURES set for it");
 }
 
 std::vector<Precision> precisions_of(const std::string& text, Device device) {
@@ -238,8 +221,6 @@ void run_benchmark(const BenchmarkOptions& o) {
   const std::vector<Precision> precisions = precisions_of(o.precision, device);
   if (o.max_audio_length_ms <= 0) throw InvalidArgument("--max_audio_length_ms must be positive");
   for (Precision p : precisions) check_backend_choice(choice_for(o, device, p), kOptionNames);
-  if (device == Device::Cuda)
-    for (Precision p : precisions) check_gpu(gpu_description(), p);
   const std::string tags = text_or_file("--tags", o.tags, kMaxTagsBytes);
   const std::string lyrics = text_or_file("--lyrics", o.lyrics, kMaxLyricsBytes);
   const fs::path out(o.out);

@@ -11,7 +11,11 @@
 #include "clients/cli/song_pipeline.h"
 #include "engine/backends/backend_factory.h"
 #include "engine/core/error.h"
+#include "engine/io/checkpoint.h"
+#include "engine/io/config.h"
+#include "engine/pipeline/vram_plan.h"
 #include "engine/text/prompt.h"
+#include "engine/text/tokenizer.h"
 
 namespace hs::cli {
 namespace {
@@ -34,7 +38,49 @@ struct GenerateOptions {
   std::string save_path;                      // audio file: .wav | .flac | .opus | .ogg | .mp3 | .safetensors
   bool stream = false;                        // decode while generating (the file grows) instead of after
   std::string kv_cache = "auto";              // auto | fp8: the LM's KV cache
+  std::optional<std::string> vram_budget_gb;  // GB or "free": plan what the options above leave open
+  bool precision_given = false, kv_cache_given = false;
 };
+
+// --vram_budget_gb: the plan for the checkpoint's configs within the budget, keeping what the user
+// set (--precision, --codec_device, --codec_precision, --kv_cache), printed; the choice then loads
+// under that budget.
+void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& names, const std::string& tags,
+                        const std::string& lyrics, BackendChoice& choice, KvCache& kv_cache) {
+  constexpr std::string_view option = "--vram_budget_gb";
+  if (choice.device != Device::Cuda) throw InvalidArgument(std::string(option) + " plans device memory: it needs --device cuda");
+  check_backend_choice(choice, names);
+  double gb = 0;
+  if (*o.vram_budget_gb == "free") {
+    gb = static_cast<double>(cuda_free_bytes()) / 1e9;
+  } else {
+    try {
+      std::size_t used = 0;
+      gb = std::stod(*o.vram_budget_gb, &used);
+      if (used != o.vram_budget_gb->size()) throw std::invalid_argument("trailing text");
+    } catch (const std::exception&) {
+      throw InvalidArgument(std::string(option) + " '" + *o.vram_budget_gb + "': a number of GB (6, 8, 12, ...) or 'free'");
+    }
+  }
+  const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version, /*need_codec=*/true);
+  const Prompt prompt = build_prompt(Tokenizer::load(paths.tokenizer), read_gen_config(paths.gen_config), tags, lyrics,
+                                     o.cfg_scale);
+  VramRequest request{.budget_bytes = parse_vram_budget_gb(gb, option), .song_ms = o.max_audio_length_ms,
+                      .prompt_tokens = prompt.length()};
+  request.cfg = o.cfg_scale != 1.0f;
+  request.fp8_widened = cuda_fp8_widened();
+  if (o.precision_given) request.precision = choice.precision;
+  request.codec_device = choice.codec_device;
+  request.codec_precision = choice.codec_precision;
+  if (o.kv_cache_given) request.kv_cache = kv_cache;
+  const VramPlan plan = plan_vram(read_mula_config(paths.mula_dir / "config.json"), read_codec_config(paths.codec_dir / "config.json"), request);
+  std::fprintf(stderr, "%s", describe(plan).c_str());
+  choice.precision = plan.precision;
+  choice.codec_device = plan.codec_device;
+  choice.codec_precision = plan.codec_precision;
+  choice.vram_budget_bytes = request.budget_bytes;
+  kv_cache = plan.kv_cache;
+}
 
 void run_generate(const GenerateOptions& o) {
   const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--codec_device",
@@ -48,9 +94,10 @@ void run_generate(const GenerateOptions& o) {
     throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .flac, .opus, .ogg, .mp3, .safetensors) "
                           "and/or --tokens-out FILE.safetensors");
   if (o.stream && o.save_path.empty()) throw InvalidArgument("--stream needs --save_path");
-  const KvCache kv_cache = parse_kv_cache(o.kv_cache, "--kv_cache");
+  KvCache kv_cache = parse_kv_cache(o.kv_cache, "--kv_cache");
   const std::string tags = text_or_file("--tags", o.tags, kMaxTagsBytes);
   const std::string lyrics = text_or_file("--lyrics", o.lyrics, kMaxLyricsBytes);
+  if (o.vram_budget_gb) plan_within_budget(o, names, tags, lyrics, choice, kv_cache);
   const bool need_codec = !o.save_path.empty();
   const auto models = load_song_models(choice, names, o.model_path, o.version, need_codec);
   const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
@@ -66,6 +113,9 @@ void run_generate(const GenerateOptions& o) {
     std::fprintf(stderr, "peak device memory: language model %.2f GB + codec %.2f GB = %.2f GB (each backend's own allocations)\n",
                  static_cast<double>(lm_peak) / kGb, static_cast<double>(codec_peak) / kGb,
                  static_cast<double>(lm_peak + codec_peak) / kGb);
+  if (backends.budget)
+    std::fprintf(stderr, "peak within the budget: %.3f of %.3f GB (both models at once)\n",
+                 static_cast<double>(backends.budget->peak()) / kGb, static_cast<double>(backends.budget->limit()) / kGb);
 }
 
 }  // namespace
@@ -107,7 +157,15 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--save_path", opt->save_path, "Audio output: .wav, .flac, .opus, .ogg, .mp3 or .safetensors (F32 'wav')");
   cmd->add_flag("--stream", opt->stream,
                 "Decode while generating (streaming codec): the file grows as frames come; reports time to first audio");
-  cmd->callback([opt] { run_generate(*opt); });
+  cmd->add_option("--vram_budget_gb", opt->vram_budget_gb,
+                  "Device memory for both models, in GB (10^9 bytes; the guide's cards: 6, 8, 12), or 'free' (the "
+                  "GPU's free memory): plans the precisions, the codec's device and the KV cache that the options "
+                  "above leave open, prints the plan, and holds every device allocation within it (docs/vram.md)");
+  cmd->callback([opt, cmd] {
+    opt->precision_given = cmd->count("--precision") > 0;
+    opt->kv_cache_given = cmd->count("--kv_cache") > 0;
+    run_generate(*opt);
+  });
 }
 
 }  // namespace hs::cli

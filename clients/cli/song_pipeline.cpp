@@ -57,6 +57,11 @@ std::unique_ptr<SongModels> load_song_models(const BackendChoice& choice, const 
   std::fprintf(stderr, "language model on %s (%s), codec on %s (%s)\n", backends.lm->name().c_str(),
                std::string(precision_name(backends.lm_precision)).c_str(), backends.codec->name().c_str(),
                std::string(precision_name(backends.codec_precision)).c_str());
+  for (const Backend* b : {backends.lm.get(), backends.codec.get()})
+    if (!b->details().empty()) {
+      std::fprintf(stderr, "%s\n", b->details().c_str());
+      break;
+    }
   const CheckpointPaths paths = resolve_checkpoint(model_path, version, need_codec);
   auto models = std::unique_ptr<SongModels>(new SongModels{std::move(backends), paths, read_gen_config(paths.gen_config),
                                                            Tokenizer::load(paths.tokenizer), nullptr, std::nullopt, {}, {}});
@@ -66,6 +71,10 @@ std::unique_ptr<SongModels> load_song_models(const BackendChoice& choice, const 
     m.codec.emplace(CodecModel::load(*m.backends.codec, paths.codec_dir, m.backends.codec_precision, {}, &m.codec_load));
     if (m.backends.codec->device() == Device::Cuda) warm_up_streaming(*m.codec);
   }
+  const std::size_t lm_bytes = m.backends.lm->allocated_bytes(), codec_bytes = m.backends.codec->allocated_bytes();
+  if (lm_bytes + codec_bytes > 0)
+    std::fprintf(stderr, "device memory after load: language model %.2f GB, codec %.2f GB\n",
+                 static_cast<double>(lm_bytes) / 1e9, static_cast<double>(codec_bytes) / 1e9);
   return models;
 }
 

@@ -1,6 +1,7 @@
 #include "engine/backends/backend_factory.h"
 
 #include <array>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -44,12 +45,15 @@ std::string_view name_of(const std::array<std::pair<std::string_view, T>, N>& na
 constexpr std::size_t kCodecScratchBytes = 48u << 20;
 
 // A model's backend on `device` (already checked); the codec's CUDA backend has its own options.
-std::unique_ptr<Backend> make_backend(Device device, bool codec, Precision precision) {
+// `budget` (null: none) is shared by both models' CUDA backends.
+std::unique_ptr<Backend> make_backend(Device device, bool codec, Precision precision,
+                                      const std::shared_ptr<DeviceMemoryBudget>& budget) {
   if (device == Device::Cpu) return std::make_unique<CpuBackend>();
 #ifdef HEARTSTREAM_HAS_CUDA
-  if (!codec) return std::make_unique<CudaBackend>(CudaBackendOptions{.high_priority = true});
-  return std::make_unique<CudaBackend>(
-      CudaBackendOptions{.scratch_bytes = kCodecScratchBytes, .attention_tensor_cores = precision != Precision::F32});
+  if (!codec) return std::make_unique<CudaBackend>(CudaBackendOptions{.high_priority = true, .budget = budget});
+  return std::make_unique<CudaBackend>(CudaBackendOptions{.scratch_bytes = kCodecScratchBytes,
+                                                          .attention_tensor_cores = precision != Precision::F32,
+                                                          .budget = budget});
 #else
   throw InvalidArgument("this build has no CUDA backend");  // check_backend_choice said so first
 #endif
@@ -67,6 +71,22 @@ std::string_view precision_name(Precision precision) { return name_of(kPrecision
 bool cuda_backend_built() {
 #ifdef HEARTSTREAM_HAS_CUDA
   return true;
+#else
+  return false;
+#endif
+}
+
+std::size_t cuda_free_bytes() {
+#ifdef HEARTSTREAM_HAS_CUDA
+  return cuda_device_available() ? CudaBackend::free_bytes(0) : 0;
+#else
+  return 0;
+#endif
+}
+
+bool cuda_fp8_widened() {
+#ifdef HEARTSTREAM_HAS_CUDA
+  return cuda_device_available() && !CudaBackend::fp8_tensor_cores(0);
 #else
   return false;
 #endif
@@ -116,14 +136,15 @@ ModelBackends make_model_backends(const BackendChoice& choice, const BackendOpti
   ModelBackends b;
   b.lm_precision = choice.precision;
   b.codec_precision = choice.codec_precision_or_default();
-  b.lm = make_backend(choice.device, false, b.lm_precision);
-  b.codec = make_backend(choice.codec_device_or_default(), true, b.codec_precision);
+  if (choice.vram_budget_bytes) b.budget = std::make_shared<DeviceMemoryBudget>(choice.vram_budget_bytes);
+  b.lm = make_backend(choice.device, false, b.lm_precision, b.budget);
+  b.codec = make_backend(choice.codec_device_or_default(), true, b.codec_precision, b.budget);
   return b;
 }
 
 std::unique_ptr<Backend> make_codec_backend(Device device, Precision precision, const BackendOptionNames& names) {
   check_device_precision(device, precision, names.device, names.precision);
-  return make_backend(device, true, precision);
+  return make_backend(device, true, precision, nullptr);
 }
 
 }  // namespace hs

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "engine/core/backend.h"
+#include "engine/core/device_memory_budget.h"
 
 namespace hs {
 
@@ -22,6 +23,9 @@ struct BackendChoice {
   // HeartCodec's linears (its convolutions are bf16 for bf16 and fp8); absent: `precision` when the
   // codec shares the LM's device, else the codec device's default (fp32 on the CPU, fp8 on cuda).
   std::optional<Precision> codec_precision = std::nullopt;
+  // The most device memory the two CUDA backends may hold together (their allocations past it are
+  // OutOfMemory errors); 0: no limit but the GPU's.
+  std::size_t vram_budget_bytes = 0;
 
   Device codec_device_or_default() const { return codec_device.value_or(device); }
   Precision codec_precision_or_default() const;
@@ -47,6 +51,10 @@ std::string_view precision_name(Precision precision);  // "fp32" | "bf16" | "fp8
 // also sees a CUDA device on this machine.
 bool cuda_backend_built();
 bool cuda_device_available();
+// The first CUDA device's free memory, and whether its fp8 GEMMs take the portable path (no fp8
+// tensor cores, or HEARTSTREAM_CUDA_PORTABLE=1); 0 and false without a device.
+std::size_t cuda_free_bytes();
+bool cuda_fp8_widened();
 
 // InvalidArgument, starting with the option's name and value, when `choice` cannot run here (for
 // either model): cuda in a build without the CUDA backend or on a machine without a CUDA device,
@@ -61,6 +69,7 @@ struct ModelBackends {
                                    // tensor-core attention unless fp32)
   Precision lm_precision = Precision::F32;
   Precision codec_precision = Precision::F32;
+  std::shared_ptr<DeviceMemoryBudget> budget;  // both CUDA backends' (choice.vram_budget_bytes), or null
 };
 
 // check_backend_choice, then both backends.

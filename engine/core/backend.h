@@ -91,6 +91,9 @@ class Backend {
 
   virtual Device device() const = 0;
   virtual std::string name() const = 0;
+  // What the backend runs on and how, for logs (the CUDA backend: the GPU, its compute capability
+  // and the fp8 GEMM path); empty when there is nothing to add to name().
+  virtual std::string details() const { return {}; }
   // The float dtype activations are computed in (F32 on the CPU backend).
   virtual DType activation_dtype() const = 0;
   // The dtype of tensors only ever read by a linear or by attention (normalised GEMV inputs, the
@@ -136,7 +139,9 @@ class Backend {
   virtual Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) = 0;
   // Waits for all queued work.
   virtual void synchronize() = 0;
-  // The most device memory this backend's own allocations have held at once (0 on the CPU).
+  // Device memory this backend's own allocations hold now, and the most they have held at once
+  // (0 on the CPU).
+  virtual std::size_t allocated_bytes() const { return 0; }
   virtual std::size_t peak_allocated_bytes() const { return 0; }
 
   // ---- language model ---------------------------------------------------------------------

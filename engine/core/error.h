@@ -25,6 +25,12 @@ class InvalidArgument : public Error {
   using Error::Error;
 };
 
+// Device memory ran out: the GPU's, or the budget the engine was given (--vram_budget_gb).
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace hs
 
 // Throws hs::InvalidArgument naming the failed condition and its location.

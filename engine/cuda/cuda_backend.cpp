@@ -1,5 +1,6 @@
 #include "engine/cuda/cuda_backend.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "engine/cuda/cuda_state.h"
@@ -7,12 +8,21 @@
 #include "kernels/kv_store.cuh"
 
 namespace hs {
+namespace {
 
-void MemoryCounter::add(std::size_t bytes) {
-  const std::size_t now = current.fetch_add(bytes) + bytes;
-  std::size_t seen = peak.load();
-  while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-  }
+constexpr int kMinCapability = 80;            // mma.sync bf16, cp.async, ldmatrix (the kernels' newest features)
+constexpr int kFp8TensorCoreCapability = 89;  // cuBLASLt's E4M3 GEMMs
+
+}  // namespace
+
+void MemoryCounter::take(std::size_t bytes, const std::string& what) {
+  if (budget) budget->take(bytes, what);
+  raise_peak(peak, current.fetch_add(bytes) + bytes);
+}
+
+void MemoryCounter::release(std::size_t bytes) {
+  current.fetch_sub(bytes);
+  if (budget) budget->give_back(bytes);
 }
 
 CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_unique<State>()) {
@@ -29,12 +39,27 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
   const char* graphs = std::getenv("HEARTSTREAM_CUDA_GRAPHS");
   state_->graphs = !(graphs && std::string(graphs) == "0");
   CUDA_CHECK(cudaSetDevice(options.device));
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, options.device));
+  state_->gpu = std::string(prop.name) + ", compute capability " + std::to_string(prop.major) + "." +
+                std::to_string(prop.minor);
+  const int capability = 10 * prop.major + prop.minor;
+  if (capability < kMinCapability)
+    throw InvalidArgument("CudaBackend: the GPU (" + state_->gpu + ") is older than heartstream's CUDA code " +
+                          "supports (compute capability 8.0, Ampere, or newer); use --device cpu");
+  state_->fp8_tensor_cores = !options.portable && fp8_tensor_cores(options.device);
   int least = 0, greatest = 0;
   CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
   CUDA_CHECK(cudaStreamCreateWithPriority(&state_->stream, cudaStreamNonBlocking,
                                           options.high_priority ? greatest : least));
-  state_->lt = std::make_unique<kernels::LtMatmul>(options.gemm_workspace_bytes);
-  state_->memory->add(options.gemm_workspace_bytes);
+  state_->memory->budget = options.budget;
+  state_->memory->take(options.gemm_workspace_bytes, "the cuBLASLt workspace");
+  try {
+    state_->lt = std::make_unique<kernels::LtMatmul>(options.gemm_workspace_bytes);
+  } catch (...) {
+    state_->memory->release(options.gemm_workspace_bytes);
+    throw;
+  }
   state_->scratch = alloc({static_cast<std::int64_t>(options.scratch_bytes)}, DType::U8);
 }
 
@@ -42,6 +67,8 @@ CudaBackend::~CudaBackend() {
   if (state_->stream) {
     cudaStreamSynchronize(state_->stream);
     state_->scratch = Tensor();
+    state_->widened = Tensor();
+    if (state_->lt) state_->memory->release(state_->lt->workspace_bytes());
     state_->lt.reset();
     cudaStreamDestroy(state_->stream);
   }
@@ -52,9 +79,28 @@ bool CudaBackend::device_available() {
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
+bool CudaBackend::fp8_tensor_cores(int device) {
+  int major = 0, minor = 0;
+  CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  const char* portable = std::getenv("HEARTSTREAM_CUDA_PORTABLE");
+  return 10 * major + minor >= kFp8TensorCoreCapability && !(portable && std::string(portable) == "1");
+}
+
+std::size_t CudaBackend::free_bytes(int device) {
+  CUDA_CHECK(cudaSetDevice(device));
+  std::size_t free = 0, total = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return free;
+}
+
 DType CudaBackend::activation_dtype() const { return state_->activations; }
 DType CudaBackend::narrow_dtype(Precision weights) const {
   return weights == Precision::F32 ? state_->activations : state_->narrow;
+}
+std::string CudaBackend::details() const { return state_->gpu + ", fp8 GEMMs: " + gemm_path(); }
+std::string CudaBackend::gemm_path() const {
+  return state_->fp8_tensor_cores ? "fp8 tensor cores" : "portable (fp8 widened to bf16)";
 }
 std::size_t CudaBackend::allocated_bytes() const { return state_->memory->current.load(); }
 std::size_t CudaBackend::peak_allocated_bytes() const { return state_->memory->peak.load(); }

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "engine/core/backend.h"
+#include "engine/core/device_memory_budget.h"
 
 namespace hs {
 
@@ -36,6 +37,12 @@ struct CudaBackendOptions {
   // the codec's chunks have slack (each is ready well before the audio before it has played), so
   // the LM's backend takes it and its frames do not queue behind codec kernels.
   bool high_priority = false;
+  // The portable GEMM path on any GPU: fp8 weights widened to bf16 for the prefill GEMMs, as on
+  // GPUs without fp8 tensor cores (below compute capability 8.9), where it is the only path.
+  // HEARTSTREAM_CUDA_PORTABLE=1 in the environment forces it for every backend of the process.
+  bool portable = false;
+  // Shared with the other backends of the same budget; null: no limit but the GPU's.
+  std::shared_ptr<DeviceMemoryBudget> budget = nullptr;
 };
 
 class CudaBackend final : public Backend {
@@ -47,15 +54,24 @@ class CudaBackend final : public Backend {
 
   // True when a CUDA device is present (tests skip without one).
   static bool device_available();
+  // Whether fp8 GEMMs on `device` run on fp8 tensor cores: compute capability 8.9 or newer and
+  // HEARTSTREAM_CUDA_PORTABLE not 1 (CudaBackendOptions::portable can still force the other path).
+  static bool fp8_tensor_cores(int device);
+  // The device's free memory now (cudaMemGetInfo).
+  static std::size_t free_bytes(int device);
 
   Device device() const override { return Device::Cuda; }
   std::string name() const override { return "cuda"; }
   DType activation_dtype() const override;
   DType narrow_dtype(Precision weights) const override;
+  // The GEMM path fp8 weights take: "fp8 tensor cores" or "portable (fp8 widened to bf16)".
+  std::string gemm_path() const;
+  // "NVIDIA H200, compute capability 9.0, fp8 GEMMs: fp8 tensor cores"
+  std::string details() const override;
 
   // Device memory this backend holds now and at most so far (its own allocations only; tables
   // in host memory are not device memory).
-  std::size_t allocated_bytes() const;
+  std::size_t allocated_bytes() const override;
   std::size_t peak_allocated_bytes() const override;
 
   // CUDA Graphs (cuda_graph.cpp); capture returns null when switched off (HEARTSTREAM_CUDA_GRAPHS=0

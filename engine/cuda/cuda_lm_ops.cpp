@@ -48,7 +48,9 @@ kernels::WeightType weight_type(DType d) {
 // residual add fused). Above: cuBLASLt on x as the weights' GEMM type (bf16, or per-row fp8 for fp8
 // weights; converted in scratch when x is fp32), then one epilogue that rescales,
 // adds the bias and writes or adds into out. Several outputs take the stacked weight's features in
-// order; gated: out = SwiGLU of the [W1; W3] stack, [rows, out_features / 2].
+// order; gated: out = SwiGLU of the [W1; W3] stack, [rows, out_features / 2]. On the portable path
+// (no fp8 tensor cores) fp8 weights are widened to bf16 first (State::widened), the GEMM runs in
+// bf16 on bf16 x and the epilogue applies the weights' scales alone.
 void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
                 bool accumulate, std::string_view op, bool gated = false, const Tensor* residual_gate = nullptr) {
   check_act_or_narrow(s, x, op, "x");
@@ -101,7 +103,9 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   // GEMM input: x itself when its type is the weights', else converted into scratch. GEMM output:
   // fp32 for fp32 weights, else bf16; straight into out when it fits, else scratch. Rows go in
   // passes that fit the scratch (the offline window's stacked MLP projections may not).
-  const bool native = (type == kernels::WeightType::F32) || (type == kernels::WeightType::BF16 && act == DType::BF16);
+  const bool widen = fp8 && !s.fp8_tensor_cores;
+  const kernels::WeightType gemm_type = widen ? kernels::WeightType::BF16 : type;
+  const bool native = gemm_type == kernels::WeightType::F32 || (gemm_type == kernels::WeightType::BF16 && act == DType::BF16);
   const kernels::ElementType gemm_out_type =
       type == kernels::WeightType::F32 ? kernels::ElementType::F32 : kernels::ElementType::BF16;
   const std::size_t gemm_out_size = gemm_out_type == kernels::ElementType::F32 ? sizeof(float) : sizeof(std::uint16_t);
@@ -110,11 +114,18 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   // its GEMM over them into scratch rows of that stride.
   const std::int64_t stride = !split && w.stored_rows > out_features ? w.stored_rows : out_features;
   const bool direct = !accumulate && !split && gemm_out_type == out_type && stride == out_features;
-  const std::size_t x_bytes = fp8 ? static_cast<std::size_t>(in) + sizeof(float)
+  const std::size_t x_bytes = gemm_type == kernels::WeightType::FP8 ? static_cast<std::size_t>(in) + sizeof(float)
                                   : native ? 0 : static_cast<std::size_t>(in) * sizeof(std::uint16_t);
   const std::size_t row_bytes = x_bytes + (direct ? 0 : static_cast<std::size_t>(stride) * gemm_out_size);
   const std::size_t room = s.scratch.bytes() > 3 * kScratchAlign ? s.scratch.bytes() - 3 * kScratchAlign : 0;
   const std::int64_t pass_rows = std::max<std::int64_t>(1, std::min<std::int64_t>(rows, row_bytes ? room / row_bytes : rows));
+  const void* gemm_w = w.values.raw();
+  if (widen) {
+    const std::int64_t count = stride * in;
+    check_that(s.widened.numel() >= count, op, "the portable path's widened weights hold fewer values than the weight");
+    kernels::widen_fp8(gemm_w, s.widened.raw(), count, s.stream);
+    gemm_w = s.widened.raw();
+  }
   for (std::int64_t r0 = 0; r0 < rows; r0 += pass_rows) {
     const std::int64_t n = std::min(pass_rows, rows - r0);
     const std::size_t elements = static_cast<std::size_t>(n * in);
@@ -122,7 +133,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
     std::size_t offset = 0;
     const void* gemm_x = px;
     const float* x_scales = nullptr;
-    if (fp8) {
+    if (gemm_type == kernels::WeightType::FP8) {
       void* xq = cuda::scratch(s, offset, elements, op);
       offset = aligned(offset + elements);
       auto* row_scales = static_cast<float*>(cuda::scratch(s, offset, static_cast<std::size_t>(n) * sizeof(float), op));
@@ -140,7 +151,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
     const std::size_t out_offset = static_cast<std::size_t>(r0 * out_features) * dtype_size(out.dtype());
     void* gemm_out = direct ? static_cast<char*>(out.raw()) + out_offset
                             : cuda::scratch(s, offset, static_cast<std::size_t>(n * stride) * gemm_out_size, op);
-    if (!s.lt->run({w.values.raw(), gemm_x, gemm_out, n, in, stride, type}, s.stream)) {
+    if (!s.lt->run({gemm_w, gemm_x, gemm_out, n, in, stride, gemm_type}, s.stream)) {
       gemv_rows(r0, r0 + n);
       continue;
     }
@@ -152,7 +163,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
         p.out[i] = static_cast<char*>(outs[i]->raw()) + r0 * p.widths[i] * dtype_size(out.dtype());
       }
       kernels::split_output(p, s.stream);
-    } else if (!direct || x_scales || bias) {
+    } else if (!direct || x_scales || scales || bias) {
       kernels::ScaleOutputParams p{gemm_out, static_cast<char*>(out.raw()) + out_offset, x_scales, scales, bias, n,
                                    out_features, gemm_out_type, out_type, accumulate};
       p.src_stride = stride;

@@ -3,6 +3,7 @@
 // fp8 E4M3 with per-output-channel scales (fp8 quantized on the host, engine/core/fp8_quantize.h,
 // and uploaded as it is).
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -56,15 +57,38 @@ Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
   cuda::check_that(!state_->capturing, "alloc", "cannot allocate while capturing a graph");
   const std::size_t bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
   const std::size_t padded = bytes == 0 ? 1 : bytes;
+  const std::string what = "a " + std::string(dtype_name(dtype)) + " " + shape_str(shape) + " tensor";
+  state_->memory->take(padded, what);
   void* p = nullptr;
-  CUDA_CHECK(cudaMalloc(&p, padded));
+  if (const cudaError_t status = cudaMalloc(&p, padded); status != cudaSuccess) {
+    state_->memory->release(padded);
+    if (status != cudaErrorMemoryAllocation) CUDA_CHECK(status);
+    cudaGetLastError();  // an allocation failure is not sticky: clear it
+    std::size_t free = 0, total = 0;
+    cudaMemGetInfo(&free, &total);
+    constexpr double kGb = 1e9;
+    char text[256];
+    std::snprintf(text, sizeof text, "CUDA out of memory: %s of %.3f GB (heartstream holds %.3f GB here, the GPU has "
+                  "%.3f of %.3f GB free)", what.c_str(), static_cast<double>(padded) / kGb,
+                  static_cast<double>(state_->memory->current.load()) / kGb, static_cast<double>(free) / kGb,
+                  static_cast<double>(total) / kGb);
+    throw OutOfMemory(std::string(text) + "; --vram_budget_gb plans within the card (a shorter song, fp8, or the "
+                                          "codec on the CPU)");
+  }
   CUDA_CHECK(cudaMemsetAsync(p, 0, padded, state_->stream));
-  state_->memory->add(padded);
   std::shared_ptr<MemoryCounter> counter = state_->memory;
-  return Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, [counter, padded](void* q) {
-                        cudaFree(q);  // synchronizes with pending work that may still use q
-                        counter->current.fetch_sub(padded);
-                      }));
+  Tensor out = Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, [counter, padded](void* q) {
+                              cudaFree(q);  // synchronizes with pending work that may still use q
+                              counter->release(padded);
+                            }));
+  // On the portable path every fp8 matrix is a linear's weight (stored rows included; stacks the
+  // codec builds on the device too): the widened buffer grows to the largest, outside any graph.
+  if (dtype == DType::F8_E4M3 && shape.size() == 2 && !state_->fp8_tensor_cores &&
+      state_->widened.numel() < shape_numel(shape)) {
+    state_->widened = Tensor();
+    state_->widened = alloc({shape_numel(shape)}, DType::BF16);
+  }
+  return out;
 }
 
 Tensor CudaBackend::upload(const Tensor& host) {

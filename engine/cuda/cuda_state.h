@@ -17,14 +17,19 @@
 
 namespace hs {
 
-// Bytes of device memory held; shared with every allocation's deleter.
+// Bytes of device memory one backend holds, within its budget (if any); shared with every
+// allocation's deleter.
 struct MemoryCounter {
   std::atomic<std::size_t> current{0};
   std::atomic<std::size_t> peak{0};
-  void add(std::size_t bytes);
+  std::shared_ptr<DeviceMemoryBudget> budget;
+  // Counts `bytes` more; OutOfMemory (nothing counted) when the budget would be passed.
+  void take(std::size_t bytes, const std::string& what);
+  void release(std::size_t bytes);
 };
 
 struct CudaBackend::State {
+  std::string gpu;  // "NVIDIA H200, compute capability 9.0"
   DType activations;
   DType narrow;  // narrow_dtype() of bf16 / fp8 weights
   cudaStream_t stream = nullptr;
@@ -35,6 +40,11 @@ struct CudaBackend::State {
   bool graphs = true;  // HEARTSTREAM_CUDA_GRAPHS != "0"
   bool tables_in_host_memory = true;
   bool attention_tensor_cores = false;
+  // fp8 GEMMs on fp8 tensor cores (compute capability 8.9 on, not forced portable); false: the
+  // portable path widens fp8 weights into `widened` (bf16, as many values as the largest fp8
+  // matrix allocated: CudaBackend::alloc grows it) for each prefill GEMM.
+  bool fp8_tensor_cores = true;
+  Tensor widened;
 };
 
 namespace cuda {

@@ -69,6 +69,14 @@ TEST_F(CliInputErrors, KvCacheIsAutoOrFp8) {
   EXPECT_NE(bad.err.find(R"(--kv_cache: expected auto or fp8, got "bf16")"), std::string::npos) << bad.err;
 }
 
+// --vram_budget_gb plans device memory: on the CPU it is an error naming the option (the GPU run
+// and its plan are measured on the device, docs/vram.md).
+TEST_F(CliInputErrors, VramBudgetNeedsCuda) {
+  const RunResult cpu = generate("piano", "la", "--vram_budget_gb 6");
+  EXPECT_NE(cpu.exit_code, 0);
+  EXPECT_NE(cpu.err.find("--vram_budget_gb plans device memory: it needs --device cuda"), std::string::npos) << cpu.err;
+}
+
 TEST_F(CliInputErrors, TokenizerThatIsNotARegularFileIsNamed) {
   const RunResult folder = run("tokenize --tokenizer '" + dir_->string() + "' < /dev/null");
   EXPECT_NE(folder.exit_code, 0);

@@ -47,6 +47,7 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.model.codec_precision, d.model.codec_precision);
   EXPECT_EQ(c.model.kv_cache_gb, d.model.kv_cache_gb);
   EXPECT_EQ(c.model.kv_cache, d.model.kv_cache);
+  EXPECT_EQ(c.model.vram_budget_gb, d.model.vram_budget_gb);
   EXPECT_EQ(c.generation.max_audio_length_ms, d.generation.max_audio_length_ms);
   EXPECT_EQ(c.generation.max_audio_length_ms_limit, d.generation.max_audio_length_ms_limit);
   EXPECT_EQ(c.generation.topk, d.generation.topk);
@@ -63,7 +64,7 @@ TEST(DaemonConfig, ValidFileSetsEveryKind) {
   const DaemonConfig c = parse_config(R"(
 server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_timeout_s: 2.5, queue_limit: 0,
          realtime_headroom: 1, prefill_per_round: 0}
-model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5, kv_cache: fp8}
+model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5, kv_cache: fp8, vram_budget_gb: 6}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
 streaming: {chunk_frames: 4, lookahead_s: 0.5, codec_batch: 3}
 outputs: {portaudio_device: "3"}
@@ -84,6 +85,8 @@ logging: {level: debug}
   EXPECT_EQ(c.model.precision, "fp8");
   EXPECT_DOUBLE_EQ(c.model.kv_cache_gb, 2.5);
   EXPECT_EQ(c.model.kv_cache, "fp8");
+  EXPECT_DOUBLE_EQ(std::stod(c.model.vram_budget_gb), 6.0);
+  EXPECT_EQ(parse_config("model: {vram_budget_gb: free}", "test.yaml").model.vram_budget_gb, "free");
   EXPECT_EQ(c.generation.max_audio_length_ms, 30000);
   EXPECT_EQ(c.generation.topk, 1);
   EXPECT_EQ(c.generation.temperature, 0.0);
@@ -140,6 +143,8 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {prefill_per_round: -1}",
        R"(server.prefill_per_round (from test.yaml:1): expected an integer in 0..1048576, got "-1")"},
       {"model: {kv_cache: bf16}", R"(model.kv_cache (from test.yaml:1): expected one of auto, fp8, got "bf16")"},
+      {"model: {vram_budget_gb: 0}", "model.vram_budget_gb (from test.yaml:1): expected a number in (0, 4096]"},
+      {"model: {vram_budget_gb: lots}", R"(model.vram_budget_gb (from test.yaml:1): expected a number in (0, 4096], got "lots")"},
       {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
       {"model: {codec_device: }", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "")"},
       {"model: {codec_precision: int4}",

@@ -93,3 +93,23 @@ TEST(EngineModels, Bf16AndFp8OnCpuAreConfigErrorsNamingModelPrecision) {
 
 }  // namespace
 }  // namespace hs::test
+
+namespace hs::test {
+namespace {
+
+// model.vram_budget_gb: no budget leaves the configuration as it is; a budget needs cuda.
+TEST(EngineModels, AVramBudgetNeedsCuda) {
+  daemon::DaemonConfig config;
+  config.model = demo_config("cpu", "fp32");
+  EXPECT_EQ(daemon::with_vram_plan(config).model.precision, "fp32");
+  config.model.vram_budget_gb = "6";
+  try {
+    daemon::with_vram_plan(config);
+    ADD_FAILURE() << "a budget on the cpu planned";
+  } catch (const daemon::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.vram_budget_gb"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace hs::test

@@ -18,6 +18,7 @@
 #include "engine/pipeline/generator.h"
 #include "engine/pipeline/song_seed.h"
 #include "engine/pipeline/streaming_decoder.h"
+#include "engine/pipeline/vram_plan.h"
 #include "engine/text/prompt.h"
 #include "engine/text/tokenizer.h"
 #include "tests/gpu/gpu_test_support.h"
@@ -128,6 +129,47 @@ TEST(GenerateCuda, Bf16AndFp8FramesDecodeOnTheGpuCodec) {
     }
     EXPECT_GT(sum_sq, 0.0) << precision_name(precision);
   }
+}
+
+// A song planned by plan_vram, loaded under a budget of exactly the plan's estimate: the LM's
+// frames and the GPU codec's streamed audio fit (an estimate short of what the engine allocates
+// would be an OutOfMemory here), for the plans of the demo shapes that keep the codec on the GPU.
+TEST(GenerateCuda, APlannedSongFitsABudgetOfItsEstimate) {
+  HS_REQUIRE_GPU();
+  const CheckpointPaths& paths = demo();
+  const MulaConfig mula = read_mula_config(paths.mula_dir / "config.json");
+  const CodecConfig codec_config = read_codec_config(paths.codec_dir / "config.json");
+  for (const Precision precision : {Precision::BF16, Precision::FP8})
+    for (const KvCache kv : {KvCache::Auto, KvCache::Fp8}) {
+      VramRequest request{.budget_bytes = static_cast<std::size_t>(80e9), .song_ms = kMaxAudioMs,
+                          .precision = precision, .codec_device = Device::Cuda, .kv_cache = kv};
+      request.fp8_widened = cuda_fp8_widened();
+      const VramPlan plan = plan_vram(mula, codec_config, request);
+      BackendChoice choice{Device::Cuda, plan.precision, plan.codec_device, plan.codec_precision};
+      choice.vram_budget_bytes = plan.total();
+      const ModelBackends backends = make_model_backends(choice);
+      const GenConfig gen = read_gen_config(paths.gen_config);
+      const auto model = MulaModel::load(*backends.lm, paths.mula_dir, backends.lm_precision);
+      const CodecModel codec = CodecModel::load(*backends.codec, paths.codec_dir, backends.codec_precision);
+      GenerationRequest song{build_prompt(Tokenizer::load(paths.tokenizer), gen, "piano,happy", "[verse] la la la",
+                                          kCfgScale),
+                             kMaxAudioMs, {.temperature = 0.0f, .topk = 1, .cfg_scale = kCfgScale}, kSeed};
+      song.kv_cache = plan.kv_cache;
+      GaussianNoise noise(codec_noise_seed(kSeed));
+      StreamingDecoder decoder(codec, noise);
+      std::size_t samples = 0;
+      Generator generator(model, gen, song);
+      generator.run([&](const Frame& f) {
+        decoder.push(f);
+        samples += decoder.pull().size();
+      });
+      decoder.finish();
+      samples += decoder.pull().size();
+      EXPECT_GT(samples, 0u);
+      EXPECT_LE(backends.budget->peak(), plan.total());
+      std::cout << precision_name(precision) << " " << kv_cache_name(kv) << ": peak " << backends.budget->peak()
+                << " bytes of the planned " << plan.total() << "\n";
+    }
 }
 
 }  // namespace

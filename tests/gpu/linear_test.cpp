@@ -198,6 +198,56 @@ TEST(CudaLinearF32Activations, RowsInPassesThroughASmallScratch) {
                InvalidArgument);
 }
 
+// The portable path (GPUs without fp8 tensor cores, forced here): fp8 weights widened to bf16 for
+// the GEMMs, so above 4 rows only x's bf16 rounding and the bf16 GEMM output remain — within the
+// bf16 tolerance where the fp8 tensor-core path needs kFp8Tolerance. Every linear form, a weight
+// stored with padded rows (100 → 112) and a bias, fp32 and bf16 activations.
+TEST(CudaLinearPortable, Fp8WeightsWidenedToBf16) {
+  HS_REQUIRE_GPU();
+  CpuBackend cpu;
+  std::mt19937 gen(9);
+  for (const DType act : {DType::F32, DType::BF16}) {
+    CudaBackend gpu(CudaBackendOptions{.activations = act, .portable = true});
+    EXPECT_EQ(gpu.gemm_path(), "portable (fp8 widened to bf16)");
+    for (const std::int64_t rows : {2, 40, 300}) {
+      const std::int64_t in = 256, f = 100;
+      const std::string at = std::string(dtype_name(act)) + ", " + std::to_string(rows) + " rows: ";
+      const Tensor x = test::random_tensor({rows, in}, gen, act);
+      const Tensor w = test::random_tensor({2 * f, in}, gen, DType::BF16, 0.05f);
+      const Tensor b = test::random_tensor({2 * f}, gen, DType::F32);
+      const Tensor gx = gpu.upload(x);
+      const double tol = test::tolerance(DType::BF16);
+      const Weight cpu_wb = cpu.load_linear(dequantized_fp8(w), &b, Precision::F32);
+      Tensor want = Tensor::zeros({rows, 2 * f}, DType::F32), got = gpu.alloc({rows, 2 * f}, act);
+      cpu.linear(x, cpu_wb, want);
+      gpu.linear(gx, gpu.load_linear(w, &b, Precision::FP8), got);
+      EXPECT_LE(test::normalised_error(gpu.download(got), want), tol) << at << "linear";
+      const Tensor w_head = w.slice(0, f).clone();  // 100 rows: stored padded to 112
+      const Weight cpu_head = cpu.load_linear(dequantized_fp8(w_head), nullptr, Precision::F32);
+      const Tensor residual = test::random_tensor({rows, f}, gen, act);
+      Tensor want_r = residual.clone(), got_r = gpu.upload(residual);
+      cpu.linear_add(x, cpu_head, want_r);
+      gpu.linear_add(gx, gpu.load_linear(w_head, nullptr, Precision::FP8), got_r);
+      EXPECT_LE(test::normalised_error(gpu.download(got_r), want_r), tol) << at << "linear_add";
+      const Weight cpu_w = cpu.load_linear(dequantized_fp8(w), nullptr, Precision::F32);
+      const Weight gpu_w = gpu.load_linear(w, nullptr, Precision::FP8);
+      Tensor want_a = Tensor::zeros({rows, f}, DType::F32), want_b = want_a.clone();
+      Tensor got_a = gpu.alloc({rows, f}, act), got_b = gpu.alloc({rows, f}, act);
+      Tensor* const want_parts[] = {&want_a, &want_b};
+      Tensor* const got_parts[] = {&got_a, &got_b};
+      cpu.linear_parts(x, cpu_w, want_parts);
+      gpu.linear_parts(gx, gpu_w, got_parts);
+      EXPECT_LE(test::normalised_error(gpu.download(got_b), want_b), tol) << at << "linear_parts";
+      Tensor want_h = Tensor::zeros({rows, f}, DType::F32), gate = want_h.clone(), up = want_h.clone();
+      cpu.linear_swiglu(x, cpu_w, gate, up, want_h);
+      Tensor got_h = gpu.alloc({rows, f}, gpu.narrow_dtype(Precision::FP8)), ggate = gpu.alloc({rows, f}, act),
+             gup = gpu.alloc({rows, f}, act);
+      gpu.linear_swiglu(gx, gpu_w, ggate, gup, got_h);
+      EXPECT_LE(test::normalised_error(gpu.download(got_h), want_h), tol) << at << "linear_swiglu";
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, CudaLinear,
     ::testing::Values(LinearCase{Precision::F32, 2, 512, 300, true}, LinearCase{Precision::F32, 64, 256, 96, false},

@@ -1,11 +1,13 @@
 // kernels/quantize_fp8 (the per-row fp8 quantization the CUDA backend still runs on prefill
 // activations) against the host quantizer every fp8 weight comes from (engine/core/fp8_quantize.h):
 // the same fp32 or bf16 rows give the same E4M3 bytes and scales, bit for bit — zero rows, −0,
-// ties and the saturating max included.
+// ties and the saturating max included. And widen_fp8 (the portable GEMM path's fp8 → bf16) against
+// the host's E4M3 decoding.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -69,6 +71,36 @@ TEST(QuantizeFp8Kernel, MatchesTheHostQuantizerBitForBit) {
     EXPECT_EQ(std::memcmp(scales.data(), want.scales.raw(), want.scales.bytes()), 0)
         << dtype_name(dtype) << " x " << cols << ": scales differ";
   }
+}
+
+// Every E4M3 code, repeated, from a 16-byte aligned start (the vector loop and the tail) and from an
+// odd one (the scalar loop): each bf16 holds exactly e4m3_to_f32 of its code (NaN codes as NaN).
+TEST(WidenFp8Kernel, EveryCodeExactlyInBf16) {
+  HS_REQUIRE_GPU();
+  constexpr std::int64_t kCount = 3 * 256 + 7;
+  std::vector<std::uint8_t> codes(kCount + 1);
+  for (std::int64_t i = 0; i < kCount + 1; ++i) codes[i] = static_cast<std::uint8_t>((i * 37) % 256);
+  void *dq = nullptr, *dout = nullptr;
+  ASSERT_EQ(cudaMalloc(&dq, codes.size()), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&dout, (kCount + 8) * sizeof(std::uint16_t)), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(dq, codes.data(), codes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  for (const std::int64_t start : {0, 1}) {
+    ASSERT_EQ(cudaMemset(dout, 0xff, (kCount + 8) * sizeof(std::uint16_t)), cudaSuccess);
+    kernels::widen_fp8(static_cast<std::uint8_t*>(dq) + start, static_cast<std::uint16_t*>(dout) + start, kCount,
+                       nullptr);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    std::vector<std::uint16_t> out(kCount + 8);
+    ASSERT_EQ(cudaMemcpy(out.data(), dout, out.size() * sizeof(std::uint16_t), cudaMemcpyDeviceToHost), cudaSuccess);
+    std::int64_t differing = 0;
+    for (std::int64_t i = 0; i < kCount; ++i) {
+      const float want = e4m3_to_f32(codes[start + i]), got = bf16_to_f32(out[start + i]);
+      differing += std::isnan(want) ? !std::isnan(got) : std::memcmp(&want, &got, sizeof(float)) != 0;
+    }
+    EXPECT_EQ(differing, 0) << "start " << start;
+    EXPECT_EQ(out[start + kCount], 0xffff) << "wrote past the end";
+  }
+  cudaFree(dq);
+  cudaFree(dout);
 }
 
 }  // namespace

@@ -1,0 +1,239 @@
+#include "engine/pipeline/vram_plan.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/core/error.h"
+#include "engine/model/codec/codec_tensor_shapes.h"
+#include "engine/model/lm/flavor.h"
+#include "engine/model/lm/mula_weights.h"
+
+namespace hs {
+namespace {
+
+constexpr std::size_t kMiB = 1u << 20;
+// The CUDA backends' own buffers (engine/backends/backend_factory.cpp, CudaBackendOptions): the
+// LM's scratch 128 MiB, the codec's 48 MiB, a 32 MiB cuBLASLt workspace each.
+constexpr std::size_t kLmBackendBytes = (128 + 32) * kMiB;
+constexpr std::size_t kCodecBackendBytes = (48 + 32) * kMiB;
+constexpr std::int64_t kRowMultiple = 16;  // weights are stored with rows padded to 16 (cuBLASLt)
+constexpr std::int64_t kFp8MinIn = 16;     // narrower codec linears stay bf16 (codec_weights.cpp)
+constexpr std::int64_t kFrameMs = 80;
+constexpr std::int64_t kDecoderPositions = 8;
+constexpr double kGb = 1e9;
+
+std::size_t element_bytes(Precision p) { return p == Precision::F32 ? 4 : p == Precision::BF16 ? 2 : 1; }
+
+// A linear [rows, in] as the CUDA backend stores it: rows padded, fp8 with an fp32 scale per row.
+std::size_t linear_bytes(std::int64_t rows, std::int64_t in, Precision p) {
+  const auto padded = static_cast<std::size_t>((rows + kRowMultiple - 1) / kRowMultiple * kRowMultiple);
+  return padded * static_cast<std::size_t>(in) * element_bytes(p) + (p == Precision::FP8 ? padded * sizeof(float) : 0);
+}
+
+bool ends_with(const std::string& s, std::string_view tail) { return s.ends_with(tail); }
+
+std::size_t numel(const Shape& shape) { return static_cast<std::size_t>(shape_numel(shape)); }
+
+// HeartMuLa: every linear at `p`; norms and biases fp32; the embedding tables in host memory.
+std::size_t lm_weight_bytes(const MulaConfig& config, Precision p) {
+  std::size_t bytes = 0;
+  for (const auto& [name, shape] : mula_tensor_shapes(config)) {
+    if (name.find("embedding") != std::string::npos) continue;
+    if (shape.size() == 3) bytes += static_cast<std::size_t>(shape[0]) * linear_bytes(shape[2], shape[1], p);
+    else if (shape.size() == 2) bytes += linear_bytes(shape[0], shape[1], p);
+    else bytes += numel(shape) * sizeof(float);
+  }
+  return bytes;
+}
+
+// HeartCodec: linears at `p` (fp8 only 16 or more wide), convolutions bf16 (fp32 at fp32), the
+// weight-norm gains folded into them, codebooks, tables, norms and biases fp32.
+std::size_t codec_weight_bytes(const CodecConfig& config, Precision p) {
+  const Precision conv = p == Precision::F32 ? Precision::F32 : Precision::BF16;
+  std::size_t bytes = 0;
+  for (const auto& [name, shape] : codec_tensor_shapes(config)) {
+    if (ends_with(name, ".original0") || ends_with(name, ".weight_g")) continue;
+    if (shape.size() == 3) bytes += linear_bytes(shape[0], shape[1] * shape[2], conv);
+    else if (shape.size() == 2 && ends_with(name, ".weight"))
+      bytes += linear_bytes(shape[0], shape[1], p == Precision::FP8 && shape[1] % kFp8MinIn != 0 ? Precision::BF16 : p);
+    else bytes += numel(shape) * sizeof(float);
+  }
+  return bytes;
+}
+
+// The largest fp8 matrix of each model, widened to bf16 by the portable path (CudaBackend
+// State::widened, one per backend): the LM's stacked [W1; W3]; the codec's stacks of up to three
+// linears (q, k, v) are bounded by three times its largest.
+std::size_t lm_widened_bytes(const MulaConfig& config) {
+  const LlamaFlavor& bb = llama_flavor(config.backbone_flavor);
+  std::size_t largest = static_cast<std::size_t>(2 * bb.ffn_dim * bb.dim);
+  for (const auto& [name, shape] : mula_tensor_shapes(config))
+    if (shape.size() == 2 && name.find("embedding") == std::string::npos) largest = std::max(largest, numel(shape));
+  return largest * 2;
+}
+
+std::size_t codec_widened_bytes(const CodecConfig& config) {
+  std::size_t largest = 0;
+  for (const auto& [name, shape] : codec_tensor_shapes(config))
+    if (shape.size() == 2 && ends_with(name, ".weight")) largest = std::max(largest, numel(shape));
+  return 3 * largest * 2;
+}
+
+std::size_t kv_bytes_per_position(const LlamaFlavor& f, Precision p, KvCache kv) {
+  const auto vectors = static_cast<std::size_t>(2 * f.layers * f.kv_heads);  // keys and values
+  const auto head_dim = static_cast<std::size_t>(f.head_dim());
+  if (kv == KvCache::Fp8) return vectors * (head_dim + sizeof(float));
+  return vectors * head_dim * (p == Precision::F32 ? 4 : 2);
+}
+
+// One song's LM buffers besides its KV cache, per prompt row (MulaSession and its StackScratch,
+// sized for the prefill): the residual stream twice, q / k / v and the SwiGLU halves in the
+// activation dtype (fp32), the normalised rows, attention output and SwiGLU product in the narrow
+// one, and the prompt's text embeddings (fp32).
+std::size_t lm_song_buffers(const LlamaFlavor& f, std::int64_t rows, Precision p) {
+  const std::int64_t act = 4, narrow = p == Precision::F32 ? 4 : 2;
+  const std::int64_t q = f.heads * f.head_dim(), kv = f.kv_heads * f.head_dim();
+  const std::int64_t per_row = f.dim * (3 * act + narrow) + q * (act + narrow) + 2 * kv * act + f.ffn_dim * (2 * act + narrow);
+  return static_cast<std::size_t>(rows * per_row);
+}
+
+// The streaming codec's buffers for one song: its widest tensors are the scalar decoder's last
+// stage, init_channel channels at the output rate over a chunk of 16 code frames (1.28 s), fp32;
+// 12 of them (live tensors of that stage for the first chunk's shape and the later one's, each
+// with its captured graphs). Calibrated on the H200 at the released shapes: the codec's peak less
+// its weights and fixed buffers was 0.16 (fp8) and 0.17 GB (bf16) over a 240 s song
+// (benchmarks/results/kv_cache_fp8_h200.json); this gives 0.19 GB.
+std::size_t codec_song_buffers(const CodecConfig& c) {
+  constexpr std::int64_t kChunkFrames = 16, kLiveTensors = 12;
+  const std::int64_t samples = kChunkFrames * c.sample_rate * kFrameMs / 1000;
+  return static_cast<std::size_t>(kLiveTensors * samples * c.init_channel) * sizeof(float);
+}
+
+struct Choice {
+  Precision precision, codec_precision;
+  Device codec_device;
+  KvCache kv;
+};
+
+// From the most precise to the smallest. The LM's precision matters most (logit error 0.107 at
+// fp8 against 0.028 for the fp8 KV cache, docs/fp8.md); the codec on the CPU is last: it does not
+// stream in real time at the released shapes.
+constexpr std::array<Choice, 9> kChoices{{
+    {Precision::BF16, Precision::BF16, Device::Cuda, KvCache::Auto},
+    {Precision::BF16, Precision::BF16, Device::Cuda, KvCache::Fp8},
+    {Precision::BF16, Precision::FP8, Device::Cuda, KvCache::Auto},
+    {Precision::BF16, Precision::FP8, Device::Cuda, KvCache::Fp8},
+    {Precision::FP8, Precision::BF16, Device::Cuda, KvCache::Auto},
+    {Precision::FP8, Precision::BF16, Device::Cuda, KvCache::Fp8},
+    {Precision::FP8, Precision::FP8, Device::Cuda, KvCache::Auto},
+    {Precision::FP8, Precision::FP8, Device::Cuda, KvCache::Fp8},
+    {Precision::FP8, Precision::F32, Device::Cpu, KvCache::Fp8},
+}};
+
+bool keeps(const Choice& c, const VramRequest& r) {
+  return (!r.precision || *r.precision == c.precision) && (!r.codec_device || *r.codec_device == c.codec_device) &&
+         (!r.codec_precision || *r.codec_precision == c.codec_precision) && (!r.kv_cache || *r.kv_cache == c.kv);
+}
+
+std::string gb(std::size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GB", static_cast<double>(bytes) / kGb);
+  return text;
+}
+
+std::string gb_up(std::size_t bytes) {  // rounded up: a budget named in a message must fit
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GB", std::ceil(static_cast<double>(bytes) / kGb * 100) / 100);
+  return text;
+}
+
+const char* precision_text(Precision p) { return p == Precision::F32 ? "fp32" : p == Precision::BF16 ? "bf16" : "fp8"; }
+
+}  // namespace
+
+VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& r, Precision precision,
+                     Precision codec_precision, Device codec_device, KvCache kv_cache) {
+  const LlamaFlavor& bb = llama_flavor(mula.backbone_flavor);
+  const LlamaFlavor& dec = llama_flavor(mula.decoder_flavor);
+  const std::int64_t batch = r.cfg ? 2 : 1;
+  const std::int64_t frames = r.song_ms / kFrameMs + 1;
+  VramNeeds n;
+  n.lm_weights = lm_weight_bytes(mula, precision);
+  n.fixed = kLmBackendBytes;
+  if (codec_device == Device::Cuda) {
+    n.codec_weights = codec_weight_bytes(codec, codec_precision);
+    n.fixed += kCodecBackendBytes;
+  }
+  if (r.fp8_widened && precision == Precision::FP8) n.fixed += lm_widened_bytes(mula);
+  if (r.fp8_widened && codec_device == Device::Cuda && codec_precision == Precision::FP8)
+    n.fixed += codec_widened_bytes(codec);
+  n.kv_per_frame = static_cast<std::size_t>(batch) * kv_bytes_per_position(bb, precision, kv_cache);
+  n.song_kv = static_cast<std::size_t>(r.prompt_tokens + frames) * n.kv_per_frame;
+  n.per_song = n.song_kv +
+               static_cast<std::size_t>(batch * kDecoderPositions) * kv_bytes_per_position(dec, precision, KvCache::Auto) +
+               lm_song_buffers(bb, batch * r.prompt_tokens, precision);
+  if (codec_device == Device::Cuda) n.per_song += codec_song_buffers(codec);
+  return n;
+}
+
+VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& r) {
+  if (r.songs < 1) throw InvalidArgument("vram plan: songs must be at least 1");
+  if (r.song_ms < kFrameMs) throw InvalidArgument("vram plan: the song must be at least 80 ms");
+  std::size_t smallest = 0;
+  for (const Choice& c : kChoices) {
+    if (!keeps(c, r)) continue;
+    const VramNeeds n = vram_needs(mula, codec, r, c.precision, c.codec_precision, c.codec_device, c.kv);
+    const std::size_t total = n.total(r.songs);
+    if (total > r.budget_bytes) {
+      smallest = smallest == 0 ? total : std::min(smallest, total);
+      continue;
+    }
+    VramPlan plan{c.precision, c.codec_precision, c.codec_device, c.kv, n, r.budget_bytes, r.song_ms, r.songs, 0, 0};
+    const std::size_t room = r.budget_bytes - n.lm_weights - n.codec_weights - n.fixed;
+    plan.most_songs = static_cast<std::int64_t>(room / n.per_song);
+    const std::size_t buffers = n.per_song - n.song_kv;  // the song's besides its KV cache
+    plan.longest_song_ms = (static_cast<std::int64_t>((room - buffers) / n.kv_per_frame) - r.prompt_tokens - 1) * kFrameMs;
+    return plan;
+  }
+  if (smallest == 0) throw InvalidArgument("vram plan: no configuration keeps the fixed choices");
+  throw OutOfMemory("vram budget " + gb(r.budget_bytes) + ": nothing fits " + std::to_string(r.songs) + " song" +
+                    (r.songs == 1 ? "" : "s") + " of " + std::to_string(r.song_ms / 1000) +
+                    " s; the smallest budget that does is " + gb_up(smallest) +
+                    " (or ask for a shorter song or fewer songs)");
+}
+
+std::string describe(const VramPlan& p) {
+  char line[160];
+  std::string out = "device memory plan for a budget of " + gb(p.budget_bytes) + ":\n";
+  std::snprintf(line, sizeof line, "  language model  %-5s weights %s\n", precision_text(p.precision),
+                gb(p.needs.lm_weights).c_str());
+  out += line;
+  if (p.codec_device == Device::Cuda)
+    std::snprintf(line, sizeof line, "  codec           %-5s weights %s, on the GPU\n", precision_text(p.codec_precision),
+                  gb(p.needs.codec_weights).c_str());
+  else
+    std::snprintf(line, sizeof line, "  codec           fp32  on the CPU (not real time at the released shapes)\n");
+  out += line;
+  std::snprintf(line, sizeof line, "  KV cache        %-5s %.1f MB per second of a song\n",
+                p.kv_cache == KvCache::Fp8 ? "fp8" : "auto", static_cast<double>(p.needs.kv_per_frame) * 12.5 / 1e6);
+  out += line;
+  std::snprintf(line, sizeof line, "  buffers         %s fixed, %s per song of %lld s\n", gb(p.needs.fixed).c_str(),
+                gb(p.needs.per_song).c_str(), static_cast<long long>(p.song_ms / 1000));
+  out += line;
+  std::snprintf(line, sizeof line, "  planned         %s for %lld song%s of %lld s; at most %lld at once, or one of %lld s\n",
+                gb(p.total()).c_str(), static_cast<long long>(p.songs), p.songs == 1 ? "" : "s",
+                static_cast<long long>(p.song_ms / 1000), static_cast<long long>(p.most_songs),
+                static_cast<long long>(p.longest_song_ms / 1000));
+  out += line;
+  return out;
+}
+
+std::size_t parse_vram_budget_gb(double value, std::string_view option) {
+  if (!(value > 0) || !std::isfinite(value) || value > 1e6)
+    throw InvalidArgument(std::string(option) + " " + std::to_string(value) + ": a budget in GB (10^9 bytes), above 0");
+  return static_cast<std::size_t>(value * kGb);
+}
+
+}  // namespace hs

@@ -1,0 +1,61 @@
+// Device memory limits: backends sharing a DeviceMemoryBudget refuse an allocation that would pass
+// it with OutOfMemory (and hold nothing for it), a request larger than the GPU is OutOfMemory too,
+// not a crash, and the backend keeps working after either; a fresh backend holds exactly the
+// fixed buffers the planner counts for it.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "engine/core/error.h"
+#include "tests/gpu/gpu_test_support.h"
+
+namespace hs {
+namespace {
+
+constexpr std::size_t kMiB = 1u << 20;
+
+TEST(CudaMemoryBudget, SharedLimitRefusesWhatWouldPassIt) {
+  HS_REQUIRE_GPU();
+  auto budget = std::make_shared<DeviceMemoryBudget>(300 * kMiB);
+  CudaBackend lm(CudaBackendOptions{.budget = budget});
+  EXPECT_EQ(lm.allocated_bytes(), (128 + 32) * kMiB) << "the planner counts 128 MiB scratch + 32 MiB workspace";
+  CudaBackend codec(CudaBackendOptions{.scratch_bytes = 48 * kMiB, .budget = budget});
+  EXPECT_EQ(budget->held(), (160 + 80) * kMiB);
+  Tensor a = lm.alloc({static_cast<std::int64_t>(50 * kMiB)}, DType::U8);
+  try {
+    codec.alloc({static_cast<std::int64_t>(20 * kMiB)}, DType::U8);
+    ADD_FAILURE() << "an allocation past the budget succeeded";
+  } catch (const OutOfMemory& e) {
+    EXPECT_NE(std::string(e.what()).find("over the budget"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(budget->held(), (290) * kMiB) << "the refused allocation holds nothing";
+  a = Tensor();
+  Tensor b = codec.alloc({static_cast<std::int64_t>(20 * kMiB)}, DType::U8);
+  EXPECT_EQ(budget->held(), 260 * kMiB);
+  EXPECT_EQ(budget->peak(), 290 * kMiB);
+  b = Tensor();
+  EXPECT_EQ(budget->held(), 240 * kMiB);
+}
+
+TEST(CudaMemoryBudget, MoreThanTheGpuHoldsIsAClearError) {
+  HS_REQUIRE_GPU();
+  CudaBackend gpu;
+  const std::size_t before = gpu.allocated_bytes();
+  try {
+    gpu.alloc({std::int64_t{1} << 50}, DType::U8);  // 1 PiB
+    ADD_FAILURE() << "a 1 PiB allocation succeeded";
+  } catch (const OutOfMemory& e) {
+    EXPECT_NE(std::string(e.what()).find("CUDA out of memory"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(gpu.allocated_bytes(), before);
+  std::mt19937 gen(3);
+  const Tensor x = test::random_tensor({4, 8}, gen, DType::F32);
+  Tensor sum = gpu.alloc({4, 8}, DType::F32);
+  gpu.add(gpu.upload(x), gpu.upload(x), sum);
+  const Tensor got = gpu.download(sum);
+  for (std::int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(got.data<float>()[i], 2 * x.data<float>()[i]);
+}
+
+}  // namespace
+}  // namespace hs

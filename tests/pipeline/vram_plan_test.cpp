@@ -1,0 +1,138 @@
+// The VRAM budget planner (engine/pipeline/vram_plan.h) on the demo and the released 3B shapes:
+// plans never exceed their budget and never get less precise as the budget grows, the error names
+// a budget that does fit, the user's fixed choices are kept, the KV cache's size is the one
+// alloc_kv allocates, and the guide's 6 / 8 / 12 GB budgets plan the whole pipeline on the GPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <regex>
+#include <string>
+#include <tuple>
+
+#include "engine/core/error.h"
+#include "engine/cpu/cpu_backend.h"
+#include "engine/model/demo/demo_checkpoint.h"
+#include "engine/model/lm/flavor.h"
+#include "engine/pipeline/vram_plan.h"
+
+namespace hs {
+namespace {
+
+constexpr double kGb = 1e9;
+
+// Less is more precise: the plan's place in the planner's order, read from its fields.
+std::tuple<int, int, int, int> rank(const VramPlan& p) {
+  return {p.precision == Precision::FP8, p.codec_device == Device::Cpu, p.codec_precision == Precision::FP8,
+          p.kv_cache == KvCache::Fp8};
+}
+
+class VramPlanShapes : public ::testing::TestWithParam<DemoShapes> {};
+
+TEST_P(VramPlanShapes, MonotoneInTheBudgetAndNeverOverIt) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(GetParam());
+  for (const std::int64_t songs : {1, 4}) {
+    VramRequest r{.song_ms = 60000, .songs = songs};
+    bool planned = false;
+    std::tuple<int, int, int, int> last{1, 1, 1, 1};
+    for (double gb = 0.02; gb <= 80.0; gb *= 1.05) {
+      r.budget_bytes = static_cast<std::size_t>(gb * kGb);
+      try {
+        const VramPlan p = plan_vram(shapes.mula, shapes.codec, r);
+        planned = true;
+        EXPECT_LE(p.total(), r.budget_bytes) << gb << " GB";
+        EXPECT_LE(rank(p), last) << gb << " GB: a larger budget chose a less precise plan";
+        EXPECT_GE(p.most_songs, songs) << gb << " GB";
+        EXPECT_GE(p.longest_song_ms, r.song_ms) << gb << " GB";
+        last = rank(p);
+      } catch (const OutOfMemory&) {
+        EXPECT_FALSE(planned) << gb << " GB fits nothing, a smaller budget did";
+      }
+    }
+    EXPECT_TRUE(planned);
+    EXPECT_EQ(last, std::make_tuple(0, 0, 0, 0)) << "80 GB holds the most precise plan";
+  }
+}
+
+// The error's smallest budget plans; a little less does not.
+TEST_P(VramPlanShapes, TheErrorNamesABudgetThatFits) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(GetParam());
+  VramRequest r{.budget_bytes = 1000, .song_ms = 240000, .songs = 2};
+  std::string message;
+  try {
+    plan_vram(shapes.mula, shapes.codec, r);
+  } catch (const OutOfMemory& e) {
+    message = e.what();
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(message, m, std::regex("smallest budget that does is ([0-9.]+) GB"))) << message;
+  r.budget_bytes = static_cast<std::size_t>(std::stod(m[1]) * kGb);
+  const VramPlan p = plan_vram(shapes.mula, shapes.codec, r);
+  EXPECT_LE(p.total(), r.budget_bytes);
+  r.budget_bytes = p.total() - 1;
+  EXPECT_THROW(plan_vram(shapes.mula, shapes.codec, r), OutOfMemory);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, VramPlanShapes, ::testing::Values(DemoShapes::Demo, DemoShapes::Released3B),
+                         [](const auto& info) { return std::string(kDemoShapesNames[static_cast<int>(info.param)]) == "3B"
+                                                           ? std::string("Released3B") : std::string("Demo"); });
+
+// The guide's budgets at the released shapes, one 240 s song of a short prompt (64 tokens: tags and
+// a verse): the whole pipeline on the GPU at 6 GB, and 8 and 12 GB use their headroom for a more
+// precise plan. (A 300-token prompt needs 0.13 GB more at 6 GB, and the codec goes to the CPU.)
+TEST(VramPlan, TheGuidesBudgetsKeepTheCodecOnTheGpu) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(DemoShapes::Released3B);
+  std::tuple<int, int, int, int> last{2, 2, 2, 2};
+  for (const double gb : {6.0, 8.0, 12.0}) {
+    const VramPlan p =
+        plan_vram(shapes.mula, shapes.codec, {.budget_bytes = static_cast<std::size_t>(gb * kGb), .prompt_tokens = 64});
+    EXPECT_EQ(p.codec_device, Device::Cuda) << gb << " GB";
+    EXPECT_LT(rank(p), last) << gb << " GB plans nothing more precise than the budget below it";
+    last = rank(p);
+    std::printf("%s", describe(p).c_str());
+  }
+}
+
+// Fixed choices are kept: a bf16 LM does not fit 6 GB at the released shapes, whatever else.
+TEST(VramPlan, KeepsTheUsersChoices) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(DemoShapes::Released3B);
+  VramRequest r{.budget_bytes = static_cast<std::size_t>(80 * kGb), .kv_cache = KvCache::Fp8};
+  r.codec_precision = Precision::FP8;
+  const VramPlan roomy = plan_vram(shapes.mula, shapes.codec, r);
+  EXPECT_EQ(roomy.kv_cache, KvCache::Fp8);
+  EXPECT_EQ(roomy.codec_precision, Precision::FP8);
+  EXPECT_EQ(roomy.precision, Precision::BF16);
+  r = {.budget_bytes = static_cast<std::size_t>(6 * kGb), .precision = Precision::BF16};
+  EXPECT_THROW(plan_vram(shapes.mula, shapes.codec, r), OutOfMemory);
+  r = {.budget_bytes = static_cast<std::size_t>(6 * kGb), .codec_device = Device::Cpu};
+  EXPECT_EQ(plan_vram(shapes.mula, shapes.codec, r).codec_device, Device::Cpu);
+}
+
+// The plan's KV cache per frame is what alloc_kv allocates for one position of every layer, CFG
+// batch 2, in bf16 and fp8.
+TEST(VramPlan, KvCachePerFrameIsWhatAllocKvAllocates) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(DemoShapes::Released3B);
+  const LlamaFlavor& bb = llama_flavor(shapes.mula.backbone_flavor);
+  CpuBackend cpu;
+  for (const KvCache kv : {KvCache::Auto, KvCache::Fp8}) {
+    const KvTensor k = alloc_kv(cpu, {2, 1, bb.kv_heads, bb.head_dim()}, kv_cache_dtype(kv, DType::BF16));
+    const std::size_t per_layer = 2 * (k.data.bytes() + (k.fp8() ? k.scale.bytes() : 0));
+    const VramNeeds n = vram_needs(shapes.mula, shapes.codec, {}, Precision::FP8, Precision::FP8, Device::Cuda, kv);
+    EXPECT_EQ(n.kv_per_frame, per_layer * static_cast<std::size_t>(bb.layers)) << kv_cache_name(kv);
+  }
+}
+
+TEST(VramPlan, BadBudgetsAreClearErrors) {
+  EXPECT_EQ(parse_vram_budget_gb(6, "--vram_budget_gb"), static_cast<std::size_t>(6e9));
+  for (const double bad : {0.0, -1.0, std::nan("")}) {
+    try {
+      parse_vram_budget_gb(bad, "--vram_budget_gb");
+      ADD_FAILURE() << bad;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("--vram_budget_gb"), std::string::npos);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hs
