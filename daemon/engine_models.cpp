@@ -34,8 +34,10 @@ DaemonConfig with_vram_plan(const DaemonConfig& config) {
   const ModelConfig& model = config.model;
   if (model.vram_budget_gb.empty()) return config;
   const BackendChoice choice = checked_backend_choice(model);
-  if (choice.device != Device::Cuda) throw ConfigError("model.vram_budget_gb plans device memory: it needs model.device cuda");
-  if (model.path.empty()) throw ConfigError("model.path: required (set it in the file, with --model_path or HEARTSTREAM_MODEL_PATH)");
+  if (choice.device != Device::Cuda)
+    throw ConfigError("model.vram_budget_gb plans device memory: it needs model.device cuda");
+  if (model.path.empty())
+    throw ConfigError("model.path: required (set it in the file, with --model_path or HEARTSTREAM_MODEL_PATH)");
   const CheckpointPaths paths = resolve_checkpoint(model.path, model.version, /*need_codec=*/true);
   VramRequest request{.budget_bytes = model.vram_budget_gb == "free" ? cuda_free_bytes()
                                                                      : parse_vram_budget_gb(std::stod(model.vram_budget_gb),
@@ -52,7 +54,7 @@ DaemonConfig with_vram_plan(const DaemonConfig& config) {
   try {
     plan = plan_vram(read_mula_config(paths.mula_dir / "config.json"), read_codec_config(paths.codec_dir / "config.json"),
                      request);
-  } catch (const OutOfMemory& e) {
+  } catch (const Error& e) {  // nothing fits, or no plan keeps the file's settings
     throw ConfigError(std::string("model.vram_budget_gb: ") + e.what());
   }
   spdlog::info("{}", describe(plan));

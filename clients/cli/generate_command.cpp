@@ -48,7 +48,8 @@ struct GenerateOptions {
 void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& names, const std::string& tags,
                         const std::string& lyrics, BackendChoice& choice, KvCache& kv_cache) {
   constexpr std::string_view option = "--vram_budget_gb";
-  if (choice.device != Device::Cuda) throw InvalidArgument(std::string(option) + " plans device memory: it needs --device cuda");
+  if (choice.device != Device::Cuda)
+    throw InvalidArgument(std::string(option) + " plans device memory: it needs --device cuda");
   check_backend_choice(choice, names);
   double gb = 0;
   if (*o.vram_budget_gb == "free") {
@@ -73,7 +74,8 @@ void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& name
   request.codec_device = choice.codec_device;
   request.codec_precision = choice.codec_precision;
   if (o.kv_cache_given) request.kv_cache = kv_cache;
-  const VramPlan plan = plan_vram(read_mula_config(paths.mula_dir / "config.json"), read_codec_config(paths.codec_dir / "config.json"), request);
+  const VramPlan plan =
+      plan_vram(read_mula_config(paths.mula_dir / "config.json"), read_codec_config(paths.codec_dir / "config.json"), request);
   std::fprintf(stderr, "%s", describe(plan).c_str());
   choice.precision = plan.precision;
   choice.codec_device = plan.codec_device;

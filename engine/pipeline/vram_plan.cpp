@@ -197,7 +197,9 @@ VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramR
     plan.longest_song_ms = (static_cast<std::int64_t>((room - buffers) / n.kv_per_frame) - r.prompt_tokens - 1) * kFrameMs;
     return plan;
   }
-  if (smallest == 0) throw InvalidArgument("vram plan: no configuration keeps the fixed choices");
+  if (smallest == 0)
+    throw InvalidArgument("vram plan: no plan keeps the settings given (it plans the language model in bf16 or fp8, "
+                          "the codec in bf16 or fp8 on the GPU or fp32 on the CPU)");
   throw OutOfMemory("vram budget " + gb(r.budget_bytes) + ": nothing fits " + std::to_string(r.songs) + " song" +
                     (r.songs == 1 ? "" : "s") + " of " + std::to_string(r.song_ms / 1000) +
                     " s; the smallest budget that does is " + gb_up(smallest) +
