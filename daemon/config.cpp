@@ -162,7 +162,9 @@ const std::vector<Field>& fields() {
       {"model.version", [](DaemonConfig& c, auto& p, auto& v) { c.model.version = parse_nonempty(p, v); }},
       {"model.device", [](DaemonConfig& c, auto& p, auto& v) { c.model.device = parse_choice(p, v, {"cpu", "cuda"}); }},
       {"model.precision",
-       [](DaemonConfig& c, auto& p, auto& v) { c.model.precision = parse_choice(p, v, {"fp32", "bf16", "fp8"}); }},
+       [](DaemonConfig& c, auto& p, auto& v) {
+         c.model.precision = parse_choice(p, v, {"fp32", "bf16", "fp8", "nf4", "int4"});
+       }},
       {"model.codec_device",
        [](DaemonConfig& c, auto& p, auto& v) { c.model.codec_device = parse_choice(p, v, {"cpu", "cuda"}); }},
       {"model.codec_precision",

@@ -54,7 +54,7 @@ struct ModelConfig {
   std::string path;             // checkpoint folder (HeartMuLa-oss-<version>/, HeartCodec-oss/, ...); required to serve
   std::string version = "3B";   // HeartMuLa-oss-<version>
   std::string device = "cpu";   // cpu | cuda: where the LM runs, and the codec unless codec_device says
-  std::string precision = "fp32";  // fp32 | bf16 | fp8: the LM's weights (bf16 and fp8 need cuda)
+  std::string precision = "fp32";  // fp32 | bf16 | fp8 | nf4 | int4: the LM's weights (all but fp32 need cuda)
   std::optional<std::string> codec_device;  // cpu | cuda; unset: follows device
   // fp32 | bf16 | fp8: HeartCodec's linears; unset: precision when the codec shares the LM's device,
   // else that device's default (BackendChoice::codec_precision_or_default)

@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
   add_override(app, o, "--device", "model.device",
                "cpu | cuda: where the LM runs, and the codec unless --codec_device (overrides model.device)");
   add_override(app, o, "--precision", "model.precision",
-               "fp32 | bf16 | fp8: the LM's weights, and the codec's unless --codec_precision; bf16 and fp8 need "
-               "cuda (overrides model.precision)");
+               "fp32 | bf16 | fp8 | nf4 | int4: the LM's weights, and the codec's unless --codec_precision (not "
+               "4-bit: the codec then takes fp8); all but fp32 need cuda (overrides model.precision)");
   add_override(app, o, "--codec_device", "model.codec_device",
                "cpu | cuda: where HeartCodec runs (default: the LM's device; overrides model.codec_device)");
   add_override(app, o, "--codec_precision", "model.codec_precision",

@@ -32,6 +32,7 @@
 #include "kernels/gather_rows.cuh"
 #include "kernels/gemv.cuh"
 #include "kernels/lt_matmul.h"
+#include "kernels/q4.cuh"
 #include "kernels/quantize_fp8.cuh"
 #include "kernels/sample.cuh"
 
@@ -119,6 +120,57 @@ void gemm_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"impl(0=gemv,1=lt)", "type(1=bf16,2=fp8)", "M", "N", "K"})->UseManualTime()->Unit(benchmark::kMicrosecond);
 }
 BENCHMARK(BM_Gemm)->Apply(gemm_args);
+
+// args: N, K. The 4-bit GEMV (kernels/q4.cuh, NF4 table) at M = 2 (a CFG frame's rows) over
+// rotating weights, bf16 x; GB/s counts the codes, block scales and x read and the output written,
+// against bench_codec_cuda's BM_CopyBandwidth as the ceiling.
+void BM_GemvQ4(benchmark::State& state) {
+  const std::int64_t m = 2, n = state.range(0), k = state.range(1);
+  const std::size_t code_bytes = static_cast<std::size_t>(n * k / 2);
+  const std::size_t scale_bytes = static_cast<std::size_t>(n * (k / kernels::kQ4BlockValues)) * sizeof(float);
+  cudaStream_t stream;
+  CUDA_CHECK(cudaStreamCreate(&stream));
+  const std::size_t copies = std::min<std::size_t>(kGemmLaunches, (kGemmRotationBytes + code_bytes - 1) / code_bytes);
+  std::vector<void*> codes(copies), scales(copies);
+  for (std::size_t i = 0; i < copies; ++i) {
+    codes[i] = device_random(code_bytes);
+    std::vector<float> host(scale_bytes / sizeof(float), 0.01f);
+    CUDA_CHECK(cudaMalloc(&scales[i], scale_bytes));
+    CUDA_CHECK(cudaMemcpy(scales[i], host.data(), scale_bytes, cudaMemcpyHostToDevice));
+  }
+  void* x = device_random(static_cast<std::size_t>(m * k) * 2);
+  void* out = device_random(static_cast<std::size_t>(m * n) * sizeof(float));
+  kernels::Q4Table table{};
+  for (int c = 0; c < 16; ++c) table.values[c] = static_cast<float>(c - 8) / 8.0f;
+  time_on_stream(state, stream, [&] {
+    for (int i = 0; i < kGemmLaunches; ++i) {
+      const std::size_t r = static_cast<std::size_t>(i) % copies;
+      kernels::gemv_q4({x, codes[r], nullptr, nullptr, {out}, {n}, m, k, n, kernels::ElementType::BF16,
+                        kernels::WeightType::BF16, kernels::ElementType::F32, false, false},
+                       static_cast<const float*>(scales[r]), table, stream);
+    }
+  });
+  const double bytes = static_cast<double>(code_bytes + scale_bytes) + static_cast<double>(m * k * 2 + m * n * 4);
+  state.counters["us_per_gemv"] =
+      benchmark::Counter(kGemmLaunches / 1e6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["GB/s"] = benchmark::Counter(kGemmLaunches * bytes / kGiga, benchmark::Counter::kIsIterationInvariantRate);
+  for (std::size_t i = 0; i < copies; ++i) {
+    cudaFree(codes[i]);
+    cudaFree(scales[i]);
+  }
+  cudaFree(x);
+  cudaFree(out);
+  cudaStreamDestroy(stream);
+}
+BENCHMARK(BM_GemvQ4)
+    ->Args({3072, 3072})
+    ->Args({5120, 3072})
+    ->Args({16384, 3072})
+    ->Args({3072, 8192})
+    ->Args({8197, 3072})
+    ->ArgNames({"N", "K"})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // args: visible keys, cache (0 = bf16, 1 = fp8 with a scale per key and kv head). Backbone decode
 // shapes: batch 2, 24 heads, 8 kv heads, head_dim 128. GB/s counts the cache bytes read.
@@ -302,8 +354,8 @@ void BM_FrameStep(benchmark::State& state) {
   state.counters["host_table_gb"] = static_cast<double>(m.model->weights().audio_embeddings.bytes()) / kGiga;
 }
 BENCHMARK(BM_FrameStep)
-    ->ArgsProduct({{1, 2}, {1, 0}, {0, 1}})
-    ->ArgNames({"precision(1=bf16,2=fp8)", "graphs", "fp8_kv"})
+    ->ArgsProduct({{1, 2, 3, 4}, {1, 0}, {0, 1}})
+    ->ArgNames({"precision(1=bf16,2=fp8,3=nf4,4=int4)", "graphs", "fp8_kv"})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
@@ -331,8 +383,8 @@ void BM_Prefill(benchmark::State& state) {
   state.counters["peak_mem_gb"] = static_cast<double>(m.backend->peak_allocated_bytes()) / kGiga;
 }
 BENCHMARK(BM_Prefill)
-    ->ArgsProduct({{1, 2}, {kPromptTokens, 1000}, {0, 1}})
-    ->ArgNames({"precision(1=bf16,2=fp8)", "prompt", "fp8_kv"})
+    ->ArgsProduct({{1, 2, 3, 4}, {kPromptTokens, 1000}, {0, 1}})
+    ->ArgNames({"precision(1=bf16,2=fp8,3=nf4,4=int4)", "prompt", "fp8_kv"})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 

@@ -132,7 +132,8 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--precision", opt->precision,
                   "Language-model weights, and the codec's unless --codec_precision: fp32 (the reference; the CPU "
-                  "computes only this) | bf16 | fp8 (cuda)")
+                  "computes only this) | bf16 | fp8 (cuda) | nf4 | int4 (4-bit, experimental, cuda; the codec then "
+                  "fp8)")
       ->capture_default_str();
   cmd->add_option("--codec_device", opt->codec_device,
                   "Where HeartCodec runs: cpu | cuda (default: --device; cpu spares a small card's memory)");

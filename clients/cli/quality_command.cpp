@@ -64,7 +64,7 @@ void run_quality(const QualityOptions& o) {
   const Device device = parse_device(o.device, names.device);
   const Precision reference = parse_precision(o.reference, names.precision);
   const KvCache kv_cache = parse_kv_cache(o.kv_cache, "--kv_cache");
-  if (o.precisions.empty()) throw InvalidArgument("--precisions: name at least one of fp32, bf16, fp8");
+  if (o.precisions.empty()) throw InvalidArgument("--precisions: name at least one of fp32, bf16, fp8, nf4, int4");
   std::vector<Precision> precisions;
   for (const std::string& p : o.precisions) precisions.push_back(parse_precision(p, "--precisions"));
   if (o.layer_frames < 0) throw InvalidArgument("--layer_frames " + std::to_string(o.layer_frames) + " is negative");
@@ -95,7 +95,10 @@ void run_quality(const QualityOptions& o) {
   const CodecBackendFactory make_backend = [&](Precision p) {
     return make_codec_backend(device, backend_precision(device, p), names);
   };
-  const CodecQualityRun audio = measure_codec(make_backend, paths.codec_dir, reference, precisions, codes, o.seed,
+  std::vector<Precision> codec_precisions;  // the codec has no 4-bit path (nf4 / int4 measure the LM alone)
+  for (const Precision p : precisions)
+    if (!is_4bit(p)) codec_precisions.push_back(p);
+  const CodecQualityRun audio = measure_codec(make_backend, paths.codec_dir, reference, codec_precisions, codes, o.seed,
                                               o.streaming ? o.chunk_frames : std::vector<std::int64_t>{});
 
   QualityReport report;
@@ -142,7 +145,7 @@ void add_quality_command(CLI::App& app) {
                   "The measured precisions' LM KV cache: auto | fp8 (the reference keeps auto; --reference bf16 "
                   "--precisions bf16 --kv_cache fp8 measures the fp8 cache alone)")
       ->capture_default_str();
-  cmd->add_option("--precisions", opt->precisions, "Precisions to measure, comma-separated (fp32, bf16, fp8)")
+  cmd->add_option("--precisions", opt->precisions, "Precisions to measure, comma-separated (fp32, bf16, fp8; nf4, int4: the LM only)")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--tags", opt->tags, "The request's tags")->capture_default_str();

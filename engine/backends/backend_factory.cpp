@@ -14,8 +14,11 @@ namespace hs {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, Device>, 2> kDevices{{{"cpu", Device::Cpu}, {"cuda", Device::Cuda}}};
-constexpr std::array<std::pair<std::string_view, Precision>, 3> kPrecisions{
-    {{"fp32", Precision::F32}, {"bf16", Precision::BF16}, {"fp8", Precision::FP8}}};
+constexpr std::array<std::pair<std::string_view, Precision>, 5> kPrecisions{{{"fp32", Precision::F32},
+                                                                           {"bf16", Precision::BF16},
+                                                                           {"fp8", Precision::FP8},
+                                                                           {"nf4", Precision::NF4},
+                                                                           {"int4", Precision::INT4}}};
 // The precision the CPU runs songs at: the fp32 reference. (CpuBackend::load_linear can also
 // simulate bf16 / fp8 weights in fp32 arithmetic, for measuring their error in tests; that is as
 // slow as fp32 and no use for a song.)
@@ -102,7 +105,7 @@ bool cuda_device_available() {
 
 Precision BackendChoice::codec_precision_or_default() const {
   if (codec_precision) return *codec_precision;
-  if (codec_device_or_default() == device) return precision;
+  if (codec_device_or_default() == device) return is_4bit(precision) ? Precision::FP8 : precision;
   return codec_device_or_default() == Device::Cpu ? kCpuPrecision : Precision::FP8;
 }
 
@@ -118,7 +121,7 @@ void check_device_precision(Device device, Precision precision, std::string_view
   if (device == Device::Cpu && precision != kCpuPrecision)
     throw InvalidArgument(std::string(precision_option) + " " + std::string(precision_name(precision)) +
                           ": the CPU backend computes in " + std::string(precision_name(kCpuPrecision)) +
-                          "; bf16 and fp8 need " + std::string(device_option) + " cuda");
+                          "; bf16, fp8, nf4 and int4 need " + std::string(device_option) + " cuda");
 }
 
 }  // namespace
@@ -129,6 +132,10 @@ void check_backend_choice(const BackendChoice& choice, const BackendOptionNames&
   check_device_precision(choice.codec_device_or_default(), choice.codec_precision_or_default(),
                          choice.codec_device ? names.codec_device : names.device,
                          choice.codec_precision ? names.codec_precision : names.precision);
+  if (is_4bit(choice.codec_precision_or_default()))
+    throw InvalidArgument(std::string(names.codec_precision) + " " +
+                          std::string(precision_name(choice.codec_precision_or_default())) +
+                          ": 4-bit weights are for the language model; the codec takes fp32, bf16 or fp8");
 }
 
 ModelBackends make_model_backends(const BackendChoice& choice, const BackendOptionNames& names) {

@@ -42,10 +42,10 @@ struct BackendOptionNames {
 
 // "cpu" | "cuda"; InvalidArgument naming the option, the value and the allowed values otherwise.
 Device parse_device(std::string_view text, std::string_view option = "device");
-// "fp32" | "bf16" | "fp8"; InvalidArgument as parse_device.
+// "fp32" | "bf16" | "fp8" | "nf4" | "int4"; InvalidArgument as parse_device.
 Precision parse_precision(std::string_view text, std::string_view option = "precision");
 std::string_view device_name(Device device);           // "cpu" | "cuda"
-std::string_view precision_name(Precision precision);  // "fp32" | "bf16" | "fp8"
+std::string_view precision_name(Precision precision);  // "fp32" | "bf16" | "fp8" | "nf4" | "int4"
 
 // Whether this build holds the CUDA backend (HEARTSTREAM_CUDA found a toolkit), and whether it
 // also sees a CUDA device on this machine.

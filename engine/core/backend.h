@@ -12,28 +12,41 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
 
 #include "engine/core/error.h"
+#include "engine/core/q4_quantize.h"
 #include "engine/core/tensor.h"
 
 namespace hs {
 
-// Compute format of linear-layer weights.
-enum class Precision : std::uint8_t { F32, BF16, FP8 };
+// Compute format of linear-layer weights. NF4 / INT4: 4-bit codes with a scale per block of 64
+// (engine/core/q4_quantize.h; experimental, the language model's linears only).
+enum class Precision : std::uint8_t { F32, BF16, FP8, NF4, INT4 };
+
+inline bool is_4bit(Precision p) { return p == Precision::NF4 || p == Precision::INT4; }
+
+// The 4-bit table of an NF4 / INT4 linear `in` wide; none for the other precisions, and for rows
+// that are not whole blocks of kQ4Block (those linears stay bf16).
+inline std::optional<Q4Format> q4_format(Precision p, std::int64_t in) {
+  if (!is_4bit(p) || in % kQ4Block != 0) return std::nullopt;
+  return p == Precision::NF4 ? Q4Format::NF4 : Q4Format::INT4;
+}
 
 // A linear layer prepared for one backend: y = x · valuesᵀ (· scales) + bias.
 struct Weight {
-  Tensor values;  // [out, in] in the backend's weight format
-  Tensor scales;  // fp8 only: fp32 [out] per-output-channel scales; undefined otherwise
+  Tensor values;  // [out, in] in the backend's weight format; 4-bit: U8 [out, in / 2] codes
+  Tensor scales;  // fp8: fp32 [out] per-output-channel scales; 4-bit: fp32 [out, in / 64]; else undefined
   Tensor bias;    // fp32 [out] or undefined
   // Rows of values' storage (≥ out; the rows past out are zeros): a backend pads weights whose GEMMs
   // want a multiple of 16 rows. 0: out.
   std::int64_t stored_rows = 0;
+  std::optional<Q4Format> q4;  // set when values hold 4-bit codes of this table
   std::int64_t out_features() const { return values.dim(0); }
-  std::int64_t in_features() const { return values.dim(1); }
+  std::int64_t in_features() const { return q4 ? 2 * values.dim(1) : values.dim(1); }
 };
 
 // Keys or values of a KV cache: data [.., kv_heads, head_dim] in the activation or narrow dtype, or
@@ -166,7 +179,7 @@ class Backend {
     for (Tensor* out : outs) {
       const std::int64_t end = begin + out->dim(1);
       auto rows = [&](const Tensor& t) { return t.defined() ? t.slice(begin, end) : Tensor(); };
-      linear(x, Weight{rows(w.values), rows(w.scales), rows(w.bias)}, *out);
+      linear(x, Weight{rows(w.values), rows(w.scales), rows(w.bias), 0, w.q4}, *out);
       begin = end;
     }
   }
@@ -177,7 +190,7 @@ class Backend {
     const std::int64_t f = w.out_features() / 2;
     auto half = [&](std::int64_t begin) {
       return Weight{w.values.slice(begin, begin + f), w.scales.defined() ? w.scales.slice(begin, begin + f) : Tensor(),
-                    Tensor()};
+                    Tensor(), 0, w.q4};
     };
     linear(x, half(0), gate);
     linear(x, half(f), up);

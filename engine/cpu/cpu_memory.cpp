@@ -57,8 +57,11 @@ Weight CpuBackend::load_linear(const Tensor& weight, const Tensor* bias, Precisi
     return load_quantized_linear(q.values, q.scales, bias);
   }
   Weight w;
-  // BF16: the values a bf16 device holds, computed in fp32.
-  w.values = precision == Precision::BF16 ? weight.to_bf16().to_f32() : weight.to_f32();
+  const std::optional<Q4Format> q4 = q4_format(precision, weight.dim(1));
+  // BF16 (and 4-bit rows of another width): the values a bf16 device holds, computed in fp32;
+  // 4-bit: the values its codes stand for.
+  w.values = q4 ? dequantize_q4(quantize_q4(weight, *q4), *q4)
+                : precision == Precision::F32 ? weight.to_f32() : weight.to_bf16().to_f32();
   w.bias = load_bias(bias, weight.dim(0), op);
   return w;
 }

@@ -11,6 +11,7 @@
 #include "kernels/gather_rows.cuh"
 #include "kernels/gemv.cuh"
 #include "kernels/kv_store.cuh"
+#include "kernels/q4.cuh"
 #include "kernels/quantize_fp8.cuh"
 #include "kernels/rms_norm.cuh"
 #include "kernels/rope.cuh"
@@ -76,9 +77,13 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   check_that(!residual_gate || (accumulate && rows > kernels::kGemvMaxRows), op, "a residual gate needs GEMM rows");
   check_that(!gated || (out_features % 2 == 0 && !w.bias.defined() && w.values.dtype() != DType::F32), op,
              "a gated linear needs an even bf16 / fp8 stack without bias");
-  const kernels::WeightType type = weight_type(w.values.dtype());
+  // 4-bit codes run as bf16 weights: their GEMV reads the codes, prefill GEMMs widen them to bf16.
+  const kernels::WeightType type = w.q4 ? kernels::WeightType::BF16 : weight_type(w.values.dtype());
   check_that(type != kernels::WeightType::F32 || act == DType::F32, op, "F32 weights need F32 x");
-  const bool fp8 = type == kernels::WeightType::FP8;
+  const bool fp8 = !w.q4 && type == kernels::WeightType::FP8;
+  if (w.q4) check_tensor(w.scales, DType::F32, op, "block scales");
+  kernels::Q4Table table{};
+  if (w.q4) std::copy(q4_table(*w.q4).begin(), q4_table(*w.q4).end(), table.values);
   if (fp8) check_tensor(w.scales, DType::F32, op, "scales");
   if (w.bias.defined()) check_tensor(w.bias, DType::F32, op, "bias");
   const kernels::ElementType x_type = cuda::element_type(act, op, "x");
@@ -95,7 +100,8 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
         p.widths[i] = outs[i]->dim(1);
         p.out[i] = static_cast<char*>(outs[i]->raw()) + r * p.widths[i] * dtype_size(out.dtype());
       }
-      kernels::gemv(p, s.stream);
+      if (w.q4) kernels::gemv_q4(p, static_cast<const float*>(w.scales.raw()), table, s.stream);
+      else kernels::gemv(p, s.stream);
     }
   };
   if (rows <= kernels::kGemvMaxRows) return gemv_rows(0, rows);  // decode: a memory-bound skinny GEMM
@@ -103,7 +109,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   // GEMM input: x itself when its type is the weights', else converted into scratch. GEMM output:
   // fp32 for fp32 weights, else bf16; straight into out when it fits, else scratch. Rows go in
   // passes that fit the scratch (the offline window's stacked MLP projections may not).
-  const bool widen = fp8 && !s.fp8_tensor_cores;
+  const bool widen = (fp8 && !s.fp8_tensor_cores) || w.q4;
   const kernels::WeightType gemm_type = widen ? kernels::WeightType::BF16 : type;
   const bool native = gemm_type == kernels::WeightType::F32 || (gemm_type == kernels::WeightType::BF16 && act == DType::BF16);
   const kernels::ElementType gemm_out_type =
@@ -122,8 +128,12 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   const void* gemm_w = w.values.raw();
   if (widen) {
     const std::int64_t count = stride * in;
-    check_that(s.widened.numel() >= count, op, "the portable path's widened weights hold fewer values than the weight");
-    kernels::widen_fp8(gemm_w, s.widened.raw(), count, s.stream);
+    check_that(s.widened.numel() >= count, op, "the widened weights hold fewer values than the weight");
+    if (w.q4)
+      kernels::widen_q4({gemm_w, static_cast<const float*>(w.scales.raw()), s.widened.raw(), out_features, stride, in},
+                        table, s.stream);
+    else
+      kernels::widen_fp8(gemm_w, s.widened.raw(), count, s.stream);
     gemm_w = s.widened.raw();
   }
   for (std::int64_t r0 = 0; r0 < rows; r0 += pass_rows) {

@@ -9,6 +9,7 @@
 
 #include "engine/cuda/cuda_state.h"
 #include "engine/core/fp8_quantize.h"
+#include "engine/core/q4_quantize.h"
 #include "kernels/copy_many.cuh"
 #include "kernels/cuda_check.h"
 
@@ -171,6 +172,19 @@ Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precis
     return load_quantized_linear(q.values, q.scales, bias);
   }
   Weight w;
+  if (const std::optional<Q4Format> q4 = q4_format(precision, weight.dim(1))) {
+    const Q4Weight q = quantize_q4(weight, *q4);
+    upload_weight(*this, q.codes, w);
+    w.scales = upload_exact(q.scales);
+    w.q4 = q4;
+    w.bias = upload_bias(*this, bias, weight.dim(0), op);
+    const std::int64_t widened = std::max(w.stored_rows, weight.dim(0)) * weight.dim(1);  // prefill GEMMs
+    if (state_->widened.numel() < widened) {
+      state_->widened = Tensor();
+      state_->widened = alloc({widened}, DType::BF16);
+    }
+    return w;
+  }
   upload_weight(*this, host_as(weight, precision == Precision::F32 ? DType::F32 : DType::BF16), w);
   w.bias = upload_bias(*this, bias, weight.dim(0), op);
   return w;

@@ -26,10 +26,15 @@ constexpr double kGb = 1e9;
 
 std::size_t element_bytes(Precision p) { return p == Precision::F32 ? 4 : p == Precision::BF16 ? 2 : 1; }
 
-// A linear [rows, in] as the CUDA backend stores it: rows padded, fp8 with an fp32 scale per row.
+// A linear [rows, in] as the CUDA backend stores it: rows padded, fp8 with an fp32 scale per row,
+// 4-bit as half a byte a value and an fp32 scale per block (bf16 when in is not whole blocks).
 std::size_t linear_bytes(std::int64_t rows, std::int64_t in, Precision p) {
   const auto padded = static_cast<std::size_t>((rows + kRowMultiple - 1) / kRowMultiple * kRowMultiple);
-  return padded * static_cast<std::size_t>(in) * element_bytes(p) + (p == Precision::FP8 ? padded * sizeof(float) : 0);
+  const auto width = static_cast<std::size_t>(in);
+  if (is_4bit(p))
+    return q4_format(p, in) ? padded * width / 2 + static_cast<std::size_t>(rows) * (width / kQ4Block) * sizeof(float)
+                            : linear_bytes(rows, in, Precision::BF16);
+  return padded * width * element_bytes(p) + (p == Precision::FP8 ? padded * sizeof(float) : 0);
 }
 
 bool ends_with(const std::string& s, std::string_view tail) { return s.ends_with(tail); }
@@ -120,7 +125,8 @@ struct Choice {
 // From the most precise to the smallest. The LM's precision matters most (logit error 0.107 at
 // fp8 against 0.028 for the fp8 KV cache, docs/fp8.md); the codec on the CPU is last: it does not
 // stream in real time at the released shapes.
-constexpr std::array<Choice, 9> kChoices{{
+// 4-bit language models (experimental) are planned only when asked for (--precision nf4 | int4).
+constexpr std::array<Choice, 13> kChoices{{
     {Precision::BF16, Precision::BF16, Device::Cuda, KvCache::Auto},
     {Precision::BF16, Precision::BF16, Device::Cuda, KvCache::Fp8},
     {Precision::BF16, Precision::FP8, Device::Cuda, KvCache::Auto},
@@ -129,11 +135,15 @@ constexpr std::array<Choice, 9> kChoices{{
     {Precision::FP8, Precision::BF16, Device::Cuda, KvCache::Fp8},
     {Precision::FP8, Precision::FP8, Device::Cuda, KvCache::Auto},
     {Precision::FP8, Precision::FP8, Device::Cuda, KvCache::Fp8},
+    {Precision::NF4, Precision::FP8, Device::Cuda, KvCache::Auto},
+    {Precision::NF4, Precision::FP8, Device::Cuda, KvCache::Fp8},
+    {Precision::INT4, Precision::FP8, Device::Cuda, KvCache::Auto},
+    {Precision::INT4, Precision::FP8, Device::Cuda, KvCache::Fp8},
     {Precision::FP8, Precision::F32, Device::Cpu, KvCache::Fp8},
 }};
 
 bool keeps(const Choice& c, const VramRequest& r) {
-  return (!r.precision || *r.precision == c.precision) && (!r.codec_device || *r.codec_device == c.codec_device) &&
+  return (r.precision ? *r.precision == c.precision : !is_4bit(c.precision)) && (!r.codec_device || *r.codec_device == c.codec_device) &&
          (!r.codec_precision || *r.codec_precision == c.codec_precision) && (!r.kv_cache || *r.kv_cache == c.kv);
 }
 
@@ -149,7 +159,10 @@ std::string gb_up(std::size_t bytes) {  // rounded up: a budget named in a messa
   return text;
 }
 
-const char* precision_text(Precision p) { return p == Precision::F32 ? "fp32" : p == Precision::BF16 ? "bf16" : "fp8"; }
+const char* precision_text(Precision p) {
+  constexpr std::array<const char*, 5> kNames{"fp32", "bf16", "fp8", "nf4", "int4"};  // by enum value
+  return kNames[static_cast<std::size_t>(p)];
+}
 
 }  // namespace
 
@@ -166,7 +179,7 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
     n.codec_weights = codec_weight_bytes(codec, codec_precision);
     n.fixed += kCodecBackendBytes;
   }
-  if (r.fp8_widened && precision == Precision::FP8) n.fixed += lm_widened_bytes(mula);
+  if ((r.fp8_widened && precision == Precision::FP8) || is_4bit(precision)) n.fixed += lm_widened_bytes(mula);
   if (r.fp8_widened && codec_device == Device::Cuda && codec_precision == Precision::FP8)
     n.fixed += codec_widened_bytes(codec);
   n.kv_per_frame = static_cast<std::size_t>(batch) * kv_bytes_per_position(bb, precision, kv_cache);

@@ -24,7 +24,7 @@ std::string error_of(Fn&& fn) {
 
 TEST(BackendFactory, NamesRoundTrip) {
   for (const Device d : {Device::Cpu, Device::Cuda}) EXPECT_EQ(parse_device(device_name(d)), d);
-  for (const Precision p : {Precision::F32, Precision::BF16, Precision::FP8})
+  for (const Precision p : {Precision::F32, Precision::BF16, Precision::FP8, Precision::NF4, Precision::INT4})
     EXPECT_EQ(parse_precision(precision_name(p)), p);
   EXPECT_EQ(device_name(Device::Cuda), "cuda");
   EXPECT_EQ(precision_name(Precision::FP8), "fp8");
@@ -33,8 +33,18 @@ TEST(BackendFactory, NamesRoundTrip) {
 TEST(BackendFactory, BadNamesListTheAllowedValues) {
   EXPECT_EQ(error_of([] { parse_device("gpu", "--device"); }), "--device 'gpu' is not one of cpu, cuda");
   EXPECT_EQ(error_of([] { parse_device("CUDA", "model.device"); }), "model.device 'CUDA' is not one of cpu, cuda");
-  EXPECT_EQ(error_of([] { parse_precision("f32", "--precision"); }), "--precision 'f32' is not one of fp32, bf16, fp8");
-  EXPECT_EQ(error_of([] { parse_precision(""); }), "precision '' is not one of fp32, bf16, fp8");
+  EXPECT_EQ(error_of([] { parse_precision("f32", "--precision"); }),
+            "--precision 'f32' is not one of fp32, bf16, fp8, nf4, int4");
+  EXPECT_EQ(error_of([] { parse_precision(""); }), "precision '' is not one of fp32, bf16, fp8, nf4, int4");
+}
+
+// The codec has no 4-bit path: beside a 4-bit language model it takes fp8 unless told otherwise.
+TEST(BackendFactory, TheCodecOfA4BitLanguageModelIsFp8) {
+  for (const Precision p : {Precision::NF4, Precision::INT4}) {
+    EXPECT_EQ((BackendChoice{Device::Cuda, p}.codec_precision_or_default()), Precision::FP8);
+    EXPECT_EQ((BackendChoice{Device::Cuda, p, std::nullopt, Precision::BF16}.codec_precision_or_default()), Precision::BF16);
+    EXPECT_EQ((BackendChoice{Device::Cuda, p, Device::Cpu}.codec_precision_or_default()), Precision::F32);
+  }
 }
 
 TEST(BackendFactory, CpuComputesInFp32Only) {
@@ -43,7 +53,7 @@ TEST(BackendFactory, CpuComputesInFp32Only) {
   for (const Precision p : {Precision::BF16, Precision::FP8})
     EXPECT_EQ(error_of([&] { check_backend_choice({Device::Cpu, p}, names); }),
               "--precision " + std::string(precision_name(p)) +
-                  ": the CPU backend computes in fp32; bf16 and fp8 need --device cuda");
+                  ": the CPU backend computes in fp32; bf16, fp8, nf4 and int4 need --device cuda");
 }
 
 TEST(BackendFactory, CudaWithoutTheBackendOrADeviceIsAClearError) {
@@ -72,7 +82,7 @@ TEST(BackendFactory, CodecSettingsAreCheckedUnderTheirOwnNames) {
   const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--codec_device",
                                  .codec_precision = "--codec_precision"};
   EXPECT_EQ(error_of([&] { check_backend_choice({Device::Cpu, Precision::F32, std::nullopt, Precision::BF16}, names); }),
-            "--codec_precision bf16: the CPU backend computes in fp32; bf16 and fp8 need --device cuda");
+            "--codec_precision bf16: the CPU backend computes in fp32; bf16, fp8, nf4 and int4 need --device cuda");
   if (cuda_device_available()) GTEST_SKIP() << "a CUDA device is present";
   const std::string message =
       error_of([&] { check_backend_choice({Device::Cpu, Precision::F32, Device::Cuda}, names); });

@@ -184,7 +184,7 @@ TEST_F(CliDecode, LowPrecisionOnTheCpuIsRefusedNamingPrecision) {
     const RunResult r = decode(short_case_, "--seed 1 --precision " + precision, dir_ / "x.wav");
     EXPECT_EQ(r.exit_code, 1) << precision;
     EXPECT_NE(r.err.find("heartstream: --precision " + precision +
-                         ": the CPU backend computes in fp32; bf16 and fp8 need --device cuda\n"),
+                         ": the CPU backend computes in fp32; bf16, fp8, nf4 and int4 need --device cuda\n"),
               std::string::npos)
         << r.err;
     EXPECT_FALSE(fs::exists(dir_ / "x.wav")) << precision;

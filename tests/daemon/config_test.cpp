@@ -138,7 +138,7 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {realtime_headroom: 0}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
       {"server: {realtime_headroom: 1.5}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
       {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
-      {"model: {precision: int4}", "model.precision"},
+      {"model: {precision: int8}", R"(model.precision (from test.yaml:1): expected one of fp32, bf16, fp8, nf4, int4, got "int8")"},
       {"model: {kv_cache_gb: -1}", "model.kv_cache_gb (from test.yaml:1): expected a number in [0, 4096]"},
       {"server: {prefill_per_round: -1}",
        R"(server.prefill_per_round (from test.yaml:1): expected an integer in 0..1048576, got "-1")"},

@@ -61,7 +61,7 @@ TEST(EngineModels, OnCudaTheCodecFollowsTheLanguageModelUnlessToldOtherwise) {
 TEST(EngineModels, CodecSettingsThatCannotRunAreConfigErrorsNamingTheirKeys) {
   const daemon::ModelConfig low_precision = demo_config("cpu", "fp32", std::nullopt, "bf16");
   EXPECT_EQ(load_error(low_precision),
-            "model.codec_precision bf16: the CPU backend computes in fp32; bf16 and fp8 need model.device cuda");
+            "model.codec_precision bf16: the CPU backend computes in fp32; bf16, fp8, nf4 and int4 need model.device cuda");
   EXPECT_THROW(daemon::checked_backend_choice(low_precision), daemon::ConfigError);
   if (cuda_device_available()) GTEST_SKIP() << "a CUDA device is present";
   const daemon::ModelConfig codec_on_cuda = demo_config("cpu", "fp32", "cuda");
@@ -88,7 +88,7 @@ TEST(EngineModels, CudaWhereThereIsNoneIsAConfigErrorNamingModelDevice) {
 TEST(EngineModels, Bf16AndFp8OnCpuAreConfigErrorsNamingModelPrecision) {
   for (const std::string precision : {"bf16", "fp8"})
     EXPECT_EQ(load_error(demo_config("cpu", precision)),
-              "model.precision " + precision + ": the CPU backend computes in fp32; bf16 and fp8 need model.device cuda");
+              "model.precision " + precision + ": the CPU backend computes in fp32; bf16, fp8, nf4 and int4 need model.device cuda");
 }
 
 }  // namespace

@@ -248,6 +248,56 @@ TEST(CudaLinearPortable, Fp8WeightsWidenedToBf16) {
   }
 }
 
+// 4-bit weights: the GEMV over the codes (≤ 4 rows) and the widened bf16 GEMM (above) against
+// the CPU holding the same dequantized values, for linear with a bias, linear_add, linear_parts
+// and linear_swiglu, fp32 and bf16 activations. Only bf16 roundings remain (x, the widened weights,
+// the output): the bf16 tolerance. A 96-wide linear is not whole blocks and loads as bf16.
+TEST(CudaLinear4Bit, CodesAgainstTheirDequantizedValues) {
+  HS_REQUIRE_GPU();
+  CpuBackend cpu;
+  std::mt19937 gen(10);
+  for (const Precision precision : {Precision::NF4, Precision::INT4})
+    for (const DType act : {DType::F32, DType::BF16}) {
+      CudaBackend& gpu = test::cuda_backend(act);
+      for (const std::int64_t rows : {1, 4, 40}) {
+        const std::int64_t in = 512, f = 100;
+        const std::string at = std::string(dtype_name(act)) + ", " + std::to_string(rows) + " rows: ";
+        const Tensor x = test::random_tensor({rows, in}, gen, act);
+        const Tensor w = test::random_tensor({2 * f, in}, gen, DType::BF16, 0.05f);
+        const Tensor b = test::random_tensor({2 * f}, gen, DType::F32);
+        const Tensor gx = gpu.upload(x);
+        const double tol = test::tolerance(DType::BF16);
+        const Weight gpu_wb = gpu.load_linear(w, &b, precision);
+        ASSERT_TRUE(gpu_wb.q4.has_value());
+        ASSERT_EQ(gpu_wb.in_features(), in);
+        Tensor want = Tensor::zeros({rows, 2 * f}, DType::F32), got = gpu.alloc({rows, 2 * f}, act);
+        cpu.linear(x, cpu.load_linear(w, &b, precision), want);
+        gpu.linear(gx, gpu_wb, got);
+        EXPECT_LE(test::normalised_error(gpu.download(got), want), tol) << at << "linear";
+        const Tensor residual = test::random_tensor({rows, 2 * f}, gen, act);
+        Tensor want_r = residual.clone(), got_r = gpu.upload(residual);
+        const Weight cpu_w = cpu.load_linear(w, nullptr, precision), gpu_w = gpu.load_linear(w, nullptr, precision);
+        cpu.linear_add(x, cpu_w, want_r);
+        gpu.linear_add(gx, gpu_w, got_r);
+        EXPECT_LE(test::normalised_error(gpu.download(got_r), want_r), tol) << at << "linear_add";
+        Tensor want_a = Tensor::zeros({rows, f}, DType::F32), want_b = want_a.clone();
+        Tensor got_a = gpu.alloc({rows, f}, act), got_b = gpu.alloc({rows, f}, act);
+        Tensor* const want_parts[] = {&want_a, &want_b};
+        Tensor* const got_parts[] = {&got_a, &got_b};
+        cpu.linear_parts(x, cpu_w, want_parts);
+        gpu.linear_parts(gx, gpu_w, got_parts);
+        EXPECT_LE(test::normalised_error(gpu.download(got_b), want_b), tol) << at << "linear_parts";
+        Tensor want_h = Tensor::zeros({rows, f}, DType::F32), gate = want_h.clone(), up = want_h.clone();
+        cpu.linear_swiglu(x, cpu_w, gate, up, want_h);
+        Tensor got_h = gpu.alloc({rows, f}, gpu.narrow_dtype(precision)), ggate = gpu.alloc({rows, f}, act),
+               gup = gpu.alloc({rows, f}, act);
+        gpu.linear_swiglu(gx, gpu_w, ggate, gup, got_h);
+        EXPECT_LE(test::normalised_error(gpu.download(got_h), want_h), tol) << at << "linear_swiglu";
+      }
+      EXPECT_FALSE(gpu.load_linear(test::random_tensor({8, 96}, gen, DType::BF16), nullptr, precision).q4.has_value());
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, CudaLinear,
     ::testing::Values(LinearCase{Precision::F32, 2, 512, 300, true}, LinearCase{Precision::F32, 64, 256, 96, false},
