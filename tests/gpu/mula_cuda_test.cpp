@@ -116,11 +116,11 @@ TEST_P(MulaCuda, GreedyFramesFp32) {
 
 // 4-bit weights (nf4, int4) on the device against the CPU holding the same dequantized values: the
 // GEMV over the codes and the widened prefill GEMMs add only bf16 roundings (bound as bf16's against
-// fp32, 1e-2, doubled for the widened weights' own rounding to bf16). The error against the fp32
-// goldens is the format's, printed and bounded loosely (it catches garbage, not quality; the
-// quality report at the released shapes is in docs/fp8.md).
+// fp32, 1e-2, doubled for the widened weights' own rounding to bf16; measured 0.006-0.011 on the
+// H200). The error against the fp32 goldens is the format's (measured 0.26-0.27 nf4, 0.31-0.32
+// int4, 2026-12-04), bounded at 0.4; the quality report at the released shapes is in docs/fp8.md.
 constexpr double kQ4AgainstSimulation = 2e-2;
-constexpr double kQ4AgainstGoldens = 0.5;
+constexpr double kQ4AgainstGoldens = 0.4;
 
 class MulaCuda4Bit : public ::testing::TestWithParam<std::tuple<test::LmCaseInfo, Precision>> {};
 
