@@ -37,8 +37,6 @@ std::size_t linear_bytes(std::int64_t rows, std::int64_t in, Precision p) {
   return padded * width * element_bytes(p) + (p == Precision::FP8 ? padded * sizeof(float) : 0);
 }
 
-bool ends_with(const std::string& s, std::string_view tail) { return s.ends_with(tail); }
-
 std::size_t numel(const Shape& shape) { return static_cast<std::size_t>(shape_numel(shape)); }
 
 // HeartMuLa: every linear at `p`; norms and biases fp32; the embedding tables in host memory.
@@ -59,9 +57,9 @@ std::size_t codec_weight_bytes(const CodecConfig& config, Precision p) {
   const Precision conv = p == Precision::F32 ? Precision::F32 : Precision::BF16;
   std::size_t bytes = 0;
   for (const auto& [name, shape] : codec_tensor_shapes(config)) {
-    if (ends_with(name, ".original0") || ends_with(name, ".weight_g")) continue;
+    if (name.ends_with(".original0") || name.ends_with(".weight_g")) continue;
     if (shape.size() == 3) bytes += linear_bytes(shape[0], shape[1] * shape[2], conv);
-    else if (shape.size() == 2 && ends_with(name, ".weight"))
+    else if (shape.size() == 2 && name.ends_with(".weight"))
       bytes += linear_bytes(shape[0], shape[1], p == Precision::FP8 && shape[1] % kFp8MinIn != 0 ? Precision::BF16 : p);
     else bytes += numel(shape) * sizeof(float);
   }
@@ -82,7 +80,7 @@ std::size_t lm_widened_bytes(const MulaConfig& config) {
 std::size_t codec_widened_bytes(const CodecConfig& config) {
   std::size_t largest = 0;
   for (const auto& [name, shape] : codec_tensor_shapes(config))
-    if (shape.size() == 2 && ends_with(name, ".weight")) largest = std::max(largest, numel(shape));
+    if (shape.size() == 2 && name.ends_with(".weight")) largest = std::max(largest, numel(shape));
   return 3 * largest * 2;
 }
 
