@@ -69,7 +69,7 @@ struct ModelConfig {
   // memory at start); empty: no plan. With it the daemon plans (engine/pipeline/vram_plan.h) what
   // the keys above leave open — precision fp32 and kv_cache auto count as open — sizes the KV pool
   // from what remains, logs the plan and holds every device allocation within the budget.
-  std::string vram_budget_gb;
+  std::string vram_budget_gb{};
   std::size_t vram_budget_bytes = 0;  // set by with_vram_plan (engine_models.h): the budget the backends hold to
 };
 

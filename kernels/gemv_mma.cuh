@@ -1,6 +1,5 @@
-// The tensor-core path of gemv (gemv.cuh) for fp8 E4M3 weights: the M ≤ 4 x rows (bf16, or fp32
-// rounded to bf16 on load) are the A operand of mma.m16n8k16 (rows ≥ M zero), 8 weight rows the B operand, fp32
-// accumulation. fp8 weights are widened to bf16 with integer ops (E4M3 bits placed as bf16 bits
+// The tensor-core path of gemv (gemv.cuh) for fp8 E4M3 weights (the kernel: gemv_mma_kernel.cuh,
+// which 4-bit weights share). fp8 weights are widened to bf16 with integer ops (E4M3 bits placed as bf16 bits
 // are the value times 2^-120, exactly; the factor is undone with the per-channel scale), so no
 // conversion instruction or scalar FMA runs per weight: the SIMT kernel spent ~40% of its time
 // there (H200, 2026-11-25: fp8 frame 5.74 → 5.25 ms). For bf16 weights the same structure was

@@ -1,116 +1,95 @@
 #include <algorithm>
+#include <cstring>
 #include <string>
 
-#include "kernels/common.cuh"
-#include "kernels/gemv_epilogue.cuh"
+#include "kernels/gemv_mma_kernel.cuh"
 #include "kernels/q4.cuh"
 
 namespace hs::kernels {
 namespace {
 
-constexpr int kWarpsPerBlock = 4;
-constexpr int kThreads = kWarpsPerBlock * kWarpSize;
-// Two features per warp (a gated warp: gate j and up F + j): at the decode shapes (K = 3072: 96
-// vectors a row) more warps hide the loads' latency better than more features per warp (H200,
-// 2026-12-04: 4 features per warp read 3072 x 3072 at 443 GB/s).
-constexpr int kFeaturesPerWarp = 2;
-constexpr int kHalf = kFeaturesPerWarp / 2;
-constexpr int kUnroll = 4;               // 16-byte code vectors in flight per lane and feature
-constexpr int kCodesPerVector = 32;      // 16 bytes
-constexpr int kCodesPerWord = 8;
+// A lane's 16 codes of a chunk are 8 bytes of one 64-value block: the block scale is the chunk's.
+struct Q4Weights {
+  using Vector = uint2;
+  static constexpr int kBits = 4;
+  static constexpr int kUnroll = 8;  // gemv_mma_kernel.cuh: the sweep that chose these two
+  static constexpr int kSmallGridBlocksPerSm = 3;
+  static constexpr bool kBlockScaled = true;
+  const float* block_scales;
+  float unit;
+
+  __device__ __forceinline__ float scale(const GemvParams&, std::int64_t) const { return unit; }
+};
+
+// Any 16 bf16 values: code c's low and high bytes from tables of 16 bytes (4 registers each).
+// Per 4 codes, byte permutes pick each code's byte among entries 0-7 and among 8-15, a third
+// keeps the one its bit 3 names; two more interleave low and high bytes into 2 bf16x2 words.
+struct Q4LookupWeights : Q4Weights {
+  std::uint32_t low[4], high[4];
+
+  __device__ __forceinline__ void pairs(const uint2& v, std::uint32_t* out) const {
+    const std::uint32_t words[2] = {v.x, v.y};
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const std::uint32_t pick = 0x32103210u | ((words[i] >> 1) & 0x44444444u);  // byte n, or n + 4 for codes ≥ 8
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const std::uint32_t codes = words[i] >> (16 * h), select = pick >> (16 * h);
+        const std::uint32_t lo =
+            __byte_perm(__byte_perm(low[0], low[1], codes), __byte_perm(low[2], low[3], codes), select);
+        const std::uint32_t hi =
+            __byte_perm(__byte_perm(high[0], high[1], codes), __byte_perm(high[2], high[3], codes), select);
+        out[4 * i + 2 * h] = __byte_perm(lo, hi, 0x5140);
+        out[4 * i + 2 * h + 1] = __byte_perm(lo, hi, 0x7362);
+      }
+    }
+  }
+  __device__ __forceinline__ static void arrange_x(std::uint32_t*) {}
+};
+
+// values[c] = c - 8: nibbles s and s + 4 of a word OR-ed into the mantissas of bf16 128.0 are
+// 128 + c, exactly; subtracting 136 leaves c - 8. The words pair codes (s, s + 4), so x's pairs
+// are rearranged to match.
+struct Q4IntegerWeights : Q4Weights {
+  __device__ __forceinline__ void pairs(const uint2& v, std::uint32_t* out) const {
+    const std::uint32_t words[2] = {v.x, v.y};
+    const __nv_bfloat162 offset = __floats2bfloat162_rn(136.0f, 136.0f);
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int s = 0; s < 4; ++s) {
+        const std::uint32_t biased = ((words[i] >> (4 * s)) & 0x000f000fu) | 0x43004300u;
+        const __nv_bfloat162 value = __hsub2(*reinterpret_cast<const __nv_bfloat162*>(&biased), offset);
+        out[4 * i + s] = *reinterpret_cast<const std::uint32_t*>(&value);
+      }
+  }
+  // x pairs (0, 1) (2, 3) (4, 5) (6, 7) of each 8 values become (0, 4) (1, 5) (2, 6) (3, 7).
+  __device__ __forceinline__ static void arrange_x(std::uint32_t* a) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const std::uint32_t p0 = a[4 * i], p1 = a[4 * i + 1], p2 = a[4 * i + 2], p3 = a[4 * i + 3];
+      a[4 * i] = __byte_perm(p0, p2, 0x5410);
+      a[4 * i + 1] = __byte_perm(p0, p2, 0x7632);
+      a[4 * i + 2] = __byte_perm(p1, p3, 0x5410);
+      a[4 * i + 3] = __byte_perm(p1, p3, 0x7632);
+    }
+  }
+};
+
+bool integer_levels(const Q4Table& t) {
+  for (int c = 0; c < 16; ++c)
+    if (t.values[c] != static_cast<float>(c - 8)) return false;
+  return true;
+}
+
+// The bf16 bits of v, or -1 when v is not a bf16 value.
+int bf16_bits(float v) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return (bits & 0xffffu) == 0 ? static_cast<int>(bits >> 16) : -1;
+}
 
 }  // namespace
-
-// As gemv_kernel (gemv.cu) without split-K: a warp owns kFeaturesPerWarp features, lanes stride
-// over their rows in 16-byte vectors of 32 codes (half a block), each lane first issues the loads
-// of one unrolled chunk; per 8 codes it loads the M x rows once and sums table values · x for
-// every feature, then scales each vector's sum by its block's scale.
-template <typename X, typename O>
-static __global__ void __launch_bounds__(kThreads) gemv_q4_kernel(GemvParams p, const float* block_scales, Q4Table t) {
-  __shared__ float table[16];
-  if (threadIdx.x < 16) table[threadIdx.x] = t.values[threadIdx.x];
-  __syncthreads();
-  const int lane = threadIdx.x % kWarpSize;
-  const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarpSize;
-  const std::int64_t half = p.out_features / 2;
-  const std::int64_t n0 = warp * (p.gated ? kHalf : kFeaturesPerWarp);
-  if (n0 >= (p.gated ? half : p.out_features)) return;
-  std::int64_t feature[kFeaturesPerWarp];
-#pragma unroll
-  for (int r = 0; r < kFeaturesPerWarp; ++r) {
-    const std::int64_t f = p.gated ? (r < kHalf ? n0 + r : half + n0 + r - kHalf) : n0 + r;
-    feature[r] = f < p.out_features ? f : p.out_features - 1;
-  }
-  const int rows = static_cast<int>(p.rows);
-  const std::int64_t vectors = p.in / kCodesPerVector, blocks = p.in / kQ4BlockValues;
-  const uint4* wrow[kFeaturesPerWarp];
-  const float* srow[kFeaturesPerWarp];
-#pragma unroll
-  for (int r = 0; r < kFeaturesPerWarp; ++r) {
-    wrow[r] = reinterpret_cast<const uint4*>(static_cast<const std::uint8_t*>(p.weight) + feature[r] * (p.in / 2));
-    srow[r] = block_scales + feature[r] * blocks;
-  }
-  const X* x = static_cast<const X*>(p.x);
-  float acc[kFeaturesPerWarp][kGemvMaxRows] = {};
-  for (std::int64_t base = lane; base < vectors; base += kWarpSize * kUnroll) {
-    uint4 w[kFeaturesPerWarp][kUnroll];
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-#pragma unroll
-      for (int r = 0; r < kFeaturesPerWarp; ++r)
-        w[r][u] = base + u * kWarpSize < vectors ? load_streaming(wrow[r] + base + u * kWarpSize) : uint4{};
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      const std::int64_t vi = base + u * kWarpSize;
-      if (vi >= vectors) break;
-      float part[kFeaturesPerWarp][kGemvMaxRows] = {};
-#pragma unroll
-      for (int q = 0; q < 4; ++q) {
-        float xf[kGemvMaxRows][kCodesPerWord];
-#pragma unroll
-        for (int m = 0; m < kGemvMaxRows; ++m)
-          if (m < rows) load_floats<X, kCodesPerWord>(x + m * p.in + vi * kCodesPerVector + q * kCodesPerWord, xf[m]);
-#pragma unroll
-        for (int r = 0; r < kFeaturesPerWarp; ++r) {
-          const std::uint32_t word = q == 0 ? w[r][u].x : q == 1 ? w[r][u].y : q == 2 ? w[r][u].z : w[r][u].w;
-          float wv[kCodesPerWord];
-#pragma unroll
-          for (int e = 0; e < kCodesPerWord; ++e) wv[e] = table[(word >> (4 * e)) & 0xfu];
-#pragma unroll
-          for (int m = 0; m < kGemvMaxRows; ++m) {
-            if (m >= rows) break;
-#pragma unroll
-            for (int e = 0; e < kCodesPerWord; ++e) part[r][m] = fmaf(wv[e], xf[m][e], part[r][m]);
-          }
-        }
-      }
-#pragma unroll
-      for (int r = 0; r < kFeaturesPerWarp; ++r) {
-        const float scale = __ldg(srow[r] + vi / 2);
-#pragma unroll
-        for (int m = 0; m < kGemvMaxRows; ++m) acc[r][m] = fmaf(part[r][m], scale, acc[r][m]);
-      }
-    }
-  }
-  float total = 0.0f;
-#pragma unroll
-  for (int r = 0; r < kFeaturesPerWarp; ++r)
-#pragma unroll
-    for (int m = 0; m < kGemvMaxRows; ++m) {
-      if (m >= rows) break;
-      const float s = warp_sum(acc[r][m]);
-      if (lane == r * kGemvMaxRows + m) total = s;
-    }
-  const float partner = __shfl_down_sync(kFullMask, total, kHalf * kGemvMaxRows);
-  const int r = lane / kGemvMaxRows, m = lane % kGemvMaxRows;
-  if (r >= kFeaturesPerWarp || m >= rows) return;
-  const std::int64_t n = n0 + r;
-  if (p.gated) {
-    if (r < kHalf && n < half) store_gated<O>(p, m, n, total, partner);
-  } else if (n < p.out_features) {
-    store_feature<O>(p, m, n, total);
-  }
-}
 
 void gemv_q4(const GemvParams& p, const float* block_scales, const Q4Table& table, cudaStream_t stream) {
   if (p.rows < 0 || p.rows > kGemvMaxRows) throw CudaError("gemv_q4: " + std::to_string(p.rows) + " rows (at most 4)");
@@ -119,14 +98,16 @@ void gemv_q4(const GemvParams& p, const float* block_scales, const Q4Table& tabl
   if (p.gated && (p.out_features % 2 != 0 || p.bias || p.accumulate))
     throw CudaError("gemv_q4: the gated epilogue needs an even stack without bias or accumulate");
   if (p.rows == 0 || p.out_features == 0) return;
-  constexpr int kPerBlock = kWarpsPerBlock * kFeaturesPerWarp;
-  const unsigned blocks = p.gated ? blocks_for(p.out_features / 2, kPerBlock / 2) : blocks_for(p.out_features, kPerBlock);
-  dispatch_element(p.activation, [&](auto x_tag) {
-    using X = decltype(x_tag);
-    if (p.out_type == ElementType::F32) gemv_q4_kernel<X, float><<<blocks, kThreads, 0, stream>>>(p, block_scales, table);
-    else gemv_q4_kernel<X, __nv_bfloat16><<<blocks, kThreads, 0, stream>>>(p, block_scales, table);
-  });
-  CUDA_CHECK_LAUNCH();
+  static_assert(kMmaChunk == kQ4BlockValues);
+  if (integer_levels(table)) return launch_gemv_mma(p, Q4IntegerWeights{{block_scales, table.unit}}, stream);
+  Q4LookupWeights weights{{block_scales, table.unit}, {}, {}};
+  for (int c = 0; c < 16; ++c) {
+    const int bits = bf16_bits(table.values[c]);
+    if (bits < 0) throw CudaError("gemv_q4: table value " + std::to_string(table.values[c]) + " is not a bf16 value");
+    weights.low[c / 4] |= static_cast<std::uint32_t>(bits & 0xff) << (8 * (c % 4));
+    weights.high[c / 4] |= static_cast<std::uint32_t>(bits >> 8) << (8 * (c % 4));
+  }
+  launch_gemv_mma(p, weights, stream);
 }
 
 // One byte (two values) per thread and iteration.
@@ -142,7 +123,7 @@ static __global__ void widen_q4_kernel(WidenQ4Params p, Q4Table t) {
     }
     const std::uint8_t pair = codes[i];
     const float scale = p.block_scales[row * (p.in / kQ4BlockValues) + (2 * i % p.in) / kQ4BlockValues];
-    out[i] = __floats2bfloat162_rn(t.values[pair & 0xfu] * scale, t.values[pair >> 4] * scale);
+    out[i] = __floats2bfloat162_rn(t.values[pair & 0xfu] * t.unit * scale, t.values[pair >> 4] * t.unit * scale);
   }
 }
 

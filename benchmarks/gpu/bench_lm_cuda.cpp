@@ -121,7 +121,7 @@ void gemm_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_Gemm)->Apply(gemm_args);
 
-// args: N, K. The 4-bit GEMV (kernels/q4.cuh, NF4 table) at M = 2 (a CFG frame's rows) over
+// args: N, K, format. The 4-bit GEMV (kernels/q4.cuh; NF4: the table lookup, INT4: the integer decode) at M = 2 (a CFG frame's rows) over
 // rotating weights, bf16 x; GB/s counts the codes, block scales and x read and the output written,
 // against bench_codec_cuda's BM_CopyBandwidth as the ceiling.
 void BM_GemvQ4(benchmark::State& state) {
@@ -140,8 +140,10 @@ void BM_GemvQ4(benchmark::State& state) {
   }
   void* x = device_random(static_cast<std::size_t>(m * k) * 2);
   void* out = device_random(static_cast<std::size_t>(m * n) * sizeof(float));
+  const Q4Levels& levels = q4_levels(state.range(2) == 0 ? Q4Format::NF4 : Q4Format::INT4);
   kernels::Q4Table table{};
-  for (int c = 0; c < 16; ++c) table.values[c] = static_cast<float>(c - 8) / 8.0f;
+  std::copy(levels.levels.begin(), levels.levels.end(), table.values);
+  table.unit = levels.unit;
   time_on_stream(state, stream, [&] {
     for (int i = 0; i < kGemmLaunches; ++i) {
       const std::size_t r = static_cast<std::size_t>(i) % copies;
@@ -163,11 +165,43 @@ void BM_GemvQ4(benchmark::State& state) {
   cudaStreamDestroy(stream);
 }
 BENCHMARK(BM_GemvQ4)
-    ->Args({3072, 3072})
-    ->Args({5120, 3072})
-    ->Args({16384, 3072})
+    ->ArgsProduct({{3072, 5120, 16384, 8197}, {3072}, {0, 1}})
+    ->ArgsProduct({{3072}, {8192}, {0, 1}})
+    ->ArgNames({"N", "K", "format(0=nf4,1=int4)"})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// args: N, K. The ceiling at BM_GemvQ4's sizes: device-to-device copies of its codes and block
+// scales, over the same rotation (each copy reads those bytes and writes them once more, and pays
+// the same launch and DRAM latency a GEMV of that size does).
+void BM_CopyQ4Bytes(benchmark::State& state) {
+  const std::int64_t n = state.range(0), k = state.range(1);
+  const std::size_t bytes = static_cast<std::size_t>(n * k / 2 + n * (k / kernels::kQ4BlockValues) * 4);
+  cudaStream_t stream;
+  CUDA_CHECK(cudaStreamCreate(&stream));
+  const std::size_t copies = std::min<std::size_t>(kGemmLaunches, (kGemmRotationBytes + bytes - 1) / bytes);
+  std::vector<void*> src(copies), dst(copies);
+  for (std::size_t i = 0; i < copies; ++i) {
+    src[i] = device_random(bytes);
+    CUDA_CHECK(cudaMalloc(&dst[i], bytes));
+  }
+  time_on_stream(state, stream, [&] {
+    for (int i = 0; i < kGemmLaunches; ++i) {
+      const std::size_t r = static_cast<std::size_t>(i) % copies;
+      CUDA_CHECK(cudaMemcpyAsync(dst[r], src[r], bytes, cudaMemcpyDeviceToDevice, stream));
+    }
+  });
+  state.counters["us_per_copy"] =
+      benchmark::Counter(kGemmLaunches / 1e6, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  for (std::size_t i = 0; i < copies; ++i) {
+    cudaFree(src[i]);
+    cudaFree(dst[i]);
+  }
+  cudaStreamDestroy(stream);
+}
+BENCHMARK(BM_CopyQ4Bytes)
+    ->ArgsProduct({{3072, 5120, 16384, 8197}, {3072}})
     ->Args({3072, 8192})
-    ->Args({8197, 3072})
     ->ArgNames({"N", "K"})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);

@@ -29,11 +29,16 @@ enum class Precision : std::uint8_t { F32, BF16, FP8, NF4, INT4 };
 
 inline bool is_4bit(Precision p) { return p == Precision::NF4 || p == Precision::INT4; }
 
+// The 4-bit table of NF4 / INT4; none for the other precisions.
+inline std::optional<Q4Format> q4_format(Precision p) {
+  if (!is_4bit(p)) return std::nullopt;
+  return p == Precision::NF4 ? Q4Format::NF4 : Q4Format::INT4;
+}
+
 // The 4-bit table of an NF4 / INT4 linear `in` wide; none for the other precisions, and for rows
 // that are not whole blocks of kQ4Block (those linears stay bf16).
 inline std::optional<Q4Format> q4_format(Precision p, std::int64_t in) {
-  if (!is_4bit(p) || in % kQ4Block != 0) return std::nullopt;
-  return p == Precision::NF4 ? Q4Format::NF4 : Q4Format::INT4;
+  return in % kQ4Block == 0 ? q4_format(p) : std::nullopt;
 }
 
 // A linear layer prepared for one backend: y = x · valuesᵀ (· scales) + bias.
@@ -150,6 +155,9 @@ class Backend {
   // or null. The values are taken exactly (never re-quantized): a device that computes in fp8
   // holds them as they are; the CPU backend holds values · scales in fp32 (fp8 simulated).
   virtual Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) = 0;
+  // A linear from 4-bit codes already made by quantize_q4 (or read back from a 4-bit weight cache):
+  // codes U8 [out, in / 2] and block scales F32 [out, in / 64], host tensors, taken exactly.
+  virtual Weight load_q4_linear(const Q4Weight& q, Q4Format format, const Tensor* bias) = 0;
   // Waits for all queued work.
   virtual void synchronize() = 0;
   // Device memory this backend's own allocations hold now, and the most they have held at once

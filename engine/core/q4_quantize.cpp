@@ -1,6 +1,7 @@
 #include "engine/core/q4_quantize.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -11,35 +12,44 @@
 namespace hs {
 namespace {
 
-constexpr std::array<float, 16> kNf4{-1.0f,
-                                     -0.6961928009986877f,
-                                     -0.5250730514526367f,
-                                     -0.39491748809814453f,
-                                     -0.28444138169288635f,
-                                     -0.18477343022823334f,
-                                     -0.09105003625154495f,
-                                     0.0f,
-                                     0.07958029955625534f,
-                                     0.16093020141124725f,
-                                     0.24611230194568634f,
-                                     0.33791524171829224f,
-                                     0.44070982933044434f,
-                                     0.5626170039176941f,
-                                     0.7229568362236023f,
-                                     1.0f};
+// The nearest bf16 value (ties to even).
+constexpr float round_to_bf16(float v) {
+  const auto bits = std::bit_cast<std::uint32_t>(v);
+  return std::bit_cast<float>((bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u);
+}
 
-constexpr std::array<float, 16> int4_table() {
+constexpr Q4Levels nf4_levels() {
+  constexpr std::array<float, 16> kBitsandbytes{
+      -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f,
+      -0.18477343022823334f, -0.09105003625154495f, 0.0f, 0.07958029955625534f, 0.16093020141124725f,
+      0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f,
+      0.7229568362236023f, 1.0f};
+  Q4Levels l{{}, 1.0f};
+  for (int c = 0; c < 16; ++c) l.levels[c] = round_to_bf16(kBitsandbytes[c]);
+  return l;
+}
+
+constexpr Q4Levels int4_levels() {
+  Q4Levels l{{}, 1.0f / 7.0f};
+  for (int c = 0; c < 16; ++c) l.levels[c] = static_cast<float>(c - 8);
+  return l;
+}
+
+constexpr std::array<float, 16> table_of(const Q4Levels& l) {
   std::array<float, 16> t{};
-  for (int c = 0; c < 16; ++c) t[c] = static_cast<float>(c - 8) / 7.0f;
+  for (int c = 0; c < 16; ++c) t[c] = l.levels[c] * l.unit;
   return t;
 }
-constexpr std::array<float, 16> kInt4 = int4_table();
+
+constexpr Q4Levels kNf4 = nf4_levels(), kInt4 = int4_levels();
+constexpr std::array<float, 16> kNf4Table = table_of(kNf4), kInt4Table = table_of(kInt4);
 
 constexpr std::int64_t kRowsPerChunk = 16;
 
 }  // namespace
 
-const std::array<float, 16>& q4_table(Q4Format format) { return format == Q4Format::NF4 ? kNf4 : kInt4; }
+const Q4Levels& q4_levels(Q4Format format) { return format == Q4Format::NF4 ? kNf4 : kInt4; }
+const std::array<float, 16>& q4_table(Q4Format format) { return format == Q4Format::NF4 ? kNf4Table : kInt4Table; }
 
 Q4Weight quantize_q4(const Tensor& weight, Q4Format format) {
   if (!weight.defined() || weight.device() != Device::Cpu || weight.rank() != 2 || !is_float(weight.dtype()))
@@ -80,8 +90,10 @@ Q4Weight quantize_q4(const Tensor& weight, Q4Format format) {
 }
 
 Tensor dequantize_q4(const Q4Weight& q, Q4Format format) {
+  if (!q.codes.defined() || !q.scales.defined() || q.codes.rank() != 2)
+    throw InvalidArgument("dequantize_q4: codes must be U8 [out, in / 2] and scales F32 [out, in / 64]");
   const std::int64_t rows = q.codes.dim(0), cols = 2 * q.codes.dim(1);
-  if (q.codes.dtype() != DType::U8 || q.scales.dtype() != DType::F32 ||
+  if (q.codes.dtype() != DType::U8 || q.scales.dtype() != DType::F32 || cols % kQ4Block != 0 ||
       q.scales.shape() != Shape{rows, cols / kQ4Block})
     throw InvalidArgument("dequantize_q4: codes must be U8 [out, in / 2] and scales F32 [out, in / 64]");
   const std::array<float, 16>& table = q4_table(format);

@@ -20,6 +20,7 @@ class CpuBackend final : public Backend {
   void copy(const Tensor& src, Tensor& dst) override;
   Weight load_linear(const Tensor& weight, const Tensor* bias, Precision precision) override;
   Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) override;
+  Weight load_q4_linear(const Q4Weight& q, Q4Format format, const Tensor* bias) override;
   void synchronize() override {}
 
   // language model

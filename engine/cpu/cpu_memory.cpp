@@ -56,13 +56,23 @@ Weight CpuBackend::load_linear(const Tensor& weight, const Tensor* bias, Precisi
     const QuantizedWeight q = quantize_e4m3_rows(weight);
     return load_quantized_linear(q.values, q.scales, bias);
   }
+  if (const std::optional<Q4Format> q4 = q4_format(precision, weight.dim(1)))
+    return load_q4_linear(quantize_q4(weight, *q4), *q4, bias);
   Weight w;
-  const std::optional<Q4Format> q4 = q4_format(precision, weight.dim(1));
-  // BF16 (and 4-bit rows of another width): the values a bf16 device holds, computed in fp32;
-  // 4-bit: the values its codes stand for.
-  w.values = q4 ? dequantize_q4(quantize_q4(weight, *q4), *q4)
-                : precision == Precision::F32 ? weight.to_f32() : weight.to_bf16().to_f32();
+  // BF16 (and 4-bit rows of another width): the values a bf16 device holds, computed in fp32.
+  w.values = precision == Precision::F32 ? weight.to_f32() : weight.to_bf16().to_f32();
   w.bias = load_bias(bias, weight.dim(0), op);
+  return w;
+}
+
+// 4-bit: the fp32 values the codes stand for (dequantize_q4 checks their dtypes and shapes).
+Weight CpuBackend::load_q4_linear(const Q4Weight& q, Q4Format format, const Tensor* bias) {
+  constexpr std::string_view op = "load_q4_linear";
+  check_host(q.codes, op, "codes");
+  check_host(q.scales, op, "block scales");
+  Weight w;
+  w.values = dequantize_q4(q, format);
+  w.bias = load_bias(bias, w.values.dim(0), op);
   return w;
 }
 

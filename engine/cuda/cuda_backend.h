@@ -91,6 +91,7 @@ class CudaBackend final : public Backend {
   void copy_many(std::span<const Tensor> src, std::span<Tensor> dst) override;
   Weight load_linear(const Tensor& weight, const Tensor* bias, Precision precision) override;
   Weight load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) override;
+  Weight load_q4_linear(const Q4Weight& q, Q4Format format, const Tensor* bias) override;
   void synchronize() override;
 
   // language model (cuda_lm_ops.cpp)

@@ -83,7 +83,11 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   const bool fp8 = !w.q4 && type == kernels::WeightType::FP8;
   if (w.q4) check_tensor(w.scales, DType::F32, op, "block scales");
   kernels::Q4Table table{};
-  if (w.q4) std::copy(q4_table(*w.q4).begin(), q4_table(*w.q4).end(), table.values);
+  if (w.q4) {
+    const Q4Levels& levels = q4_levels(*w.q4);
+    std::copy(levels.levels.begin(), levels.levels.end(), table.values);
+    table.unit = levels.unit;
+  }
   if (fp8) check_tensor(w.scales, DType::F32, op, "scales");
   if (w.bias.defined()) check_tensor(w.bias, DType::F32, op, "bias");
   const kernels::ElementType x_type = cuda::element_type(act, op, "x");

@@ -171,20 +171,9 @@ Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precis
     const QuantizedWeight q = quantize_e4m3_rows(weight);
     return load_quantized_linear(q.values, q.scales, bias);
   }
+  if (const std::optional<Q4Format> q4 = q4_format(precision, weight.dim(1)))
+    return load_q4_linear(quantize_q4(weight, *q4), *q4, bias);
   Weight w;
-  if (const std::optional<Q4Format> q4 = q4_format(precision, weight.dim(1))) {
-    const Q4Weight q = quantize_q4(weight, *q4);
-    upload_weight(*this, q.codes, w);
-    w.scales = upload_exact(q.scales);
-    w.q4 = q4;
-    w.bias = upload_bias(*this, bias, weight.dim(0), op);
-    const std::int64_t widened = std::max(w.stored_rows, weight.dim(0)) * weight.dim(1);  // prefill GEMMs
-    if (state_->widened.numel() < widened) {
-      state_->widened = Tensor();
-      state_->widened = alloc({widened}, DType::BF16);
-    }
-    return w;
-  }
   upload_weight(*this, host_as(weight, precision == Precision::F32 ? DType::F32 : DType::BF16), w);
   w.bias = upload_bias(*this, bias, weight.dim(0), op);
   return w;
@@ -204,6 +193,30 @@ Weight CudaBackend::load_quantized_linear(const Tensor& values, const Tensor& sc
   upload_weight(*this, values, w);
   w.scales = upload_exact(scales);
   w.bias = upload_bias(*this, bias, values.dim(0), op);
+  return w;
+}
+
+Weight CudaBackend::load_q4_linear(const Q4Weight& q, Q4Format format, const Tensor* bias) {
+  constexpr std::string_view op = "load_q4_linear";
+  check_host(q.codes, op, "codes");
+  check_host(q.scales, op, "block scales");
+  const std::int64_t out = q.codes.rank() == 2 ? q.codes.dim(0) : 0, in = q.codes.rank() == 2 ? 2 * q.codes.dim(1) : 0;
+  cuda::check_that(q.codes.dtype() == DType::U8 && q.codes.rank() == 2 && in % kQ4Block == 0, op,
+                   "codes must be U8 [out, in / 2] with in a multiple of " + std::to_string(kQ4Block) + ", got " +
+                       std::string(dtype_name(q.codes.dtype())) + " " + shape_str(q.codes.shape()));
+  cuda::check_that(q.scales.dtype() == DType::F32 && q.scales.shape() == Shape{out, in / kQ4Block}, op,
+                   "block scales must be F32 " + shape_str({out, in / kQ4Block}) + ", got " +
+                       std::string(dtype_name(q.scales.dtype())) + " " + shape_str(q.scales.shape()));
+  Weight w;
+  upload_weight(*this, q.codes, w);
+  w.scales = upload_exact(q.scales);
+  w.q4 = format;
+  w.bias = upload_bias(*this, bias, out, op);
+  const std::int64_t widened = std::max(w.stored_rows, out) * in;  // prefill GEMMs
+  if (state_->widened.numel() < widened) {
+    state_->widened = Tensor();
+    state_->widened = alloc({widened}, DType::BF16);
+  }
   return w;
 }
 

@@ -37,12 +37,29 @@ std::string metadata_difference(const CacheMetadata& found, const CacheMetadata&
   return "metadata differs";
 }
 
+constexpr std::string_view kCachePrefix = "heartstream-", kCacheSuffix = "-cache.safetensors";
+
+std::string scheme(std::optional<Q4Format> q4) {
+  if (!q4) return std::string(kFp8CacheScheme);
+  return *q4 == Q4Format::NF4 ? "nf4-bf16-table-absmax-block-64" : "int4-symmetric-absmax-block-64";
+}
+
 }  // namespace
 
+std::string weight_cache_file_name(std::optional<Q4Format> q4) {
+  if (!q4) return std::string(kFp8CacheFileName);
+  return std::string(kCachePrefix) + (*q4 == Q4Format::NF4 ? "nf4" : "int4") + std::string(kCacheSuffix);
+}
+
+bool is_weight_cache_file(const fs::path& file) {
+  const std::string name = file.filename().string();
+  return name.starts_with(kCachePrefix) && name.ends_with(kCacheSuffix);
+}
+
 CacheMetadata fp8_cache_metadata(const fs::path& dir, const std::vector<fs::path>& sources,
-                                 const std::vector<std::string>& keep_bf16) {
+                                 const std::vector<std::string>& keep_bf16, std::optional<Q4Format> q4) {
   CacheMetadata metadata{{std::string(kVersionKey), std::string(kFp8CacheFormatVersion)},
-                         {std::string(kSchemeKey), std::string(kFp8CacheScheme)}};
+                         {std::string(kSchemeKey), scheme(q4)}};
   for (const fs::path& source : sources)
     metadata[std::string(kFp8CacheSourcePrefix) + source.lexically_relative(dir).generic_string()] = file_identity(source);
   if (!keep_bf16.empty()) {
@@ -77,7 +94,7 @@ std::optional<CacheMetadata> read_fp8_cache_metadata(const fs::path& path) {
 }
 
 std::optional<Fp8WeightCache> Fp8WeightCache::open(const fs::path& path, const CacheMetadata& expected,
-                                                   std::string& why_not) {
+                                                   std::string& why_not, std::optional<Q4Format> q4) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(path, ec))) {
     why_not = "absent";
@@ -89,7 +106,7 @@ std::optional<Fp8WeightCache> Fp8WeightCache::open(const fs::path& path, const C
       why_not = "stale: " + metadata_difference(file.metadata(), expected);
       return std::nullopt;
     }
-    return Fp8WeightCache(std::move(file));
+    return Fp8WeightCache(std::move(file), q4);
   } catch (const Error& e) {  // FormatError for every malformed file
     why_not = std::string("unreadable: ") + e.what();
     return std::nullopt;
@@ -101,9 +118,10 @@ std::optional<QuantizedWeight> Fp8WeightCache::find(const std::string& key, cons
   if (shape.size() != 2 || !file_.contains(key) || !file_.contains(scales_key)) return std::nullopt;
   const TensorInfo& values = file_.info(key);
   const TensorInfo& scales = file_.info(scales_key);
-  if (values.dtype != DType::F8_E4M3 || values.shape != shape || scales.dtype != DType::F32 ||
-      scales.shape != Shape{shape[0]})
-    return std::nullopt;
+  const bool fits = q4_ ? values.dtype == DType::U8 && values.shape == Shape{shape[0], shape[1] / 2} &&
+                              scales.shape == Shape{shape[0], shape[1] / kQ4Block}
+                        : values.dtype == DType::F8_E4M3 && values.shape == shape && scales.shape == Shape{shape[0]};
+  if (!fits || scales.dtype != DType::F32) return std::nullopt;
   return QuantizedWeight{file_.get(key), file_.get(scales_key)};
 }
 

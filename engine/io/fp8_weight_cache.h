@@ -1,10 +1,13 @@
-// The fp8 weight cache: one safetensors file in a checkpoint folder holding its linear weights
-// already quantized (quantize_e4m3_rows, engine/core/fp8_quantize.h), so that a later fp8 load maps
-// them instead of reading and quantizing the bf16 or fp32 source. Layout:
-//   <key>          F8_E4M3 [out, in]   quantized values
-//   <key>.scales   F32 [out]           per-output-channel scales
+// The weight caches: one safetensors file in a checkpoint folder holding its linear weights
+// already quantized, so that a later load at that precision maps them instead of reading and
+// quantizing the bf16 or fp32 source. One file per quantized format: fp8 (quantize_e4m3_rows,
+// engine/core/fp8_quantize.h; kFp8CacheFileName) and NF4 / INT4 (quantize_q4,
+// engine/core/q4_quantize.h; heartstream-nf4-cache.safetensors, heartstream-int4-cache.safetensors).
+// Layout:
+//   <key>          fp8: F8_E4M3 [out, in] values; 4-bit: U8 [out, in / 2] codes
+//   <key>.scales   fp8: F32 [out] per-output-channel scales; 4-bit: F32 [out, in / 64] block scales
 //   __metadata__   "heartstream_fp8_cache": kFp8CacheFormatVersion,
-//                  "quantization": kFp8CacheScheme,
+//                  "quantization": the scheme (kFp8CacheScheme, or the 4-bit table's),
 //                  "source:<file>": "bytes=<size> mtime_ns=<mtime>" for every source safetensors file
 //                  (named relative to the checkpoint folder),
 //                  "keep_bf16": the --keep glob patterns, one a line, when there are any (linears
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "engine/core/fp8_quantize.h"
+#include "engine/core/q4_quantize.h"
 #include "engine/io/safetensors.h"
 
 namespace hs {
@@ -41,11 +45,17 @@ inline constexpr std::string_view kFp8CacheSourcePrefix = "source:";
 
 using CacheMetadata = std::map<std::string, std::string>;
 
-// The metadata of a cache built from `sources` (files inside `dir`) keeping the linears that match
-// one of `keep_bf16` (glob patterns) in bf16. FormatError naming the file when one cannot be
-// stat'ed.
+// The cache file of a load at fp8 (nullopt) or at a 4-bit format.
+std::string weight_cache_file_name(std::optional<Q4Format> q4 = std::nullopt);
+// True for the name of any weight cache file (never a checkpoint's source).
+bool is_weight_cache_file(const std::filesystem::path& file);
+
+// The metadata of a cache of fp8 (nullopt) or 4-bit `q4` linears built from `sources` (files inside
+// `dir`) keeping the linears that match one of `keep_bf16` (glob patterns) in bf16. FormatError
+// naming the file when one cannot be stat'ed.
 CacheMetadata fp8_cache_metadata(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& sources,
-                                 const std::vector<std::string>& keep_bf16 = {});
+                                 const std::vector<std::string>& keep_bf16 = {},
+                                 std::optional<Q4Format> q4 = std::nullopt);
 
 // The keep patterns recorded in a cache's metadata (none when it has no kFp8CacheKeepKey).
 std::vector<std::string> fp8_cache_keep_patterns(const CacheMetadata& metadata);
@@ -55,19 +65,21 @@ std::optional<CacheMetadata> read_fp8_cache_metadata(const std::filesystem::path
 
 class Fp8WeightCache {
  public:
-  // The cache at `path` when it exists, parses and carries exactly the metadata `expected`;
-  // otherwise nullopt, with `why_not` saying why ("absent", "stale: ...", "unreadable: ...").
-  // Never throws for the file's content.
+  // The cache of fp8 (nullopt) or 4-bit `q4` linears at `path` when it exists, parses and carries
+  // exactly the metadata `expected`; otherwise nullopt, with `why_not` saying why ("absent",
+  // "stale: ...", "unreadable: ..."). Never throws for the file's content.
   static std::optional<Fp8WeightCache> open(const std::filesystem::path& path, const CacheMetadata& expected,
-                                            std::string& why_not);
+                                            std::string& why_not, std::optional<Q4Format> q4 = std::nullopt);
 
-  // The entry `key` as views into the mapping, when its values are F8_E4M3 `shape` ([out, in]) and
-  // its scales F32 [out]; nullopt when it is absent or has another dtype or shape.
+  // The entry `key` of a linear of `shape` ([out, in]) as views into the mapping (4-bit: codes and
+  // block scales in QuantizedWeight's values and scales), when its tensors have the dtypes and
+  // shapes of the cache's format; nullopt when it is absent or has another dtype or shape.
   std::optional<QuantizedWeight> find(const std::string& key, const Shape& shape) const;
 
  private:
-  explicit Fp8WeightCache(SafetensorsFile file) : file_(std::move(file)) {}
+  Fp8WeightCache(SafetensorsFile file, std::optional<Q4Format> q4) : file_(std::move(file)), q4_(q4) {}
   SafetensorsFile file_;
+  std::optional<Q4Format> q4_;
 };
 
 // Writes a cache of `entries` (in order) to `path` atomically (a temporary file, then a rename).

@@ -68,7 +68,7 @@ TensorStore TensorStore::open(const fs::path& path) {
   } else {
     std::vector<fs::path> candidates;
     for (const auto& entry : fs::directory_iterator(path, ec))
-      if (entry.path().extension() == kSafetensorsExtension && entry.path().filename() != kFp8CacheFileName &&
+      if (entry.path().extension() == kSafetensorsExtension && !is_weight_cache_file(entry.path()) &&
           entry.is_regular_file(ec))
         candidates.push_back(entry.path());
     if (ec) throw FormatError(label + ": cannot list the folder (" + ec.message() + ")");

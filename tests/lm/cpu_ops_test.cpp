@@ -7,6 +7,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/fp8_quantize.h"
+#include "engine/core/q4_quantize.h"
 #include "engine/cpu/cpu_backend.h"
 #include "tests/lm/op_reference.h"
 
@@ -137,6 +138,25 @@ TEST(CpuOps, LoadLinearRoundsToTheRequestedWeightFormat) {
   EXPECT_EQ(std::memcmp(direct.values.raw(), want.raw(), want.bytes()), 0);
   EXPECT_THROW(cpu.load_quantized_linear(w, q.scales, nullptr), InvalidArgument);  // values not F8_E4M3
   EXPECT_THROW(cpu.load_quantized_linear(q.values, Tensor::from_f32({4}, {1, 1, 1, 1}), nullptr), InvalidArgument);
+}
+
+// 4-bit codes load as the values they stand for, through load_linear or directly; codes or block
+// scales of the wrong dtype or shape are refused.
+TEST(CpuOps, LoadQ4LinearHoldsTheDequantizedCodes) {
+  CpuBackend cpu;
+  std::mt19937 gen(7);
+  const Tensor w = random_f32({5, 128}, gen), bias = random_f32({5}, gen);
+  const Q4Weight q = quantize_q4(w, Q4Format::NF4);
+  const Tensor want = dequantize_q4(q, Q4Format::NF4);
+  for (const Weight& got : {cpu.load_linear(w, &bias, Precision::NF4), cpu.load_q4_linear(q, Q4Format::NF4, &bias)}) {
+    ASSERT_EQ(got.values.shape(), w.shape());
+    EXPECT_EQ(std::memcmp(got.values.raw(), want.raw(), want.bytes()), 0);
+    EXPECT_EQ(std::memcmp(got.bias.raw(), bias.raw(), bias.bytes()), 0);
+  }
+  EXPECT_THROW(cpu.load_q4_linear({w, q.scales}, Q4Format::NF4, nullptr), InvalidArgument);  // codes not U8
+  EXPECT_THROW(cpu.load_q4_linear({q.codes, Tensor::from_f32({5}, {1, 1, 1, 1, 1})}, Q4Format::NF4, nullptr),
+               InvalidArgument);
+  EXPECT_THROW(cpu.load_q4_linear({q.codes, q.scales}, Q4Format::INT4, &w), InvalidArgument);  // bias not [5]
 }
 
 TEST(CpuOps, LoadLinearConvertsBf16) {

@@ -102,6 +102,49 @@ TEST_F(Fp8CacheLoad, FirstLoadWritesTheCacheAndTheSecondMapsIt) {
   EXPECT_EQ(TensorStore::open(dir_).files(), std::vector<fs::path>{dir_ / kSourceFile});
 }
 
+// 4-bit loads keep their own cache beside the fp8 one: the first NF4 / INT4 load writes its file,
+// the second maps it and holds the weights of a fresh 4-bit load bit for bit, linears that are not
+// whole 64-value blocks load at bf16 and stay out of the file, and an NF4 file in INT4's place is
+// stale. No cache is a source: the fp8 cache written first is still a hit at the end.
+TEST_F(Fp8CacheLoad, FourBitLoadsKeepTheirOwnCacheBesideTheFp8One) {
+  MulaLoadReport fp8;
+  load(&fp8);
+  ASSERT_EQ(fp8.cache.outcome, WeightCacheOutcome::Written);
+  for (const Precision precision : {Precision::NF4, Precision::INT4}) {
+    const fs::path path = dir_ / weight_cache_file_name(q4_format(precision));
+    if (precision == Precision::INT4) fs::copy_file(dir_ / weight_cache_file_name(Q4Format::NF4), path);
+    MulaLoadReport first, second;
+    const auto written = MulaModel::load(backend_, dir_, precision, {}, &first);
+    EXPECT_EQ(first.cache.outcome, WeightCacheOutcome::Written) << path;
+    EXPECT_EQ(first.cache.reason, precision == Precision::NF4 ? "absent"
+                                                              : "stale: 'quantization' is 'nf4-bf16-table-absmax-block-64', "
+                                                                "expected 'int4-symmetric-absmax-block-64'");
+    EXPECT_EQ(first.cache.path, path);
+    const auto cached = MulaModel::load(backend_, dir_, precision, {}, &second);
+    EXPECT_EQ(second.cache.outcome, WeightCacheOutcome::Hit) << path;
+    std::int64_t codes = 0;
+    const SafetensorsFile file = SafetensorsFile::open(path);
+    for (const LinearRecord& l : second.cache.linears) {
+      const bool blocks = l.shape[1] % kQ4Block == 0;
+      codes += blocks;
+      EXPECT_EQ(l.dtype, blocks ? DType::U8 : DType::BF16) << l.key;
+      EXPECT_EQ(l.kept_because.empty(), blocks) << l.key;
+      EXPECT_EQ(file.contains(l.key), blocks) << l.key;
+      if (blocks) {
+        EXPECT_EQ(file.info(l.key).shape, (Shape{l.shape[0], l.shape[1] / 2})) << l.key;
+      }
+    }
+    EXPECT_GT(codes, 0);
+    EXPECT_EQ(second.cache.linears_from_cache, codes);
+    expect_same_linears(*written, *cached);
+    expect_same_linears(*MulaModel::load(backend_, dir_, precision, {.weight_cache = false}), *cached);
+  }
+  MulaLoadReport again;
+  load(&again);
+  EXPECT_EQ(again.cache.outcome, WeightCacheOutcome::Hit);
+  EXPECT_EQ(TensorStore::open(dir_).files(), std::vector<fs::path>{dir_ / kSourceFile});
+}
+
 TEST_F(Fp8CacheLoad, HoldsTheQuantizedStacksAndIdentifiesItsSource) {
   load();
   const SafetensorsFile file = SafetensorsFile::open(cache());

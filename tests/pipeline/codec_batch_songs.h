@@ -18,7 +18,7 @@ struct BatchSong {
   std::int64_t arrives;  // the round of its first frame
   std::int64_t frames;   // pushed before its end
   bool dropped;          // destroyed after `frames`, without finish()
-  std::vector<std::vector<std::int32_t>> codes;
+  std::vector<std::vector<std::int32_t>> codes{};
 };
 
 struct SongOutput {

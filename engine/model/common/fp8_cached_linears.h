@@ -1,7 +1,9 @@
-// Fp8 linears through the fp8 weight cache (engine/io/fp8_weight_cache.h): each linear comes from a
-// valid cache as it is (Backend::load_quantized_linear, no quantization, the source untouched), or
-// is quantized from the source (quantize_e4m3_rows) when the cache is absent, stale, unreadable or
-// lacks it; finish() then writes the cache anew. A cache that cannot be written costs one warning
+// Fp8 or 4-bit linears through their weight cache (engine/io/fp8_weight_cache.h): each linear comes
+// from a valid cache as it is (Backend::load_quantized_linear / load_q4_linear, no quantization, the
+// source untouched), or is quantized from the source (quantize_e4m3_rows / quantize_q4) when the
+// cache is absent, stale, unreadable or lacks it; finish() then writes the cache anew. A 4-bit
+// linear whose rows are not whole blocks of 64 loads at bf16 (Backend::load_linear) and is not in
+// the cache. A cache that cannot be written costs one warning
 // line on stderr and nothing else: the model loads the same either way, and a model loaded from
 // the cache holds bit for bit the weights of one quantized fresh. Both models load through it:
 // HeartMuLa (MulaModel::load) and HeartCodec (CodecModel::load), each with a cache in its folder.
@@ -38,12 +40,13 @@ enum class WeightCacheOutcome : std::uint8_t {
   NotWritten,  // linears were quantized from the source; the cache could not be written
 };
 
-// One linear of an fp8 load: quantized (dtype F8_E4M3, kept_because empty) or kept at bf16.
+// One linear of a quantized load: quantized (dtype F8_E4M3, or U8 for 4-bit codes; kept_because
+// empty) or kept at bf16.
 struct LinearRecord {
   std::string key;
   Shape shape;                // [out, in]
-  DType dtype;                // F8_E4M3 | BF16
-  std::string kept_because;   // "--keep '<pattern>'"
+  DType dtype;                // F8_E4M3 | U8 | BF16
+  std::string kept_because;   // "--keep '<pattern>'", or why a 4-bit load keeps it
 };
 
 // What the cache did during one load, and where the time went.
@@ -63,15 +66,17 @@ struct WeightCacheReport {
 
 class Fp8CachedLinears final : public LinearLoader {
  public:
-  // Opens the cache at `path` if its metadata equals fp8_cache_metadata(dir, sources, keep patterns),
-  // the patterns being `keep_bf16` or, when nullopt, those of the cache at `path`. InvalidArgument
-  // for an empty pattern or one holding a line break.
+  // Opens the cache at `path` if its metadata equals fp8_cache_metadata(dir, sources, keep patterns,
+  // q4), the patterns being `keep_bf16` or, when nullopt, those of the cache at `path`; `q4`: the
+  // 4-bit format of the linears, nullopt for fp8. InvalidArgument for an empty pattern or one
+  // holding a line break.
   Fp8CachedLinears(Backend& backend, std::filesystem::path path, const std::vector<std::filesystem::path>& sources,
-                   const std::optional<std::vector<std::string>>& keep_bf16 = std::nullopt);
+                   const std::optional<std::vector<std::string>>& keep_bf16 = std::nullopt,
+                   std::optional<Q4Format> q4 = std::nullopt);
 
   Weight load(const std::string& key, const Shape& shape, const std::function<Tensor()>& weight,
               const Tensor* bias) override;
-  Precision precision() const override { return Precision::FP8; }
+  Precision precision() const override;
 
   // After the last load: writes the cache when a linear had to be quantized (one warning line on
   // stderr when that fails, or when an unreadable cache was found), and reports.
@@ -82,6 +87,7 @@ class Fp8CachedLinears final : public LinearLoader {
   std::string kept_because(const std::string& key) const;
 
   Backend& backend_;
+  std::optional<Q4Format> q4_;
   std::vector<std::string> keep_;
   CacheMetadata metadata_;
   std::optional<Fp8WeightCache> cache_;

@@ -35,8 +35,9 @@ std::shared_ptr<const MulaModel> MulaModel::load(Backend& backend, const std::fi
   const TensorStoreSource source(store);
   std::shared_ptr<const MulaModel> model;
   WeightCacheReport cache;
-  if (precision == Precision::FP8 && weight_cache_enabled(options)) {
-    Fp8CachedLinears linears(backend, dir / kFp8CacheFileName, store.files(), options.keep_bf16);
+  if ((precision == Precision::FP8 || is_4bit(precision)) && weight_cache_enabled(options)) {
+    const std::optional<Q4Format> q4 = q4_format(precision);
+    Fp8CachedLinears linears(backend, dir / weight_cache_file_name(q4), store.files(), options.keep_bf16, q4);
     model = std::make_shared<const MulaModel>(backend, config, mula_flavors(config), source, precision, linears);
     cache = linears.finish();
   } else {

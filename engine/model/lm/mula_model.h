@@ -19,11 +19,12 @@
 namespace hs {
 
 struct MulaLoadOptions {
-  // Precision::FP8 loads of a folder use the fp8 weight cache, kFp8CacheFileName inside it
-  // (engine/io/fp8_weight_cache.h): the first load quantizes and writes it, later ones map it.
+  // FP8, NF4 and INT4 loads of a folder use that precision's weight cache inside it
+  // (weight_cache_file_name, engine/io/fp8_weight_cache.h): the first load quantizes and writes
+  // it, later ones map it.
   // HEARTSTREAM_WEIGHT_CACHE=0 in the environment switches it off as well.
   bool weight_cache = true;
-  // Glob patterns of linears that stay bf16 in an fp8 load (Fp8CachedLinears); nullopt: those the
+  // Glob patterns of linears that stay bf16 in a quantized load (Fp8CachedLinears); nullopt: those the
   // folder's cache was built with (`heartstream quantize --keep`), none without a cache.
   std::optional<std::vector<std::string>> keep_bf16 = std::nullopt;
 };
@@ -31,7 +32,7 @@ struct MulaLoadOptions {
 // What one MulaModel::load did (benchmarks print first and second load times from it).
 struct MulaLoadReport {
   double load_s = 0;        // the whole load: config, source, linears, upload, cache write
-  WeightCacheReport cache;  // outcome Off unless an fp8 load with the cache on
+  WeightCacheReport cache;  // outcome Off unless an fp8 / 4-bit load with the cache on
 };
 
 class MulaModel {
