@@ -205,7 +205,10 @@ VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramR
     const std::size_t room = r.budget_bytes - n.lm_weights - n.codec_weights - n.fixed;
     plan.most_songs = static_cast<std::int64_t>(room / n.per_song);
     const std::size_t buffers = n.per_song - n.song_kv;  // the song's besides its KV cache
-    plan.longest_song_ms = (static_cast<std::int64_t>((room - buffers) / n.kv_per_frame) - r.prompt_tokens - 1) * kFrameMs;
+    // The KV cache the rest of the budget holds, and no more positions than the backbone has.
+    const auto frames = std::min(static_cast<std::int64_t>((room - buffers) / n.kv_per_frame),
+                                 llama_flavor(mula.backbone_flavor).max_seq_len);
+    plan.longest_song_ms = (frames - r.prompt_tokens - 1) * kFrameMs;
     return plan;
   }
   if (smallest == 0)

@@ -54,6 +54,7 @@ struct VramPlan {
   std::size_t budget_bytes = 0;
   std::int64_t song_ms = 0, songs = 0;       // as requested
   std::int64_t longest_song_ms = 0;          // one song alone, the rest of the budget as its KV cache
+                                             // (at most the backbone's positions)
   std::int64_t most_songs = 0;               // songs of song_ms that fit at once
   std::size_t total() const { return needs.total(songs); }
 };

@@ -44,6 +44,8 @@ TEST_P(VramPlanShapes, MonotoneInTheBudgetAndNeverOverIt) {
         EXPECT_LE(rank(p), last) << gb << " GB: a larger budget chose a less precise plan";
         EXPECT_GE(p.most_songs, songs) << gb << " GB";
         EXPECT_GE(p.longest_song_ms, r.song_ms) << gb << " GB";
+        EXPECT_LE(p.longest_song_ms, (llama_flavor(shapes.mula.backbone_flavor).max_seq_len - r.prompt_tokens - 1) * 80)
+            << gb << " GB: longer than the backbone's positions";
         last = rank(p);
       } catch (const OutOfMemory&) {
         EXPECT_FALSE(planned) << gb << " GB fits nothing, a smaller budget did";
