@@ -1,31 +1,25 @@
 #include "engine/core/q4_quantize.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "engine/core/dtype.h"
 #include "engine/core/error.h"
 #include "engine/core/parallel.h"
 
 namespace hs {
 namespace {
 
-// The nearest bf16 value (ties to even).
-constexpr float round_to_bf16(float v) {
-  const auto bits = std::bit_cast<std::uint32_t>(v);
-  return std::bit_cast<float>((bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u);
-}
-
-constexpr Q4Levels nf4_levels() {
+Q4Levels nf4_levels() {
   constexpr std::array<float, 16> kBitsandbytes{
       -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f,
       -0.18477343022823334f, -0.09105003625154495f, 0.0f, 0.07958029955625534f, 0.16093020141124725f,
       0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f,
       0.7229568362236023f, 1.0f};
   Q4Levels l{{}, 1.0f};
-  for (int c = 0; c < 16; ++c) l.levels[c] = round_to_bf16(kBitsandbytes[c]);
+  for (int c = 0; c < 16; ++c) l.levels[c] = bf16_to_f32(f32_to_bf16(kBitsandbytes[c]));
   return l;
 }
 
@@ -41,15 +35,22 @@ constexpr std::array<float, 16> table_of(const Q4Levels& l) {
   return t;
 }
 
-constexpr Q4Levels kNf4 = nf4_levels(), kInt4 = int4_levels();
-constexpr std::array<float, 16> kNf4Table = table_of(kNf4), kInt4Table = table_of(kInt4);
+constexpr Q4Levels kInt4 = int4_levels();
+constexpr std::array<float, 16> kInt4Table = table_of(kInt4);
 
 constexpr std::int64_t kRowsPerChunk = 16;
 
 }  // namespace
 
-const Q4Levels& q4_levels(Q4Format format) { return format == Q4Format::NF4 ? kNf4 : kInt4; }
-const std::array<float, 16>& q4_table(Q4Format format) { return format == Q4Format::NF4 ? kNf4Table : kInt4Table; }
+const Q4Levels& q4_levels(Q4Format format) {
+  static const Q4Levels nf4 = nf4_levels();
+  return format == Q4Format::NF4 ? nf4 : kInt4;
+}
+
+const std::array<float, 16>& q4_table(Q4Format format) {
+  static const std::array<float, 16> nf4 = table_of(q4_levels(Q4Format::NF4));
+  return format == Q4Format::NF4 ? nf4 : kInt4Table;
+}
 
 Q4Weight quantize_q4(const Tensor& weight, Q4Format format) {
   if (!weight.defined() || weight.device() != Device::Cpu || weight.rank() != 2 || !is_float(weight.dtype()))

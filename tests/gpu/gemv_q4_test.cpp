@@ -7,22 +7,17 @@
 
 #include <cuda_runtime.h>
 
-#include <bit>
 #include <cmath>
 #include <random>
 #include <vector>
 
+#include "engine/core/dtype.h"
 #include "kernels/cuda_check.h"
 #include "kernels/q4.cuh"
 #include "tests/gpu/gpu_test_support.h"
 
 namespace hs {
 namespace {
-
-float bf16_round(float v) {
-  const auto bits = std::bit_cast<std::uint32_t>(v);
-  return std::bit_cast<float>((bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u);
-}
 
 template <typename T>
 T* device_copy(const std::vector<T>& host) {
@@ -45,12 +40,12 @@ TEST(GemvQ4Kernel, LookupAndIntegerDecodesAgainstAHostSum) {
   for (float& s : scales) s = positive(gen);
   std::vector<std::uint16_t> x_bf16(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
-    x[i] = bf16_round(normal(gen));
-    x_bf16[i] = static_cast<std::uint16_t>(std::bit_cast<std::uint32_t>(x[i]) >> 16);
+    x_bf16[i] = f32_to_bf16(normal(gen));
+    x[i] = bf16_to_f32(x_bf16[i]);
   }
   kernels::Q4Table lookup{}, integer{};
   for (int c = 0; c < 16; ++c) {
-    lookup.values[c] = bf16_round(normal(gen) * std::ldexp(1.0f, c - 8));
+    lookup.values[c] = bf16_to_f32(f32_to_bf16(normal(gen) * std::ldexp(1.0f, c - 8)));
     integer.values[c] = static_cast<float>(c - 8);
   }
   integer.unit = 0.375f;
