@@ -58,6 +58,7 @@ __device__ __forceinline__ float2 kv_scales(const AttentionParams& p, std::int64
 // (one split) or the split's (max, sum, unnormalised accumulator) to the workspace.
 template <typename Q, typename KV, typename O, int kPairs>
 static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p, int splits) {
+  await_previous_kernel();
   constexpr int kMaxDim = kPairs * 2 * kWarpSize;
   __shared__ float warp_acc[kWarps][kMaxDim];
   __shared__ float warp_m[kWarps], warp_l[kWarps];
@@ -183,6 +184,7 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
 // attention_kernel, into the output (a token of one split) or the workspace (attention_merge_kernel).
 template <typename Q, typename KV, typename O>
 static __global__ void __launch_bounds__(kGroupThreads) paged_group_kernel(AttentionParams p, int splits) {
+  await_previous_kernel();
   constexpr int kPairs = kSmallPairsPerLane;
   constexpr int kMaxDim = kPairs * 2 * kWarpSize;
   __shared__ float warp_acc[kGroupWarps][kMaxGroup][kMaxDim];
@@ -305,6 +307,7 @@ static __global__ void __launch_bounds__(kGroupThreads) paged_group_kernel(Atten
 template <typename O>
 static __global__ void __launch_bounds__(kThreads) attention_merge_kernel(const float* __restrict__ workspace, O* out,
                                                                          int splits, int head_dim, AttentionParams p) {
+  await_previous_kernel();
   static_assert(kMaxSplits <= 2 * kWarpSize && kThreads >= kWarpSize);
   __shared__ float weights[kMaxSplits];
   __shared__ float total;
@@ -380,17 +383,15 @@ void attention(const AttentionParams& p, cudaStream_t stream) {
         using KV = decltype(kv_tag);
         using O = decltype(out_tag);
         if (grouped)
-          paged_group_kernel<Q, KV, O><<<dim3(static_cast<unsigned>(group_blocks),
-                                              static_cast<unsigned>(p.kv_heads),
-                                              static_cast<unsigned>(p.seq)),
-                                         kGroupThreads, 0, stream>>>(p, splits);
-        else if (small) attention_kernel<Q, KV, O, kSmallPairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
-        else attention_kernel<Q, KV, O, kLargePairsPerLane><<<grid, kThreads, 0, stream>>>(p, splits);
-        CUDA_CHECK_LAUNCH();
+          launch(paged_group_kernel<Q, KV, O>,
+                 dim3(static_cast<unsigned>(group_blocks), static_cast<unsigned>(p.kv_heads),
+                      static_cast<unsigned>(p.seq)),
+                 kGroupThreads, stream, p, splits);
+        else if (small) launch(attention_kernel<Q, KV, O, kSmallPairsPerLane>, grid, kThreads, stream, p, splits);
+        else launch(attention_kernel<Q, KV, O, kLargePairsPerLane>, grid, kThreads, stream, p, splits);
         if (splits > 1) {
-          attention_merge_kernel<O><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
-              p.workspace, static_cast<O*>(p.out), splits, static_cast<int>(p.head_dim), p);
-          CUDA_CHECK_LAUNCH();
+          launch(attention_merge_kernel<O>, static_cast<unsigned>(rows), kThreads, stream, p.workspace,
+                 static_cast<O*>(p.out), splits, static_cast<int>(p.head_dim), p);
         }
       });
     });

@@ -182,6 +182,7 @@ struct GatedAddOp {
 template <typename T, typename Op>
 static __global__ void __launch_bounds__(kThreads)
     rows_kernel(Op op, T* out, std::int64_t rows, std::int64_t width, bool vectorised) {
+  await_previous_kernel();
   const std::int64_t j = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * kPerThread;
   if (j >= width) return;
   const bool vector = vectorised && j + kPerThread <= width;
@@ -210,8 +211,7 @@ void launch_rows(const Op& op, void* out, std::int64_t rows, std::int64_t width,
   for (const void* p : operands) vectorised = vectorised && aligned_to(p, kVectorBytes);
   const dim3 grid(blocks_for((width + kPerThread - 1) / kPerThread, kThreads),
                   static_cast<unsigned>(std::min(rows, kMaxGridRows)));
-  rows_kernel<T><<<grid, kThreads, 0, stream>>>(op, static_cast<T*>(out), rows, width, vectorised);
-  CUDA_CHECK_LAUNCH();
+  launch(rows_kernel<T, Op>, grid, kThreads, stream, op, static_cast<T*>(out), rows, width, vectorised);
 }
 
 }  // namespace

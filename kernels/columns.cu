@@ -48,6 +48,7 @@ struct alignas(kRepeatPerThread * sizeof(E)) Pack {
 template <typename U>
 static __global__ void copy_columns_kernel(const U* src, U* dst, std::int64_t rows, std::int64_t n,
                                            std::int64_t src_stride, std::int64_t dst_stride) {
+  await_previous_kernel();
   const std::int64_t j = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (j >= n) return;
   for (std::int64_t r = static_cast<std::int64_t>(blockIdx.y) * blockDim.y + threadIdx.y; r < rows;
@@ -61,6 +62,7 @@ template <typename E>
 static __global__ void __launch_bounds__(kTile * kTileRows)
     transpose_kernel(const E* __restrict__ x, E* __restrict__ out, std::int64_t outer, std::int64_t rows,
                      std::int64_t cols, std::int64_t col_tiles) {
+  await_previous_kernel();
   __shared__ E tile[kTile][kTile + 1];  // +1: a tile column spreads over the banks
   const std::int64_t r0 = blockIdx.x / col_tiles * kTile, c0 = blockIdx.x % col_tiles * kTile;
   for (std::int64_t a = blockIdx.z; a < outer; a += gridDim.z) {
@@ -84,6 +86,7 @@ static __global__ void __launch_bounds__(kTile * kTileRows)
 template <typename E, bool Vector>
 static __global__ void repeat_last_kernel(const E* __restrict__ x, E* __restrict__ out, std::int64_t total,
                                           std::int64_t factor) {
+  await_previous_kernel();
   const std::int64_t o = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * kRepeatPerThread;
   if (o >= total) return;
   Pack<E> pack;
@@ -116,11 +119,10 @@ void copy_columns(const CopyColumnsParams& p, cudaStream_t stream) {
     const unsigned height = kThreads / width;
     const dim3 grid(blocks_for(n, static_cast<int>(width)),
                     static_cast<unsigned>(std::min((p.rows + height - 1) / height, kMaxGridY)));
-    copy_columns_kernel<U><<<grid, dim3(width, height), 0, stream>>>(
-        reinterpret_cast<const U*>(src), reinterpret_cast<U*>(dst), p.rows, n,
-        static_cast<std::int64_t>(src_stride / sizeof(U)), static_cast<std::int64_t>(dst_stride / sizeof(U)));
+    launch(copy_columns_kernel<U>, grid, dim3(width, height), stream, reinterpret_cast<const U*>(src),
+           reinterpret_cast<U*>(dst), p.rows, n, static_cast<std::int64_t>(src_stride / sizeof(U)),
+           static_cast<std::int64_t>(dst_stride / sizeof(U)));
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 void transpose(const TransposeParams& p, cudaStream_t stream) {
@@ -132,10 +134,9 @@ void transpose(const TransposeParams& p, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(std::min(p.outer, kMaxGridY)));
   dispatch_bits(p.type, [&](auto tag) {
     using E = decltype(tag);
-    transpose_kernel<E><<<grid, dim3(kTile, kTileRows), 0, stream>>>(
-        static_cast<const E*>(p.x), static_cast<E*>(p.out), p.outer, p.rows, p.cols, col_tiles);
+    launch(transpose_kernel<E>, grid, dim3(kTile, kTileRows), stream, static_cast<const E*>(p.x),
+           static_cast<E*>(p.out), p.outer, p.rows, p.cols, col_tiles);
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 void repeat_last(const RepeatLastParams& p, cudaStream_t stream) {
@@ -146,10 +147,9 @@ void repeat_last(const RepeatLastParams& p, cudaStream_t stream) {
     using E = decltype(tag);
     const bool vector = aligned_to(p.out, sizeof(Pack<E>));
     auto* const kernel = vector ? repeat_last_kernel<E, true> : repeat_last_kernel<E, false>;
-    kernel<<<blocks_for(groups, kThreads), kThreads, 0, stream>>>(static_cast<const E*>(p.x), static_cast<E*>(p.out),
-                                                                  total, p.factor);
+    launch(kernel, blocks_for(groups, kThreads), kThreads, stream, static_cast<const E*>(p.x), static_cast<E*>(p.out),
+           total, p.factor);
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

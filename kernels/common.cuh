@@ -14,6 +14,7 @@
 
 #include "kernels/cuda_check.h"
 #include "kernels/element_type.h"
+#include "kernels/launch.cuh"
 
 namespace hs::kernels {
 

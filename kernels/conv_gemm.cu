@@ -121,6 +121,7 @@ int multiprocessors() {
 // kContiguous: weight rows are contiguous (conv1d) with 16-byte aligned vectors.
 template <int kTileM, bool kContiguous>
 static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_gemm_bf16_kernel(ConvGemmParams g) {
+  await_previous_kernel();
   constexpr int kWarpsM = 2, kWarpsN = 4;
   constexpr int kWarpM = kTileM / kWarpsM, kWarpN = kTileN / kWarpsN;
   constexpr int kMmaM = kWarpM / 16, kMmaN = kWarpN / 8;
@@ -228,6 +229,7 @@ static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_gemm_bf16_
 // order with fp32 FMA. Shared memory: A [row][m], B [row][column], double-buffered as above.
 template <bool kContiguous>
 static __global__ void __launch_bounds__(kThreads) conv_gemm_f32_kernel(ConvGemmParams g) {
+  await_previous_kernel();
   constexpr int kTileM = kNarrowTileM;
   constexpr int kThreadM = 4, kThreadN = 8, kRun = kThreadN / 2;
   constexpr int kThreadsN = kTileN / kThreadN;
@@ -320,18 +322,17 @@ void conv_gemm(const ConvGemmParams& g, cudaStream_t stream) {
                         std::int64_t{kBlocksPerSm} * multiprocessors();
   const int tile_m = wide ? kWideTileM : kNarrowTileM;
   const dim3 grid(column_tiles, ceil_div(g.cout, tile_m), g.batch * g.phases);
-  auto launch = [&](auto kernel) { kernel<<<grid, kThreads, 0, stream>>>(g); };
+  auto run = [&](auto kernel) { launch(kernel, grid, kThreads, stream, g); };
   if (!bf16) {
-    if (contiguous) launch(conv_gemm_f32_kernel<true>);
-    else launch(conv_gemm_f32_kernel<false>);
+    if (contiguous) run(conv_gemm_f32_kernel<true>);
+    else run(conv_gemm_f32_kernel<false>);
   } else if (wide) {
-    if (contiguous) launch(conv_gemm_bf16_kernel<kWideTileM, true>);
-    else launch(conv_gemm_bf16_kernel<kWideTileM, false>);
+    if (contiguous) run(conv_gemm_bf16_kernel<kWideTileM, true>);
+    else run(conv_gemm_bf16_kernel<kWideTileM, false>);
   } else {
-    if (contiguous) launch(conv_gemm_bf16_kernel<kNarrowTileM, true>);
-    else launch(conv_gemm_bf16_kernel<kNarrowTileM, false>);
+    if (contiguous) run(conv_gemm_bf16_kernel<kNarrowTileM, true>);
+    else run(conv_gemm_bf16_kernel<kNarrowTileM, false>);
   }
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

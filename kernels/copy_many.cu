@@ -17,6 +17,7 @@ __device__ void copy_words(const CopyEntry& e, std::uint64_t begin, std::uint64_
 }  // namespace
 
 static __global__ void copy_many_kernel(const CopyEntry* entries) {
+  await_previous_kernel();
   const CopyEntry e = entries[blockIdx.y];
   const std::uint64_t begin = blockIdx.x * kBytesPerBlock;
   if (begin >= e.bytes) return;
@@ -32,8 +33,7 @@ static __global__ void copy_many_kernel(const CopyEntry* entries) {
 void copy_many(const CopyEntry* entries, int count, std::uint64_t largest, cudaStream_t stream) {
   if (count == 0 || largest == 0) return;
   const dim3 grid(static_cast<unsigned>((largest + kBytesPerBlock - 1) / kBytesPerBlock), static_cast<unsigned>(count));
-  copy_many_kernel<<<grid, kThreads, 0, stream>>>(entries);
-  CUDA_CHECK_LAUNCH();
+  launch(copy_many_kernel, grid, kThreads, stream, entries);
 }
 
 }  // namespace hs::kernels

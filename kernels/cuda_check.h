@@ -28,6 +28,3 @@ class CudaError : public std::runtime_error {
     const auto hs_cublas_status_ = (stmt);                                                   \
     if (hs_cublas_status_ != 0) ::hs::kernels::throw_cublas_error(static_cast<int>(hs_cublas_status_), #stmt, __FILE__, __LINE__); \
   } while (0)
-
-// Checks the last kernel launch.
-#define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())

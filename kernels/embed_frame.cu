@@ -9,6 +9,7 @@ constexpr int kThreads = 256;
 // One block per row; the 9 source rows are resolved once per block.
 template <typename Tab, typename T>
 static __global__ void embed_frame_kernel(EmbedFrameParams p) {
+  await_previous_kernel();
   const std::int64_t r = blockIdx.x;
   __shared__ const Tab* sources[kEmbedColumns];
   __shared__ bool add_uncond;
@@ -42,10 +43,10 @@ void embed_frame(const EmbedFrameParams& p, cudaStream_t stream) {
   if (p.rows == 0) return;
   dispatch_element(p.table_type, [&](auto table_tag) {
     dispatch_element(p.type, [&](auto tag) {
-      embed_frame_kernel<decltype(table_tag), decltype(tag)><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(p);
+      launch(embed_frame_kernel<decltype(table_tag), decltype(tag)>, static_cast<unsigned>(p.rows), kThreads, stream,
+             p);
     });
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

@@ -125,6 +125,7 @@ __device__ __forceinline__ void store_pair(__nv_bfloat16* p, float a, float b) {
 // P's A-operand layout, so P goes from registers straight into the second mma.
 template <int D, typename Q, typename KV, typename O>
 static __global__ void __launch_bounds__(kThreads) flash_attention_kernel(FlashAttentionParams p) {
+  await_previous_kernel();
   constexpr int kDSteps = D / kMmaK;             // k-steps of Q·Kᵀ
   constexpr int kKeySteps = kBlockKeys / kMmaK;  // k-steps of P·V
   constexpr int kScoreTiles = kBlockKeys / kMmaN;
@@ -262,9 +263,8 @@ static void launch_flash_attention(const FlashAttentionParams& p, cudaStream_t s
   dispatch_element(p.q_type, [&](auto q_tag) {
     dispatch_element(p.kv_type, [&](auto kv_tag) {
       dispatch_element(p.out_type, [&](auto out_tag) {
-        flash_attention_kernel<D, decltype(q_tag), decltype(kv_tag), decltype(out_tag)>
-            <<<grid, kThreads, 0, stream>>>(p);
-        CUDA_CHECK_LAUNCH();
+        launch(flash_attention_kernel<D, decltype(q_tag), decltype(kv_tag), decltype(out_tag)>, grid, kThreads, stream,
+               p);
       });
     });
   });

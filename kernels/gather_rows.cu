@@ -10,6 +10,7 @@ constexpr int kThreads = 256;
 // kernel is one load's latency, not a loop of them).
 template <typename Tab, typename O>
 static __global__ void gather_rows_kernel(GatherRowsParams p) {
+  await_previous_kernel();
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   if (i >= p.dim) return;
   const std::int64_t row = p.ids[blockIdx.x] + p.id_offset;
@@ -24,10 +25,9 @@ void gather_rows(const GatherRowsParams& p, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(p.n), blocks_for(p.dim, kThreads));
   dispatch_element(p.table_type, [&](auto table_tag) {
     dispatch_element(p.out_type, [&](auto out_tag) {
-      gather_rows_kernel<decltype(table_tag), decltype(out_tag)><<<grid, kThreads, 0, stream>>>(p);
+      launch(gather_rows_kernel<decltype(table_tag), decltype(out_tag)>, grid, kThreads, stream, p);
     });
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

@@ -27,6 +27,7 @@ template <typename W> inline constexpr int kUnroll = sizeof(W) == 2 ? 4 : 8;
 // warps per SM).
 template <typename X, typename W, typename O, bool kSplitK>
 static __global__ void __launch_bounds__(kThreads) gemv_kernel(GemvParams p) {
+  await_previous_kernel();
   constexpr int kElems = kVectorBytes / static_cast<int>(sizeof(W));
   constexpr int kFeaturesPerWarp = hs::kernels::kFeaturesPerWarp<W>;
   constexpr int kUnroll = hs::kernels::kUnroll<W>;
@@ -122,17 +123,17 @@ namespace {
 constexpr unsigned kSmallGrid = 256;
 
 template <typename X, typename W>
-void launch(const GemvParams& p, cudaStream_t stream) {
+void launch_gemv(const GemvParams& p, cudaStream_t stream) {
   constexpr int kPerBlock = kWarpsPerBlock * kFeaturesPerWarp<W>;
   const unsigned blocks = p.gated ? blocks_for(p.out_features / 2, kPerBlock / 2) : blocks_for(p.out_features, kPerBlock);
   if (blocks < kSmallGrid) {
     const unsigned split_blocks = blocks * kWarpsPerBlock;
-    if (p.out_type == ElementType::F32) gemv_kernel<X, W, float, true><<<split_blocks, kThreads, 0, stream>>>(p);
-    else gemv_kernel<X, W, __nv_bfloat16, true><<<split_blocks, kThreads, 0, stream>>>(p);
+    if (p.out_type == ElementType::F32) launch(gemv_kernel<X, W, float, true>, split_blocks, kThreads, stream, p);
+    else launch(gemv_kernel<X, W, __nv_bfloat16, true>, split_blocks, kThreads, stream, p);
   } else if (p.out_type == ElementType::F32) {
-    gemv_kernel<X, W, float, false><<<blocks, kThreads, 0, stream>>>(p);
+    launch(gemv_kernel<X, W, float, false>, blocks, kThreads, stream, p);
   } else {
-    gemv_kernel<X, W, __nv_bfloat16, false><<<blocks, kThreads, 0, stream>>>(p);
+    launch(gemv_kernel<X, W, __nv_bfloat16, false>, blocks, kThreads, stream, p);
   }
 }
 
@@ -151,16 +152,15 @@ void gemv(const GemvParams& p, cudaStream_t stream) {
   } else if (p.weight_type == WeightType::F32) {
     if (p.activation != ElementType::F32 || p.out_type != ElementType::F32)
       throw CudaError("gemv: fp32 weights need fp32 activations and output");
-    gemv_kernel<float, float, float, false><<<blocks_for(p.out_features, kWarpsPerBlock * kFeaturesPerWarp<float>), kThreads, 0,
-                                       stream>>>(p);
+    launch(gemv_kernel<float, float, float, false>,
+           blocks_for(p.out_features, kWarpsPerBlock * kFeaturesPerWarp<float>), kThreads, stream, p);
   } else {
     dispatch_element(p.activation, [&](auto x_tag) {
       using X = decltype(x_tag);
-      if (p.weight_type == WeightType::BF16) launch<X, __nv_bfloat16>(p, stream);
-      else launch<X, __nv_fp8_e4m3>(p, stream);
+      if (p.weight_type == WeightType::BF16) launch_gemv<X, __nv_bfloat16>(p, stream);
+      else launch_gemv<X, __nv_fp8_e4m3>(p, stream);
     });
   }
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

@@ -67,6 +67,7 @@ __device__ __forceinline__ void mma_bf16(float* acc, std::uint32_t a0, std::uint
 template <typename W, typename X, typename O, int kSplitWarps>
 __global__ void __launch_bounds__(kSplitWarps * kWarpSize, kSplitWarps == 8 ? W::kSmallGridBlocksPerSm : 1)
     gemv_mma_kernel(GemvParams p, W weights) {
+  await_previous_kernel();
   using Vector = typename W::Vector;
   constexpr int kUnroll = W::kUnroll;  // weight vectors in flight per lane
   constexpr int kPairs = kMmaLaneValues / 2;
@@ -161,18 +162,17 @@ void launch_gemv_mma(const GemvParams& p, const W& weights, cudaStream_t stream)
   constexpr unsigned kSmallGrid = 512;
   const unsigned blocks =
       p.gated ? blocks_for(p.out_features / 2, kMmaFeatures / 2) : blocks_for(p.out_features, kMmaFeatures);
-  const auto launch = [&](auto split) {
+  const auto run = [&](auto split) {
     constexpr int kSplitWarps = decltype(split)::value;
     dispatch_element(p.activation, [&](auto x_tag) {
       dispatch_element(p.out_type, [&](auto out_tag) {
-        gemv_mma_kernel<W, decltype(x_tag), decltype(out_tag), kSplitWarps>
-            <<<blocks, kSplitWarps * kWarpSize, 0, stream>>>(p, weights);
+        launch(gemv_mma_kernel<W, decltype(x_tag), decltype(out_tag), kSplitWarps>, blocks, kSplitWarps * kWarpSize,
+               stream, p, weights);
       });
     });
   };
-  if (blocks < kSmallGrid) launch(std::integral_constant<int, 8>{});
-  else launch(std::integral_constant<int, 4>{});
-  CUDA_CHECK_LAUNCH();
+  if (blocks < kSmallGrid) run(std::integral_constant<int, 8>{});
+  else run(std::integral_constant<int, 4>{});
 }
 
 }  // namespace hs::kernels

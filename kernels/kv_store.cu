@@ -17,6 +17,7 @@ __device__ __forceinline__ std::int64_t cache_row(const KvStoreParams& p, std::i
 // One block per (batch, step position).
 template <typename S, typename C>
 static __global__ void kv_store_kernel(KvStoreParams p) {
+  await_previous_kernel();
   const std::int64_t b = blockIdx.x / p.seq, s = blockIdx.x % p.seq;
   const std::int64_t row = cache_row(p, b, s);
   if (row < 0) return;
@@ -28,6 +29,7 @@ static __global__ void kv_store_kernel(KvStoreParams p) {
 // One block per (batch, step position), one warp per head_dim vector: amax, scale, quantize.
 template <typename S>
 static __global__ void kv_store_fp8_kernel(KvStoreParams p) {
+  await_previous_kernel();
   const std::int64_t b = blockIdx.x / p.seq, s = blockIdx.x % p.seq;
   const std::int64_t row = cache_row(p, b, s);
   if (row < 0) return;
@@ -51,14 +53,13 @@ void kv_store(const KvStoreParams& p, cudaStream_t stream) {
   dispatch_element(p.src_type, [&](auto src_tag) {
     using S = decltype(src_tag);
     if (p.scale) {
-      kv_store_fp8_kernel<S><<<blocks, kThreads, 0, stream>>>(p);
+      launch(kv_store_fp8_kernel<S>, blocks, kThreads, stream, p);
       return;
     }
     dispatch_element(p.cache_type, [&](auto cache_tag) {
-      kv_store_kernel<S, decltype(cache_tag)><<<blocks, kThreads, 0, stream>>>(p);
+      launch(kv_store_kernel<S, decltype(cache_tag)>, blocks, kThreads, stream, p);
     });
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

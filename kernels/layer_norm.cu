@@ -17,6 +17,7 @@ static_assert(kLayerNormMaxDim == kGroupSize * kGroupsPerThread * kMaxThreads);
 // precedes the first block_sum barrier, so out may alias x.
 template <typename T, bool Vector>
 static __global__ void __launch_bounds__(kMaxThreads) layer_norm_kernel(const T* x, T* out, int dim, float eps) {
+  await_previous_kernel();
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * dim;
   T* yr = out + static_cast<std::int64_t>(blockIdx.x) * dim;
   float v[kGroupsPerThread][kGroupSize];
@@ -68,10 +69,9 @@ void layer_norm(const LayerNormParams& p, cudaStream_t stream) {
     constexpr std::size_t kVectorBytes = kGroupSize * sizeof(T);
     const bool vector = p.dim % kGroupSize == 0 && aligned_to(p.x, kVectorBytes) && aligned_to(p.out, kVectorBytes);
     auto* const kernel = vector ? layer_norm_kernel<T, true> : layer_norm_kernel<T, false>;
-    kernel<<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(static_cast<const T*>(p.x), static_cast<T*>(p.out),
-                                                                  static_cast<int>(p.dim), p.eps);
+    launch(kernel, static_cast<unsigned>(p.rows), threads, stream, static_cast<const T*>(p.x), static_cast<T*>(p.out),
+           static_cast<int>(p.dim), p.eps);
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

@@ -112,6 +112,7 @@ void gemv_q4(const GemvParams& p, const float* block_scales, const Q4Table& tabl
 
 // One byte (two values) per thread and iteration.
 static __global__ void widen_q4_kernel(WidenQ4Params p, Q4Table t) {
+  await_previous_kernel();
   const std::int64_t pairs = p.stored_rows * p.in / 2, stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::uint8_t* codes = static_cast<const std::uint8_t*>(p.codes);
   auto* out = static_cast<__nv_bfloat162*>(p.out);
@@ -133,8 +134,7 @@ void widen_q4(const WidenQ4Params& p, const Q4Table& table, cudaStream_t stream)
   if (pairs == 0) return;
   constexpr int kWidenThreads = 256;
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((pairs + kWidenThreads - 1) / kWidenThreads, 8192));
-  widen_q4_kernel<<<blocks, kWidenThreads, 0, stream>>>(p, table);
-  CUDA_CHECK_LAUNCH();
+  launch(widen_q4_kernel, blocks, kWidenThreads, stream, p, table);
 }
 
 }  // namespace hs::kernels

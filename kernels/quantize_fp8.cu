@@ -16,6 +16,7 @@ constexpr std::int64_t kVectorMaxCols = 4 * kVectorsPerThread * kMaxThreads;
 template <typename T>
 static __global__ void __launch_bounds__(kMaxThreads)
     quantize_fp8_vector_kernel(const T* __restrict__ x, __nv_fp8_e4m3* q, float* scales, int cols) {
+  await_previous_kernel();
   __shared__ float amax_shared[kWarpSize];
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * cols;
   const int groups = cols / 4;
@@ -53,6 +54,7 @@ static __global__ void __launch_bounds__(kMaxThreads)
 
 template <typename T>
 static __global__ void quantize_fp8_kernel(const T* __restrict__ x, __nv_fp8_e4m3* q, float* scales, std::int64_t cols) {
+  await_previous_kernel();
   __shared__ float amax_shared[kWarpSize];
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * cols;
   float amax = 0.0f;
@@ -78,20 +80,20 @@ void quantize_fp8(const QuantizeFp8Params& p, cudaStream_t stream) {
     if (vector) {
       const std::int64_t per_thread = (p.cols / 4 + kVectorsPerThread - 1) / kVectorsPerThread;
       const auto threads = static_cast<unsigned>((per_thread + kWarpSize - 1) / kWarpSize * kWarpSize);
-      quantize_fp8_vector_kernel<T><<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(
-          static_cast<const T*>(p.x), static_cast<__nv_fp8_e4m3*>(p.q), p.scales, static_cast<int>(p.cols));
+      launch(quantize_fp8_vector_kernel<T>, static_cast<unsigned>(p.rows), threads, stream, static_cast<const T*>(p.x),
+             static_cast<__nv_fp8_e4m3*>(p.q), p.scales, static_cast<int>(p.cols));
     } else {
-      quantize_fp8_kernel<T><<<static_cast<unsigned>(p.rows), kThreads, 0, stream>>>(
-          static_cast<const T*>(p.x), static_cast<__nv_fp8_e4m3*>(p.q), p.scales, p.cols);
+      launch(quantize_fp8_kernel<T>, static_cast<unsigned>(p.rows), kThreads, stream, static_cast<const T*>(p.x),
+             static_cast<__nv_fp8_e4m3*>(p.q), p.scales, p.cols);
     }
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 // 16 E4M3 values (one 16-byte vector) per thread and iteration, as two 16-byte bf16 vectors; a
 // scalar tail when count is not a multiple of 16 or a pointer is not 16-byte aligned.
 static __global__ void widen_fp8_kernel(const std::uint8_t* __restrict__ q, __nv_bfloat16* __restrict__ out,
                                         std::int64_t count, bool vector) {
+  await_previous_kernel();
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const std::int64_t vectors = vector ? count / 16 : 0;
@@ -117,9 +119,8 @@ void widen_fp8(const void* q, void* out, std::int64_t count, cudaStream_t stream
   const bool vector = aligned_to(q, 16) && aligned_to(out, 16);
   const std::int64_t work = vector ? (count + 15) / 16 : count;
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((work + kThreads - 1) / kThreads, 4096));
-  widen_fp8_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<const std::uint8_t*>(q),
-                                                    static_cast<__nv_bfloat16*>(out), count, vector);
-  CUDA_CHECK_LAUNCH();
+  launch(widen_fp8_kernel, blocks, kThreads, stream, static_cast<const std::uint8_t*>(q),
+         static_cast<__nv_bfloat16*>(out), count, vector);
 }
 
 }  // namespace hs::kernels

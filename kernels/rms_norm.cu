@@ -31,6 +31,7 @@ static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* _
                                                                      float eps, const float* __restrict__ shift,
                                                                      const float* __restrict__ mod_scale,
                                                                      std::int64_t batch_rows) {
+  await_previous_kernel();
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * dim;
   O* yr = out + static_cast<std::int64_t>(blockIdx.x) * dim;
   const std::int64_t vector_row = blockIdx.x / batch_rows * dim;
@@ -71,12 +72,11 @@ void rms_norm(const RmsNormParams& p, cudaStream_t stream) {
     dispatch_element(p.out_type, [&](auto out_tag) {
       using T = decltype(tag);
       using O = decltype(out_tag);
-      rms_norm_kernel<T, O><<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(
-          static_cast<const T*>(p.x), static_cast<const T*>(p.scale), static_cast<O*>(p.out), static_cast<int>(p.dim),
-          p.eps, p.shift, p.mod_scale, p.batch_rows);
+      launch(rms_norm_kernel<T, O>, static_cast<unsigned>(p.rows), threads, stream, static_cast<const T*>(p.x),
+             static_cast<const T*>(p.scale), static_cast<O*>(p.out), static_cast<int>(p.dim), p.eps, p.shift,
+             p.mod_scale, p.batch_rows);
     });
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

@@ -10,6 +10,7 @@ constexpr int kThreads = 256;
 template <typename T>
 static __global__ void rope_kernel(T* x, const std::int32_t* __restrict__ positions, const float* __restrict__ inv_freq,
                                    std::int64_t pairs_total, int seq, int heads, int pairs) {
+  await_previous_kernel();
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= pairs_total) return;
   const int j = static_cast<int>(i % pairs);
@@ -27,11 +28,10 @@ void rope(const RopeParams& p, cudaStream_t stream) {
   if (pairs_total == 0) return;
   dispatch_element(p.type, [&](auto tag) {
     using T = decltype(tag);
-    rope_kernel<T><<<blocks_for(pairs_total, kThreads), kThreads, 0, stream>>>(
-        static_cast<T*>(p.x), p.positions, p.inv_freq, pairs_total, static_cast<int>(p.seq), static_cast<int>(p.heads),
-        static_cast<int>(p.head_dim / 2));
+    launch(rope_kernel<T>, blocks_for(pairs_total, kThreads), kThreads, stream, static_cast<T*>(p.x), p.positions,
+           p.inv_freq, pairs_total, static_cast<int>(p.seq), static_cast<int>(p.heads),
+           static_cast<int>(p.head_dim / 2));
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

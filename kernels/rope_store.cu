@@ -10,6 +10,7 @@ constexpr int kThreads = 256;
 // the k pairs are written to the cache as well, the v elements only there.
 template <typename T, typename C>
 static __global__ void rope_store_kernel(RopeStoreParams p) {
+  await_previous_kernel();
   const std::int64_t token = blockIdx.x, s = token % p.seq, b = token / p.seq;
   const std::int64_t pairs = p.head_dim / 2;
   const std::int64_t q_pairs = p.q_heads * pairs, k_pairs = p.kv_heads * pairs, kv_row = p.kv_heads * p.head_dim;
@@ -48,10 +49,9 @@ void rope_store(const RopeStoreParams& p, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(p.batch * p.seq), blocks_for(items, kThreads));
   dispatch_element(p.type, [&](auto tag) {
     dispatch_element(p.cache_type, [&](auto cache_tag) {
-      rope_store_kernel<decltype(tag), decltype(cache_tag)><<<grid, kThreads, 0, stream>>>(p);
+      launch(rope_store_kernel<decltype(tag), decltype(cache_tag)>, grid, kThreads, stream, p);
     });
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

@@ -164,6 +164,7 @@ __device__ std::uint32_t kth_largest_key(const std::uint32_t (&keys)[kItems], in
 template <typename T>
 static __global__ void __launch_bounds__(kThreads) sample_kernel(SampleParams args, SampleParams::Songs songs,
                                                                  bool many) {
+  await_previous_kernel();
   SampleParams p = args;
   const int song = blockIdx.x;
   std::int32_t first_row = 0;
@@ -294,9 +295,8 @@ void sample(const SampleParams& p, cudaStream_t stream) {
   if (many && songs.count <= 0) return;
   dispatch_element(p.type, [&](auto tag) {
     using T = decltype(tag);
-    sample_kernel<T><<<many ? static_cast<unsigned>(songs.count) : 1u, kThreads, 0, stream>>>(p, songs, many);
+    launch(sample_kernel<T>, many ? static_cast<unsigned>(songs.count) : 1u, kThreads, stream, p, songs, many);
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

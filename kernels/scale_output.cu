@@ -22,6 +22,7 @@ static __global__ void scale_output_kernel(const S* src, O* out, const float* __
                                            std::int64_t rows, std::int64_t cols, bool accumulate,
                                            const float* __restrict__ gate, std::int64_t gate_rows,
                                            std::int64_t first_row, std::int64_t src_stride) {
+  await_previous_kernel();
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= cols) return;
   const float cs = col_scale ? col_scale[c] : 1.0f, b = bias ? bias[c] : 0.0f;
@@ -43,12 +44,11 @@ void scale_output(const ScaleOutputParams& p, cudaStream_t stream) {
     dispatch_element(p.out_type, [&](auto out_tag) {
       using S = decltype(src_tag);
       using O = decltype(out_tag);
-      scale_output_kernel<S, O><<<grid_for(p.rows, p.cols), kThreads, 0, stream>>>(
-          static_cast<const S*>(p.src), static_cast<O*>(p.out), p.row_scale, p.col_scale, p.bias, p.rows, p.cols,
-          p.accumulate, p.gate, p.gate_rows, p.first_row, p.src_stride ? p.src_stride : p.cols);
+      launch(scale_output_kernel<S, O>, grid_for(p.rows, p.cols), kThreads, stream, static_cast<const S*>(p.src),
+             static_cast<O*>(p.out), p.row_scale, p.col_scale, p.bias, p.rows, p.cols, p.accumulate, p.gate,
+             p.gate_rows, p.first_row, p.src_stride ? p.src_stride : p.cols);
     });
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 // The scaled value of src[r, c]: the GEMM result times its row and column scales, plus the bias.
@@ -68,6 +68,7 @@ static __device__ __forceinline__ float scaled(const S* src, std::int64_t cols, 
 // local memory in every thread).
 template <typename S, typename O>
 static __global__ void split_output_kernel(const SplitOutputParams p) {
+  await_previous_kernel();
   static_assert(kSplitMaxParts == 3, "the part lookup below names three parts");
   const std::int64_t width = p.gated ? p.cols / 2 : p.cols;
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -92,10 +93,9 @@ void split_output(const SplitOutputParams& p, cudaStream_t stream) {
   if (p.rows == 0 || width == 0) return;
   dispatch_element(p.src_type, [&](auto src_tag) {
     dispatch_element(p.out_type, [&](auto out_tag) {
-      split_output_kernel<decltype(src_tag), decltype(out_tag)><<<grid_for(p.rows, width), kThreads, 0, stream>>>(p);
+      launch(split_output_kernel<decltype(src_tag), decltype(out_tag)>, grid_for(p.rows, width), kThreads, stream, p);
     });
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

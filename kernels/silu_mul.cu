@@ -8,6 +8,7 @@ constexpr int kThreads = 256;
 
 template <typename T, typename O>
 static __global__ void silu_mul_kernel(const T* gate, const T* up, O* out, std::int64_t n) {
+  await_previous_kernel();
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   const float g = to_float(gate[i]);
@@ -20,11 +21,10 @@ void silu_mul(const SiluMulParams& p, cudaStream_t stream) {
     dispatch_element(p.out_type, [&](auto out_tag) {
       using T = decltype(tag);
       using O = decltype(out_tag);
-      silu_mul_kernel<T, O><<<blocks_for(p.n, kThreads), kThreads, 0, stream>>>(
-          static_cast<const T*>(p.gate), static_cast<const T*>(p.up), static_cast<O*>(p.out), p.n);
+      launch(silu_mul_kernel<T, O>, blocks_for(p.n, kThreads), kThreads, stream, static_cast<const T*>(p.gate),
+             static_cast<const T*>(p.up), static_cast<O*>(p.out), p.n);
     });
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

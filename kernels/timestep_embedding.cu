@@ -12,6 +12,7 @@ constexpr int kThreads = 256;
 template <typename T>
 static __global__ void timestep_embedding_kernel(const float* t, T* out, std::int64_t batch, std::int64_t half,
                                                  double scale, double log_max_period) {
+  await_previous_kernel();
   const std::int64_t index = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (index >= batch * half) return;
   const std::int64_t b = index / half, i = index % half;
@@ -30,10 +31,9 @@ void timestep_embedding(const TimestepEmbeddingParams& p, cudaStream_t stream) {
   const double log_max_period = std::log(static_cast<double>(p.max_period));
   dispatch_element(p.type, [&](auto tag) {
     using T = decltype(tag);
-    timestep_embedding_kernel<T><<<blocks_for(p.batch * half, kThreads), kThreads, 0, stream>>>(
-        p.t, static_cast<T*>(p.out), p.batch, half, static_cast<double>(p.scale), log_max_period);
+    launch(timestep_embedding_kernel<T>, blocks_for(p.batch * half, kThreads), kThreads, stream, p.t,
+           static_cast<T*>(p.out), p.batch, half, static_cast<double>(p.scale), log_max_period);
   });
-  CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace hs::kernels

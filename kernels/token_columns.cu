@@ -8,6 +8,7 @@ constexpr int kThreads = 256;
 
 static __global__ void token_columns_kernel(const std::int32_t* src, std::int32_t* dst, std::int64_t columns,
                                             std::int64_t rows, std::int64_t width) {
+  await_previous_kernel();
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= columns * rows) return;
   const std::int64_t c = i / rows, r = i % rows;
@@ -17,8 +18,7 @@ static __global__ void token_columns_kernel(const std::int32_t* src, std::int32_
 void token_columns(const std::int32_t* src, std::int32_t* dst, std::int64_t columns, std::int64_t rows,
                    std::int64_t width, cudaStream_t stream) {
   if (columns * rows == 0) return;
-  token_columns_kernel<<<blocks_for(columns * rows, kThreads), kThreads, 0, stream>>>(src, dst, columns, rows, width);
-  CUDA_CHECK_LAUNCH();
+  launch(token_columns_kernel, blocks_for(columns * rows, kThreads), kThreads, stream, src, dst, columns, rows, width);
 }
 
 }  // namespace hs::kernels

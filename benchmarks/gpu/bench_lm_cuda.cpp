@@ -31,6 +31,7 @@
 #include "kernels/cuda_check.h"
 #include "kernels/gather_rows.cuh"
 #include "kernels/gemv.cuh"
+#include "kernels/launch.cuh"
 #include "kernels/lt_matmul.h"
 #include "kernels/q4.cuh"
 #include "kernels/quantize_fp8.cuh"
@@ -359,12 +360,24 @@ SessionOptions song_options(std::int64_t kv, std::uint64_t seed = 42, std::int64
   return options;
 }
 
-// args: precision (1 = bf16, 2 = fp8), graphs (0/1), KV cache (0 = auto, 1 = fp8). Wall time per
-// frame (each step ends with the frame's download, as a streaming session does).
+// One more step, inside cudaProfilerStart / Stop, when HEARTSTREAM_PROFILE_STEP is set: the kernels
+// of one step for `ncu --profile-from-start off`.
+template <typename Step>
+void profile_step(Step&& step) {
+  if (!std::getenv("HEARTSTREAM_PROFILE_STEP")) return;
+  CUDA_CHECK(cudaProfilerStart());
+  step();
+  CUDA_CHECK(cudaProfilerStop());
+}
+
+// args: precision (1 = bf16, 2 = fp8, 3 = nf4, 4 = int4), graphs (0/1), KV cache (0 = auto, 1 =
+// fp8), overlapped kernel launches (0/1, kernels/launch.cuh). Wall time per frame (each step ends
+// with the frame's download, as a streaming session does).
 void BM_FrameStep(benchmark::State& state) {
   const auto precision = static_cast<Precision>(state.range(0));
   LoadedModel& m = real_model(precision);
   m.backend->set_graphs(state.range(1) != 0);
+  kernels::set_overlapped_launches(state.range(3) != 0);
   const Prompt prompt = random_prompt(kPromptTokens);
   const SessionOptions options = song_options(state.range(2));
   double prefill_ms = 0.0, frames_ms = 0.0;
@@ -376,6 +389,7 @@ void BM_FrameStep(benchmark::State& state) {
     session.step();  // prefill + frame 0
     prefill_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     session.step();  // frame 1 (captures the graph)
+    profile_step([&] { session.step(); });
     state.ResumeTiming();
     const auto t1 = std::chrono::steady_clock::now();
     for (std::int64_t f = 0; f < kTimedFrames; ++f) benchmark::DoNotOptimize(session.step());
@@ -388,8 +402,8 @@ void BM_FrameStep(benchmark::State& state) {
   state.counters["host_table_gb"] = static_cast<double>(m.model->weights().audio_embeddings.bytes()) / kGiga;
 }
 BENCHMARK(BM_FrameStep)
-    ->ArgsProduct({{1, 2, 3, 4}, {1, 0}, {0, 1}})
-    ->ArgNames({"precision(1=bf16,2=fp8,3=nf4,4=int4)", "graphs", "fp8_kv"})
+    ->ArgsProduct({{1, 2, 3, 4}, {1, 0}, {0, 1}, {1, 0}})
+    ->ArgNames({"precision(1=bf16,2=fp8,3=nf4,4=int4)", "graphs", "fp8_kv", "overlapped"})
     ->Iterations(3)
     ->Unit(benchmark::kMillisecond);
 
@@ -481,11 +495,7 @@ void BM_BatchStep(benchmark::State& state) {
       batch.join(prompt, song_options(state.range(2), static_cast<std::uint64_t>(s), song_frames), first);
     join_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / songs;
     batch.step();  // captures this bucket's graph
-    if (std::getenv("HEARTSTREAM_PROFILE_STEP")) {  // one step for `ncu --profile-from-start off`
-      CUDA_CHECK(cudaProfilerStart());
-      batch.step();
-      CUDA_CHECK(cudaProfilerStop());
-    }
+    profile_step([&] { batch.step(); });
     state.ResumeTiming();
     const auto t1 = std::chrono::steady_clock::now();
     for (std::int64_t f = 0; f < kTimedFrames; ++f) benchmark::DoNotOptimize(batch.step());

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench_lm_cuda's Google Benchmark JSON into benchmarks/results/ objects, one per
-(precision, CUDA Graphs) configuration, with the keys the CUDA LM issue asks for:
-gpu, commit, date, command, precision, cuda_graphs, ms_per_frame, pct_of_bandwidth_floor,
+(precision, CUDA Graphs, overlapped launches) configuration, with the keys the CUDA LM issue asks
+for: gpu, commit, date, command, precision, cuda_graphs, overlapped_launches, ms_per_frame, pct_of_bandwidth_floor,
 prefill_ms_300, prefill_ms_1000, peak_mem_gb (device), host_table_gb (embedding tables kept in
 mapped host memory, when the run reports them).
 
@@ -12,10 +12,11 @@ import json
 import re
 import sys
 
-PRECISIONS = {1: "bf16", 2: "fp8"}
+PRECISIONS = {1: "bf16", 2: "fp8", 3: "nf4", 4: "int4"}
 # Weight bytes read per frame with CFG (the issue's floors): 3B backbone once, 300M decoder and
-# heads 7 more times, at 4.8 TB/s.
-BANDWIDTH_FLOOR_MS = {"bf16": 2.5, "fp8": 1.24}
+# heads 7 more times (5.27 G weights), at ~4.25 TB/s; 4-bit: half a byte per weight plus an fp32
+# scale per 64 (2.97 GB).
+BANDWIDTH_FLOOR_MS = {"bf16": 2.5, "fp8": 1.24, "nf4": 0.70, "int4": 0.70}
 
 
 def arg(name, key):
@@ -39,6 +40,8 @@ def main():
     for b in data["benchmarks"]:
         if not b["name"].startswith("BM_FrameStep/"):
             continue
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue  # --benchmark_repetitions: the median stands for the run
         precision = arg(b["name"], "precision")
         name = PRECISIONS[precision]
         row = {
@@ -48,6 +51,7 @@ def main():
             "command": a.command,
             "precision": name,
             "cuda_graphs": arg(b["name"], "graphs") == 1,
+            "overlapped_launches": arg(b["name"], "overlapped") == 1,
             "shapes": "llama-3B + llama-300M, random weights, CFG batch 2, topk 50, 300-token prompt",
             "ms_per_frame": round(b["ms_per_frame"], 3),
             "pct_of_bandwidth_floor": round(100.0 * BANDWIDTH_FLOOR_MS[name] / b["ms_per_frame"], 1),
