@@ -32,16 +32,18 @@ def main():
     p.add_argument("--command", required=True)
     a = p.parse_args()
     data = json.load(open(a.bench_json))
+    # With --benchmark_repetitions the median stands for each benchmark.
+    runs = data["benchmarks"]
+    if any(b.get("run_type") == "aggregate" for b in runs):
+        runs = [b for b in runs if b.get("aggregate_name") == "median"]
     prefill = {}
-    for b in data["benchmarks"]:
+    for b in runs:
         if b["name"].startswith("BM_Prefill/"):
             prefill[(arg(b["name"], "precision"), arg(b["name"], "prompt"))] = b
     out = []
-    for b in data["benchmarks"]:
+    for b in runs:
         if not b["name"].startswith("BM_FrameStep/"):
             continue
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-            continue  # --benchmark_repetitions: the median stands for the run
         precision = arg(b["name"], "precision")
         name = PRECISIONS[precision]
         row = {
