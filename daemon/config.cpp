@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -15,6 +16,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "engine/core/device_name.h"
 #include "engine/core/read_file.h"
 #include "engine/text/prompt.h"
 
@@ -45,6 +47,10 @@ constexpr std::int64_t kMaxChunkFrames = 372;  // one reference codec window
 constexpr double kMaxLookaheadS = 3600.0;
 constexpr std::int64_t kMaxCodecBatch = 256;
 constexpr std::int64_t kMaxPrefillPerRound = 1 << 20;
+constexpr std::size_t kMaxWorkers = 64;  // model.devices entries
+// Keys whose YAML value may be a list (read as its items joined with commas, as the environment
+// and the command line write it).
+constexpr std::array<std::string_view, 1> kListKeys = {"model.devices"};
 
 // A value as text plus where it came from ("heartstream.yaml", "HEARTSTREAM_SERVER_PORT", ...).
 struct RawValue {
@@ -97,6 +103,39 @@ std::string parse_address(const std::string& path, const RawValue& v) {
   unsigned char buf[sizeof(struct in6_addr)];
   if (inet_pton(AF_INET, v.text.c_str(), buf) == 1 || inet_pton(AF_INET6, v.text.c_str(), buf) == 1) return v.text;
   fail(path, v, "an IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)");
+}
+
+// "cpu" | "cuda" | "cuda:N" (whether GPU N exists is checked when the models load).
+std::string parse_device_name(const std::string& path, const RawValue& v) {
+  try {
+    parse_device(v.text, path);
+  } catch (const InvalidArgument&) {
+    fail(path, v, "one of cpu, cuda, cuda:N (N: a CUDA device number)");
+  }
+  return v.text;
+}
+
+// model.devices: "all", or device names separated by commas (a YAML list arrives joined so).
+std::vector<std::string> parse_devices(const std::string& path, const RawValue& v) {
+  if (v.text == kAllDevices) return {v.text};
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t comma = v.text.find(',', begin);
+    std::string item = v.text.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    try {
+      parse_device(item, path);
+    } catch (const InvalidArgument&) {
+      fail(path, v, "all, or a list of devices: cpu, cuda, cuda:N (N: a CUDA device number)");
+    }
+    out.push_back(item);
+    if (comma == std::string::npos) break;
+    if (out.size() >= kMaxWorkers) fail(path, v, "at most " + std::to_string(kMaxWorkers) + " devices");
+    begin = comma + 1;
+  }
+  return out;
 }
 
 std::string parse_nonempty(const std::string& path, const RawValue& v) {
@@ -160,13 +199,13 @@ const std::vector<Field>& fields() {
        [](DaemonConfig& c, auto& p, auto& v) { c.server.drain_timeout_s = parse_number(p, v, 0, kMaxTimeoutS); }},
       {"model.path", [](DaemonConfig& c, auto&, auto& v) { c.model.path = v.text; }},
       {"model.version", [](DaemonConfig& c, auto& p, auto& v) { c.model.version = parse_nonempty(p, v); }},
-      {"model.device", [](DaemonConfig& c, auto& p, auto& v) { c.model.device = parse_choice(p, v, {"cpu", "cuda"}); }},
+      {"model.device", [](DaemonConfig& c, auto& p, auto& v) { c.model.device = parse_device_name(p, v); }},
+      {"model.devices", [](DaemonConfig& c, auto& p, auto& v) { c.model.devices = parse_devices(p, v); }},
       {"model.precision",
        [](DaemonConfig& c, auto& p, auto& v) {
          c.model.precision = parse_choice(p, v, {"fp32", "bf16", "fp8", "nf4", "int4"});
        }},
-      {"model.codec_device",
-       [](DaemonConfig& c, auto& p, auto& v) { c.model.codec_device = parse_choice(p, v, {"cpu", "cuda"}); }},
+      {"model.codec_device", [](DaemonConfig& c, auto& p, auto& v) { c.model.codec_device = parse_device_name(p, v); }},
       {"model.codec_precision",
        [](DaemonConfig& c, auto& p, auto& v) { c.model.codec_precision = parse_choice(p, v, {"fp32", "bf16", "fp8"}); }},
       {"model.kv_cache_gb",
@@ -269,6 +308,24 @@ std::string key_name(const YAML::Node& key, const std::string& source, const std
   return name;
 }
 
+// A key's value as text: a scalar's, or for a list key the items joined with commas.
+std::string scalar_or_list(const std::string& path, const YAML::Node& value, const std::string& source) {
+  const bool list_key = std::find(kListKeys.begin(), kListKeys.end(), path) != kListKeys.end();
+  const auto not_single = [&] {
+    return ConfigError(path + ": expected a single value" + (list_key ? " or a list of them" : "") + ", got " +
+                       node_kind(value) + " (" + location(source, value.Mark()) + ")");
+  };
+  if (value.IsNull()) return {};
+  if (value.IsScalar()) return value.Scalar();
+  if (!list_key || !value.IsSequence()) throw not_single();
+  std::string joined;
+  for (const auto& item : value) {
+    if (!item.IsScalar()) throw not_single();
+    joined += (joined.empty() ? "" : ",") + item.Scalar();
+  }
+  return joined;
+}
+
 // The file's key/value pairs, every key checked against the table at its depth; every error names
 // the file and the line.
 void collect_yaml(const std::string& text, const std::string& source, RawValues& out) {
@@ -296,10 +353,7 @@ void collect_yaml(const std::string& text, const std::string& source, RawValues&
     for (const auto& key : section.second) {
       const std::string path = name + "." + key_name(key.first, source, name + ".", "key", key_lines);
       if (!find_field(path)) throw ConfigError(path + ": unknown key in " + line_of(source, key.first));
-      if (key.second.IsMap() || key.second.IsSequence())
-        throw ConfigError(path + ": expected a single value, got " + node_kind(key.second) + " (" +
-                          location(source, key.second.Mark()) + ")");
-      out[path] = RawValue{key.second.IsNull() ? std::string() : key.second.Scalar(), line_of(source, key.first)};
+      out[path] = RawValue{scalar_or_list(path, key.second, source), line_of(source, key.first)};
     }
   }
 }
@@ -331,6 +385,10 @@ void validate(const DaemonConfig& c) {
                       ") of text; it must be at least " + std::to_string(needed) + " (" +
                       std::to_string(kJsonEscapeFactor) + " x the texts, as they may grow escaped in JSON, + " +
                       std::to_string(kMessageOverheadBytes) + ")");
+  if (!c.model.devices.empty() && c.model.codec_device && *c.model.codec_device != "cpu")
+    throw ConfigError("model.codec_device: " + *c.model.codec_device +
+                      " with model.devices: each engine worker's codec runs on its own device, or on the CPU "
+                      "(codec_device: cpu)");
   if (c.generation.max_audio_length_ms > c.generation.max_audio_length_ms_limit)
     throw ConfigError("generation.max_audio_length_ms: the default (" + std::to_string(c.generation.max_audio_length_ms) +
                       ") exceeds generation.max_audio_length_ms_limit (" +

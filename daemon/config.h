@@ -10,10 +10,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/core/error.h"
 
 namespace hs::daemon {
+
+// model.devices' value for one engine worker per CUDA device.
+inline constexpr std::string_view kAllDevices = "all";
 
 // A bad file, key or value; the message starts with the key path (or the file name).
 class ConfigError : public InvalidArgument {
@@ -53,9 +58,14 @@ struct ServerConfig {
 struct ModelConfig {
   std::string path;             // checkpoint folder (HeartMuLa-oss-<version>/, HeartCodec-oss/, ...); required to serve
   std::string version = "3B";   // HeartMuLa-oss-<version>
-  std::string device = "cpu";   // cpu | cuda: where the LM runs, and the codec unless codec_device says
+  // cpu | cuda | cuda:N: where the LM runs, and the codec unless codec_device says ("cuda": cuda:0)
+  std::string device = "cpu";
+  // One engine worker per entry, each with its own copy of the models on its device (cpu, cuda,
+  // cuda:N; a device may repeat), or {"all"}: one per CUDA device. Empty: one worker on `device`.
+  // A worker's codec runs on its own device, or on the CPU when codec_device is cpu.
+  std::vector<std::string> devices;
   std::string precision = "fp32";  // fp32 | bf16 | fp8 | nf4 | int4: the LM's weights (all but fp32 need cuda)
-  std::optional<std::string> codec_device;  // cpu | cuda; unset: follows device
+  std::optional<std::string> codec_device;  // cpu | cuda | cuda:N; unset: follows device
   // fp32 | bf16 | fp8: HeartCodec's linears; unset: precision when the codec shares the LM's device,
   // else that device's default (BackendChoice::codec_precision_or_default)
   std::optional<std::string> codec_precision;

@@ -16,14 +16,16 @@ constexpr BackendOptionNames kKeys{.device = "model.device", .precision = "model
 
 }  // namespace
 
-BackendChoice checked_backend_choice(const ModelConfig& config) {
+BackendChoice checked_backend_choice(const ModelConfig& config, std::string_view device_key) {
+  BackendOptionNames keys = kKeys;
+  keys.device = device_key;
   try {
     BackendChoice choice;
-    choice.device = parse_device(config.device, kKeys.device);
-    choice.precision = parse_precision(config.precision, kKeys.precision);
-    if (config.codec_device) choice.codec_device = parse_device(*config.codec_device, kKeys.codec_device);
-    if (config.codec_precision) choice.codec_precision = parse_precision(*config.codec_precision, kKeys.codec_precision);
-    check_backend_choice(choice, kKeys);
+    choice.set_device(parse_device(config.device, keys.device));
+    choice.precision = parse_precision(config.precision, keys.precision);
+    if (config.codec_device) choice.set_codec_device(parse_device(*config.codec_device, keys.codec_device));
+    if (config.codec_precision) choice.codec_precision = parse_precision(*config.codec_precision, keys.codec_precision);
+    check_backend_choice(choice, keys);
     return choice;
   } catch (const InvalidArgument& e) {
     throw ConfigError(e.what());  // the engine's message already starts with the key
@@ -39,13 +41,14 @@ DaemonConfig with_vram_plan(const DaemonConfig& config) {
   if (model.path.empty())
     throw ConfigError("model.path: required (set it in the file, with --model_path or HEARTSTREAM_MODEL_PATH)");
   const CheckpointPaths paths = resolve_checkpoint(model.path, model.version, /*need_codec=*/true);
-  VramRequest request{.budget_bytes = model.vram_budget_gb == "free" ? cuda_free_bytes()
-                                                                     : parse_vram_budget_gb(std::stod(model.vram_budget_gb),
-                                                                                            "model.vram_budget_gb"),
-                      .song_ms = config.generation.max_audio_length_ms,
-                      .songs = config.server.max_sessions};
+  VramRequest request{
+      .budget_bytes = model.vram_budget_gb == "free"
+                          ? cuda_free_bytes(choice.device_index)
+                          : parse_vram_budget_gb(std::stod(model.vram_budget_gb), "model.vram_budget_gb"),
+      .song_ms = config.generation.max_audio_length_ms,
+      .songs = config.server.max_sessions};
   request.cfg = config.generation.cfg_scale != 1.0;
-  request.fp8_widened = cuda_fp8_widened();
+  request.fp8_widened = cuda_fp8_widened(choice.device_index);
   if (model.precision != "fp32") request.precision = choice.precision;
   request.codec_device = choice.codec_device;
   request.codec_precision = choice.codec_precision;
@@ -60,7 +63,8 @@ DaemonConfig with_vram_plan(const DaemonConfig& config) {
   spdlog::info("{}", describe(plan));
   DaemonConfig out = config;
   out.model.precision = precision_name(plan.precision);
-  out.model.codec_device = std::string(device_name(plan.codec_device));
+  // The plan names the codec's device, not the GPU: on cuda the one the file named, else the LM's.
+  out.model.codec_device = device_label(plan.codec_device, choice.codec_device_index_or_default());
   out.model.codec_precision = std::string(precision_name(plan.codec_precision));
   out.model.kv_cache = kv_cache_name(plan.kv_cache);
   out.model.vram_budget_bytes = request.budget_bytes;

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "daemon/config.h"
 #include "engine/backends/backend_factory.h"
@@ -26,8 +27,9 @@ struct EngineModels {
 
 // model.device, model.precision, model.codec_device and model.codec_precision as a backend choice
 // that this build and machine can run; ConfigError naming the key otherwise (cuda without the CUDA
-// backend or without a device, bf16 / fp8 on cpu). `--check-config` runs it too.
-BackendChoice checked_backend_choice(const ModelConfig& config);
+// backend or without that GPU, bf16 / fp8 on cpu). `device_key` names model.device in messages
+// (model.devices when the device came from there). `--check-config` runs it too.
+BackendChoice checked_backend_choice(const ModelConfig& config, std::string_view device_key = "model.device");
 
 // model.vram_budget_gb: the device-memory plan (engine/pipeline/vram_plan.h) for server.max_sessions
 // songs of generation.max_audio_length_ms, keeping what the file fixes (model.precision other than

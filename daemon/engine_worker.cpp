@@ -87,11 +87,13 @@ EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& 
     : models_(std::move(models)),
       options_(options),
       metrics_(&metrics),
+      metrics_worker_(metrics.add_worker(models_.backends.lm->name())),
       description_(models_.description),
+      device_(models_.backends.lm->name()),
       admission_(kFramePeriodS * options.realtime_headroom),
       batch_(make_batch(models_.mula, options_)),
       codec_batch_(std::make_unique<CodecBatch>(*models_.codec, options_.pacing.codec_batch)) {
-  metrics_->set_load(0, 0, options_.max_sessions);
+  metrics_->set_load(metrics_worker_, 0, 0, options_.max_sessions);
   report_gpu_memory();
   thread_ = std::thread([this] { run(); });
 }
@@ -103,7 +105,7 @@ std::shared_ptr<SongHandle> EngineWorker::submit(SongParams params, Container co
   std::unique_lock lock(mutex_);
   if (stopping_) return nullptr;
   if (draining_) {
-    auto refused = std::make_shared<SongHandle>("s" + std::to_string(next_id_++));
+    auto refused = std::make_shared<SongHandle>("s" + std::to_string((*options_.song_numbers)++));
     lock.unlock();
     metrics_->rejected_draining();
     listener->on_error(error_code::kShutdown, kDrainingMessage);
@@ -111,7 +113,7 @@ std::shared_ptr<SongHandle> EngineWorker::submit(SongParams params, Container co
   }
   const int queued = static_cast<int>(queue_.size());
   if (running_ + queued >= options_.max_sessions + options_.queue_limit) return nullptr;
-  auto handle = std::make_shared<SongHandle>("s" + std::to_string(next_id_++));
+  auto handle = std::make_shared<SongHandle>("s" + std::to_string((*options_.song_numbers)++));
   queue_.push_back(Pending{SongSetup{handle, std::move(params), container, std::move(listener),
                                      std::chrono::steady_clock::now()}});
   load_changed();
@@ -148,6 +150,10 @@ bool EngineWorker::wait_idle(std::chrono::duration<double> timeout) {
 
 EngineWorker::Readiness EngineWorker::readiness() const {
   std::lock_guard lock(mutex_);
+  return readiness_locked();
+}
+
+EngineWorker::Readiness EngineWorker::readiness_locked() const {
   if (stopping_) return {false, "shutting down"};
   if (draining_)
     return {false, "draining: " + std::to_string(running_) + (running_ == 1 ? " song" : " songs") + " running"};
@@ -163,7 +169,11 @@ EngineWorker::Readiness EngineWorker::readiness() const {
 
 EngineWorker::Load EngineWorker::load() const {
   std::lock_guard lock(mutex_);
-  return {running_, static_cast<int>(queue_.size())};
+  const double budget_s = admission_.budget_s();
+  return {.running = running_,
+          .queued = static_cast<int>(queue_.size()),
+          .ready = readiness_locked().ready,
+          .headroom_s = budget_s - predicted_next_s_.value_or(0.0)};
 }
 
 void EngineWorker::shutdown() {
@@ -252,7 +262,7 @@ void EngineWorker::start(std::vector<Pending> admitted) {
     try {
       sessions_.push_back(std::make_unique<SongSession>(models_, *batch_, *codec_batch_, std::move(p.setup), options_.pacing,
                                                         *metrics_, [this] { song_ended(); }));
-      spdlog::info("song {} started ({} running)", sessions_.back()->id(), sessions_.size());
+      spdlog::info("song {} started on {} ({} running)", sessions_.back()->id(), device_, sessions_.size());
     } catch (const std::exception& e) {
       spdlog::warn("song rejected by the engine: {}", e.what());
       const bool bad_request = dynamic_cast<const InvalidArgument*>(&e) != nullptr;
@@ -289,7 +299,8 @@ bool EngineWorker::step_all() {
     for (SongSession* session : active) fail_song(*session, e.what());
   }
   const auto lm_end = std::chrono::steady_clock::now();
-  metrics_->set_kv_blocks(batch_->batch().pool_blocks() - batch_->batch().free_blocks(), batch_->batch().pool_blocks());
+  metrics_->set_kv_blocks(metrics_worker_, batch_->batch().pool_blocks() - batch_->batch().free_blocks(),
+                          batch_->batch().pool_blocks());
   for (SongSession* session : active) {
     ++stepped;
     const auto step_start = std::chrono::steady_clock::now();
@@ -317,9 +328,13 @@ bool EngineWorker::step_all() {
   std::erase_if(sessions_, [](const auto& s) { return s->finished(); });
   double worst_lag_s = 0;
   for (auto& session : sessions_) worst_lag_s = std::max(worst_lag_s, session->update_lag(now));
-  metrics_->set_worst_lag(worst_lag_s);
-  metrics_->set_predicted_round(
-      admission_.predicted_round_s(static_cast<int>(sessions_.size()) + 1).value_or(0.0));
+  metrics_->set_worst_lag(metrics_worker_, worst_lag_s);
+  const std::optional<double> predicted = admission_.predicted_round_s(static_cast<int>(sessions_.size()) + 1);
+  metrics_->set_predicted_round(metrics_worker_, predicted.value_or(0.0));
+  {
+    std::lock_guard lock(mutex_);
+    predicted_next_s_ = predicted;
+  }
   if (stepped > 0) report_gpu_memory();
   return stepped > 0;
 }
@@ -378,9 +393,9 @@ void EngineWorker::fail_song(SongSession& session, std::string_view what) {
 
 void EngineWorker::report_gpu_memory() {
   if (models_.backends.lm->device() == Device::Cuda)
-    metrics_->set_gpu_memory_peak_bytes("lm", models_.backends.lm->peak_allocated_bytes());
+    metrics_->set_gpu_memory_peak_bytes(metrics_worker_, "lm", models_.backends.lm->peak_allocated_bytes());
   if (models_.backends.codec->device() == Device::Cuda)
-    metrics_->set_gpu_memory_peak_bytes("codec", models_.backends.codec->peak_allocated_bytes());
+    metrics_->set_gpu_memory_peak_bytes(metrics_worker_, "codec", models_.backends.codec->peak_allocated_bytes());
 }
 
 void EngineWorker::end_all(std::string_view code, std::string_view message) {
@@ -402,7 +417,7 @@ void EngineWorker::end_all(std::string_view code, std::string_view message) {
     metrics_->song_shut_down();
     p.setup.listener->on_error(code, message);
   }
-  metrics_->set_worst_lag(0);
+  metrics_->set_worst_lag(metrics_worker_, 0);
 }
 
 void EngineWorker::song_ended() {
@@ -413,7 +428,7 @@ void EngineWorker::song_ended() {
 
 void EngineWorker::load_changed() {
   const int queued = static_cast<int>(queue_.size());
-  metrics_->set_load(running_, queued, options_.max_sessions);
+  metrics_->set_load(metrics_worker_, running_, queued, options_.max_sessions);
   if (running_ == 0 && queued == 0) idle_.notify_all();
 }
 

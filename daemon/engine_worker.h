@@ -10,6 +10,7 @@
 // song cancelled while queued leaves the queue (done {reason: cancelled}) and those behind move up.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -34,6 +35,8 @@ namespace hs::daemon {
 class SongSession;
 
 struct WorkerOptions {
+  // Songs are named s1, s2, ... from this counter (an EnginePool's workers share one).
+  std::shared_ptr<std::atomic<std::uint64_t>> song_numbers = std::make_shared<std::atomic<std::uint64_t>>(1);
   int max_sessions = 16;           // ServerConfig::max_sessions: songs running at once
   int queue_limit = 32;            // ServerConfig::queue_limit: songs waiting to start
   double realtime_headroom = 0.8;  // ServerConfig::realtime_headroom: of the 80 ms frame
@@ -88,10 +91,16 @@ class EngineWorker {
   struct Load {
     int running = 0;
     int queued = 0;
+    bool ready = false;  // readiness().ready
+    // The admission budget less the round predicted with one more song (the whole budget before
+    // a measurement): how much more a round may take (EnginePool sends a song where it is largest).
+    double headroom_s = 0;
   };
   Load load() const;
 
   const std::string& model_description() const { return description_; }
+  // The language model's device, as the configuration names it ("cpu", "cuda", "cuda:1").
+  const std::string& device() const { return device_; }
   const WorkerOptions& options() const { return options_; }
 
  private:
@@ -106,6 +115,8 @@ class EngineWorker {
   };
 
   void run();
+  // Under the lock: readiness().
+  Readiness readiness_locked() const;
   // Under the lock: takes the songs that start now off the queue, drops the cancelled ones, and
   // notes the positions that changed.
   std::vector<Pending> take_admitted(std::vector<Notice>& notices);
@@ -127,7 +138,9 @@ class EngineWorker {
   EngineModels models_;
   WorkerOptions options_;
   Metrics* metrics_;
+  int metrics_worker_;  // this worker's number in the metrics
   std::string description_;
+  std::string device_;
   RealtimeAdmission admission_;  // worker thread (read under the lock by take_admitted)
   std::unique_ptr<FrameBatch> batch_;  // the running songs' LM: one batched step per round (worker thread)
   std::unique_ptr<CodecBatch> codec_batch_;  // their due codec chunks, decoded together each round
@@ -140,10 +153,10 @@ class EngineWorker {
   bool realtime_room_ = true;  // the admission model took one more song at the last look
   bool settling_ = false;      // songs started within the admission model's settle rounds
   bool kv_room_ = true;        // the KV pool could reserve the next song (or a default one) at the last look
+  std::optional<double> predicted_next_s_;  // the round with one more song than run, at the last round
   bool stopping_ = false;
   bool draining_ = false;
   bool woken_ = false;
-  std::uint64_t next_id_ = 1;
 
   std::vector<std::unique_ptr<SongSession>> sessions_;  // worker thread only
   std::thread thread_;

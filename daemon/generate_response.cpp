@@ -41,7 +41,7 @@ void GenerateResponse::start(SongParams params) {
     stream_.socket().set_option(net::socket_base::send_buffer_size(bytes), ec);
   }
   state_->join(shared_from_this());
-  song_ = state_->worker().submit(std::move(params), Container::OggPages, shared_from_this());
+  song_ = state_->engines().submit(std::move(params), Container::OggPages, shared_from_this());
   if (song_) return;
   const bool stopping = state_->stopping();
   if (!stopping) state_->metrics().rejected_busy();
@@ -139,7 +139,7 @@ void GenerateResponse::on_write(beast::error_code ec, std::size_t bytes) {
   queue_.pop_front();
   const int limit = state_->config().server.send_queue_messages;
   const int left = --queued_;
-  if (left == limit - 1) state_->worker().wake();
+  if (left == limit - 1) state_->engines().wake();
   if (slow_timer_armed_ && left < limit) {
     slow_timer_armed_ = false;
     slow_timer_.cancel();

@@ -261,7 +261,7 @@ bool HttpSession::handle(Request&& req) {
   } else if (path == "/healthz") {
     send(text_response(req, http::status::ok, kPlainText, "ok\n"));
   } else if (path == "/readyz") {
-    const EngineWorker::Readiness readiness = state_->worker().readiness();
+    const EngineWorker::Readiness readiness = state_->engines().readiness();
     send(text_response(req, readiness.ready ? http::status::ok : http::status::service_unavailable, kPlainText,
                        readiness.reason + "\n"));
   } else if (path == "/metrics") {

@@ -3,7 +3,6 @@
 //   heartstreamd --model_path ckpt --version 3B --port 8080
 //   heartstreamd --check-config --config etc/heartstream.yaml
 //   heartstreamd --play --model_path ckpt --tags piano --lyrics '[verse] la' (one song, local speakers)
-#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -13,8 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/config.h"
-#include "daemon/engine_models.h"
-#include "daemon/engine_worker.h"
+#include "daemon/engine_pool.h"
 #include "daemon/metrics.h"
 #include "daemon/play_mode.h"
 #include "daemon/server.h"
@@ -39,9 +37,8 @@ void add_override(CLI::App& app, Options& o, const std::string& flag, const std:
 }
 
 int check_config(const DaemonConfig& config, const std::string& source) {
-  hs::daemon::checked_backend_choice(config.model);
+  hs::daemon::worker_configs(config);  // every worker's devices checked; with a budget its plan logged (or what fits)
   if (!config.model.path.empty()) hs::resolve_checkpoint(config.model.path, config.model.version, /*need_codec=*/true);
-  if (!config.model.vram_budget_gb.empty()) hs::daemon::with_vram_plan(config);  // logs the plan, or says what fits
   std::printf("heartstreamd: %s: configuration OK%s\n", source.c_str(),
               config.model.path.empty() ? " (model.path is not set: serving needs it)" : "");
   return 0;
@@ -49,16 +46,9 @@ int check_config(const DaemonConfig& config, const std::string& source) {
 
 int serve(const DaemonConfig& file_config) {
   spdlog::set_level(spdlog::level::from_str(file_config.logging.level));
-  const DaemonConfig config = hs::daemon::with_vram_plan(file_config);
-  const auto load_start = std::chrono::steady_clock::now();
-  hs::daemon::EngineModels models = hs::daemon::load_engine_models(config.model);
-  spdlog::info("loaded {} in {:.1f} s", models.description,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
-  for (const hs::Backend* b : {models.backends.lm.get(), models.backends.codec.get()})
-    if (!b->details().empty()) spdlog::info("GPU: {}", b->details());
   hs::daemon::Metrics metrics;
-  hs::daemon::EngineWorker worker(std::move(models), hs::daemon::worker_options(config), metrics);
-  hs::daemon::Server server(config, worker, metrics);
+  hs::daemon::EnginePool engines(file_config, metrics);
+  hs::daemon::Server server(engines.config(), engines, metrics);
   server.stop_on_signals();
   server.start();
   std::printf("heartstreamd: listening on %s — open it in a browser\n", server.url().c_str());
@@ -78,12 +68,14 @@ int main(int argc, char** argv) {
   add_override(app, o, "--model_path", "model.path", "Checkpoint folder (overrides model.path)");
   add_override(app, o, "--version", "model.version", "Model version: HeartMuLa-oss-<version> (overrides model.version)");
   add_override(app, o, "--device", "model.device",
-               "cpu | cuda: where the LM runs, and the codec unless --codec_device (overrides model.device)");
+               "cpu | cuda | cuda:N: where the LM runs, and the codec unless --codec_device (overrides model.device)");
+  add_override(app, o, "--devices", "model.devices",
+               "all | DEVICE,DEVICE,...: one engine worker with its own models per device (overrides model.devices)");
   add_override(app, o, "--precision", "model.precision",
                "fp32 | bf16 | fp8 | nf4 | int4: the LM's weights, and the codec's unless --codec_precision (not "
                "4-bit: the codec then takes fp8); all but fp32 need cuda (overrides model.precision)");
   add_override(app, o, "--codec_device", "model.codec_device",
-               "cpu | cuda: where HeartCodec runs (default: the LM's device; overrides model.codec_device)");
+               "cpu | cuda | cuda:N: where HeartCodec runs (default: the LM's device; overrides model.codec_device)");
   add_override(app, o, "--codec_precision", "model.codec_precision",
                "fp32 | bf16 | fp8: HeartCodec's weights (overrides model.codec_precision)");
   add_override(app, o, "--kv_cache", "model.kv_cache",

@@ -27,6 +27,22 @@ const prom::Histogram::BucketBoundaries kRoundSongsBuckets = {1, 2, 4, 8, 16, 32
 // A song's largest lag behind real time; a song on time lags by its time to first audio at most.
 const prom::Histogram::BucketBoundaries kSongLagBucketsS = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
+// The heartstream_worker_* gauges, in the order of worker_values().
+struct WorkerGauge {
+  const char* name;
+  const char* help;
+};
+constexpr WorkerGauge kWorkerGauges[] = {
+    {"worker_sessions_running", "Songs generating on the engine worker now (paused ones included)."},
+    {"worker_queue_depth", "Songs waiting in the engine worker's admission queue."},
+    {"worker_slot_occupancy", "Songs generating on the engine worker / server.max_sessions."},
+    {"worker_admission_predicted_round_seconds",
+     "The engine worker's round time predicted with one more song than it runs (0 before a measurement)."},
+    {"worker_song_lag_seconds_max", "Seconds of audio the engine worker's song furthest behind real time lacks now."},
+    {"worker_kv_blocks_in_use", "KV cache blocks the engine worker's running songs hold."},
+    {"worker_kv_blocks_total", "KV cache blocks in the engine worker's pool."},
+};
+
 template <class T>
 prom::Family<T>& family(prom::detail::Builder<T> builder, prom::Registry& registry, const std::string& name,
                         const std::string& help) {
@@ -63,6 +79,7 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
   connections_open_ = &gauge(r, "connections_open", "Open client connections (HTTP, WebSocket, POST streams).");
   gpu_memory_peak_bytes_ = &family(prom::BuildGauge(), r, "gpu_memory_peak_bytes",
                                    "The most GPU memory a model's backend has held at once (absent for a model on the CPU).");
+  for (const WorkerGauge& g : kWorkerGauges) worker_families_.push_back(&family(prom::BuildGauge(), r, g.name, g.help));
   frames_per_second_ = &gauge(r, "frames_per_second", "Code frames generated per second over the last 10 whole seconds.");
   frames_total_ = &counter(r, "frames_generated_total", "Code frames (80 ms of audio each) generated.");
   bytes_sent_ = &counter(r, "bytes_sent_total", "Audio and message bytes written to clients.");
@@ -113,15 +130,84 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
                          kSongLagBucketsS);
 }
 
-void Metrics::set_load(int running, int queued, int max_sessions) {
-  sessions_active_->Set(running + queued);
-  sessions_running_->Set(running);
-  slot_occupancy_->Set(static_cast<double>(running) / max_sessions);
-  queue_depth_->Set(queued);
+int Metrics::add_worker(std::string_view device) {
+  std::lock_guard lock(workers_mutex_);
+  WorkerValues w;
+  w.labels = {{"worker", std::to_string(workers_.size())}, {"device", std::string(device)}};
+  for (auto* f : worker_families_) w.gauges.push_back(&f->Add(w.labels));
+  workers_.push_back(std::move(w));
+  publish(workers_.back());
+  return static_cast<int>(workers_.size()) - 1;
 }
 
-void Metrics::set_gpu_memory_peak_bytes(std::string_view model, std::size_t bytes) {
-  gpu_memory_peak_bytes_->Add({{"model", std::string(model)}}).Set(static_cast<double>(bytes));
+void Metrics::publish(const WorkerValues& w) {
+  const double values[] = {static_cast<double>(w.running),
+                           static_cast<double>(w.queued),
+                           static_cast<double>(w.running) / w.slots,
+                           w.predicted_round_s,
+                           w.worst_lag_s,
+                           static_cast<double>(w.kv_in_use),
+                           static_cast<double>(w.kv_total)};
+  static_assert(std::size(values) == std::size(kWorkerGauges));
+  for (std::size_t i = 0; i < w.gauges.size(); ++i) w.gauges[i]->Set(values[i]);
+  int running = 0, queued = 0, slots = 0;
+  double lag = 0, predicted = 0;
+  std::int64_t kv_in_use = 0, kv_total = 0;
+  for (const WorkerValues& v : workers_) {
+    running += v.running;
+    queued += v.queued;
+    slots += v.slots;
+    lag = std::max(lag, v.worst_lag_s);
+    if (v.predicted_round_s > 0 && (predicted == 0 || v.predicted_round_s < predicted)) predicted = v.predicted_round_s;
+    kv_in_use += v.kv_in_use;
+    kv_total += v.kv_total;
+  }
+  sessions_active_->Set(running + queued);
+  sessions_running_->Set(running);
+  slot_occupancy_->Set(static_cast<double>(running) / std::max(slots, 1));
+  queue_depth_->Set(queued);
+  worst_lag_->Set(lag);
+  predicted_round_->Set(predicted);
+  kv_blocks_in_use_->Set(static_cast<double>(kv_in_use));
+  kv_blocks_total_->Set(static_cast<double>(kv_total));
+}
+
+void Metrics::set_load(int worker, int running, int queued, int max_sessions) {
+  std::lock_guard lock(workers_mutex_);
+  WorkerValues& w = workers_.at(static_cast<std::size_t>(worker));
+  w.running = running;
+  w.queued = queued;
+  w.slots = max_sessions;
+  publish(w);
+}
+
+void Metrics::set_predicted_round(int worker, double seconds) {
+  std::lock_guard lock(workers_mutex_);
+  WorkerValues& w = workers_.at(static_cast<std::size_t>(worker));
+  w.predicted_round_s = seconds;
+  publish(w);
+}
+
+void Metrics::set_worst_lag(int worker, double seconds) {
+  std::lock_guard lock(workers_mutex_);
+  WorkerValues& w = workers_.at(static_cast<std::size_t>(worker));
+  w.worst_lag_s = seconds;
+  publish(w);
+}
+
+void Metrics::set_kv_blocks(int worker, std::int64_t in_use, std::int64_t total) {
+  std::lock_guard lock(workers_mutex_);
+  WorkerValues& w = workers_.at(static_cast<std::size_t>(worker));
+  w.kv_in_use = in_use;
+  w.kv_total = total;
+  publish(w);
+}
+
+void Metrics::set_gpu_memory_peak_bytes(int worker, std::string_view model, std::size_t bytes) {
+  std::lock_guard lock(workers_mutex_);
+  std::map<std::string, std::string> labels = workers_.at(static_cast<std::size_t>(worker)).labels;
+  labels["model"] = std::string(model);
+  gpu_memory_peak_bytes_->Add(labels).Set(static_cast<double>(bytes));
 }
 
 void Metrics::add_frames(std::int64_t n, Clock::time_point now) {

@@ -7,10 +7,12 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -31,13 +33,18 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // The engine worker's load: songs generating (`running`, of `max_sessions` slots) and waiting in
-  // its admission queue (`queued`).
-  void set_load(int running, int queued, int max_sessions);
+  // An engine worker (one per GPU, daemon/engine_pool.h) on `device` ("cuda:1"): its gauges below
+  // are labelled {worker="<number>", device="<device>"} in the heartstream_worker_* families, and the
+  // daemon-wide gauges add up the workers' (the lag: the largest; the predicted round: the
+  // smallest measured). Returns its number for the calls that take `worker`.
+  int add_worker(std::string_view device);
+  // A worker's load: songs generating (`running`, of `max_sessions` slots) and waiting in its
+  // admission queue (`queued`).
+  void set_load(int worker, int running, int queued, int max_sessions);
   void set_connections_open(std::int64_t n) { connections_open_->Set(static_cast<double>(n)); }
-  // The most device memory the backend of `model` ("lm", "codec") has held; called only for
-  // backends on a GPU, so the series is absent without one.
-  void set_gpu_memory_peak_bytes(std::string_view model, std::size_t bytes);
+  // The most device memory the backend of `model` ("lm", "codec") of a worker has held; called
+  // only for backends on a GPU, so the series is absent without one.
+  void set_gpu_memory_peak_bytes(int worker, std::string_view model, std::size_t bytes);
   void add_frames(std::int64_t n, Clock::time_point now = Clock::now());
   void add_bytes_sent(std::int64_t n) { bytes_sent_->Increment(static_cast<double>(n)); }
   void observe_ttfa(double seconds) { ttfa_->Observe(seconds); }
@@ -53,17 +60,15 @@ class Metrics {
     round_->Observe(seconds);
     round_songs_->Observe(songs);
   }
-  // The round time the admission model predicts with one more song than are running.
-  void set_predicted_round(double seconds) { predicted_round_->Set(seconds); }
+  // The round time a worker's admission model predicts with one more song than are running (0:
+  // not measured yet).
+  void set_predicted_round(int worker, double seconds);
   // From a song's acceptance to its start (it waited in the queue meanwhile).
   void observe_queue_wait(double seconds) { queue_wait_->Observe(seconds); }
-  // Seconds of audio the song furthest behind real time lacks now (0: none is behind).
-  void set_worst_lag(double seconds) { worst_lag_->Set(seconds); }
-  // KV cache blocks the running songs hold, of the pool's total (engine/model/lm/mula_batch.h).
-  void set_kv_blocks(std::int64_t in_use, std::int64_t total) {
-    kv_blocks_in_use_->Set(static_cast<double>(in_use));
-    kv_blocks_total_->Set(static_cast<double>(total));
-  }
+  // Seconds of audio a worker's song furthest behind real time lacks now (0: none is behind).
+  void set_worst_lag(int worker, double seconds);
+  // KV cache blocks a worker's running songs hold, of its pool's total (engine/model/lm/mula_batch.h).
+  void set_kv_blocks(int worker, std::int64_t in_use, std::int64_t total);
   // The most a song fell behind real time, observed when it ends.
   void observe_song_lag(double seconds) { song_lag_->Observe(seconds); }
   // A song had to wait in the queue: every slot was taken, or one more song would have slowed the
@@ -94,6 +99,17 @@ class Metrics {
     rejected_->Increment();
   }
 
+  // One worker's values and its labelled gauges (in the order of kWorkerGauges in metrics.cpp).
+  struct WorkerValues {
+    std::map<std::string, std::string> labels;
+    int running = 0, queued = 0, slots = 1;
+    double predicted_round_s = 0, worst_lag_s = 0;
+    std::int64_t kv_in_use = 0, kv_total = 0;
+    std::vector<prometheus::Gauge*> gauges;
+  };
+  // Under workers_mutex_: worker `w`'s labelled gauges and the daemon-wide sums from every worker's values.
+  void publish(const WorkerValues& w);
+
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Gauge* sessions_active_;
   prometheus::Gauge* sessions_running_;
@@ -105,6 +121,7 @@ class Metrics {
   prometheus::Gauge* kv_blocks_total_;
   prometheus::Gauge* connections_open_;
   prometheus::Family<prometheus::Gauge>* gpu_memory_peak_bytes_;
+  std::vector<prometheus::Family<prometheus::Gauge>*> worker_families_;  // heartstream_worker_*
   prometheus::Gauge* frames_per_second_;
   prometheus::Counter* frames_total_;
   prometheus::Counter* bytes_sent_;
@@ -122,6 +139,8 @@ class Metrics {
   prometheus::Histogram* codec_chunks_;
   prometheus::Histogram* song_lag_;
 
+  std::mutex workers_mutex_;  // guards workers_
+  std::vector<WorkerValues> workers_;
   mutable std::mutex mutex_;  // guards the frame-rate ring and start_
   // Frames per whole second since start, in a ring indexed by second % size.
   std::array<std::int64_t, kRateWindowS + 1> frames_per_second_ring_{};

@@ -31,9 +31,9 @@ std::filesystem::path web_root_for(const DaemonConfig& config) {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const DaemonConfig& config, EngineWorker& worker, Metrics& metrics)
+  Impl(const DaemonConfig& config, EnginePool& engines, Metrics& metrics)
       : ioc(config.server.threads),
-        state(std::make_shared<SharedState>(config, worker, metrics, web_root_for(config))),
+        state(std::make_shared<SharedState>(config, engines, metrics, web_root_for(config))),
         listener(std::make_shared<Listener>(
             ioc, net::ip::tcp::endpoint(net::ip::make_address(config.server.bind), static_cast<unsigned short>(config.server.port)),
             state)),
@@ -54,8 +54,8 @@ struct Server::Impl {
   std::thread drainer;  // waits for the running songs, then shuts down
 };
 
-Server::Server(const DaemonConfig& config, EngineWorker& worker, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(config, worker, metrics)) {}
+Server::Server(const DaemonConfig& config, EnginePool& engines, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(config, engines, metrics)) {}
 
 Server::~Server() {
   shutdown();
@@ -95,14 +95,13 @@ void Server::drain() {
   std::lock_guard lock(impl_->mutex);
   if (impl_->shutting_down || impl_->draining) return;
   impl_->draining = true;
-  EngineWorker& worker = impl_->state->worker();
-  worker.drain();
+  EnginePool& engines = impl_->state->engines();
+  engines.drain();
   const double timeout_s = impl_->state->config().server.drain_timeout_s;
-  spdlog::info("heartstreamd: {}; waiting up to {} s (server.drain_timeout_s)", worker.readiness().reason,
-               timeout_s);
-  impl_->drainer = std::thread([this, &worker, timeout_s] {
-    if (!worker.wait_idle(std::chrono::duration<double>(timeout_s)))
-      spdlog::warn("heartstreamd: {} after server.drain_timeout_s; ending them", worker.readiness().reason);
+  spdlog::info("heartstreamd: {}; waiting up to {} s (server.drain_timeout_s)", engines.readiness().reason, timeout_s);
+  impl_->drainer = std::thread([this, &engines, timeout_s] {
+    if (!engines.wait_idle(std::chrono::duration<double>(timeout_s)))
+      spdlog::warn("heartstreamd: {} after server.drain_timeout_s; ending them", engines.readiness().reason);
     shutdown();
   });
 }
@@ -114,7 +113,7 @@ void Server::shutdown() {
     impl_->shutting_down = true;
   }
   impl_->listener->stop();
-  impl_->state->worker().shutdown();  // every song's final `error` is posted to its connection
+  impl_->state->engines().shutdown();  // every song's final `error` is posted to its connection
   impl_->state->shut_down_all();      // ... and is flushed before each connection closes
   net::post(impl_->ioc, [this] {
     boost::system::error_code ec;

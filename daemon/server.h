@@ -9,16 +9,16 @@
 #include <string>
 
 #include "daemon/config.h"
-#include "daemon/engine_worker.h"
+#include "daemon/engine_pool.h"
 #include "daemon/metrics.h"
 
 namespace hs::daemon {
 
 class Server {
  public:
-  // Binds server.bind:server.port (Error naming the address when that fails). `worker` and
+  // Binds server.bind:server.port (Error naming the address when that fails). `engines` and
   // `metrics` must outlive the server.
-  Server(const DaemonConfig& config, EngineWorker& worker, Metrics& metrics);
+  Server(const DaemonConfig& config, EnginePool& engines, Metrics& metrics);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -35,7 +35,7 @@ class Server {
   // while /healthz and /metrics go on), lets running songs finish for up to
   // server.drain_timeout_s, then shutdown(). Returns at once; thread-safe, idempotent.
   void drain();
-  // Stops accepting, ends every song (the worker shuts down), flushes and closes every connection;
+  // Stops accepting, ends every song (the workers shut down), flushes and closes every connection;
   // the I/O threads end once that is done (or after a grace period). Thread-safe, idempotent.
   void shutdown();
   // Blocks until the I/O threads have ended.

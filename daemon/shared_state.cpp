@@ -54,9 +54,9 @@ std::string_view query_token(std::string_view target) {
 
 }  // namespace
 
-SharedState::SharedState(DaemonConfig config, EngineWorker& worker, Metrics& metrics, std::filesystem::path web_root)
+SharedState::SharedState(DaemonConfig config, EnginePool& engines, Metrics& metrics, std::filesystem::path web_root)
     : config_(std::move(config)),
-      worker_(&worker),
+      engines_(&engines),
       metrics_(&metrics),
       static_files_(std::move(web_root)),
       connection_limits_(std::make_shared<ConnectionLimits>(config_.server.max_connections,
@@ -78,10 +78,20 @@ bool SharedState::authorized_websocket(std::string_view authorization, std::stri
 std::string SharedState::info_json() const {
   namespace json = boost::json;
   const auto& g = config_.generation;
-  const EngineWorker::Load load = worker_->load();
+  const EngineWorker::Load load = engines_->load();
+  json::array workers;
+  for (std::size_t i = 0; i < engines_->size(); ++i) {
+    const EngineWorker& w = engines_->worker(i);
+    const EngineWorker::Load l = w.load();
+    workers.push_back(json::object{{"device", w.device()},
+                                   {"model", w.model_description()},
+                                   {"running", l.running},
+                                   {"queued", l.queued},
+                                   {"max_sessions", w.options().max_sessions}});
+  }
   return json::serialize(json::object{
       {"protocol", kProtocolVersion},
-      {"model", worker_->model_description()},
+      {"model", engines_->worker(0).model_description()},
       {"version", config_.model.version},
       {"device", config_.model.device},
       {"precision", config_.model.precision},
@@ -93,6 +103,7 @@ std::string SharedState::info_json() const {
                   {"max_lyrics_bytes", g.max_lyrics_bytes}, {"max_sessions", config_.server.max_sessions},
                   {"queue_limit", config_.server.queue_limit}, {"max_message_bytes", config_.server.max_message_bytes}}},
       {"load", {{"running", load.running}, {"queued", load.queued}}},
+      {"workers", std::move(workers)},
       {"realtime_headroom", config_.server.realtime_headroom},
       {"auth", !config_.server.auth_token.empty()},
   });

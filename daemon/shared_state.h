@@ -1,5 +1,5 @@
 // What every connection shares (Beast chat-multi's shared_state): the configuration, the engine
-// worker, the metrics, the web client's files, the connection limits, and the registry of live
+// workers, the metrics, the web client's files, the connection limits, and the registry of live
 // connections used at shutdown.
 // Beast-free, so tests and main can include it cheaply.
 #pragma once
@@ -14,7 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/connection.h"
 #include "daemon/connection_limits.h"
-#include "daemon/engine_worker.h"
+#include "daemon/engine_pool.h"
 #include "daemon/metrics.h"
 #include "daemon/static_files.h"
 
@@ -22,10 +22,10 @@ namespace hs::daemon {
 
 class SharedState {
  public:
-  SharedState(DaemonConfig config, EngineWorker& worker, Metrics& metrics, std::filesystem::path web_root);
+  SharedState(DaemonConfig config, EnginePool& engines, Metrics& metrics, std::filesystem::path web_root);
 
   const DaemonConfig& config() const { return config_; }
-  EngineWorker& worker() const { return *worker_; }
+  EnginePool& engines() const { return *engines_; }
   Metrics& metrics() const { return *metrics_; }
   const StaticFiles& static_files() const { return static_files_; }
   ConnectionLimits& connection_limits() const { return *connection_limits_; }
@@ -37,7 +37,8 @@ class SharedState {
   // token=<token> instead: browsers cannot set headers on a WebSocket. Only there: a token in a
   // URL ends up in logs and histories.
   bool authorized_websocket(std::string_view authorization, std::string_view target) const;
-  // GET /v1/info: model, device, stream format, limits, defaults and the songs running and queued (JSON).
+  // GET /v1/info: model, device, stream format, limits, defaults, the songs running and queued, and
+  // each engine worker's device, model and songs (JSON).
   std::string info_json() const;
 
   void join(const std::shared_ptr<Connection>& connection);
@@ -48,7 +49,7 @@ class SharedState {
 
  private:
   DaemonConfig config_;
-  EngineWorker* worker_;
+  EnginePool* engines_;
   Metrics* metrics_;
   StaticFiles static_files_;
   std::shared_ptr<ConnectionLimits> connection_limits_;

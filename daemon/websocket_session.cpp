@@ -131,7 +131,7 @@ void WebsocketSession::handle_text(const std::string& text) {
                                            "song " + song_->id() + " is still running; cancel it first"));
                        return;
                      }
-                     song_ = state_->worker().submit(std::move(m.params), Container::OpusPackets, shared_from_this());
+                     song_ = state_->engines().submit(std::move(m.params), Container::OpusPackets, shared_from_this());
                      if (song_) return;
                      if (state_->stopping()) {
                        reply(error_message(error_code::kShutdown, "the daemon is shutting down"));
@@ -235,7 +235,7 @@ void WebsocketSession::on_write(beast::error_code ec, std::size_t bytes) {
   queue_.pop_front();
   const int limit = state_->config().server.send_queue_messages;
   const int left = --queued_;
-  if (left == limit - 1) state_->worker().wake();
+  if (left == limit - 1) state_->engines().wake();
   if (slow_timer_armed_ && left < limit && !close_sent_) {
     slow_timer_armed_ = false;
     slow_timer_.cancel();

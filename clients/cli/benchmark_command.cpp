@@ -101,7 +101,8 @@ constexpr BackendOptionNames kOptionNames{.device = "--device", .precision = "--
 
 BackendChoice choice_for(const BenchmarkOptions& o, Device device, Precision precision) {
   BackendChoice choice{.device = device, .precision = precision};
-  if (o.codec_device) choice.codec_device = parse_device(*o.codec_device, kOptionNames.codec_device);
+  choice.device_index = parse_device(o.device, kOptionNames.device).index;
+  if (o.codec_device) choice.set_codec_device(parse_device(*o.codec_device, kOptionNames.codec_device));
   return choice;
 }
 
@@ -217,7 +218,7 @@ void print_table(const std::vector<RunResult>& runs) {
 }
 
 void run_benchmark(const BenchmarkOptions& o) {
-  const Device device = parse_device(o.device, "--device");
+  const Device device = parse_device(o.device, "--device").device;
   const std::vector<Precision> precisions = precisions_of(o.precision, device);
   if (o.max_audio_length_ms <= 0) throw InvalidArgument("--max_audio_length_ms must be positive");
   for (Precision p : precisions) check_backend_choice(choice_for(o, device, p), kOptionNames);
@@ -264,12 +265,13 @@ void add_benchmark_command(CLI::App& app) {
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartMuLa-oss-<version>/, HeartCodec-oss/, ...)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
-  cmd->add_option("--device", opt->device, "Where both models run: cuda | cpu (the CPU computes fp32 only)")
+  cmd->add_option("--device", opt->device, "Where both models run: cuda | cuda:N | cpu (the CPU computes fp32 only)")
       ->capture_default_str();
   cmd->add_option("--precision", opt->precision,
                   "Weights of both models: fp32 | bf16 | fp8 | all (every one the device computes, one song each)")
       ->capture_default_str();
-  cmd->add_option("--codec_device", opt->codec_device, "Where HeartCodec runs: cpu | cuda (default: --device)");
+  cmd->add_option("--codec_device", opt->codec_device,
+                  "Where HeartCodec runs: cpu | cuda | cuda:N (default: --device)");
   cmd->add_option("--max_audio_length_ms", opt->max_audio_length_ms, "Length of each song")->capture_default_str();
   cmd->add_option("--out", opt->out, "Folder receiving the files (created when missing)")->capture_default_str();
   cmd->add_option("--tags", opt->tags, "Tags, or a file holding them (default: a fixed prompt, so runs compare)");

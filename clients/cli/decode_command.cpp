@@ -30,7 +30,7 @@ constexpr std::string_view kNoisePrefix = "noise_";
 struct DecodeOptions {
   std::string model_path;             // folder with HeartCodec-oss/ (resolved as for generate)
   std::string version = "3B";         // HeartMuLa-oss-<version>
-  std::string device = "cpu";         // cpu | cuda: where HeartCodec runs
+  std::string device = "cpu";         // cpu | cuda | cuda:N: where HeartCodec runs
   std::string precision = "fp32";     // fp32 | bf16 | fp8: its linears; fp32 (the reference) on both devices, as
                                       // decode is the parity tool; bf16 / fp8 (cuda) for speed
   std::string tokens;                 // .safetensors with `frames` or `codes` I32 [8, T]
@@ -119,7 +119,7 @@ void add_decode_command(CLI::App& app) {
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartCodec-oss/, HeartMuLa-oss-<version>/, ...)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
-  cmd->add_option("--device", opt->device, "Where HeartCodec runs: cpu | cuda")->capture_default_str();
+  cmd->add_option("--device", opt->device, "Where HeartCodec runs: cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--precision", opt->precision,
                   "HeartCodec's weights: fp32 (the reference; the CPU computes only this) | bf16 | fp8 (cuda)")
       ->capture_default_str();

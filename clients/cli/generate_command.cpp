@@ -23,9 +23,9 @@ namespace {
 struct GenerateOptions {
   std::string model_path;                     // folder with HeartMuLa-oss-<version>/, gen_config.json, tokenizer.json
   std::string version = "3B";                 // HeartMuLa-oss-<version>
-  std::string device = "cpu";                 // cpu | cuda: where the LM (and by default the codec) runs
+  std::string device = "cpu";                 // cpu | cuda | cuda:N: where the LM (and by default the codec) runs
   std::string precision = "fp32";             // fp32 | bf16 | fp8: the LM's weights (bf16 / fp8 need cuda)
-  std::optional<std::string> codec_device;    // cpu | cuda; absent: --device
+  std::optional<std::string> codec_device;    // cpu | cuda | cuda:N; absent: --device
   std::optional<std::string> codec_precision;  // fp32 | bf16 | fp8; absent: as BackendChoice says
   std::string tags;                           // text, or a path to a file holding it
   std::string lyrics;                         // text, or a path to a file holding it
@@ -53,7 +53,7 @@ void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& name
   check_backend_choice(choice, names);
   double gb = 0;
   if (*o.vram_budget_gb == "free") {
-    gb = static_cast<double>(cuda_free_bytes()) / 1e9;
+    gb = static_cast<double>(cuda_free_bytes(choice.device_index)) / 1e9;
   } else {
     try {
       std::size_t used = 0;
@@ -69,7 +69,7 @@ void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& name
   VramRequest request{.budget_bytes = parse_vram_budget_gb(gb, option), .song_ms = o.max_audio_length_ms,
                       .prompt_tokens = prompt.length()};
   request.cfg = o.cfg_scale != 1.0f;
-  request.fp8_widened = cuda_fp8_widened();
+  request.fp8_widened = cuda_fp8_widened(choice.device_index);
   if (o.precision_given) request.precision = choice.precision;
   request.codec_device = choice.codec_device;
   request.codec_precision = choice.codec_precision;
@@ -78,6 +78,7 @@ void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& name
       plan_vram(read_mula_config(paths.mula_dir / "config.json"), read_codec_config(paths.codec_dir / "config.json"), request);
   std::fprintf(stderr, "%s", describe(plan).c_str());
   choice.precision = plan.precision;
+  if (!choice.codec_device) choice.codec_device_index = choice.device_index;  // the plan names the device, not the GPU
   choice.codec_device = plan.codec_device;
   choice.codec_precision = plan.codec_precision;
   choice.vram_budget_bytes = request.budget_bytes;
@@ -88,9 +89,9 @@ void run_generate(const GenerateOptions& o) {
   const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--codec_device",
                                  .codec_precision = "--codec_precision"};
   BackendChoice choice;
-  choice.device = parse_device(o.device, names.device);
+  choice.set_device(parse_device(o.device, names.device));
   choice.precision = parse_precision(o.precision, names.precision);
-  if (o.codec_device) choice.codec_device = parse_device(*o.codec_device, names.codec_device);
+  if (o.codec_device) choice.set_codec_device(parse_device(*o.codec_device, names.codec_device));
   if (o.codec_precision) choice.codec_precision = parse_precision(*o.codec_precision, names.codec_precision);
   if (o.tokens_out.empty() && o.save_path.empty())
     throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .flac, .opus, .ogg, .mp3, .safetensors) "
@@ -128,7 +129,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartMuLa-oss-<version>/, gen_config.json, tokenizer.json)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
-  cmd->add_option("--device", opt->device, "Where the language model runs, and the codec unless --codec_device: cpu | cuda")
+  cmd->add_option("--device", opt->device,
+                  "Where the language model runs, and the codec unless --codec_device: cpu | cuda | cuda:N")
       ->capture_default_str();
   cmd->add_option("--precision", opt->precision,
                   "Language-model weights, and the codec's unless --codec_precision: fp32 (the reference; the CPU "
@@ -136,7 +138,7 @@ void add_generate_command(CLI::App& app) {
                   "fp8)")
       ->capture_default_str();
   cmd->add_option("--codec_device", opt->codec_device,
-                  "Where HeartCodec runs: cpu | cuda (default: --device; cpu spares a small card's memory)");
+                  "Where HeartCodec runs: cpu | cuda | cuda:N (default: --device; cpu spares a small card's memory)");
   cmd->add_option("--codec_precision", opt->codec_precision,
                   "HeartCodec's weights: fp32 | bf16 | fp8 (bf16 / fp8 need cuda; default: --precision when on "
                   "--device, else fp32 on cpu and fp8 on cuda)");

@@ -61,7 +61,8 @@ Precision backend_precision(Device device, Precision precision) {
 
 void run_quality(const QualityOptions& o) {
   const BackendOptionNames names{.device = "--device", .precision = "--reference"};
-  const Device device = parse_device(o.device, names.device);
+  const DeviceName gpu_or_cpu = parse_device(o.device, names.device);
+  const Device device = gpu_or_cpu.device;
   const Precision reference = parse_precision(o.reference, names.precision);
   const KvCache kv_cache = parse_kv_cache(o.kv_cache, "--kv_cache");
   if (o.precisions.empty()) throw InvalidArgument("--precisions: name at least one of fp32, bf16, fp8, nf4, int4");
@@ -70,7 +71,9 @@ void run_quality(const QualityOptions& o) {
   if (o.layer_frames < 0) throw InvalidArgument("--layer_frames " + std::to_string(o.layer_frames) + " is negative");
   for (const std::int64_t c : o.chunk_frames)
     if (c < 1) throw InvalidArgument("--chunk_frames " + std::to_string(c) + " is not a positive frame count");
-  const ModelBackends backends = make_model_backends({device, backend_precision(device, reference)}, names);
+  BackendChoice choice{.precision = backend_precision(device, reference)};
+  choice.set_device(gpu_or_cpu);
+  const ModelBackends backends = make_model_backends(choice, names);
   const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version);
   const fs::path out(o.out);
   std::error_code ec;
@@ -93,7 +96,7 @@ void run_quality(const QualityOptions& o) {
     for (std::int64_t q = 0; q < codec.num_quantizers; ++q)
       codes.data<std::int32_t>()[q * codes.dim(1) + static_cast<std::int64_t>(t)] = lm.frames[t][q];
   const CodecBackendFactory make_backend = [&](Precision p) {
-    return make_codec_backend(device, backend_precision(device, p), names);
+    return make_codec_backend(gpu_or_cpu, backend_precision(device, p), names);
   };
   std::vector<Precision> codec_precisions;  // the codec has no 4-bit path (nf4 / int4 measure the LM alone)
   for (const Precision p : precisions)
@@ -137,7 +140,7 @@ void add_quality_command(CLI::App& app) {
   cmd->add_option("--model_path", opt->model_path, "Checkpoint folder (HeartMuLa-oss-<version>/, HeartCodec-oss/, ...)")
       ->required();
   cmd->add_option("--version", opt->version, "Model version: the folder HeartMuLa-oss-<version>")->capture_default_str();
-  cmd->add_option("--device", opt->device, "Where both models run: cpu (bf16 / fp8 emulated) | cuda")
+  cmd->add_option("--device", opt->device, "Where both models run: cpu (bf16 / fp8 emulated) | cuda | cuda:N")
       ->capture_default_str();
   cmd->add_option("--reference", opt->reference, "Precision measured against: fp32, or bf16 when fp32 does not fit")
       ->capture_default_str();

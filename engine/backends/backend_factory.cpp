@@ -13,7 +13,6 @@
 namespace hs {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Device>, 2> kDevices{{{"cpu", Device::Cpu}, {"cuda", Device::Cuda}}};
 constexpr std::array<std::pair<std::string_view, Precision>, 5> kPrecisions{{{"fp32", Precision::F32},
                                                                            {"bf16", Precision::BF16},
                                                                            {"fp8", Precision::FP8},
@@ -49,12 +48,15 @@ constexpr std::size_t kCodecScratchBytes = 48u << 20;
 
 // A model's backend on `device` (already checked); the codec's CUDA backend has its own options.
 // `budget` (null: none) is shared by both models' CUDA backends.
-std::unique_ptr<Backend> make_backend(Device device, bool codec, Precision precision,
+std::unique_ptr<Backend> make_backend(DeviceName device, bool codec, Precision precision,
                                       const std::shared_ptr<DeviceMemoryBudget>& budget) {
-  if (device == Device::Cpu) return std::make_unique<CpuBackend>();
+  if (device.device == Device::Cpu) return std::make_unique<CpuBackend>();
 #ifdef HEARTSTREAM_HAS_CUDA
-  if (!codec) return std::make_unique<CudaBackend>(CudaBackendOptions{.high_priority = true, .budget = budget});
-  return std::make_unique<CudaBackend>(CudaBackendOptions{.scratch_bytes = kCodecScratchBytes,
+  if (!codec)
+    return std::make_unique<CudaBackend>(
+        CudaBackendOptions{.device = device.index, .high_priority = true, .budget = budget});
+  return std::make_unique<CudaBackend>(CudaBackendOptions{.device = device.index,
+                                                          .scratch_bytes = kCodecScratchBytes,
                                                           .attention_tensor_cores = precision != Precision::F32,
                                                           .budget = budget});
 #else
@@ -64,11 +66,9 @@ std::unique_ptr<Backend> make_backend(Device device, bool codec, Precision preci
 
 }  // namespace
 
-Device parse_device(std::string_view text, std::string_view option) { return parse_name(kDevices, text, option); }
 Precision parse_precision(std::string_view text, std::string_view option) {
   return parse_name(kPrecisions, text, option);
 }
-std::string_view device_name(Device device) { return name_of(kDevices, device); }
 std::string_view precision_name(Precision precision) { return name_of(kPrecisions, precision); }
 
 bool cuda_backend_built() {
@@ -79,26 +79,30 @@ bool cuda_backend_built() {
 #endif
 }
 
-std::size_t cuda_free_bytes() {
+int cuda_device_count() {
 #ifdef HEARTSTREAM_HAS_CUDA
-  return cuda_device_available() ? CudaBackend::free_bytes(0) : 0;
+  return CudaBackend::device_count();
 #else
   return 0;
 #endif
 }
 
-bool cuda_fp8_widened() {
+bool cuda_device_available() { return cuda_device_count() > 0; }
+
+std::size_t cuda_free_bytes(int index) {
 #ifdef HEARTSTREAM_HAS_CUDA
-  return cuda_device_available() && !CudaBackend::fp8_tensor_cores(0);
+  return index < cuda_device_count() ? CudaBackend::free_bytes(index) : 0;
 #else
-  return false;
+  (void)index;
+  return 0;
 #endif
 }
 
-bool cuda_device_available() {
+bool cuda_fp8_widened(int index) {
 #ifdef HEARTSTREAM_HAS_CUDA
-  return CudaBackend::device_available();
+  return index < cuda_device_count() && !CudaBackend::fp8_tensor_cores(index);
 #else
+  (void)index;
   return false;
 #endif
 }
@@ -111,13 +115,18 @@ Precision BackendChoice::codec_precision_or_default() const {
 
 namespace {
 
-void check_device_precision(Device device, Precision precision, std::string_view device_option,
+void check_device_precision(DeviceName name, Precision precision, std::string_view device_option,
                             std::string_view precision_option) {
-  const std::string named = std::string(device_option) + " " + std::string(device_name(device)) + ": ";
+  const Device device = name.device;
+  const std::string named = std::string(device_option) + " " + device_label(device, name.index) + ": ";
   if (device == Device::Cuda && !cuda_backend_built())
     throw InvalidArgument(named + "this build has no CUDA backend (configure with -DHEARTSTREAM_CUDA=ON and the CUDA toolkit)");
   if (device == Device::Cuda && !cuda_device_available())
     throw InvalidArgument(named + "no CUDA device found (check the driver, nvidia-smi and CUDA_VISIBLE_DEVICES)");
+  if (const int count = cuda_device_count(); device == Device::Cuda && name.index >= count)
+    throw InvalidArgument(named + "this machine has " + std::to_string(count) + " CUDA device" +
+                          (count == 1 ? " (cuda:0)" : "s (cuda:0 to cuda:" + std::to_string(count - 1) + ")") +
+                          " (check nvidia-smi and CUDA_VISIBLE_DEVICES)");
   if (device == Device::Cpu && precision != kCpuPrecision)
     throw InvalidArgument(std::string(precision_option) + " " + std::string(precision_name(precision)) +
                           ": the CPU backend computes in " + std::string(precision_name(kCpuPrecision)) +
@@ -127,9 +136,10 @@ void check_device_precision(Device device, Precision precision, std::string_view
 }  // namespace
 
 void check_backend_choice(const BackendChoice& choice, const BackendOptionNames& names) {
-  check_device_precision(choice.device, choice.precision, names.device, names.precision);
+  check_device_precision({choice.device, choice.device_index}, choice.precision, names.device, names.precision);
   // The codec's settings are named by their own options only when they were given.
-  check_device_precision(choice.codec_device_or_default(), choice.codec_precision_or_default(),
+  check_device_precision({choice.codec_device_or_default(), choice.codec_device_index_or_default()},
+                         choice.codec_precision_or_default(),
                          choice.codec_device ? names.codec_device : names.device,
                          choice.codec_precision ? names.codec_precision : names.precision);
   if (is_4bit(choice.codec_precision_or_default()))
@@ -144,12 +154,13 @@ ModelBackends make_model_backends(const BackendChoice& choice, const BackendOpti
   b.lm_precision = choice.precision;
   b.codec_precision = choice.codec_precision_or_default();
   if (choice.vram_budget_bytes) b.budget = std::make_shared<DeviceMemoryBudget>(choice.vram_budget_bytes);
-  b.lm = make_backend(choice.device, false, b.lm_precision, b.budget);
-  b.codec = make_backend(choice.codec_device_or_default(), true, b.codec_precision, b.budget);
+  b.lm = make_backend({choice.device, choice.device_index}, false, b.lm_precision, b.budget);
+  b.codec = make_backend({choice.codec_device_or_default(), choice.codec_device_index_or_default()}, true,
+                         b.codec_precision, b.budget);
   return b;
 }
 
-std::unique_ptr<Backend> make_codec_backend(Device device, Precision precision, const BackendOptionNames& names) {
+std::unique_ptr<Backend> make_codec_backend(DeviceName device, Precision precision, const BackendOptionNames& names) {
   check_device_precision(device, precision, names.device, names.precision);
   return make_backend(device, true, precision, nullptr);
 }

@@ -12,12 +12,13 @@
 
 #include "engine/core/backend.h"
 #include "engine/core/device_memory_budget.h"
+#include "engine/core/device_name.h"
 
 namespace hs {
 
 // Where and how the two models compute.
 struct BackendChoice {
-  Device device = Device::Cpu;           // cpu | cuda
+  Device device = Device::Cpu;           // cpu | cuda (device_index says which GPU)
   Precision precision = Precision::F32;  // fp32 | bf16 | fp8: the LM's linear-layer weights
   std::optional<Device> codec_device = std::nullopt;  // HeartCodec's device; absent: `device`
   // HeartCodec's linears (its convolutions are bf16 for bf16 and fp8); absent: `precision` when the
@@ -26,8 +27,19 @@ struct BackendChoice {
   // The most device memory the two CUDA backends may hold together (their allocations past it are
   // OutOfMemory errors); 0: no limit but the GPU's.
   std::size_t vram_budget_bytes = 0;
+  int device_index = 0;        // the LM's CUDA device ordinal ("cuda:1"); 0 on the CPU
+  int codec_device_index = 0;  // the codec's, when codec_device is given (else it shares the LM's)
 
   Device codec_device_or_default() const { return codec_device.value_or(device); }
+  int codec_device_index_or_default() const { return codec_device ? codec_device_index : device_index; }
+  void set_device(DeviceName name) {
+    device = name.device;
+    device_index = name.index;
+  }
+  void set_codec_device(DeviceName name) {
+    codec_device = name.device;
+    codec_device_index = name.index;
+  }
   Precision codec_precision_or_default() const;
 };
 
@@ -40,24 +52,22 @@ struct BackendOptionNames {
   std::string_view codec_precision = "codec_precision";
 };
 
-// "cpu" | "cuda"; InvalidArgument naming the option, the value and the allowed values otherwise.
-Device parse_device(std::string_view text, std::string_view option = "device");
 // "fp32" | "bf16" | "fp8" | "nf4" | "int4"; InvalidArgument as parse_device.
 Precision parse_precision(std::string_view text, std::string_view option = "precision");
-std::string_view device_name(Device device);           // "cpu" | "cuda"
 std::string_view precision_name(Precision precision);  // "fp32" | "bf16" | "fp8" | "nf4" | "int4"
 
-// Whether this build holds the CUDA backend (HEARTSTREAM_CUDA found a toolkit), and whether it
-// also sees a CUDA device on this machine.
+// Whether this build holds the CUDA backend (HEARTSTREAM_CUDA found a toolkit), whether it also
+// sees a CUDA device on this machine, and how many (0 without the backend or a device).
 bool cuda_backend_built();
 bool cuda_device_available();
-// The first CUDA device's free memory, and whether its fp8 GEMMs take the portable path (no fp8
-// tensor cores, or HEARTSTREAM_CUDA_PORTABLE=1); 0 and false without a device.
-std::size_t cuda_free_bytes();
-bool cuda_fp8_widened();
+int cuda_device_count();
+// CUDA device `index`'s free memory, and whether its fp8 GEMMs take the portable path (no fp8
+// tensor cores, or HEARTSTREAM_CUDA_PORTABLE=1); 0 and false without that device.
+std::size_t cuda_free_bytes(int index = 0);
+bool cuda_fp8_widened(int index = 0);
 
 // InvalidArgument, starting with the option's name and value, when `choice` cannot run here (for
-// either model): cuda in a build without the CUDA backend or on a machine without a CUDA device,
+// either model): cuda in a build without the CUDA backend or on a machine without that CUDA device,
 // or a precision the CPU backend does not compute in. Creates no backend (`--check-config` uses it).
 void check_backend_choice(const BackendChoice& choice, const BackendOptionNames& names = {});
 
@@ -77,6 +87,7 @@ ModelBackends make_model_backends(const BackendChoice& choice, const BackendOpti
 
 // HeartCodec's backend alone (`decode`), on `device` at `precision`, checked as above under
 // names.device / names.precision.
-std::unique_ptr<Backend> make_codec_backend(Device device, Precision precision, const BackendOptionNames& names = {});
+std::unique_ptr<Backend> make_codec_backend(DeviceName device, Precision precision,
+                                            const BackendOptionNames& names = {});
 
 }  // namespace hs

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "engine/core/device_name.h"
 #include "engine/cuda/cuda_state.h"
 #include "kernels/cuda_check.h"
 #include "kernels/kv_store.cuh"
@@ -38,7 +39,8 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
   state_->attention_tensor_cores = options.attention_tensor_cores;
   const char* graphs = std::getenv("HEARTSTREAM_CUDA_GRAPHS");
   state_->graphs = !(graphs && std::string(graphs) == "0");
-  CUDA_CHECK(cudaSetDevice(options.device));
+  state_->device = options.device;
+  cuda::use_device(*state_);
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, options.device));
   state_->gpu = std::string(prop.name) + ", compute capability " + std::to_string(prop.major) + "." +
@@ -65,6 +67,7 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
 
 CudaBackend::~CudaBackend() {
   if (state_->stream) {
+    cuda::use_device(*state_);
     cudaStreamSynchronize(state_->stream);
     state_->scratch = Tensor();
     state_->widened = Tensor();
@@ -74,9 +77,9 @@ CudaBackend::~CudaBackend() {
   }
 }
 
-bool CudaBackend::device_available() {
+int CudaBackend::device_count() {
   int count = 0;
-  return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess ? count : 0;
 }
 
 bool CudaBackend::fp8_tensor_cores(int device) {
@@ -88,12 +91,13 @@ bool CudaBackend::fp8_tensor_cores(int device) {
 }
 
 std::size_t CudaBackend::free_bytes(int device) {
-  CUDA_CHECK(cudaSetDevice(device));
+  cuda::use_device(device);
   std::size_t free = 0, total = 0;
   CUDA_CHECK(cudaMemGetInfo(&free, &total));
   return free;
 }
 
+std::string CudaBackend::name() const { return device_label(Device::Cuda, state_->device); }
 DType CudaBackend::activation_dtype() const { return state_->activations; }
 DType CudaBackend::narrow_dtype(Precision weights) const {
   return weights == Precision::F32 ? state_->activations : state_->narrow;
@@ -106,6 +110,12 @@ std::size_t CudaBackend::allocated_bytes() const { return state_->memory->curren
 std::size_t CudaBackend::peak_allocated_bytes() const { return state_->memory->peak.load(); }
 
 namespace cuda {
+
+void use_device(int device) {
+  int current = -1;
+  CUDA_CHECK(cudaGetDevice(&current));
+  if (current != device) CUDA_CHECK(cudaSetDevice(device));
+}
 
 kernels::ElementType element_type(DType dtype, std::string_view op, std::string_view arg) {
   if (dtype == DType::F32) return kernels::ElementType::F32;

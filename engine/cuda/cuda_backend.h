@@ -52,8 +52,9 @@ class CudaBackend final : public Backend {
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
 
-  // True when a CUDA device is present (tests skip without one).
-  static bool device_available();
+  // True when a CUDA device is present (tests skip without one), and how many there are.
+  static bool device_available() { return device_count() > 0; }
+  static int device_count();
   // Whether fp8 GEMMs on `device` run on fp8 tensor cores: compute capability 8.9 or newer and
   // HEARTSTREAM_CUDA_PORTABLE not 1 (CudaBackendOptions::portable can still force the other path).
   static bool fp8_tensor_cores(int device);
@@ -61,7 +62,8 @@ class CudaBackend final : public Backend {
   static std::size_t free_bytes(int device);
 
   Device device() const override { return Device::Cuda; }
-  std::string name() const override { return "cuda"; }
+  // "cuda" on device 0, "cuda:N" on device N (as --device names them).
+  std::string name() const override;
   DType activation_dtype() const override;
   DType narrow_dtype(Precision weights) const override;
   // The GEMM path fp8 weights take: "fp8 tensor cores" or "portable (fp8 widened to bf16)".

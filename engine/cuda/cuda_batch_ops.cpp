@@ -24,6 +24,7 @@ const std::int32_t* i32(const Tensor& t) { return static_cast<const std::int32_t
 
 void CudaBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions,
                                    const Tensor& inv_freq, const Tensor& slots, KvTensor kv_k, KvTensor kv_v) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "rope_store_paged";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
@@ -62,6 +63,7 @@ void CudaBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const 
 void CudaBackend::paged_attention(const Tensor& q, const KvTensor& kv_k, const KvTensor& kv_v,
                                   const Tensor& block_tables, const Tensor& kv_rows, const Tensor& positions,
                                   Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "paged_attention";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
@@ -110,6 +112,7 @@ void CudaBackend::paged_attention(const Tensor& q, const KvTensor& kv_k, const K
 
 void CudaBackend::sample_rows(const Tensor& logits, const SongSampling& songs, Tensor& rng, Tensor& song_tokens,
                               Tensor& row_tokens) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "sample_rows";
   const DType act = state_->activations;
   check_tensor(logits, act, op, "logits");
@@ -143,6 +146,7 @@ void CudaBackend::sample_rows(const Tensor& logits, const SongSampling& songs, T
 }
 
 void CudaBackend::token_columns(const Tensor& src, Tensor& dst) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "token_columns";
   check_tensor(src, DType::I32, op, "src");
   check_tensor(dst, DType::I32, op, "dst");
@@ -153,6 +157,7 @@ void CudaBackend::token_columns(const Tensor& src, Tensor& dst) {
 }
 
 void CudaBackend::write(const Tensor& host, Tensor& dst) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "write";
   check_that(host.defined() && host.device() == Device::Cpu, op, "host is not a host tensor");
   check_tensor(dst, host.dtype(), op, "dst");

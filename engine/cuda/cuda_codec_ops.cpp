@@ -71,6 +71,7 @@ std::int64_t check_columns(const Tensor& src, const Tensor& dst, const Tensor& n
 }  // namespace
 
 void CudaBackend::prelu(const Tensor& x, const Tensor& alpha, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "prelu";
   const kernels::ElementType type = check_same(*state_, x, out, op);
   check_tensor(alpha, DType::F32, op, "alpha");
@@ -84,6 +85,7 @@ void CudaBackend::prelu(const Tensor& x, const Tensor& alpha, Tensor& out) {
 }
 
 void CudaBackend::layer_norm(const Tensor& x, float eps, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "layer_norm";
   const kernels::ElementType type = check_same(*state_, x, out, op);
   check_that(x.rank() == 2, op, "x must be [N, D], got " + shape_str(x.shape()));
@@ -93,6 +95,7 @@ void CudaBackend::layer_norm(const Tensor& x, float eps, Tensor& out) {
 }
 
 void CudaBackend::modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "modulate";
   const kernels::ElementType type = check_same(*state_, x, out, op);
   check_batched(*state_, x, shift, op, "shift");
@@ -103,6 +106,7 @@ void CudaBackend::modulate(const Tensor& x, const Tensor& shift, const Tensor& s
 
 void CudaBackend::rms_norm_modulate(const Tensor& x, const Tensor& weight, float eps, const Tensor& shift,
                                     const Tensor& scale, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "rms_norm_modulate";
   check_tensor(x, DType::F32, op, "x");
   check_tensor(weight, DType::F32, op, "weight");
@@ -122,6 +126,7 @@ void CudaBackend::rms_norm_modulate(const Tensor& x, const Tensor& weight, float
 }
 
 void CudaBackend::modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "modulation_vectors";
   for (const auto& [t, name] : {std::pair{&adaln, "adaln"}, {&tables, "tables"}, {&out, "out"}})
     check_tensor(*t, DType::F32, op, name);
@@ -135,6 +140,7 @@ void CudaBackend::modulation_vectors(const Tensor& adaln, const Tensor& tables, 
 }
 
 void CudaBackend::sum_taps(const Tensor& taps, const Tensor* bias, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "sum_taps";
   check_tensor(taps, DType::F32, op, "taps");
   check_tensor(out, DType::F32, op, "out");
@@ -153,6 +159,7 @@ void CudaBackend::sum_taps(const Tensor& taps, const Tensor* bias, Tensor& out) 
 }
 
 void CudaBackend::gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "gated_add";
   const kernels::ElementType type = check_same(*state_, x, out, op);
   check_operand(*state_, x, y, op, "y");
@@ -161,11 +168,13 @@ void CudaBackend::gated_add(const Tensor& x, const Tensor& y, const Tensor& gate
 }
 
 void CudaBackend::silu(const Tensor& x, Tensor& out) {
+  cuda::use_device(*state_);
   const kernels::ElementType type = check_same(*state_, x, out, "silu");
   kernels::silu({x.raw(), out.raw(), x.numel(), type}, state_->stream);
 }
 
 void CudaBackend::add_row(const Tensor& x, const Tensor& row, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "add_row";
   const kernels::ElementType type = check_same(*state_, x, out, op);
   check_that(x.rank() == 2, op, "x must be [R, N], got " + shape_str(x.shape()));
@@ -175,6 +184,7 @@ void CudaBackend::add_row(const Tensor& x, const Tensor& row, Tensor& out) {
 }
 
 void CudaBackend::axpby(float alpha, const Tensor& a, float beta, const Tensor& b, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "axpby";
   const kernels::ElementType type = check_same(*state_, a, out, op, "a");
   check_operand(*state_, a, b, op, "b");
@@ -182,6 +192,7 @@ void CudaBackend::axpby(float alpha, const Tensor& a, float beta, const Tensor& 
 }
 
 void CudaBackend::transpose(const Tensor& x, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "transpose";
   const kernels::ElementType type = check_copy(x, out, op, "x", "out");
   check_that(x.rank() == 2 || x.rank() == 3, op, "x must have rank 2 or 3, has " + shape_str(x.shape()));
@@ -192,6 +203,7 @@ void CudaBackend::transpose(const Tensor& x, Tensor& out) {
 }
 
 void CudaBackend::write_columns(const Tensor& src, Tensor& dst, std::int64_t offset) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "write_columns";
   const kernels::ElementType type = check_copy(src, dst, op, "src", "dst");
   const std::int64_t rows = check_columns(src, dst, src, dst, offset, op);
@@ -200,6 +212,7 @@ void CudaBackend::write_columns(const Tensor& src, Tensor& dst, std::int64_t off
 }
 
 void CudaBackend::read_columns(const Tensor& src, std::int64_t offset, Tensor& dst) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "read_columns";
   const kernels::ElementType type = check_copy(src, dst, op, "src", "dst");
   const std::int64_t rows = check_columns(src, dst, dst, src, offset, op);
@@ -208,6 +221,7 @@ void CudaBackend::read_columns(const Tensor& src, std::int64_t offset, Tensor& d
 }
 
 void CudaBackend::round_to_grid(const Tensor& x, float levels, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "round_to_grid";
   const kernels::ElementType type = check_same(*state_, x, out, op);
   check_that(levels > 0.0f, op, "levels must be positive, got " + std::to_string(levels));
@@ -215,6 +229,7 @@ void CudaBackend::round_to_grid(const Tensor& x, float levels, Tensor& out) {
 }
 
 void CudaBackend::repeat_last(const Tensor& x, std::int64_t factor, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "repeat_last";
   const kernels::ElementType type = check_copy(x, out, op, "x", "out");
   check_that(factor >= 1 && x.rank() >= 1, op, "factor must be >= 1 and x at least rank 1");
@@ -225,6 +240,7 @@ void CudaBackend::repeat_last(const Tensor& x, std::int64_t factor, Tensor& out)
 }
 
 void CudaBackend::timestep_embedding(const Tensor& t, float scale, float max_period, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "timestep_embedding";
   check_tensor(t, DType::F32, op, "t");
   check_tensor(out, state_->activations, op, "out");
@@ -239,6 +255,7 @@ void CudaBackend::timestep_embedding(const Tensor& t, float scale, float max_per
 }
 
 void CudaBackend::crossfade(const Tensor& a, const Tensor& b, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "crossfade";
   const kernels::ElementType type = check_same(*state_, a, out, op, "a");
   check_operand(*state_, a, b, op, "b");

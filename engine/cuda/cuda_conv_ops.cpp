@@ -105,16 +105,19 @@ void run_conv1d(CudaBackend::State& s, const Tensor& x, const Tensor& weight, co
 
 void CudaBackend::conv1d(const Tensor& x, const Tensor& weight, const Tensor* bias, const Conv1dParams& params,
                          Tensor& out) {
+  cuda::use_device(*state_);
   run_conv1d(*state_, x, weight, bias, nullptr, params, out, "conv1d");
 }
 
 void CudaBackend::conv1d_prelu(const Tensor& x, const Tensor& weight, const Tensor* bias, const Tensor& alpha,
                                const Conv1dParams& params, Tensor& out) {
+  cuda::use_device(*state_);
   run_conv1d(*state_, x, weight, bias, &alpha, params, out, "conv1d_prelu");
 }
 
 void CudaBackend::conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor* bias, std::int64_t stride,
                                    std::int64_t skip, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "conv_transpose1d";
   const kernels::WeightType type = conv_weight_type(weight, op);
   const std::int64_t cout = weight.dim(1), kernel = weight.dim(2);

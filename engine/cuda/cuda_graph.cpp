@@ -28,6 +28,7 @@ class CudaGraph final : public OpGraph {
 void CudaBackend::set_graphs(bool enabled) { state_->graphs = enabled; }
 
 std::shared_ptr<OpGraph> CudaBackend::capture(const std::function<void()>& record) {
+  cuda::use_device(*state_);
   if (!state_->graphs) return nullptr;
   cuda::check_that(!state_->capturing, "capture", "a capture is already in progress");
   CUDA_CHECK(cudaStreamBeginCapture(state_->stream, cudaStreamCaptureModeThreadLocal));
@@ -48,12 +49,14 @@ std::shared_ptr<OpGraph> CudaBackend::capture(const std::function<void()>& recor
 }
 
 void CudaBackend::replay(OpGraph& graph) {
+  cuda::use_device(*state_);
   auto* g = dynamic_cast<CudaGraph*>(&graph);
   cuda::check_that(g != nullptr, "replay", "the graph was not captured by a CudaBackend");
   CUDA_CHECK(cudaGraphLaunch(g->exec(), state_->stream));
 }
 
 void CudaBackend::increment(Tensor& counter, std::int32_t delta) {
+  cuda::use_device(*state_);
   cuda::check_tensor(counter, DType::I32, "increment", "counter");
   cuda::check_shape(counter, {1}, "increment", "counter");
   kernels::increment(static_cast<std::int32_t*>(counter.raw()), delta, state_->stream);

@@ -196,6 +196,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
 void CudaBackend::embed_frame(const Tensor& audio_table, const Tensor& text_table, const Tensor& uncond_text,
                               std::int64_t audio_vocab, const Tensor& tokens, const Tensor& mask, const Tensor& uncond,
                               Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "embed_frame";
   const DType act = state_->activations;
   check_act_or_narrow(*state_, audio_table, op, "audio_table");
@@ -223,6 +224,7 @@ void CudaBackend::embed_frame(const Tensor& audio_table, const Tensor& text_tabl
 }
 
 void CudaBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "gather_rows";
   check_act_or_narrow(*state_, table, op, "table");
   check_tensor(ids, DType::I32, op, "ids");
@@ -236,16 +238,19 @@ void CudaBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64
 }
 
 void CudaBackend::linear(const Tensor& x, const Weight& w, Tensor& out) {
+  cuda::use_device(*state_);
   Tensor* outs[] = {&out};
   run_linear(*state_, x, w, outs, false, "linear");
 }
 
 void CudaBackend::linear_add(const Tensor& x, const Weight& w, Tensor& out) {
+  cuda::use_device(*state_);
   Tensor* outs[] = {&out};
   run_linear(*state_, x, w, outs, true, "linear_add");
 }
 
 void CudaBackend::linear_gated_add(const Tensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "linear_gated_add";
   if (!x.defined() || x.rank() != 2 || x.dim(0) <= kernels::kGemvMaxRows)
     return Backend::linear_gated_add(x, w, gate, proj, out);
@@ -260,12 +265,14 @@ void CudaBackend::linear_gated_add(const Tensor& x, const Weight& w, const Tenso
 }
 
 void CudaBackend::linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) {
+  cuda::use_device(*state_);
   // Decode rows: one GEMV into every part; prefill: a GEMM per part.
   if (!x.defined() || x.rank() != 2) return Backend::linear_parts(x, w, outs);
   run_linear(*state_, x, w, outs, false, "linear_parts");
 }
 
 void CudaBackend::linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) {
+  cuda::use_device(*state_);
   // bf16 / fp8 decode rows: one gated GEMV; fp32 weights and prefill: two linears and silu_mul.
   if (!x.defined() || x.rank() != 2 || w.values.dtype() == DType::F32) return Backend::linear_swiglu(x, w, gate, up, out);
   Tensor* outs[] = {&out};
@@ -273,6 +280,7 @@ void CudaBackend::linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, 
 }
 
 void CudaBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "rms_norm";
   const DType act = state_->activations;
   check_tensor(x, act, op, "x");
@@ -287,6 +295,7 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tens
 }
 
 void CudaBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "rope";
   const DType act = state_->activations;
   check_tensor(x, act, op, "x");
@@ -301,6 +310,7 @@ void CudaBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_fre
 }
 
 void CudaBackend::kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "kv_store";
   const DType act = state_->activations;
   cuda::check_kv(*state_, cache, cache, op, "cache");
@@ -323,6 +333,7 @@ void CudaBackend::kv_store(KvTensor cache, const Tensor& src, const Tensor& posi
 
 void CudaBackend::rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
                              KvTensor k_cache, KvTensor v_cache) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "rope_store";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
@@ -356,6 +367,7 @@ void CudaBackend::rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor
 
 void CudaBackend::attention(const Tensor& q, const KvTensor& kv_k, const KvTensor& kv_v, const Tensor* positions,
                             Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "attention";
   const DType act = state_->activations;
   check_tensor(q, act, op, "q");
@@ -394,6 +406,7 @@ void CudaBackend::attention(const Tensor& q, const KvTensor& kv_k, const KvTenso
 }
 
 void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "silu_mul";
   const DType act = state_->activations;
   check_tensor(gate, act, op, "gate");
@@ -407,6 +420,7 @@ void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) {
 }
 
 void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "add";
   const DType act = state_->activations;
   check_tensor(a, act, op, "a");
@@ -419,6 +433,7 @@ void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {
 
 void CudaBackend::sample(const Tensor& logits, const SamplingParams& params, Tensor& rng, Tensor& token,
                          Tensor* guided) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "sample";
   const DType act = state_->activations;
   check_tensor(logits, act, op, "logits");

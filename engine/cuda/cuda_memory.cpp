@@ -54,6 +54,7 @@ void upload_weight(CudaBackend& backend, const Tensor& host, Weight& w) {
 }  // namespace
 
 Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
+  cuda::use_device(*state_);
   for (auto d : shape) HS_CHECK(d >= 0, "alloc: negative dimension in " + shape_str(shape));
   cuda::check_that(!state_->capturing, "alloc", "cannot allocate while capturing a graph");
   const std::size_t bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
@@ -78,7 +79,9 @@ Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
   }
   CUDA_CHECK(cudaMemsetAsync(p, 0, padded, state_->stream));
   std::shared_ptr<MemoryCounter> counter = state_->memory;
-  Tensor out = Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, [counter, padded](void* q) {
+  const int device = state_->device;
+  Tensor out = Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, [counter, padded, device](void* q) {
+                              cuda::use_device(device);
                               cudaFree(q);  // synchronizes with pending work that may still use q
                               counter->release(padded);
                             }));
@@ -93,11 +96,13 @@ Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
 }
 
 Tensor CudaBackend::upload(const Tensor& host) {
+  cuda::use_device(*state_);
   check_host(host, "upload", "host");
   return upload_exact(is_float(host.dtype()) ? host_as(host, state_->activations) : host);
 }
 
 Tensor CudaBackend::upload_exact(const Tensor& host) {
+  cuda::use_device(*state_);
   check_host(host, "upload", "host");
   Tensor out = alloc(host.shape(), host.dtype());
   CUDA_CHECK(cudaMemcpyAsync(out.raw(), host.raw(), host.bytes(), cudaMemcpyHostToDevice, state_->stream));
@@ -106,6 +111,7 @@ Tensor CudaBackend::upload_exact(const Tensor& host) {
 }
 
 Tensor CudaBackend::upload_table(const Tensor& host) {
+  cuda::use_device(*state_);
   if (!state_->tables_in_host_memory) return upload_exact(host);
   check_host(host, "upload_table", "host");
   void* p = nullptr;
@@ -118,6 +124,7 @@ Tensor CudaBackend::upload_table(const Tensor& host) {
 }
 
 Tensor CudaBackend::download(const Tensor& device_tensor) {
+  cuda::use_device(*state_);
   cuda::check_that(device_tensor.defined() && device_tensor.device() == Device::Cuda, "download",
                    "device_tensor is not a CUDA tensor");
   Tensor host = Tensor::zeros(device_tensor.shape(), device_tensor.dtype());
@@ -127,6 +134,7 @@ Tensor CudaBackend::download(const Tensor& device_tensor) {
 }
 
 void CudaBackend::copy(const Tensor& src, Tensor& dst) {
+  cuda::use_device(*state_);
   cuda::check_tensor(src, src.dtype(), "copy", "src");
   cuda::check_tensor(dst, src.dtype(), "copy", "dst");
   cuda::check_shape(dst, src.shape(), "copy", "dst");
@@ -135,6 +143,7 @@ void CudaBackend::copy(const Tensor& src, Tensor& dst) {
 }
 
 void CudaBackend::copy_many(std::span<const Tensor> src, std::span<Tensor> dst) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "copy_many";
   cuda::check_that(src.size() == dst.size(), op,
                    std::to_string(src.size()) + " sources for " + std::to_string(dst.size()) + " destinations");
@@ -157,9 +166,13 @@ void CudaBackend::copy_many(std::span<const Tensor> src, std::span<Tensor> dst) 
   kernels::copy_many(table, static_cast<int>(entries.size()), largest, state_->stream);
 }
 
-void CudaBackend::synchronize() { CUDA_CHECK(cudaStreamSynchronize(state_->stream)); }
+void CudaBackend::synchronize() {
+  cuda::use_device(*state_);
+  CUDA_CHECK(cudaStreamSynchronize(state_->stream));
+}
 
 Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precision precision) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "load_linear";
   check_host(weight, op, "weight");
   cuda::check_that(weight.rank() == 2, op, "weight has shape " + shape_str(weight.shape()) + ", expected rank 2");
@@ -180,6 +193,7 @@ Weight CudaBackend::load_linear(const Tensor& weight, const Tensor* bias, Precis
 }
 
 Weight CudaBackend::load_quantized_linear(const Tensor& values, const Tensor& scales, const Tensor* bias) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "load_quantized_linear";
   check_host(values, op, "values");
   check_host(scales, op, "scales");
@@ -197,6 +211,7 @@ Weight CudaBackend::load_quantized_linear(const Tensor& values, const Tensor& sc
 }
 
 Weight CudaBackend::load_q4_linear(const Q4Weight& q, Q4Format format, const Tensor* bias) {
+  cuda::use_device(*state_);
   constexpr std::string_view op = "load_q4_linear";
   check_host(q.codes, op, "codes");
   check_host(q.scales, op, "block scales");

@@ -30,6 +30,7 @@ struct MemoryCounter {
 
 struct CudaBackend::State {
   std::string gpu;  // "NVIDIA H200, compute capability 9.0"
+  int device = 0;   // the CUDA device ordinal
   DType activations;
   DType narrow;  // narrow_dtype() of bf16 / fp8 weights
   cudaStream_t stream = nullptr;
@@ -48,6 +49,13 @@ struct CudaBackend::State {
 };
 
 namespace cuda {
+
+// Makes device `device` the calling thread's current one (a no-op when it is). CUDA's current
+// device is per thread, and a backend's ops run on whichever thread calls them: the daemon's
+// engine worker steps a language model on one GPU and its codec on another, and a tensor is freed
+// by the thread that drops it. Every op of the backend starts with it.
+void use_device(int device);
+inline void use_device(const CudaBackend::State& s) { use_device(s.device); }
 
 kernels::ElementType element_type(DType dtype, std::string_view op, std::string_view arg);
 

@@ -23,7 +23,13 @@ std::string error_of(Fn&& fn) {
 }
 
 TEST(BackendFactory, NamesRoundTrip) {
-  for (const Device d : {Device::Cpu, Device::Cuda}) EXPECT_EQ(parse_device(device_name(d)), d);
+  for (const Device d : {Device::Cpu, Device::Cuda}) EXPECT_EQ(parse_device(device_name(d)), (DeviceName{d, 0}));
+  for (const DeviceName d : {DeviceName{Device::Cpu, 0}, DeviceName{Device::Cuda, 0}, DeviceName{Device::Cuda, 1},
+                             DeviceName{Device::Cuda, 1023}})
+    EXPECT_EQ(parse_device(device_label(d.device, d.index)), d);
+  EXPECT_EQ(device_label(Device::Cuda, 0), "cuda");
+  EXPECT_EQ(device_label(Device::Cuda, 3), "cuda:3");
+  EXPECT_EQ(parse_device("cuda:0"), (DeviceName{Device::Cuda, 0}));
   for (const Precision p : {Precision::F32, Precision::BF16, Precision::FP8, Precision::NF4, Precision::INT4})
     EXPECT_EQ(parse_precision(precision_name(p)), p);
   EXPECT_EQ(device_name(Device::Cuda), "cuda");
@@ -31,8 +37,14 @@ TEST(BackendFactory, NamesRoundTrip) {
 }
 
 TEST(BackendFactory, BadNamesListTheAllowedValues) {
-  EXPECT_EQ(error_of([] { parse_device("gpu", "--device"); }), "--device 'gpu' is not one of cpu, cuda");
-  EXPECT_EQ(error_of([] { parse_device("CUDA", "model.device"); }), "model.device 'CUDA' is not one of cpu, cuda");
+  EXPECT_EQ(error_of([] { parse_device("gpu", "--device"); }), "--device 'gpu' is not one of cpu, cuda, cuda:N");
+  EXPECT_EQ(error_of([] { parse_device("CUDA", "model.device"); }),
+            "model.device 'CUDA' is not one of cpu, cuda, cuda:N");
+  EXPECT_EQ(error_of([] { parse_device("cpu:0"); }), "device 'cpu:0' is not one of cpu, cuda, cuda:N");
+  for (const char* bad :
+       {"cuda:", "cuda:x", "cuda:-1", "cuda:+1", "cuda:01", "cuda:1 ", "cuda:1024", "cuda:99999999999"})
+    EXPECT_EQ(error_of([&] { parse_device(bad, "--device"); }),
+              "--device '" + std::string(bad) + "': expected cuda:N with N a CUDA device number (0, 1, ...)");
   EXPECT_EQ(error_of([] { parse_precision("f32", "--precision"); }),
             "--precision 'f32' is not one of fp32, bf16, fp8, nf4, int4");
   EXPECT_EQ(error_of([] { parse_precision(""); }), "precision '' is not one of fp32, bf16, fp8, nf4, int4");
@@ -64,6 +76,33 @@ TEST(BackendFactory, CudaWithoutTheBackendOrADeviceIsAClearError) {
   else
     EXPECT_EQ(message,
               "--device cuda: this build has no CUDA backend (configure with -DHEARTSTREAM_CUDA=ON and the CUDA toolkit)");
+}
+
+// A GPU the machine lacks is refused under the option that named it, for either model.
+TEST(BackendFactory, AMissingGpuIsAClearError) {
+  const int count = cuda_device_count();
+  BackendChoice lm{.device = Device::Cuda, .precision = Precision::FP8};
+  lm.device_index = count;
+  const std::string message = error_of([&] { check_backend_choice(lm, {.device = "--device"}); });
+  const std::string named = "--device " + device_label(Device::Cuda, count) + ": ";
+  EXPECT_EQ(message.rfind(named, 0), 0u) << message;
+  if (count > 0)
+    EXPECT_NE(message.find("this machine has " + std::to_string(count) + " CUDA device"), std::string::npos);
+  BackendChoice codec{.device = Device::Cpu, .precision = Precision::F32, .codec_device = Device::Cuda};
+  codec.codec_device_index = count + 1;
+  const std::string codec_message = error_of([&] { check_backend_choice(codec, {.codec_device = "--codec_device"}); });
+  EXPECT_EQ(codec_message.rfind("--codec_device cuda:" + std::to_string(count + 1) + ": ", 0), 0u) << codec_message;
+}
+
+// The codec shares the language model's GPU unless its own device is named.
+TEST(BackendFactory, TheCodecSharesTheLanguageModelsGpuUnlessNamed) {
+  BackendChoice choice{.device = Device::Cuda, .precision = Precision::FP8};
+  choice.device_index = 1;
+  EXPECT_EQ(choice.codec_device_index_or_default(), 1);
+  choice.codec_device = Device::Cuda;
+  EXPECT_EQ(choice.codec_device_index_or_default(), 0);  // "cuda" named alone is cuda:0
+  choice.codec_device_index = 2;
+  EXPECT_EQ(choice.codec_device_index_or_default(), 2);
 }
 
 TEST(BackendFactory, TheCodecFollowsTheLanguageModelUnlessToldOtherwise) {

@@ -157,11 +157,12 @@ TEST_F(GenerateAudioCli, DevicesAndPrecisionsAreNamedOrRefusedClearly) {
   ASSERT_EQ(codec_ok.exit_code, 0) << codec_ok.err;
   EXPECT_NE(codec_ok.err.find("language model on cpu (fp32), codec on cpu (fp32)\n"), std::string::npos) << codec_ok.err;
   const std::pair<std::string, std::string> refused[] = {
-      {"--device gpu", "heartstream: --device 'gpu' is not one of cpu, cuda\n"},
+      {"--device gpu", "heartstream: --device 'gpu' is not one of cpu, cuda, cuda:N\n"},
+      {"--device cuda:01", "heartstream: --device 'cuda:01': expected cuda:N with N a CUDA device number (0, 1, ...)\n"},
       {"--precision f16", "heartstream: --precision 'f16' is not one of fp32, bf16, fp8, nf4, int4\n"},
       {"--precision bf16", "heartstream: --precision bf16: the CPU backend computes in fp32; bf16, fp8, nf4 and int4 need --device cuda\n"},
       {"--device cpu --precision fp8", "heartstream: --precision fp8: the CPU backend computes in fp32"},
-      {"--codec_device gpu", "heartstream: --codec_device 'gpu' is not one of cpu, cuda\n"},
+      {"--codec_device gpu", "heartstream: --codec_device 'gpu' is not one of cpu, cuda, cuda:N\n"},
       {"--codec_precision f16", "heartstream: --codec_precision 'f16' is not one of fp32, bf16, fp8, nf4, int4\n"},
       {"--device cpu --codec_precision bf16",
        "heartstream: --codec_precision bf16: the CPU backend computes in fp32; bf16, fp8, nf4 and int4 need --device cuda\n"},

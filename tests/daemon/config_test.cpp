@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "daemon/config.h"
 
@@ -113,6 +114,22 @@ TEST(DaemonConfig, CodecDeviceAndPrecisionAreUnsetUnlessGiven) {
   EXPECT_EQ(env.model.codec_precision, "bf16");
 }
 
+// A GPU by its number; one engine worker per entry of model.devices, from a YAML list, a
+// comma-separated value in the environment or on the command line, or "all".
+TEST(DaemonConfig, DevicesByNumberAndOneWorkerPerListedDevice) {
+  const DaemonConfig numbered = parse_config("model: {device: cuda:1, codec_device: cuda:12}", "test.yaml");
+  EXPECT_EQ(numbered.model.device, "cuda:1");
+  EXPECT_EQ(numbered.model.codec_device, "cuda:12");
+  EXPECT_TRUE(numbered.model.devices.empty());
+  const std::vector<std::string> two{"cuda:0", "cuda:1"};
+  EXPECT_EQ(parse_config("model: {devices: [cuda:0, cuda:1]}", "test.yaml").model.devices, two);
+  EXPECT_EQ(parse_config("", "test.yaml", {{"HEARTSTREAM_MODEL_DEVICES", "cuda:0, cuda:1"}}).model.devices, two);
+  EXPECT_EQ(parse_config("", "test.yaml", {}, {{"model.devices", "cpu,cpu,cuda"}}).model.devices,
+            (std::vector<std::string>{"cpu", "cpu", "cuda"}));
+  EXPECT_EQ(parse_config("model: {devices: all, codec_device: cpu}", "test.yaml").model.devices,
+            std::vector<std::string>{"all"});
+}
+
 TEST(DaemonConfig, EmptyFileGivesDefaults) {
   const DaemonConfig c = parse_config("", "empty.yaml");
   EXPECT_EQ(c.server.port, 8080);
@@ -137,7 +154,18 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {queue_limit: -1}", R"(server.queue_limit (from test.yaml:1): expected an integer in 0..65536, got "-1")"},
       {"server: {realtime_headroom: 0}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
       {"server: {realtime_headroom: 1.5}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
-      {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
+      {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "gpu")"},
+      {"model: {device: cuda:01}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "cuda:01")"},
+      {"model: {device: 'cuda:'}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "cuda:")"},
+      {"model: {device: cuda:-1}", "model.device (from test.yaml:1): expected one of cpu"},
+      {"model: {devices: [cuda:0, gpu]}",
+       R"(model.devices (from test.yaml:1): expected all, or a list of devices: cpu, cuda, cuda:N (N: a CUDA device number), got "cuda:0,gpu")"},
+      {"model: {devices: 'cuda:0,'}", "model.devices (from test.yaml:1): expected all, or a list of devices"},
+      {"model: {devices: [[cuda:0]]}", "model.devices: expected a single value or a list of them, got a list (test.yaml:1:"},
+      {"model: {device: [cuda:0]}", "model.device: expected a single value, got a list (test.yaml:1:"},
+      {"model: {devices: [cuda:0, cuda:1], codec_device: cuda:1}",
+       "model.codec_device: cuda:1 with model.devices: each engine worker's codec runs on its own device, or on the CPU "
+       "(codec_device: cpu)"},
       {"model: {precision: int8}", R"(model.precision (from test.yaml:1): expected one of fp32, bf16, fp8, nf4, int4, got "int8")"},
       {"model: {kv_cache_gb: -1}", "model.kv_cache_gb (from test.yaml:1): expected a number in [0, 4096]"},
       {"server: {prefill_per_round: -1}",
@@ -145,8 +173,8 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"model: {kv_cache: bf16}", R"(model.kv_cache (from test.yaml:1): expected one of auto, fp8, got "bf16")"},
       {"model: {vram_budget_gb: 0}", "model.vram_budget_gb (from test.yaml:1): expected a number in (0, 4096]"},
       {"model: {vram_budget_gb: lots}", R"(model.vram_budget_gb (from test.yaml:1): expected a number in (0, 4096], got "lots")"},
-      {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "gpu")"},
-      {"model: {codec_device: }", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, got "")"},
+      {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "gpu")"},
+      {"model: {codec_device: }", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "")"},
       {"model: {codec_precision: int4}",
        R"(model.codec_precision (from test.yaml:1): expected one of fp32, bf16, fp8, got "int4")"},
       {"model: {version: ''}", "model.version (from test.yaml:1): expected a non-empty string"},

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include "daemon/engine_models.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/model/demo/demo_checkpoint.h"
 
@@ -44,9 +43,8 @@ TestDaemon::TestDaemon(const std::function<void(daemon::DaemonConfig&)>& tweak) 
   config_.streaming.lookahead_s = kTestLookaheadS;
   config_.logging.level = "warn";
   if (tweak) tweak(config_);
-  worker_ = std::make_unique<daemon::EngineWorker>(daemon::load_engine_models(config_.model),
-                                                   daemon::worker_options(config_), metrics_);
-  server_ = std::make_unique<daemon::Server>(config_, *worker_, metrics_);
+  engines_ = std::make_unique<daemon::EnginePool>(config_, metrics_);
+  server_ = std::make_unique<daemon::Server>(config_, *engines_, metrics_);
   server_->start();
 }
 

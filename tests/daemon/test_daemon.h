@@ -8,7 +8,7 @@
 #include <string>
 
 #include "daemon/config.h"
-#include "daemon/engine_worker.h"
+#include "daemon/engine_pool.h"
 #include "daemon/metrics.h"
 #include "daemon/server.h"
 
@@ -37,7 +37,7 @@ class TestDaemon {
  private:
   daemon::DaemonConfig config_;
   daemon::Metrics metrics_;
-  std::unique_ptr<daemon::EngineWorker> worker_;
+  std::unique_ptr<daemon::EnginePool> engines_;
   std::unique_ptr<daemon::Server> server_;
 };
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/backends/backend_factory.h"
@@ -90,6 +91,34 @@ TEST(GenerateCuda, Fp32GreedyFramesEqualTheCpus) {
     const std::vector<Frame> cuda = greedy_frames(make_model_backends({Device::Cuda, Precision::F32}), cfg_scale);
     ASSERT_FALSE(cpu.empty());
     EXPECT_EQ(cuda, cpu) << "cfg " << cfg_scale;
+  }
+}
+
+// A GPU by number (issue 15): the backends of cuda:0 named explicitly, made on this thread, with
+// the model loaded and run on another (as the daemon's engine worker runs it; every op makes its
+// backend's GPU current first), give the CPU's frames; a GPU past the last is refused, naming it. With two GPUs
+// the LM and the codec go to different ones.
+TEST(GenerateCuda, GpusByNumberAndOpsFromAnotherThread) {
+  HS_REQUIRE_GPU();
+  BackendChoice choice{.device = Device::Cuda, .precision = Precision::F32, .codec_device = Device::Cuda};
+  choice.codec_device_index = cuda_device_count() > 1 ? 1 : 0;
+  const ModelBackends backends = make_model_backends(choice, {.device = "--device"});
+  EXPECT_EQ(backends.lm->name(), "cuda");
+  EXPECT_EQ(backends.codec->name(), device_label(Device::Cuda, choice.codec_device_index));
+  std::vector<Frame> on_another_thread;
+  std::thread worker([&] { on_another_thread = greedy_frames(backends, kCfgScale); });
+  worker.join();
+  const std::vector<Frame> cpu = greedy_frames(make_model_backends({Device::Cpu, Precision::F32}), kCfgScale);
+  ASSERT_FALSE(cpu.empty());
+  EXPECT_EQ(on_another_thread, cpu);
+
+  choice.device_index = cuda_device_count();
+  const std::string missing = "--device cuda:" + std::to_string(cuda_device_count()) + ": this machine has ";
+  try {
+    make_model_backends(choice, {.device = "--device"});
+    ADD_FAILURE() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(missing, 0), 0u) << e.what();
   }
 }
 
