@@ -221,5 +221,40 @@ TEST(Metrics, AKvCacheTooSmallForOneBlockIsAConfigError) {
   }
 }
 
+// Several engine workers' gauges: each labelled by worker and device, the daemon-wide ones their
+// sums, the lag the largest, the predicted round the smallest measured (0: none measured yet).
+TEST(Metrics, WorkerGaugesAndTheirDaemonWideSums) {
+  daemon::Metrics m;
+  const int a = m.add_worker("cuda:0"), b = m.add_worker("cuda:1");
+  m.set_load(a, 3, 1, 4);
+  m.set_load(b, 1, 0, 4);
+  m.set_worst_lag(a, 0.5);
+  m.set_worst_lag(b, 1.25);
+  m.set_kv_blocks(a, 10, 100);
+  m.set_kv_blocks(b, 5, 100);
+  Exposition e = parse_exposition(m.prometheus_text());
+  EXPECT_EQ(e.samples.at("heartstream_admission_predicted_round_seconds"), 0) << "nothing measured";
+  m.set_predicted_round(a, 0.04);
+  e = parse_exposition(m.prometheus_text());
+  EXPECT_EQ(e.samples.at("heartstream_admission_predicted_round_seconds"), 0.04) << "one worker measured";
+  m.set_predicted_round(b, 0.03);
+  m.set_gpu_memory_peak_bytes(b, "lm", 7);
+  e = parse_exposition(m.prometheus_text());
+  EXPECT_EQ(e.samples.at(R"(heartstream_worker_sessions_running{device="cuda:0",worker="0"})"), 3);
+  EXPECT_EQ(e.samples.at(R"(heartstream_worker_queue_depth{device="cuda:1",worker="1"})"), 0);
+  EXPECT_EQ(e.samples.at(R"(heartstream_worker_slot_occupancy{device="cuda:0",worker="0"})"), 0.75);
+  EXPECT_EQ(e.samples.at(R"(heartstream_worker_song_lag_seconds_max{device="cuda:1",worker="1"})"), 1.25);
+  EXPECT_EQ(e.samples.at(R"(heartstream_worker_kv_blocks_in_use{device="cuda:0",worker="0"})"), 10);
+  EXPECT_EQ(e.samples.at(R"(heartstream_gpu_memory_peak_bytes{device="cuda:1",model="lm",worker="1"})"), 7);
+  EXPECT_EQ(e.samples.at("heartstream_sessions_running"), 4);
+  EXPECT_EQ(e.samples.at("heartstream_sessions_active"), 5);
+  EXPECT_EQ(e.samples.at("heartstream_queue_depth"), 1);
+  EXPECT_EQ(e.samples.at("heartstream_slot_occupancy"), 0.5);
+  EXPECT_EQ(e.samples.at("heartstream_song_lag_seconds_max"), 1.25);
+  EXPECT_EQ(e.samples.at("heartstream_admission_predicted_round_seconds"), 0.03);
+  EXPECT_EQ(e.samples.at("heartstream_kv_blocks_in_use"), 15);
+  EXPECT_EQ(e.samples.at("heartstream_kv_blocks_total"), 200);
+}
+
 }  // namespace
 }  // namespace hs::test
