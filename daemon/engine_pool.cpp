@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <future>
@@ -37,11 +38,12 @@ std::vector<DaemonConfig> worker_configs(const DaemonConfig& config) {
     DaemonConfig c = config;
     c.model.device = device;
     c.model.devices.clear();
-    checked_backend_choice(c.model, config.model.devices.empty() ? "model.device" : "model.devices");
+    const BackendChoice choice =
+        checked_backend_choice(c.model, config.model.devices.empty() ? "model.device" : "model.devices");
     if (c.model.vram_budget_gb == "free" && devices.size() > 1) {
       const auto sharing = static_cast<double>(std::count(devices.begin(), devices.end(), device));
-      const DeviceName name = parse_device(device, "model.devices");
-      c.model.vram_budget_gb = std::to_string(static_cast<double>(cuda_free_bytes(name.index)) / sharing / kBytesPerGb);
+      c.model.vram_budget_gb =
+          std::to_string(static_cast<double>(cuda_free_bytes(choice.device_index)) / sharing / kBytesPerGb);
     }
     out.push_back(with_vram_plan(c));
   }
@@ -73,10 +75,10 @@ EnginePool::EnginePool(const DaemonConfig& config, Metrics& metrics) {
     }
   }
   if (failed) std::rethrow_exception(failed);
-  WorkerOptions shared = worker_options(config_);  // its song_numbers counter serves every worker
+  const auto song_numbers = std::make_shared<std::atomic<std::uint64_t>>(1);  // one count across the workers
   for (std::size_t i = 0; i < models.size(); ++i) {
     WorkerOptions options = worker_options(configs[i]);
-    options.song_numbers = shared.song_numbers;
+    options.song_numbers = song_numbers;
     workers_.push_back(std::make_unique<EngineWorker>(std::move(models[i]), options, metrics));
   }
 }
@@ -130,18 +132,6 @@ EngineWorker::Readiness EnginePool::readiness() const {
     out.reason += (out.reason.empty() ? "" : "; ") + w->device() + " " + r.reason;
   }
   return out;
-}
-
-EngineWorker::Load EnginePool::load() const {
-  EngineWorker::Load total;
-  for (const auto& w : workers_) {
-    const EngineWorker::Load l = w->load();
-    total.running += l.running;
-    total.queued += l.queued;
-    total.ready = total.ready || l.ready;
-    total.headroom_s = std::max(total.headroom_s, l.headroom_s);
-  }
-  return total;
 }
 
 }  // namespace hs::daemon

@@ -3,8 +3,8 @@
 // batch and real-time admission. A new song goes to the worker with the most headroom: one that
 // would start it at once (EngineWorker::Readiness) before one that would queue it, then the
 // shortest queue, then the most admission headroom (the real-time budget less the round predicted
-// with one more song), then the fewest songs. Everything else (drain, shutdown, readiness, load)
-// spans every worker. Songs are numbered across the workers (s1, s2, ...).
+// with one more song), then the fewest songs. Everything else (drain, shutdown, readiness) spans
+// every worker. Songs are numbered across the workers (s1, s2, ...).
 #pragma once
 
 #include <chrono>
@@ -50,8 +50,6 @@ class EnginePool {
   // Ready when a worker is; the reason is the worker's alone, or each worker's after its device
   // ("cuda:0 ready: 1/4 running, 0/8 queued; cuda:1 full: ...").
   EngineWorker::Readiness readiness() const;
-  // Songs running and queued on all workers; ready when one is, the largest headroom.
-  EngineWorker::Load load() const;
 
   std::size_t size() const { return workers_.size(); }
   const EngineWorker& worker(std::size_t i) const { return *workers_.at(i); }

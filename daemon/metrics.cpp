@@ -27,7 +27,7 @@ const prom::Histogram::BucketBoundaries kRoundSongsBuckets = {1, 2, 4, 8, 16, 32
 // A song's largest lag behind real time; a song on time lags by its time to first audio at most.
 const prom::Histogram::BucketBoundaries kSongLagBucketsS = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
-// The heartstream_worker_* gauges, in the order of worker_values().
+// The heartstream_worker_* gauges, in the order of publish()'s values.
 struct WorkerGauge {
   const char* name;
   const char* help;
@@ -172,35 +172,34 @@ void Metrics::publish(const WorkerValues& w) {
   kv_blocks_total_->Set(static_cast<double>(kv_total));
 }
 
-void Metrics::set_load(int worker, int running, int queued, int max_sessions) {
+void Metrics::update(int worker, const std::function<void(WorkerValues&)>& change) {
   std::lock_guard lock(workers_mutex_);
   WorkerValues& w = workers_.at(static_cast<std::size_t>(worker));
-  w.running = running;
-  w.queued = queued;
-  w.slots = max_sessions;
+  change(w);
   publish(w);
+}
+
+void Metrics::set_load(int worker, int running, int queued, int max_sessions) {
+  update(worker, [&](WorkerValues& w) {
+    w.running = running;
+    w.queued = queued;
+    w.slots = max_sessions;
+  });
 }
 
 void Metrics::set_predicted_round(int worker, double seconds) {
-  std::lock_guard lock(workers_mutex_);
-  WorkerValues& w = workers_.at(static_cast<std::size_t>(worker));
-  w.predicted_round_s = seconds;
-  publish(w);
+  update(worker, [&](WorkerValues& w) { w.predicted_round_s = seconds; });
 }
 
 void Metrics::set_worst_lag(int worker, double seconds) {
-  std::lock_guard lock(workers_mutex_);
-  WorkerValues& w = workers_.at(static_cast<std::size_t>(worker));
-  w.worst_lag_s = seconds;
-  publish(w);
+  update(worker, [&](WorkerValues& w) { w.worst_lag_s = seconds; });
 }
 
 void Metrics::set_kv_blocks(int worker, std::int64_t in_use, std::int64_t total) {
-  std::lock_guard lock(workers_mutex_);
-  WorkerValues& w = workers_.at(static_cast<std::size_t>(worker));
-  w.kv_in_use = in_use;
-  w.kv_total = total;
-  publish(w);
+  update(worker, [&](WorkerValues& w) {
+    w.kv_in_use = in_use;
+    w.kv_total = total;
+  });
 }
 
 void Metrics::set_gpu_memory_peak_bytes(int worker, std::string_view model, std::size_t bytes) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -109,6 +110,8 @@ class Metrics {
   };
   // Under workers_mutex_: worker `w`'s labelled gauges and the daemon-wide sums from every worker's values.
   void publish(const WorkerValues& w);
+  // `change` applied to a worker's values under the lock, then published.
+  void update(int worker, const std::function<void(WorkerValues&)>& change);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Gauge* sessions_active_;

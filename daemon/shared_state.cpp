@@ -78,11 +78,13 @@ bool SharedState::authorized_websocket(std::string_view authorization, std::stri
 std::string SharedState::info_json() const {
   namespace json = boost::json;
   const auto& g = config_.generation;
-  const EngineWorker::Load load = engines_->load();
   json::array workers;
+  EngineWorker::Load load;  // the workers' songs summed
   for (std::size_t i = 0; i < engines_->size(); ++i) {
     const EngineWorker& w = engines_->worker(i);
     const EngineWorker::Load l = w.load();
+    load.running += l.running;
+    load.queued += l.queued;
     workers.push_back(json::object{{"device", w.device()},
                                    {"model", w.model_description()},
                                    {"running", l.running},

@@ -96,7 +96,6 @@ Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
 }
 
 Tensor CudaBackend::upload(const Tensor& host) {
-  cuda::use_device(*state_);
   check_host(host, "upload", "host");
   return upload_exact(is_float(host.dtype()) ? host_as(host, state_->activations) : host);
 }

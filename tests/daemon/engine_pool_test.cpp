@@ -23,12 +23,6 @@ namespace http = boost::beast::http;
 constexpr std::int64_t kLongSongMs = 60000;  // runs until the test cancels it
 constexpr std::int64_t kSongMs = 800;
 
-json::object song(std::int64_t max_audio_length_ms, std::uint64_t seed) {
-  return {{"type", "generate"}, {"tags", "piano"}, {"lyrics", "[verse] la la"},
-          {"max_audio_length_ms", max_audio_length_ms}, {"seed", seed}};
-}
-
-json::object queued(int position) { return {{"type", "queued"}, {"position", position}}; }
 
 void two_cpu_workers_of_one_slot(daemon::DaemonConfig& c) {
   c.model.devices = {"cpu", "cpu"};
@@ -50,10 +44,10 @@ TEST(EnginePool, SongsGoWhereTheyStartAtOnceAndEachWorkerQueuesItsOwn) {
 
   // One slot per worker: the second song starts on the other worker instead of waiting.
   WsClient first(daemon.port());
-  first.send_text(json::serialize(song(kLongSongMs, 1)));
+  first.send_text(json::serialize(song_request(kLongSongMs, 1)));
   const json::object first_started = first.read_json();
   WsClient second(daemon.port());
-  second.send_text(json::serialize(song(kLongSongMs, 2)));
+  second.send_text(json::serialize(song_request(kLongSongMs, 2)));
   const json::object second_started = second.read_json();
   ASSERT_EQ(first_started.at("type"), "started") << json::serialize(first_started);
   ASSERT_EQ(second_started.at("type"), "started") << json::serialize(second_started);
@@ -77,13 +71,13 @@ TEST(EnginePool, SongsGoWhereTheyStartAtOnceAndEachWorkerQueuesItsOwn) {
 
   // Both busy: each worker queues one song, the next one is refused.
   WsClient third(daemon.port());
-  third.send_text(json::serialize(song(kSongMs, 3)));
-  EXPECT_EQ(third.read_json(), queued(1));
+  third.send_text(json::serialize(song_request(kSongMs, 3)));
+  EXPECT_EQ(third.read_json(), queued_message(1));
   WsClient fourth(daemon.port());
-  fourth.send_text(json::serialize(song(kSongMs, 4)));
-  EXPECT_EQ(fourth.read_json(), queued(1)) << "the first place in the other worker's queue";
+  fourth.send_text(json::serialize(song_request(kSongMs, 4)));
+  EXPECT_EQ(fourth.read_json(), queued_message(1)) << "the first place in the other worker's queue";
   WsClient fifth(daemon.port());
-  fifth.send_text(json::serialize(song(kSongMs, 5)));
+  fifth.send_text(json::serialize(song_request(kSongMs, 5)));
   EXPECT_EQ(fifth.read_json().at("code"), "busy");
   const std::string full_metrics = scrape(daemon.port());
   EXPECT_EQ(worker_metric(full_metrics, "queue_depth", 0), 1.0);
@@ -110,7 +104,7 @@ TEST(EnginePool, SongsGoWhereTheyStartAtOnceAndEachWorkerQueuesItsOwn) {
 // Two songs at once land on the two workers (each its own copy of the models); both equal the
 // same request on a daemon of one worker.
 TEST(EnginePool, ASongIsTheSameOnEitherWorker) {
-  const json::object request = song(kSongMs, 7);
+  const json::object request = song_request(kSongMs, 7);
   SongTranscript alone;
   {
     TestDaemon one_worker;

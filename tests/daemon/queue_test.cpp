@@ -26,12 +26,6 @@ constexpr std::int64_t kOpusPacketSamples = 960;
 // Metric scrapes before a state the test waits for counts as never reached.
 constexpr int kMaxScrapes = 10000;
 
-json::object song(std::int64_t max_audio_length_ms, std::uint64_t seed) {
-  return {{"type", "generate"}, {"tags", "piano"}, {"lyrics", "[verse] la la"},
-          {"max_audio_length_ms", max_audio_length_ms}, {"seed", seed}};
-}
-
-json::object queued(int position) { return {{"type", "queued"}, {"position", position}}; }
 
 // The demo model never ends a song early: a whole song is 1 + max/80 frames of audio, in Opus
 // packets that libopus decodes.
@@ -53,16 +47,16 @@ void one_slot_two_places(daemon::DaemonConfig& c) {
 TEST(Queue, SongsWaitInOrderAndStartAsSlotsFree) {
   TestDaemon daemon(one_slot_two_places);
   WsClient first(daemon.port());
-  first.send_text(json::serialize(song(kLongSongMs, 1)));
+  first.send_text(json::serialize(song_request(kLongSongMs, 1)));
   EXPECT_EQ(first.read_json().at("type"), "started");
   WsClient second(daemon.port());
-  second.send_text(json::serialize(song(kSongMs, 2)));
-  EXPECT_EQ(second.read_json(), queued(1));
+  second.send_text(json::serialize(song_request(kSongMs, 2)));
+  EXPECT_EQ(second.read_json(), queued_message(1));
   WsClient third(daemon.port());
-  third.send_text(json::serialize(song(kSongMs, 3)));
-  EXPECT_EQ(third.read_json(), queued(2));
+  third.send_text(json::serialize(song_request(kSongMs, 3)));
+  EXPECT_EQ(third.read_json(), queued_message(2));
   WsClient fourth(daemon.port());
-  fourth.send_text(json::serialize(song(kSongMs, 4)));
+  fourth.send_text(json::serialize(song_request(kSongMs, 4)));
   const json::object busy = fourth.read_json();
   EXPECT_EQ(busy.at("code"), "busy") << json::serialize(busy);
 
@@ -86,7 +80,7 @@ TEST(Queue, SongsWaitInOrderAndStartAsSlotsFree) {
   EXPECT_EQ(third_song.queued, std::vector<std::int64_t>{1});
   expect_whole_song(third_song, kSongMs);
   // Waiting changed nothing in a song: the same packets as the same request run alone.
-  EXPECT_TRUE(third_song.packets == WsClient(daemon.port()).generate(song(kSongMs, 3)).packets);
+  EXPECT_TRUE(third_song.packets == WsClient(daemon.port()).generate(song_request(kSongMs, 3)).packets);
 
   const std::string after = scrape(daemon.port());
   EXPECT_EQ(metric_value(after, "heartstream_queue_depth"), 0.0);
@@ -97,14 +91,14 @@ TEST(Queue, SongsWaitInOrderAndStartAsSlotsFree) {
 TEST(Queue, CancelOrDisconnectWhileQueuedMovesTheOthersUp) {
   TestDaemon daemon(one_slot_two_places);
   WsClient first(daemon.port());
-  first.send_text(json::serialize(song(kLongSongMs, 1)));
+  first.send_text(json::serialize(song_request(kLongSongMs, 1)));
   EXPECT_EQ(first.read_json().at("type"), "started");
   WsClient second(daemon.port());
-  second.send_text(json::serialize(song(kSongMs, 2)));
-  EXPECT_EQ(second.read_json(), queued(1));
+  second.send_text(json::serialize(song_request(kSongMs, 2)));
+  EXPECT_EQ(second.read_json(), queued_message(1));
   WsClient third(daemon.port());
-  third.send_text(json::serialize(song(kSongMs, 3)));
-  EXPECT_EQ(third.read_json(), queued(2));
+  third.send_text(json::serialize(song_request(kSongMs, 3)));
+  EXPECT_EQ(third.read_json(), queued_message(2));
 
   // A cancelled queued song ends as cancelled without starting.
   second.send_text(R"({"type":"cancel"})");
@@ -114,14 +108,14 @@ TEST(Queue, CancelOrDisconnectWhileQueuedMovesTheOthersUp) {
   EXPECT_EQ(cancelled.end.at("type"), "done");
   EXPECT_EQ(cancelled.end.at("reason"), "cancelled");
   EXPECT_EQ(cancelled.end.at("audio_ms"), 0);
-  EXPECT_EQ(third.read_json(), queued(1));
+  EXPECT_EQ(third.read_json(), queued_message(1));
 
   // A client gone while queued leaves its place too.
   WsClient fourth(daemon.port());
-  fourth.send_text(json::serialize(song(kSongMs, 4)));
-  EXPECT_EQ(fourth.read_json(), queued(2));
+  fourth.send_text(json::serialize(song_request(kSongMs, 4)));
+  EXPECT_EQ(fourth.read_json(), queued_message(2));
   third.abort();
-  EXPECT_EQ(fourth.read_json(), queued(1));
+  EXPECT_EQ(fourth.read_json(), queued_message(1));
 
   first.send_text(R"({"type":"cancel"})");
   EXPECT_EQ(first.read_song().end.at("reason"), "cancelled");
@@ -135,7 +129,7 @@ TEST(Queue, CancelOrDisconnectWhileQueuedMovesTheOthersUp) {
 TEST(Queue, PostGenerateWaitsInTheQueueThenStreams) {
   TestDaemon daemon(one_slot_two_places);
   WsClient first(daemon.port());
-  first.send_text(json::serialize(song(kLongSongMs, 1)));
+  first.send_text(json::serialize(song_request(kLongSongMs, 1)));
   EXPECT_EQ(first.read_json().at("type"), "started");
   auto post = std::async(std::launch::async, [&] {
     return http_request(daemon.port(), http::verb::post, "/v1/generate",
@@ -145,8 +139,8 @@ TEST(Queue, PostGenerateWaitsInTheQueueThenStreams) {
   while (metric_value(scrape(daemon.port()), "heartstream_queue_depth") != 1.0) ASSERT_LT(++scrapes, kMaxScrapes);
   // A WebSocket song queues behind it.
   WsClient next(daemon.port());
-  next.send_text(json::serialize(song(kSongMs, 2)));
-  EXPECT_EQ(next.read_json(), queued(2));
+  next.send_text(json::serialize(song_request(kSongMs, 2)));
+  EXPECT_EQ(next.read_json(), queued_message(2));
 
   first.send_text(R"({"type":"cancel"})");
   EXPECT_EQ(first.read_song().end.at("reason"), "cancelled");
@@ -168,15 +162,15 @@ TEST(Queue, ASongWaitsWhileTheRoundWithItWouldNotKeepRealTime) {
     c.server.realtime_headroom = 0.001;
   });
   WsClient first(daemon.port());
-  first.send_text(json::serialize(song(kLongSongMs, 1)));
+  first.send_text(json::serialize(song_request(kLongSongMs, 1)));
   EXPECT_EQ(first.read_json().at("type"), "started");
   while (!first.read().binary) {
   }
   EXPECT_EQ(http_request(daemon.port(), http::verb::get, "/readyz").body,
             "full: 1/4 running, 0/32 queued (real-time admission holds new songs)\n");
   WsClient second(daemon.port());
-  second.send_text(json::serialize(song(kSongMs, 2)));
-  EXPECT_EQ(second.read_json(), queued(1));
+  second.send_text(json::serialize(song_request(kSongMs, 2)));
+  EXPECT_EQ(second.read_json(), queued_message(1));
   const std::string metrics = scrape(daemon.port());
   EXPECT_EQ(metric_value(metrics, R"(heartstream_songs_queued_total{reason="realtime"})"), 1.0);
   EXPECT_EQ(metric_value(metrics, R"(heartstream_songs_queued_total{reason="max_sessions"})"), 0.0);
@@ -190,11 +184,11 @@ TEST(Queue, ASongWaitsWhileTheRoundWithItWouldNotKeepRealTime) {
 TEST(Queue, DrainEndsQueuedSongsWithShutdown) {
   TestDaemon daemon(one_slot_two_places);
   WsClient first(daemon.port());
-  first.send_text(json::serialize(song(kLongSongMs, 1)));
+  first.send_text(json::serialize(song_request(kLongSongMs, 1)));
   EXPECT_EQ(first.read_json().at("type"), "started");
   WsClient second(daemon.port());
-  second.send_text(json::serialize(song(kSongMs, 2)));
-  EXPECT_EQ(second.read_json(), queued(1));
+  second.send_text(json::serialize(song_request(kSongMs, 2)));
+  EXPECT_EQ(second.read_json(), queued_message(1));
 
   daemon.drain();
   const SongTranscript ended = second.read_song();

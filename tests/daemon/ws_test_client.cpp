@@ -158,6 +158,13 @@ std::int64_t decode_opus_packets(const std::vector<std::string>& packets) {
   return samples;
 }
 
+boost::json::object song_request(std::int64_t max_audio_length_ms, std::uint64_t seed) {
+  return {{"type", "generate"}, {"tags", "piano"}, {"lyrics", "[verse] la la"},
+          {"max_audio_length_ms", max_audio_length_ms}, {"seed", seed}};
+}
+
+boost::json::object queued_message(int position) { return {{"type", "queued"}, {"position", position}}; }
+
 std::optional<double> metric_value(const std::string& text, const std::string& name) {
   std::istringstream lines(text);
   std::string line;

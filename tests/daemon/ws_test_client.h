@@ -80,6 +80,11 @@ HttpResult http_request(unsigned short port, boost::beast::http::verb method, co
 // first packet libopus rejects.
 std::int64_t decode_opus_packets(const std::vector<std::string>& packets);
 
+// A `generate` request for the demo model: fixed tags and lyrics, this length and seed.
+boost::json::object song_request(std::int64_t max_audio_length_ms, std::uint64_t seed);
+// The `queued` message of a song at `position` in the admission queue.
+boost::json::object queued_message(int position);
+
 // The value of a metric line "name value" in Prometheus text, or nullopt.
 std::optional<double> metric_value(const std::string& text, const std::string& name);
 
