@@ -213,7 +213,15 @@ const std::vector<Field>& fields() {
       {"model.kv_cache", [](DaemonConfig& c, auto& p, auto& v) { c.model.kv_cache = parse_choice(p, v, {"auto", "fp8"}); }},
       {"model.vram_budget_gb",
        [](DaemonConfig& c, auto& p, auto& v) {
-         c.model.vram_budget_gb = v.text == "free" ? v.text : std::to_string(parse_number(p, v, 0, kMaxKvCacheGb, true));
+         if (v.text == "free" || v.text == kNoVramPlan) {
+           c.model.vram_budget_gb = v.text;
+           return;
+         }
+         try {
+           c.model.vram_budget_gb = std::to_string(parse_number(p, v, 0, kMaxKvCacheGb, true));
+         } catch (const ConfigError&) {
+           fail(p, v, "a number of GB in (0, " + format_number(kMaxKvCacheGb) + "], free or off");
+         }
        }},
       {"generation.max_audio_length_ms",
        [](DaemonConfig& c, auto& p, auto& v) { c.generation.max_audio_length_ms = parse_int(p, v, kMinAudioMs, kMaxAudioMsLimit); }},

@@ -19,6 +19,8 @@ namespace hs::daemon {
 
 // model.devices' value for one engine worker per CUDA device.
 inline constexpr std::string_view kAllDevices = "all";
+// model.vram_budget_gb's "no plan".
+inline constexpr std::string_view kNoVramPlan = "off";
 
 // A bad file, key or value; the message starts with the key path (or the file name).
 class ConfigError : public InvalidArgument {
@@ -76,9 +78,11 @@ struct ModelConfig {
   // in the LM's narrow dtype (bf16 on cuda), fp8 E4M3 with a scale per vector: ~half the bytes.
   std::string kv_cache = "auto";
   // GB of device memory for both models (a number, the guide's 6 / 8 / 12, or "free": the GPU's free
-  // memory at start); empty: no plan. With it the daemon plans (engine/pipeline/vram_plan.h) what
-  // the keys above leave open — precision fp32 and kv_cache auto count as open — sizes the KV pool
-  // from what remains, logs the plan and holds every device allocation within the budget.
+  // memory at start), "off" for no plan, or empty (the default): on cuda the GPU's free memory, with
+  // the KV pool sized as without a plan. With a budget the daemon plans (engine/pipeline/vram_plan.h)
+  // what the keys above leave open — precision fp32 and kv_cache auto count as open — lowers
+  // server.max_sessions to the songs that fit, sizes the KV pool from what remains when the budget
+  // is named, logs the plan and holds every device allocation within the budget (with_vram_plan).
   std::string vram_budget_gb{};
   std::size_t vram_budget_bytes = 0;  // set by with_vram_plan (engine_models.h): the budget the backends hold to
 };

@@ -3,6 +3,8 @@
 // runs them.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +17,9 @@
 #include "engine/text/tokenizer.h"
 
 namespace hs::daemon {
+
+// Positions per block of an engine worker's KV pool (engine/model/lm/mula_batch.h).
+inline constexpr std::int64_t kKvBlockSize = 16;
 
 struct EngineModels {
   ModelBackends backends;  // declared first: the models refer to them (LM: model.device; codec: model.codec_device)
@@ -33,11 +38,22 @@ BackendChoice checked_backend_choice(const ModelConfig& config, std::string_view
 
 // model.vram_budget_gb: the device-memory plan (engine/pipeline/vram_plan.h) for server.max_sessions
 // songs of generation.max_audio_length_ms, keeping what the file fixes (model.precision other than
-// fp32, model.codec_device and model.codec_precision when set, model.kv_cache other than auto),
-// logged; returns the configuration with the plan written into model.* and, unless
-// model.kv_cache_gb is set, the KV pool given what the plan leaves. Without a budget: `config`.
-// ConfigError when nothing fits (naming the smallest budget that would) or the device is not cuda.
-DaemonConfig with_vram_plan(const DaemonConfig& config);
+// fp32, which also fixes the codec's on the GPU, model.codec_device and model.codec_precision when
+// set, model.kv_cache other than auto), logged; returns the configuration with the plan written into
+// model.*, server.max_sessions lowered to the songs the budget holds when it holds fewer (at least
+// one), and, for a budget the file names, unless model.kv_cache_gb is set, the KV pool given what
+// the plan leaves. Unset: on cuda the GPU's free memory with the KV pool as without a plan (room
+// for max_sessions songs, and for one of generation.max_audio_length_ms_limit, which the plan then
+// holds too); on cpu, or "off": `config`. `workers_on_gpu` engine workers share the GPU's free
+// memory. ConfigError when not one song fits (naming the smallest budget that would) or a budget is
+// named for a device that is not cuda.
+DaemonConfig with_vram_plan(const DaemonConfig& config, int workers_on_gpu = 1);
+
+// with_vram_plan's plan for `choice` (model.* parsed, its device not checked), the checkpoint's
+// configs and a budget in bytes: `fill_kv` gives the KV pool all the plan leaves, else the pool
+// the worker sizes without a plan, within what the plan leaves.
+DaemonConfig plan_daemon_vram(const DaemonConfig& config, const BackendChoice& choice, const MulaConfig& mula,
+                              const CodecConfig& codec, std::size_t budget_bytes, bool fill_kv, bool fp8_widened);
 
 // Loads the checkpoint `config.path` / `config.version`: the LM on `config.device` at
 // `config.precision`, the codec on its own backend as checked_backend_choice says. Throws ConfigError

@@ -13,12 +13,6 @@
 #include "engine/backends/backend_factory.h"
 
 namespace hs::daemon {
-namespace {
-
-constexpr double kBytesPerGb = 1e9;
-
-}  // namespace
-
 std::vector<std::string> worker_devices(const ModelConfig& model) {
   if (model.devices.empty()) return {model.device};
   if (model.devices != std::vector<std::string>{std::string(kAllDevices)}) return model.devices;
@@ -33,19 +27,20 @@ std::vector<std::string> worker_devices(const ModelConfig& model) {
 
 std::vector<DaemonConfig> worker_configs(const DaemonConfig& config) {
   const std::vector<std::string> devices = worker_devices(config.model);
-  std::vector<DaemonConfig> out;
+  std::vector<DeviceName> gpus;  // each worker's, to count the workers sharing one
   for (const std::string& device : devices) {
     DaemonConfig c = config;
     c.model.device = device;
-    c.model.devices.clear();
     const BackendChoice choice =
         checked_backend_choice(c.model, config.model.devices.empty() ? "model.device" : "model.devices");
-    if (c.model.vram_budget_gb == "free" && devices.size() > 1) {
-      const auto sharing = static_cast<double>(std::count(devices.begin(), devices.end(), device));
-      c.model.vram_budget_gb =
-          std::to_string(static_cast<double>(cuda_free_bytes(choice.device_index)) / sharing / kBytesPerGb);
-    }
-    out.push_back(with_vram_plan(c));
+    gpus.push_back({choice.device, choice.device_index});
+  }
+  std::vector<DaemonConfig> out;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    DaemonConfig c = config;
+    c.model.device = devices[i];
+    c.model.devices.clear();
+    out.push_back(with_vram_plan(c, static_cast<int>(std::count(gpus.begin(), gpus.end(), gpus[i]))));
   }
   return out;
 }

@@ -24,8 +24,8 @@ namespace hs::daemon {
 std::vector<std::string> worker_devices(const ModelConfig& model);
 
 // Each worker's configuration, checked (checked_backend_choice) and planned (with_vram_plan,
-// engine_models.h): model.device set to its device and model.devices cleared; a budget of "free"
-// becomes the device's free memory divided among the workers on it (a number stays each
+// engine_models.h): model.device set to its device and model.devices cleared; a GPU's free memory
+// (model.vram_budget_gb free, or unset) is divided among the workers on it (a number stays each
 // worker's own). `--check-config` runs it too.
 std::vector<DaemonConfig> worker_configs(const DaemonConfig& config);
 

@@ -19,7 +19,6 @@ constexpr std::string_view kDrainingMessage = "the daemon is shutting down (drai
 constexpr std::string_view kDrainingQueuedMessage =
     "the daemon is shutting down (draining): queued songs do not start";
 
-constexpr std::int64_t kBlockSize = 16;          // KV positions per block
 constexpr std::int64_t kPromptAllowance = 512;   // positions a prompt is given in the default pool
 constexpr std::int64_t kRowsPerSong = 2;         // CFG: conditional and unconditional rows
 constexpr double kBytesPerGb = 1e9;
@@ -30,7 +29,7 @@ constexpr double kSlowRoundS = 1.0;    // rounds longer than this are logged wit
 // The KV blocks a song of `ms` is expected to reserve when it starts: its frames and a prompt of
 // kPromptAllowance positions, in each of its rows (a longer prompt reserves more when it starts).
 std::int64_t expected_kv_blocks(std::int64_t ms, std::int64_t rows) {
-  return rows * ((max_frames_for(ms) + kPromptAllowance + kBlockSize - 1) / kBlockSize);
+  return rows * ((max_frames_for(ms) + kPromptAllowance + kKvBlockSize - 1) / kKvBlockSize);
 }
 
 std::int64_t expected_kv_blocks(const SongParams& p) {
@@ -41,7 +40,7 @@ std::int64_t expected_kv_blocks(const SongParams& p) {
 // default room for every slot's song of generation.max_audio_length_ms, and at least for one song
 // of the longest length a request may ask (so a one-slot daemon serves any song).
 BatchOptions batch_options(const MulaModel& model, const WorkerOptions& o) {
-  const std::int64_t block_bytes = MulaBatch::block_bytes(model, kBlockSize, o.kv_cache);
+  const std::int64_t block_bytes = MulaBatch::block_bytes(model, kKvBlockSize, o.kv_cache);
   const std::int64_t per_song = expected_kv_blocks(o.song_ms, kRowsPerSong);
   const std::int64_t blocks =
       o.kv_cache_gb > 0 ? static_cast<std::int64_t>(o.kv_cache_gb * kBytesPerGb / block_bytes)
@@ -50,9 +49,9 @@ BatchOptions batch_options(const MulaModel& model, const WorkerOptions& o) {
     throw ConfigError("model.kv_cache_gb " + std::to_string(o.kv_cache_gb) + " holds no KV block (" +
                       std::to_string(block_bytes) + " bytes each)");
   spdlog::info("KV cache ({}): {} blocks of {} positions, {:.2f} GB ({} songs of {} s at once)",
-               kv_cache_name(o.kv_cache), blocks, kBlockSize, static_cast<double>(blocks * block_bytes) / kBytesPerGb,
+               kv_cache_name(o.kv_cache), blocks, kKvBlockSize, static_cast<double>(blocks * block_bytes) / kBytesPerGb,
                blocks / per_song, o.song_ms / 1000);
-  return {.slots = o.max_sessions, .block_size = kBlockSize, .kv_blocks = blocks, .kv_cache = o.kv_cache};
+  return {.slots = o.max_sessions, .block_size = kKvBlockSize, .kv_blocks = blocks, .kv_cache = o.kv_cache};
 }
 
 std::unique_ptr<FrameBatch> make_batch(const std::shared_ptr<const MulaModel>& model, const WorkerOptions& o) {

@@ -81,8 +81,9 @@ int main(int argc, char** argv) {
   add_override(app, o, "--kv_cache", "model.kv_cache",
                "auto | fp8: how the songs' shared KV cache stores keys and values (overrides model.kv_cache)");
   add_override(app, o, "--vram_budget_gb", "model.vram_budget_gb",
-               "GB of device memory for both models, or 'free': plans precisions, codec placement and KV cache "
-               "within it (overrides model.vram_budget_gb; docs/vram.md)");
+               "GB of device memory for both models, 'free' (the GPU's free memory; the default on cuda) or 'off': "
+               "plans precisions, codec placement, KV cache and songs at once within it (overrides "
+               "model.vram_budget_gb; docs/vram.md)");
   add_override(app, o, "--bind", "server.bind", "Address to listen on (overrides server.bind)");
   add_override(app, o, "--port", "server.port", "TCP port, 0 for any free one (overrides server.port)");
   auto* play = app.add_flag("--play", o.play, "Generate one song, play it on the local speakers (PortAudio), exit");

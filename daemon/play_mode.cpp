@@ -41,11 +41,12 @@ int play_one_song(const DaemonConfig& config, const SongParams& params) {
               sink.device().host_api.c_str());
   std::fflush(stdout);
   Metrics metrics;
-  EngineWorker worker(load_engine_models(with_vram_plan(config).model),
-                      {.max_sessions = 1,
-                       .pacing = {.chunk_frames = config.streaming.chunk_frames,
-                                  .lookahead_s = config.streaming.lookahead_s}},
-                      metrics);
+  DaemonConfig one_song = config;
+  one_song.server.max_sessions = 1;  // planned for, and run as, one song
+  const DaemonConfig planned = with_vram_plan(one_song);
+  WorkerOptions options = worker_options(planned);  // with the plan's KV cache
+  options.prefill_per_round = 0;                    // nothing else runs: the whole prompt at once
+  EngineWorker worker(load_engine_models(planned.model), options, metrics);
   spdlog::info("loaded {}", worker.model_description());
 
   net::io_context ioc;

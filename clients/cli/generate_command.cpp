@@ -10,6 +10,7 @@
 #include "clients/cli/commands.h"
 #include "clients/cli/song_pipeline.h"
 #include "engine/backends/backend_factory.h"
+#include "engine/core/device_name.h"
 #include "engine/core/error.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/config.h"
@@ -24,7 +25,7 @@ struct GenerateOptions {
   std::string model_path;                     // folder with HeartMuLa-oss-<version>/, gen_config.json, tokenizer.json
   std::string version = "3B";                 // HeartMuLa-oss-<version>
   std::string device = "cpu";                 // cpu | cuda | cuda:N: where the LM (and by default the codec) runs
-  std::string precision = "fp32";             // fp32 | bf16 | fp8: the LM's weights (bf16 / fp8 need cuda)
+  std::string precision = "fp32";             // fp32 | bf16 | fp8 | nf4 | int4: the LM's weights (on cuda: planned unless given)
   std::optional<std::string> codec_device;    // cpu | cuda | cuda:N; absent: --device
   std::optional<std::string> codec_precision;  // fp32 | bf16 | fp8; absent: as BackendChoice says
   std::string tags;                           // text, or a path to a file holding it
@@ -38,35 +39,48 @@ struct GenerateOptions {
   std::string save_path;                      // audio file: .wav | .flac | .opus | .ogg | .mp3 | .safetensors
   bool stream = false;                        // decode while generating (the file grows) instead of after
   std::string kv_cache = "auto";              // auto | fp8: the LM's KV cache
-  std::optional<std::string> vram_budget_gb;  // GB or "free": plan what the options above leave open
+  std::optional<std::string> vram_budget_gb;  // GB, "free" or "off"; absent: "free" on cuda, "off" on cpu
   bool precision_given = false, kv_cache_given = false;
 };
 
-// --vram_budget_gb: the plan for the checkpoint's configs within the budget, keeping what the user
-// set (--precision, --codec_device, --codec_precision, --kv_cache), printed; the choice then loads
-// under that budget.
+constexpr std::string_view kBudgetOption = "--vram_budget_gb";
+
+// Whether to plan: --vram_budget_gb unless 'off'; without it, on a GPU (its free memory).
+bool plans(const GenerateOptions& o, const BackendChoice& choice) {
+  if (!o.vram_budget_gb) return choice.device == Device::Cuda;
+  if (*o.vram_budget_gb == "off") return false;
+  if (choice.device != Device::Cuda)
+    throw InvalidArgument(std::string(kBudgetOption) + " plans device memory: it needs --device cuda");
+  return true;
+}
+
+// The plan for the checkpoint's configs within the budget, keeping what the user set (--precision,
+// which also sets the codec's on the GPU, --codec_device, --codec_precision, --kv_cache), printed;
+// the choice then loads under that budget.
 void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& names, const std::string& tags,
                         const std::string& lyrics, BackendChoice& choice, KvCache& kv_cache) {
-  constexpr std::string_view option = "--vram_budget_gb";
-  if (choice.device != Device::Cuda)
-    throw InvalidArgument(std::string(option) + " plans device memory: it needs --device cuda");
   check_backend_choice(choice, names);
+  const std::string budget = o.vram_budget_gb.value_or("free");
   double gb = 0;
-  if (*o.vram_budget_gb == "free") {
+  if (budget == "free") {
     gb = static_cast<double>(cuda_free_bytes(choice.device_index)) / 1e9;
+    if (!o.vram_budget_gb)
+      std::fprintf(stderr, "%s not given: planning within %s's free memory (%.2f GB; '%s off' loads without a plan)\n",
+                   kBudgetOption.data(), device_label(Device::Cuda, choice.device_index).c_str(), gb,
+                   kBudgetOption.data());
   } else {
     try {
       std::size_t used = 0;
-      gb = std::stod(*o.vram_budget_gb, &used);
-      if (used != o.vram_budget_gb->size()) throw std::invalid_argument("trailing text");
+      gb = std::stod(budget, &used);
+      if (used != budget.size()) throw std::invalid_argument("trailing text");
     } catch (const std::exception&) {
-      throw InvalidArgument(std::string(option) + " '" + *o.vram_budget_gb + "': a number of GB (6, 8, 12, ...) or 'free'");
+      throw InvalidArgument(std::string(kBudgetOption) + " '" + budget + "': a number of GB (6, 8, 12, ...), 'free' or 'off'");
     }
   }
   const CheckpointPaths paths = resolve_checkpoint(o.model_path, o.version, /*need_codec=*/true);
   const Prompt prompt = build_prompt(Tokenizer::load(paths.tokenizer), read_gen_config(paths.gen_config), tags, lyrics,
                                      o.cfg_scale);
-  VramRequest request{.budget_bytes = parse_vram_budget_gb(gb, option), .song_ms = o.max_audio_length_ms,
+  VramRequest request{.budget_bytes = parse_vram_budget_gb(gb, kBudgetOption), .song_ms = o.max_audio_length_ms,
                       .prompt_tokens = prompt.length()};
   request.cfg = o.cfg_scale != 1.0f;
   request.fp8_widened = cuda_fp8_widened(choice.device_index);
@@ -100,7 +114,7 @@ void run_generate(const GenerateOptions& o) {
   KvCache kv_cache = parse_kv_cache(o.kv_cache, "--kv_cache");
   const std::string tags = text_or_file("--tags", o.tags, kMaxTagsBytes);
   const std::string lyrics = text_or_file("--lyrics", o.lyrics, kMaxLyricsBytes);
-  if (o.vram_budget_gb) plan_within_budget(o, names, tags, lyrics, choice, kv_cache);
+  if (plans(o, choice)) plan_within_budget(o, names, tags, lyrics, choice, kv_cache);
   const bool need_codec = !o.save_path.empty();
   const auto models = load_song_models(choice, names, o.model_path, o.version, need_codec);
   const std::uint64_t seed = o.seed ? *o.seed : std::random_device{}();
@@ -135,7 +149,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--precision", opt->precision,
                   "Language-model weights, and the codec's unless --codec_precision: fp32 (the reference; the CPU "
                   "computes only this) | bf16 | fp8 (cuda) | nf4 | int4 (4-bit, experimental, cuda; the codec then "
-                  "fp8)")
+                  "fp8). On cuda, when not given, --vram_budget_gb's plan picks it (bf16 where it fits, else fp8)")
       ->capture_default_str();
   cmd->add_option("--codec_device", opt->codec_device,
                   "Where HeartCodec runs: cpu | cuda | cuda:N (default: --device; cpu spares a small card's memory)");
@@ -163,9 +177,10 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--stream", opt->stream,
                 "Decode while generating (streaming codec): the file grows as frames come; reports time to first audio");
   cmd->add_option("--vram_budget_gb", opt->vram_budget_gb,
-                  "Device memory for both models, in GB (10^9 bytes; the guide's cards: 6, 8, 12), or 'free' (the "
-                  "GPU's free memory): plans the precisions, the codec's device and the KV cache that the options "
-                  "above leave open, prints the plan, and holds every device allocation within it (docs/vram.md)");
+                  "Device memory for both models, in GB (10^9 bytes; the guide's cards: 6, 8, 12), 'free' (the GPU's "
+                  "free memory; the default on cuda) or 'off' (no plan): plans the precisions, the codec's device "
+                  "and the KV cache that the options above leave open, prints the plan, and holds every device "
+                  "allocation within it (docs/vram.md)");
   cmd->callback([opt, cmd] {
     opt->precision_given = cmd->count("--precision") > 0;
     opt->kv_cache_given = cmd->count("--kv_cache") > 0;

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+#include <vector>
 
 #include "engine/core/error.h"
 #include "engine/model/codec/codec_tensor_shapes.h"
@@ -120,29 +122,34 @@ struct Choice {
   KvCache kv;
 };
 
-// From the most precise to the smallest. The LM's precision matters most (logit error 0.107 at
-// fp8 against 0.028 for the fp8 KV cache, docs/fp8.md); the codec on the CPU is last: it does not
-// stream in real time at the released shapes.
-// 4-bit language models (experimental) are planned only when asked for (--precision nf4 | int4).
-constexpr std::array<Choice, 13> kChoices{{
-    {Precision::BF16, Precision::BF16, Device::Cuda, KvCache::Auto},
-    {Precision::BF16, Precision::BF16, Device::Cuda, KvCache::Fp8},
-    {Precision::BF16, Precision::FP8, Device::Cuda, KvCache::Auto},
-    {Precision::BF16, Precision::FP8, Device::Cuda, KvCache::Fp8},
-    {Precision::FP8, Precision::BF16, Device::Cuda, KvCache::Auto},
-    {Precision::FP8, Precision::BF16, Device::Cuda, KvCache::Fp8},
-    {Precision::FP8, Precision::FP8, Device::Cuda, KvCache::Auto},
-    {Precision::FP8, Precision::FP8, Device::Cuda, KvCache::Fp8},
-    {Precision::NF4, Precision::FP8, Device::Cuda, KvCache::Auto},
-    {Precision::NF4, Precision::FP8, Device::Cuda, KvCache::Fp8},
-    {Precision::INT4, Precision::FP8, Device::Cuda, KvCache::Auto},
-    {Precision::INT4, Precision::FP8, Device::Cuda, KvCache::Fp8},
-    {Precision::FP8, Precision::F32, Device::Cpu, KvCache::Fp8},
-}};
+// From the most precise to the smallest: the codec on the GPU before the CPU (on the CPU it does
+// not stream in real time at the released shapes), then the LM's precision (it matters most: logit
+// error 0.107 at fp8 against 0.028 for the fp8 KV cache, docs/fp8.md), the codec's, the KV cache's.
+// fp32 (the reference, several times the bf16 frame time), 4-bit language models (experimental) and
+// an fp32 codec on the GPU are planned only when asked for.
+std::vector<Choice> choices() {
+  constexpr std::array kLm{Precision::F32, Precision::BF16, Precision::FP8, Precision::NF4, Precision::INT4};
+  constexpr std::array kCodecOnGpu{Precision::F32, Precision::BF16, Precision::FP8};
+  std::vector<Choice> out;
+  for (const Device codec_device : {Device::Cuda, Device::Cpu})
+    for (const Precision lm : kLm)
+      for (const Precision codec : kCodecOnGpu) {
+        if (codec_device == Device::Cpu && codec != Precision::F32) continue;  // the CPU computes fp32 only
+        for (const KvCache kv : {KvCache::Auto, KvCache::Fp8}) out.push_back({lm, codec, codec_device, kv});
+      }
+  return out;
+}
+
+// The codec's precision beside a given LM precision on the GPU (BackendChoice::codec_precision_or_default).
+Precision codec_follows(Precision lm) { return is_4bit(lm) ? Precision::FP8 : lm; }
 
 bool keeps(const Choice& c, const VramRequest& r) {
-  return (r.precision ? *r.precision == c.precision : !is_4bit(c.precision)) && (!r.codec_device || *r.codec_device == c.codec_device) &&
-         (!r.codec_precision || *r.codec_precision == c.codec_precision) && (!r.kv_cache || *r.kv_cache == c.kv);
+  const bool lm = r.precision ? *r.precision == c.precision : c.precision == Precision::BF16 || c.precision == Precision::FP8;
+  std::optional<Precision> codec = r.codec_precision;
+  if (!codec && r.precision && c.codec_device == Device::Cuda) codec = codec_follows(*r.precision);
+  const bool codec_kept = codec ? *codec == c.codec_precision
+                                : c.codec_device == Device::Cpu || c.codec_precision != Precision::F32;
+  return lm && codec_kept && (!r.codec_device || *r.codec_device == c.codec_device) && (!r.kv_cache || *r.kv_cache == c.kv);
 }
 
 std::string gb(std::size_t bytes) {
@@ -193,6 +200,7 @@ VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramR
   if (r.songs < 1) throw InvalidArgument("vram plan: songs must be at least 1");
   if (r.song_ms < kFrameMs) throw InvalidArgument("vram plan: the song must be at least 80 ms");
   std::size_t smallest = 0;
+  static const std::vector<Choice> kChoices = choices();
   for (const Choice& c : kChoices) {
     if (!keeps(c, r)) continue;
     const VramNeeds n = vram_needs(mula, codec, r, c.precision, c.codec_precision, c.codec_device, c.kv);
@@ -212,8 +220,15 @@ VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramR
     return plan;
   }
   if (smallest == 0)
-    throw InvalidArgument("vram plan: no plan keeps the settings given (it plans the language model in bf16 or fp8, "
-                          "the codec in bf16 or fp8 on the GPU or fp32 on the CPU)");
+    throw InvalidArgument("vram plan: no plan keeps the settings given (the codec takes fp32, bf16 or fp8 on the "
+                          "GPU, fp32 on the CPU)");
+  if (r.fewer_songs && r.songs > 1) {
+    VramRequest one = r;
+    one.songs = 1;
+    VramPlan plan = plan_vram(mula, codec, one);
+    plan.songs = std::min(r.songs, plan.most_songs);
+    return plan;
+  }
   throw OutOfMemory("vram budget " + gb(r.budget_bytes) + ": nothing fits " + std::to_string(r.songs) + " song" +
                     (r.songs == 1 ? "" : "s") + " of " + std::to_string(r.song_ms / 1000) +
                     " s; the smallest budget that does is " + gb_up(smallest) +

@@ -19,7 +19,9 @@
 
 namespace hs {
 
-// What a plan must hold, and what the user fixed (absent: the planner chooses).
+// What a plan must hold, and what the user fixed (absent: the planner chooses). A fixed precision
+// also fixes the codec's on the GPU when codec_precision is absent, as BackendChoice does without a
+// plan (the LM's, fp8 for a 4-bit LM); fp32 and 4-bit language models are planned only when asked for.
 struct VramRequest {
   std::size_t budget_bytes = 0;
   std::int64_t song_ms = 240000;     // the longest song each session may play
@@ -27,6 +29,7 @@ struct VramRequest {
   std::int64_t prompt_tokens = 512;  // prompt length each song's KV cache and prefill are sized for
   bool cfg = true;                   // classifier-free guidance doubles a song's rows
   bool fp8_widened = false;          // the GPU takes the portable path (CudaBackend::fp8_tensor_cores)
+  bool fewer_songs = false;          // `songs` do not fit: plan as many as do (at least one)
   std::optional<Precision> precision = std::nullopt;
   std::optional<Precision> codec_precision = std::nullopt;
   std::optional<Device> codec_device = std::nullopt;
@@ -52,7 +55,7 @@ struct VramPlan {
   KvCache kv_cache = KvCache::Auto;
   VramNeeds needs;
   std::size_t budget_bytes = 0;
-  std::int64_t song_ms = 0, songs = 0;       // as requested
+  std::int64_t song_ms = 0, songs = 0;       // as requested (songs: fewer with request.fewer_songs)
   std::int64_t longest_song_ms = 0;          // one song alone, the rest of the budget as its KV cache
                                              // (at most the backbone's positions)
   std::int64_t most_songs = 0;               // songs of song_ms that fit at once
@@ -66,8 +69,9 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
 // The first configuration, from the most precise (bf16 LM and codec on the GPU, bf16 KV cache) to
 // the smallest (fp8 LM, fp8 KV cache, codec on the CPU), that holds request.songs songs of
 // request.song_ms within the budget, among those that keep the user's fixed choices. Larger budgets
-// never choose a less precise configuration. Nothing fits: OutOfMemory naming the smallest budget
-// that would.
+// never choose a less precise configuration. Nothing fits: with request.fewer_songs the plan for
+// one song, holding as many songs as fit in plan.songs; else (or when not one song fits)
+// OutOfMemory naming the smallest budget that would.
 VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& request);
 
 // The plan as one readable block (a title line and indented lines).

@@ -69,12 +69,18 @@ TEST_F(CliInputErrors, KvCacheIsAutoOrFp8) {
   EXPECT_NE(bad.err.find(R"(--kv_cache: expected auto or fp8, got "bf16")"), std::string::npos) << bad.err;
 }
 
-// --vram_budget_gb plans device memory: on the CPU it is an error naming the option (the GPU run
-// and its plan are measured on the device, docs/vram.md).
+// --vram_budget_gb plans device memory: on the CPU a budget is an error naming the option, 'off'
+// (no plan, as without the option on the CPU) is not (the GPU run and its plan are measured on the
+// device, docs/vram.md).
 TEST_F(CliInputErrors, VramBudgetNeedsCuda) {
-  const RunResult cpu = generate("piano", "la", "--vram_budget_gb 6");
-  EXPECT_NE(cpu.exit_code, 0);
-  EXPECT_NE(cpu.err.find("--vram_budget_gb plans device memory: it needs --device cuda"), std::string::npos) << cpu.err;
+  for (const char* budget : {"6", "free"}) {
+    const RunResult cpu = generate("piano", "la", std::string("--vram_budget_gb ") + budget);
+    EXPECT_NE(cpu.exit_code, 0) << budget;
+    EXPECT_NE(cpu.err.find("--vram_budget_gb plans device memory: it needs --device cuda"), std::string::npos) << cpu.err;
+  }
+  const RunResult off = generate("piano", "la", "--vram_budget_gb off");
+  EXPECT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_EQ(off.err.find("device memory plan"), std::string::npos) << off.err;
 }
 
 TEST_F(CliInputErrors, TokenizerThatIsNotARegularFileIsNamed) {

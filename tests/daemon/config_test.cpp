@@ -88,6 +88,8 @@ logging: {level: debug}
   EXPECT_EQ(c.model.kv_cache, "fp8");
   EXPECT_DOUBLE_EQ(std::stod(c.model.vram_budget_gb), 6.0);
   EXPECT_EQ(parse_config("model: {vram_budget_gb: free}", "test.yaml").model.vram_budget_gb, "free");
+  EXPECT_EQ(parse_config("model: {vram_budget_gb: 'off'}", "test.yaml").model.vram_budget_gb, "off");
+  EXPECT_EQ(parse_config("", "test.yaml").model.vram_budget_gb, "") << "unset: the GPU's free memory on cuda";
   EXPECT_EQ(c.generation.max_audio_length_ms, 30000);
   EXPECT_EQ(c.generation.topk, 1);
   EXPECT_EQ(c.generation.temperature, 0.0);
@@ -171,8 +173,9 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {prefill_per_round: -1}",
        R"(server.prefill_per_round (from test.yaml:1): expected an integer in 0..1048576, got "-1")"},
       {"model: {kv_cache: bf16}", R"(model.kv_cache (from test.yaml:1): expected one of auto, fp8, got "bf16")"},
-      {"model: {vram_budget_gb: 0}", "model.vram_budget_gb (from test.yaml:1): expected a number in (0, 4096]"},
-      {"model: {vram_budget_gb: lots}", R"(model.vram_budget_gb (from test.yaml:1): expected a number in (0, 4096], got "lots")"},
+      {"model: {vram_budget_gb: 0}", "model.vram_budget_gb (from test.yaml:1): expected a number of GB in (0, 4096], free or off"},
+      {"model: {vram_budget_gb: lots}",
+       R"(model.vram_budget_gb (from test.yaml:1): expected a number of GB in (0, 4096], free or off, got "lots")"},
       {"model: {codec_device: gpu}", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "gpu")"},
       {"model: {codec_device: }", R"(model.codec_device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "")"},
       {"model: {codec_precision: int4}",

@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "engine/model/demo/demo_checkpoint.h"
+#include "engine/pipeline/vram_plan.h"
 #include "tests/daemon/test_daemon.h"
 
 namespace hs::test {
@@ -21,6 +23,7 @@ daemon::ModelConfig demo_config(const std::string& device, const std::string& pr
   return {.path = demo_checkpoint().string(),
           .version = "demo",
           .device = device,
+          .devices = {},
           .precision = precision,
           .codec_device = std::move(codec_device),
           .codec_precision = std::move(codec_precision)};
@@ -109,6 +112,111 @@ TEST(EngineModels, AVramBudgetNeedsCuda) {
   } catch (const daemon::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("model.vram_budget_gb"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace hs::test
+
+namespace hs::test {
+namespace {
+
+// with_vram_plan's plan, without a GPU: the released shapes, a budget in bytes, model.* on cuda.
+class DaemonVramPlan : public ::testing::Test {
+ protected:
+  DaemonVramPlan() : shapes_(demo_checkpoint_plan(DemoShapes::Released3B)) {
+    config_.model.device = "cuda";
+    choice_.set_device(parse_device("cuda"));
+  }
+  daemon::DaemonConfig plan(double gb, bool fill_kv) const {
+    return daemon::plan_daemon_vram(config_, choice_, shapes_.mula, shapes_.codec, static_cast<std::size_t>(gb * 1e9),
+                                    fill_kv, false);
+  }
+  // The plan's bytes besides the KV pool for `songs` songs of generation.max_audio_length_ms, and
+  // one song's KV cache of `ms`.
+  VramNeeds needs(const daemon::DaemonConfig& planned, std::int64_t ms) const {
+    return vram_needs(shapes_.mula, shapes_.codec, {.song_ms = ms}, parse_precision(planned.model.precision),
+                      parse_precision(*planned.model.codec_precision), parse_device(*planned.model.codec_device).device,
+                      parse_kv_cache(planned.model.kv_cache, "kv"));
+  }
+  double besides_kv(const daemon::DaemonConfig& planned) const {
+    const VramNeeds n = needs(planned, planned.generation.max_audio_length_ms);
+    return static_cast<double>(n.lm_weights + n.codec_weights + n.fixed +
+                               static_cast<std::size_t>(planned.server.max_sessions) * (n.per_song - n.song_kv));
+  }
+
+  DemoCheckpointPlan shapes_;
+  daemon::DaemonConfig config_;  // the defaults: 16 songs of 240 s, precision fp32 (open), kv_cache auto
+  BackendChoice choice_;
+};
+
+// Unset budget on a roomy GPU: the most precise plan, every slot, and the worker's own KV pool (16
+// songs of 240 s, not the whole budget); a named budget gives the pool all that is left.
+TEST_F(DaemonVramPlan, ARoomyGpuKeepsEverySlotAndTheUsualPool) {
+  const daemon::DaemonConfig roomy = plan(80, false);
+  EXPECT_EQ(roomy.model.precision, "bf16");
+  EXPECT_EQ(roomy.model.codec_device, "cuda");
+  EXPECT_EQ(roomy.model.codec_precision, "bf16");
+  EXPECT_EQ(roomy.model.kv_cache, "auto");
+  EXPECT_EQ(roomy.server.max_sessions, 16);
+  const std::size_t song_kv = needs(roomy, 240000).song_kv;
+  EXPECT_GE(roomy.model.kv_cache_gb * 1e9, 16.0 * static_cast<double>(song_kv));
+  EXPECT_LT(roomy.model.kv_cache_gb * 1e9, 17.0 * static_cast<double>(song_kv));
+  const daemon::DaemonConfig filled = plan(80, true);
+  EXPECT_NEAR(filled.model.kv_cache_gb * 1e9 + besides_kv(filled), 80e9, 1e6);
+  config_.model.kv_cache_gb = 2.5;  // set in the file: kept either way
+  EXPECT_EQ(plan(80, true).model.kv_cache_gb, 2.5);
+}
+
+// A one-slot daemon's pool also holds a song of generation.max_audio_length_ms_limit.
+TEST_F(DaemonVramPlan, TheUsualPoolHoldsTheLongestSong) {
+  config_.server.max_sessions = 1;
+  const daemon::DaemonConfig one = plan(80, false);
+  EXPECT_GE(one.model.kv_cache_gb * 1e9, static_cast<double>(needs(one, config_.generation.max_audio_length_ms_limit).song_kv));
+}
+
+// A small card: fewer songs at once, and everything within the budget.
+TEST_F(DaemonVramPlan, ASmallCardTakesFewerSongs) {
+  for (const bool fill_kv : {false, true}) {
+    const daemon::DaemonConfig small = plan(8, fill_kv);
+    EXPECT_GE(small.server.max_sessions, 1);
+    EXPECT_LT(small.server.max_sessions, 16);
+    EXPECT_LE(small.model.kv_cache_gb * 1e9 + besides_kv(small), 8e9) << fill_kv;
+    EXPECT_GE(small.model.kv_cache_gb * 1e9,
+              static_cast<double>(small.server.max_sessions) * static_cast<double>(needs(small, 240000).song_kv));
+  }
+  try {
+    plan(1, false);
+    ADD_FAILURE() << "1 GB planned a 3B song";
+  } catch (const daemon::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("model.vram_budget_gb: vram budget 1.00 GB: nothing fits 1 song", 0), 0u)
+        << e.what();
+  }
+}
+
+// model.precision other than fp32 is kept, and sets the codec's on the GPU.
+TEST_F(DaemonVramPlan, AGivenPrecisionIsKeptWithItsCodec) {
+  config_.model.precision = "fp8";
+  choice_.precision = Precision::FP8;
+  const daemon::DaemonConfig fp8 = plan(80, false);
+  EXPECT_EQ(fp8.model.precision, "fp8");
+  EXPECT_EQ(fp8.model.codec_precision, "fp8");
+  EXPECT_EQ(fp8.server.max_sessions, 16);
+}
+
+// Unset or off on the CPU, and off on cuda: no plan (with_vram_plan returns the configuration).
+TEST(EngineModels, NoPlanOnTheCpuOrWhenOff) {
+  daemon::DaemonConfig config;
+  config.model = demo_config("cpu", "fp32");
+  for (const char* budget : {"", "off"}) {
+    config.model.vram_budget_gb = budget;
+    const daemon::DaemonConfig same = daemon::with_vram_plan(config);
+    EXPECT_EQ(same.model.kv_cache_gb, 0) << budget;
+    EXPECT_EQ(same.model.vram_budget_bytes, 0u) << budget;
+  }
+  config.model = demo_config("cuda", "fp32");
+  config.model.vram_budget_gb = "off";
+  config.model.path = "/nonexistent";  // neither read nor its device checked
+  EXPECT_EQ(daemon::with_vram_plan(config).model.vram_budget_bytes, 0u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <regex>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "engine/core/error.h"
 #include "engine/cpu/cpu_backend.h"
@@ -23,7 +24,7 @@ constexpr double kGb = 1e9;
 
 // Less is more precise: the plan's place in the planner's order, read from its fields.
 std::tuple<int, int, int, int> rank(const VramPlan& p) {
-  return {p.precision == Precision::FP8, p.codec_device == Device::Cpu, p.codec_precision == Precision::FP8,
+  return {p.codec_device == Device::Cpu, p.precision == Precision::FP8, p.codec_precision == Precision::FP8,
           p.kv_cache == KvCache::Fp8};
 }
 
@@ -56,7 +57,7 @@ TEST_P(VramPlanShapes, MonotoneInTheBudgetAndNeverOverIt) {
   }
 }
 
-// The error's smallest budget plans; a little less does not.
+// The error's smallest budget plans; 0.01 GB less (its rounding up) does not.
 TEST_P(VramPlanShapes, TheErrorNamesABudgetThatFits) {
   const DemoCheckpointPlan shapes = demo_checkpoint_plan(GetParam());
   VramRequest r{.budget_bytes = 1000, .song_ms = 240000, .songs = 2};
@@ -71,7 +72,7 @@ TEST_P(VramPlanShapes, TheErrorNamesABudgetThatFits) {
   r.budget_bytes = static_cast<std::size_t>(std::stod(m[1]) * kGb);
   const VramPlan p = plan_vram(shapes.mula, shapes.codec, r);
   EXPECT_LE(p.total(), r.budget_bytes);
-  r.budget_bytes = p.total() - 1;
+  r.budget_bytes -= static_cast<std::size_t>(0.01 * kGb);
   EXPECT_THROW(plan_vram(shapes.mula, shapes.codec, r), OutOfMemory);
 }
 
@@ -108,6 +109,69 @@ TEST(VramPlan, KeepsTheUsersChoices) {
   EXPECT_THROW(plan_vram(shapes.mula, shapes.codec, r), OutOfMemory);
   r = {.budget_bytes = static_cast<std::size_t>(6 * kGb), .codec_device = Device::Cpu};
   EXPECT_EQ(plan_vram(shapes.mula, shapes.codec, r).codec_device, Device::Cpu);
+  // A bf16 LM beside the codec on the CPU (a small card's choice) is planned too.
+  r = {.budget_bytes = static_cast<std::size_t>(80 * kGb), .precision = Precision::BF16, .codec_device = Device::Cpu};
+  const VramPlan split = plan_vram(shapes.mula, shapes.codec, r);
+  EXPECT_EQ(split.precision, Precision::BF16);
+  EXPECT_EQ(split.codec_precision, Precision::F32);
+}
+
+// A given LM precision sets the codec's on the GPU as it does without a plan (BackendChoice:
+// the LM's, fp8 beside a 4-bit LM); the codec may still go to the CPU (fp32) when the GPU's does
+// not fit. fp32 is planned only when asked for.
+TEST(VramPlan, AGivenPrecisionSetsTheCodecsOnTheGpu) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(DemoShapes::Released3B);
+  const auto budget = static_cast<std::size_t>(80 * kGb);
+  const VramPlan open = plan_vram(shapes.mula, shapes.codec, {.budget_bytes = budget});
+  EXPECT_EQ(open.precision, Precision::BF16) << "fp32 only when asked for";
+  EXPECT_EQ(open.codec_precision, Precision::BF16);
+  for (const auto& [lm, codec] : {std::pair{Precision::F32, Precision::F32}, std::pair{Precision::BF16, Precision::BF16},
+                                  std::pair{Precision::FP8, Precision::FP8}, std::pair{Precision::NF4, Precision::FP8},
+                                  std::pair{Precision::INT4, Precision::FP8}}) {
+    const VramPlan p = plan_vram(shapes.mula, shapes.codec, {.budget_bytes = budget, .precision = lm});
+    EXPECT_EQ(p.precision, lm) << static_cast<int>(lm);
+    EXPECT_EQ(p.codec_precision, codec) << static_cast<int>(lm);
+    EXPECT_EQ(p.codec_device, Device::Cuda) << static_cast<int>(lm);
+  }
+  // fp8 given, between the budget of its GPU codec and that of the codec on the CPU: the CPU's.
+  VramRequest r{.precision = Precision::FP8};
+  const std::size_t gpu = vram_needs(shapes.mula, shapes.codec, r, Precision::FP8, Precision::FP8, Device::Cuda,
+                                     KvCache::Fp8).total(1);
+  const std::size_t cpu = vram_needs(shapes.mula, shapes.codec, r, Precision::FP8, Precision::F32, Device::Cpu,
+                                     KvCache::Fp8).total(1);
+  ASSERT_LT(cpu, gpu);
+  r.budget_bytes = (cpu + gpu) / 2;
+  const VramPlan small = plan_vram(shapes.mula, shapes.codec, r);
+  EXPECT_EQ(small.codec_device, Device::Cpu);
+  EXPECT_EQ(small.codec_precision, Precision::F32);
+  r.codec_precision = Precision::BF16;  // fixed on the GPU: kept, and then nothing fits
+  EXPECT_THROW(plan_vram(shapes.mula, shapes.codec, r), OutOfMemory);
+}
+
+// fewer_songs: a budget that holds fewer songs than asked plans the most precise configuration for
+// one song and as many songs as it holds; not one song: the error names the budget for one.
+TEST(VramPlan, FewerSongsWhenTheBudgetHoldsFewer) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(DemoShapes::Released3B);
+  VramRequest r{.budget_bytes = static_cast<std::size_t>(8 * kGb), .song_ms = 240000, .songs = 16};
+  EXPECT_THROW(plan_vram(shapes.mula, shapes.codec, r), OutOfMemory);
+  r.fewer_songs = true;
+  const VramPlan p = plan_vram(shapes.mula, shapes.codec, r);
+  EXPECT_GE(p.songs, 1);
+  EXPECT_LT(p.songs, 16);
+  EXPECT_LE(p.total(), r.budget_bytes);
+  EXPECT_GT(p.needs.total(p.songs + 1), r.budget_bytes) << "one more song of that plan would fit";
+  VramRequest one = r;
+  one.songs = 1;
+  one.fewer_songs = false;
+  const VramPlan alone = plan_vram(shapes.mula, shapes.codec, one);
+  EXPECT_EQ(rank(p), rank(alone));
+  r.budget_bytes = static_cast<std::size_t>(1 * kGb);
+  try {
+    plan_vram(shapes.mula, shapes.codec, r);
+    ADD_FAILURE() << "1 GB planned a 3B song";
+  } catch (const OutOfMemory& e) {
+    EXPECT_NE(std::string(e.what()).find("nothing fits 1 song of 240 s"), std::string::npos) << e.what();
+  }
 }
 
 // The plan's KV cache per frame is what alloc_kv allocates for one position of every layer, CFG
