@@ -149,13 +149,14 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--precision", opt->precision,
                   "Language-model weights, and the codec's unless --codec_precision: fp32 (the reference; the CPU "
                   "computes only this) | bf16 | fp8 (cuda) | nf4 | int4 (4-bit, experimental, cuda; the codec then "
-                  "fp8). On cuda, when not given, --vram_budget_gb's plan picks it (bf16 where it fits, else fp8)")
+                  "fp8). On cuda, when not given, --vram_budget_gb's plan picks it (bf16 where it fits, else fp8; "
+                  "fp32 with --vram_budget_gb off)")
       ->capture_default_str();
   cmd->add_option("--codec_device", opt->codec_device,
                   "Where HeartCodec runs: cpu | cuda | cuda:N (default: --device; cpu spares a small card's memory)");
   cmd->add_option("--codec_precision", opt->codec_precision,
                   "HeartCodec's weights: fp32 | bf16 | fp8 (bf16 / fp8 need cuda; default: --precision when on "
-                  "--device, else fp32 on cpu and fp8 on cuda)");
+                  "--device, else fp32 on cpu and fp8 on cuda; on cuda without --precision, the plan's)");
   cmd->add_option("--kv_cache", opt->kv_cache,
                   "How the LM keeps its keys and values: auto (bf16 on cuda at bf16/fp8, else fp32) | fp8 (E4M3 with a "
                   "scale per vector: about half the memory of bf16)")
