@@ -256,8 +256,8 @@ std::vector<EngineWorker::Pending> EngineWorker::take_admitted(std::vector<Notic
 void EngineWorker::start(std::vector<Pending> admitted) {
   for (auto& p : admitted) {
     auto listener = p.setup.listener;
-    metrics_->observe_queue_wait(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - p.setup.accepted_at).count());
+    p.setup.admitted_at = std::chrono::steady_clock::now();
+    metrics_->observe_queue_wait(std::chrono::duration<double>(p.setup.admitted_at - p.setup.accepted_at).count());
     try {
       sessions_.push_back(std::make_unique<SongSession>(models_, *batch_, *codec_batch_, std::move(p.setup), options_.pacing,
                                                         *metrics_, [this] { song_ended(); }));

@@ -111,6 +111,14 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
   queued_kv_cache_ = &queued.Add({{"reason", "kv_cache"}});
 
   ttfa_ = &histogram(r, "time_to_first_audio_seconds", "From accepting a song to its first audio bytes.", kTtfaBucketsS);
+  first_frame_ = &histogram(r, "first_frame_seconds",
+                            "From a song's start (out of the queue) to its first frame: its set-up and its prompt's "
+                            "prefill, in parts between the running songs' rounds.",
+                            kTtfaBucketsS);
+  first_chunk_ = &histogram(r, "first_chunk_seconds",
+                            "From a song's first frame to its first audio bytes: the first codec chunk's frames, its "
+                            "wait for and time in a codec call, and the encoder.",
+                            kTtfaBucketsS);
   rtf_ = &histogram(r, "real_time_factor",
                     "Generation time / audio time of each song that produced audio (< 1: faster than real time).",
                     kRtfBuckets);

@@ -66,6 +66,11 @@ class Metrics {
   void set_predicted_round(int worker, double seconds);
   // From a song's acceptance to its start (it waited in the queue meanwhile).
   void observe_queue_wait(double seconds) { queue_wait_->Observe(seconds); }
+  // The rest of the time to first audio, in two parts: out of the queue to the first frame (the
+  // session's set-up and its prompt's prefill), then to the first audio bytes (the first chunk's
+  // frames, its codec call and the encoder).
+  void observe_first_frame(double seconds) { first_frame_->Observe(seconds); }
+  void observe_first_chunk(double seconds) { first_chunk_->Observe(seconds); }
   // Seconds of audio a worker's song furthest behind real time lacks now (0: none is behind).
   void set_worst_lag(int worker, double seconds);
   // KV cache blocks a worker's running songs hold, of its pool's total (engine/model/lm/mula_batch.h).
@@ -133,6 +138,8 @@ class Metrics {
   prometheus::Counter *rejected_busy_, *rejected_draining_, *rejected_invalid_;  // heartstream_songs_rejected_total
   prometheus::Counter *queued_slots_, *queued_realtime_, *queued_kv_cache_;                         // heartstream_songs_queued_total
   prometheus::Histogram* ttfa_;
+  prometheus::Histogram* first_frame_;
+  prometheus::Histogram* first_chunk_;
   prometheus::Histogram* rtf_;
   prometheus::Histogram* step_;
   prometheus::Histogram* queue_wait_;

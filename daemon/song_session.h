@@ -77,6 +77,7 @@ class SongSession {
   std::unique_ptr<AudioSink> encoder_;  // Opus packets or Ogg pages into on_encoded
   int pre_skip_ = 0;
   Clock::time_point started_at_;
+  std::optional<Clock::time_point> first_frame_at_;
   std::optional<Clock::time_point> first_audio_at_;
   std::int64_t pcm_frames_ = 0;  // per channel, handed to the encoder
   double max_lag_s_ = 0;

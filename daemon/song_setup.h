@@ -25,6 +25,7 @@ struct SongSetup {
   Container container = Container::OpusPackets;
   std::shared_ptr<SongListener> listener;
   std::chrono::steady_clock::time_point accepted_at;  // time to first audio counts from here
+  std::chrono::steady_clock::time_point admitted_at{};  // out of the queue (the engine worker sets it)
 };
 
 struct PacingOptions {

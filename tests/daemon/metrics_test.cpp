@@ -154,14 +154,20 @@ TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
   EXPECT_EQ(sample(e, R"(heartstream_songs_queued_total{reason="realtime"})"), 0);
   EXPECT_EQ(sample(e, R"(heartstream_songs_queued_total{reason="kv_cache"})"), 0);
 
-  // Both started songs made audio: one time to first audio, one real-time factor, one queue wait
-  // and one largest lag each; every frame was one step, in rounds of one song.
+  // Both started songs made audio: one time to first audio, one real-time factor, one queue wait,
+  // first frame, first chunk and largest lag each; every frame was one step, in rounds of one song.
   for (const std::string h : {"heartstream_time_to_first_audio_seconds", "heartstream_real_time_factor",
-                              "heartstream_queue_wait_seconds", "heartstream_song_lag_seconds"}) {
+                              "heartstream_queue_wait_seconds", "heartstream_first_frame_seconds",
+                              "heartstream_first_chunk_seconds", "heartstream_song_lag_seconds"}) {
     EXPECT_EQ(e.types.at(h), "histogram") << h;
     EXPECT_EQ(sample(e, h + "_count"), 2) << h;
     EXPECT_EQ(sample(e, h + R"(_bucket{le="+Inf"})"), 2) << h;
   }
+  // The three parts of each time to first audio add up to it (rounding of the exposition aside).
+  const double parts = sample(e, "heartstream_queue_wait_seconds_sum") + sample(e, "heartstream_first_frame_seconds_sum") +
+                       sample(e, "heartstream_first_chunk_seconds_sum");
+  EXPECT_NEAR(parts, sample(e, "heartstream_time_to_first_audio_seconds_sum"), 1e-6);
+  EXPECT_GT(sample(e, "heartstream_first_chunk_seconds_sum"), 0);
   EXPECT_GE(sample(e, "heartstream_frame_step_seconds_count"), sample(e, "heartstream_frames_generated_total"));
   EXPECT_GT(sample(e, "heartstream_frames_generated_total"), kShortSongMs / 80);
   EXPECT_EQ(sample(e, "heartstream_round_seconds_count"), sample(e, "heartstream_frame_step_seconds_count"));
