@@ -42,9 +42,9 @@ BackendChoice checked_backend_choice(const ModelConfig& config, std::string_view
 // set, model.kv_cache other than auto), logged; returns the configuration with the plan written into
 // model.*, server.max_sessions lowered to the songs the budget holds when it holds fewer (at least
 // one), and, for a budget the file names, unless model.kv_cache_gb is set, the KV pool given what
-// the plan leaves. Unset: on cuda the GPU's free memory with the KV pool as without a plan (room
-// for max_sessions songs, and for one of generation.max_audio_length_ms_limit, which the plan then
-// holds too); on cpu, or "off": `config`. `workers_on_gpu` engine workers share the GPU's free
+// the plan leaves. Unset: on cuda the GPU's free memory, with the KV pool the worker sizes without a
+// plan (max_sessions songs, and one of generation.max_audio_length_ms_limit) within what the plan
+// leaves; on cpu, or "off": `config`. `workers_on_gpu` engine workers share the GPU's free
 // memory. ConfigError when not one song fits (naming the smallest budget that would) or a budget is
 // named for a device that is not cuda.
 DaemonConfig with_vram_plan(const DaemonConfig& config, int workers_on_gpu = 1);

@@ -143,7 +143,8 @@ void SongSession::on_encoded(std::span<const std::uint8_t> bytes, bool is_audio)
   if (is_audio && !first_audio_at_) {
     first_audio_at_ = Clock::now();
     metrics_->observe_ttfa(std::chrono::duration<double>(*first_audio_at_ - setup_.accepted_at).count());
-    metrics_->observe_first_chunk(std::chrono::duration<double>(*first_audio_at_ - *first_frame_at_).count());
+    if (first_frame_at_)  // always: audio comes from frames
+      metrics_->observe_first_chunk(std::chrono::duration<double>(*first_audio_at_ - *first_frame_at_).count());
   }
   listener().on_audio(bytes);
 }
