@@ -7,6 +7,7 @@
 #include <chrono>
 #include <exception>
 #include <future>
+#include <string_view>
 #include <tuple>
 
 #include "daemon/engine_models.h"
@@ -26,22 +27,19 @@ std::vector<std::string> worker_devices(const ModelConfig& model) {
 }
 
 std::vector<DaemonConfig> worker_configs(const DaemonConfig& config) {
-  const std::vector<std::string> devices = worker_devices(config.model);
+  const std::string_view key = config.model.devices.empty() ? "model.device" : "model.devices";
+  std::vector<DaemonConfig> workers;
   std::vector<DeviceName> gpus;  // each worker's, to count the workers sharing one
-  for (const std::string& device : devices) {
-    DaemonConfig c = config;
+  for (const std::string& device : worker_devices(config.model)) {
+    DaemonConfig& c = workers.emplace_back(config);
     c.model.device = device;
-    const BackendChoice choice =
-        checked_backend_choice(c.model, config.model.devices.empty() ? "model.device" : "model.devices");
+    c.model.devices.clear();
+    const BackendChoice choice = checked_backend_choice(c.model, key);
     gpus.push_back({choice.device, choice.device_index});
   }
   std::vector<DaemonConfig> out;
-  for (std::size_t i = 0; i < devices.size(); ++i) {
-    DaemonConfig c = config;
-    c.model.device = devices[i];
-    c.model.devices.clear();
-    out.push_back(with_vram_plan(c, static_cast<int>(std::count(gpus.begin(), gpus.end(), gpus[i]))));
-  }
+  for (std::size_t i = 0; i < workers.size(); ++i)
+    out.push_back(with_vram_plan(workers[i], static_cast<int>(std::count(gpus.begin(), gpus.end(), gpus[i]))));
   return out;
 }
 
