@@ -18,6 +18,7 @@
 
 #include "engine/core/device_name.h"
 #include "engine/core/read_file.h"
+#include "engine/pipeline/streaming_decoder.h"
 #include "engine/text/prompt.h"
 
 extern char** environ;
@@ -43,7 +44,6 @@ constexpr std::int64_t kMaxAudioMsLimit = 60 * 60 * 1000;  // one hour
 constexpr std::int64_t kMaxTopk = 1 << 20;
 constexpr double kMaxTemperature = 100.0;
 constexpr double kMaxCfgScale = 100.0;
-constexpr std::int64_t kMaxChunkFrames = 372;  // one reference codec window
 constexpr double kMaxLookaheadS = 3600.0;
 constexpr std::int64_t kMaxCodecBatch = 256;
 constexpr std::int64_t kMaxPrefillPerRound = 1 << 20;

@@ -14,6 +14,7 @@
 #include "engine/core/error.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/config.h"
+#include "engine/pipeline/streaming_decoder.h"
 #include "engine/pipeline/vram_plan.h"
 #include "engine/text/prompt.h"
 #include "engine/text/tokenizer.h"
@@ -38,6 +39,7 @@ struct GenerateOptions {
   std::string tokens_out;                     // safetensors file receiving `frames` I32 [8, T]
   std::string save_path;                      // audio file: .wav | .flac | .opus | .ogg | .mp3 | .safetensors
   bool stream = false;                        // decode while generating (the file grows) instead of after
+  std::int64_t chunk_frames = StreamingDecoderOptions{}.chunk_frames;  // --stream's chunk length
   std::string kv_cache = "auto";              // auto | fp8: the LM's KV cache
   std::optional<std::string> vram_budget_gb;  // GB, "free" or "off"; absent: "free" on cuda, "off" on cpu
   bool precision_given = false, kv_cache_given = false;
@@ -122,7 +124,7 @@ void run_generate(const GenerateOptions& o) {
   run_song(*models,
            {tags, lyrics, o.max_audio_length_ms,
             {.temperature = o.temperature, .topk = o.topk, .cfg_scale = o.cfg_scale}, seed, kv_cache},
-           {o.tokens_out, o.save_path, o.stream});
+           {o.tokens_out, o.save_path, o.stream, o.chunk_frames});
   const ModelBackends& backends = models->backends;
   constexpr double kGb = 1e9;
   const std::size_t lm_peak = backends.lm->peak_allocated_bytes(), codec_peak = backends.codec->peak_allocated_bytes();
@@ -177,6 +179,12 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--save_path", opt->save_path, "Audio output: .wav, .flac, .opus, .ogg, .mp3 or .safetensors (F32 'wav')");
   cmd->add_flag("--stream", opt->stream,
                 "Decode while generating (streaming codec): the file grows as frames come; reports time to first audio");
+  cmd->add_option("--chunk_frames", opt->chunk_frames,
+                  "With --stream: code frames (80 ms each) per codec chunk after the first of 4, as the daemon's "
+                  "streaming.chunk_frames. Longer chunks cost the GPU less per second of audio and add latency "
+                  "(chunk 16: 1.28 s)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, kMaxChunkFrames));
   cmd->add_option("--vram_budget_gb", opt->vram_budget_gb,
                   "Device memory for both models, in GB (10^9 bytes; the guide's cards: 6, 8, 12), 'free' (the GPU's "
                   "free memory; the default on cuda) or 'off' (no plan): plans the precisions, the codec's device "

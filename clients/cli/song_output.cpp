@@ -1,5 +1,6 @@
 #include "clients/cli/song_output.h"
 
+#include <algorithm>
 #include <string>
 
 #include "daemon/audio/audio_file.h"
@@ -13,9 +14,10 @@ namespace hs::cli {
 
 namespace {
 
-StreamingDecoderOptions streaming_options(const CodecModel& codec) {
+StreamingDecoderOptions streaming_options(const CodecModel& codec, std::int64_t chunk_frames) {
   StreamingDecoderOptions options;
-  options.first_chunk_frames = kFirstChunkFrames;  // earlier first audio
+  options.chunk_frames = chunk_frames;
+  options.first_chunk_frames = std::min(kFirstChunkFrames, chunk_frames);  // earlier first audio, as the daemon
   // On a GPU the codec decodes a chunk while the LM makes the next frames (one song: the codec's
   // backend serves only this decoder). On the CPU both would share the same cores.
   options.background = codec.backend().device() == Device::Cuda;
@@ -26,7 +28,7 @@ StreamingDecoderOptions streaming_options(const CodecModel& codec) {
 
 void warm_up_streaming(const CodecModel& codec) {
   GaussianNoise noise(0);
-  StreamingDecoder decoder(codec, noise, streaming_options(codec));
+  StreamingDecoder decoder(codec, noise, streaming_options(codec, StreamingDecoderOptions{}.chunk_frames));
   const std::vector<std::int32_t> codes(static_cast<std::size_t>(codec.config().num_quantizers), 0);
   for (std::int64_t i = 0; i < kFirstChunkFrames; ++i) decoder.push(codes);
   decoder.finish();
@@ -39,7 +41,7 @@ SongOutput::SongOutput(const SongOutputOptions& options, const CodecModel* codec
   sink_ = open_audio_file(options_.save_path, static_cast<int>(codec_->config().sample_rate), kChannels);
   noise_ = std::make_unique<GaussianNoise>(codec_noise_seed(seed_));
   if (!options_.stream) return;
-  decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_, streaming_options(*codec_));
+  decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_, streaming_options(*codec_, options_.chunk_frames));
 }
 
 void SongOutput::push(const Frame& frame) {

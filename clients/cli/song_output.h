@@ -24,6 +24,7 @@ struct SongOutputOptions {
   std::filesystem::path tokens_out;  // .safetensors receiving `frames` I32 [8, T]; empty: none
   std::filesystem::path save_path;   // .wav | .flac | .opus | .ogg | .mp3 | .safetensors (F32 `wav`); empty: none
   bool stream = false;               // decode while generating instead of after the last frame
+  std::int64_t chunk_frames = StreamingDecoderOptions{}.chunk_frames;  // with stream: code frames per chunk
 };
 
 class SongOutput {

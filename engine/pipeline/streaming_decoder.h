@@ -30,6 +30,9 @@ class CodecBatch;
 // first_chunk_frames): 4 code frames (320 ms) start the audio a full chunk's worth earlier; later
 // chunks keep chunk_frames for their context.
 inline constexpr std::int64_t kFirstChunkFrames = 4;
+// The longest chunk a user may ask for (the daemon's streaming.chunk_frames, generate's
+// --chunk_frames): one reference codec window.
+inline constexpr std::int64_t kMaxChunkFrames = 372;
 
 struct StreamingDecoderOptions {
   std::int64_t chunk_frames = 16;    // C: code frames per flow-matching chunk (1.28 s)

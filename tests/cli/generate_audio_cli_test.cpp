@@ -128,6 +128,29 @@ TEST_F(GenerateAudioCli, SameSeedSameAudioOtherSeedOtherAudio) {
   }
 }
 
+// --chunk_frames sets --stream's chunk length: 16 is the default (the same audio), 8 puts chunk
+// boundaries elsewhere (other audio of the same length); out of 1..372 it is refused by name.
+TEST_F(GenerateAudioCli, ChunkFramesSetsTheStreamingChunk) {
+  const fs::path plain = *dir_ / "chunk_default.safetensors", c16 = *dir_ / "chunk_16.safetensors",
+                 c8 = *dir_ / "chunk_8.safetensors";
+  ASSERT_EQ(generate("--seed 5 --stream", plain).exit_code, 0);
+  ASSERT_EQ(generate("--seed 5 --stream --chunk_frames 16", c16).exit_code, 0);
+  ASSERT_EQ(generate("--seed 5 --stream --chunk_frames 8", c8).exit_code, 0);
+  const Tensor w = SafetensorsFile::open(plain).get("wav").to_f32();
+  const Tensor w16 = SafetensorsFile::open(c16).get("wav").to_f32();
+  const Tensor w8 = SafetensorsFile::open(c8).get("wav").to_f32();
+  ASSERT_GT(frames_of(plain), 16) << "the song must be longer than one chunk";
+  ASSERT_EQ(w.shape(), w16.shape());
+  ASSERT_EQ(w.shape(), w8.shape());
+  EXPECT_EQ(std::memcmp(w.data<float>(), w16.data<float>(), w.bytes()), 0);
+  EXPECT_NE(std::memcmp(w.data<float>(), w8.data<float>(), w.bytes()), 0);
+  for (const char* bad : {"0", "373"}) {
+    const RunResult r = generate(std::string("--seed 5 --stream --chunk_frames ") + bad, *dir_ / "bad.safetensors");
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.err.find("--chunk_frames"), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(GenerateAudioCli, StreamReportsTimeToFirstAudioAndRealTimeFactor) {
   const RunResult r = generate("--seed 3 --stream", *dir_ / "ttfa.opus");
   ASSERT_EQ(r.exit_code, 0) << r.err;
