@@ -39,6 +39,7 @@ DaemonConfig plan_daemon_vram(const DaemonConfig& config, const BackendChoice& c
   const std::int64_t sessions = config.server.max_sessions;
   VramRequest request{.budget_bytes = budget_bytes, .song_ms = config.generation.max_audio_length_ms, .songs = sessions};
   request.cfg = config.generation.cfg_scale != 1.0;
+  request.chunk_frames = config.streaming.chunk_frames;
   request.fp8_widened = fp8_widened;
   request.fewer_songs = true;
   if (model.precision != "fp32") request.precision = choice.precision;

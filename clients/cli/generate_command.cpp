@@ -85,6 +85,7 @@ void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& name
   VramRequest request{.budget_bytes = parse_vram_budget_gb(gb, kBudgetOption), .song_ms = o.max_audio_length_ms,
                       .prompt_tokens = prompt.length()};
   request.cfg = o.cfg_scale != 1.0f;
+  if (o.stream) request.chunk_frames = o.chunk_frames;
   request.fp8_widened = cuda_fp8_widened(choice.device_index);
   if (o.precision_given) request.precision = choice.precision;
   request.codec_device = choice.codec_device;

@@ -105,14 +105,14 @@ std::size_t lm_song_buffers(const LlamaFlavor& f, std::int64_t rows, Precision p
 }
 
 // The streaming codec's buffers for one song: its widest tensors are the scalar decoder's last
-// stage, init_channel channels at the output rate over a chunk of 16 code frames (1.28 s), fp32;
-// 12 of them (live tensors of that stage for the first chunk's shape and the later one's, each
-// with its captured graphs). Calibrated on the H200 at the released shapes: the codec's peak less
-// its weights and fixed buffers was 0.16 (fp8) and 0.17 GB (bf16) over a 240 s song
+// stage, init_channel channels at the output rate over a chunk, fp32; 12 of them (live tensors of
+// that stage for the first chunk's shape and the later one's, each with its captured graphs).
+// Calibrated on the H200 at the released shapes: the codec's peak less its weights and fixed
+// buffers was 0.16 (fp8) and 0.17 GB (bf16) over a 240 s song in chunks of 16 frames
 // (benchmarks/results/kv_cache_fp8_h200.json); this gives 0.19 GB.
-std::size_t codec_song_buffers(const CodecConfig& c) {
-  constexpr std::int64_t kChunkFrames = 16, kLiveTensors = 12;
-  const std::int64_t samples = kChunkFrames * c.sample_rate * kFrameMs / 1000;
+std::size_t codec_song_buffers(const CodecConfig& c, std::int64_t chunk_frames) {
+  constexpr std::int64_t kLiveTensors = 12;
+  const std::int64_t samples = chunk_frames * c.sample_rate * kFrameMs / 1000;
   return static_cast<std::size_t>(kLiveTensors * samples * c.init_channel) * sizeof(float);
 }
 
@@ -192,7 +192,7 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
   n.per_song = n.song_kv +
                static_cast<std::size_t>(batch * kDecoderPositions) * kv_bytes_per_position(dec, precision, KvCache::Auto) +
                lm_song_buffers(bb, batch * r.prompt_tokens, precision);
-  if (codec_device == Device::Cuda) n.per_song += codec_song_buffers(codec);
+  if (codec_device == Device::Cuda) n.per_song += codec_song_buffers(codec, r.chunk_frames);
   return n;
 }
 

@@ -28,6 +28,7 @@ struct VramRequest {
   std::int64_t songs = 1;            // songs at once (the daemon's max_sessions)
   std::int64_t prompt_tokens = 512;  // prompt length each song's KV cache and prefill are sized for
   bool cfg = true;                   // classifier-free guidance doubles a song's rows
+  std::int64_t chunk_frames = 16;    // the streaming codec's chunk (its buffers grow with it)
   bool fp8_widened = false;          // the GPU takes the portable path (CudaBackend::fp8_tensor_cores)
   bool fewer_songs = false;          // `songs` do not fit: plan as many as do (at least one)
   std::optional<Precision> precision = std::nullopt;

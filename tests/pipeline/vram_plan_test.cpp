@@ -188,6 +188,19 @@ TEST(VramPlan, KvCachePerFrameIsWhatAllocKvAllocates) {
   }
 }
 
+// A longer streaming chunk needs larger codec buffers on the GPU (the scalar decoder's widest
+// stage spans the chunk), none on the CPU.
+TEST(VramPlan, TheCodecsBuffersGrowWithTheChunk) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(DemoShapes::Released3B);
+  const auto per_song = [&](std::int64_t chunk, Device codec_device) {
+    const VramRequest r{.chunk_frames = chunk};
+    return vram_needs(shapes.mula, shapes.codec, r, Precision::FP8, Precision::FP8, codec_device, KvCache::Fp8).per_song;
+  };
+  EXPECT_LT(per_song(16, Device::Cuda), per_song(32, Device::Cuda));
+  EXPECT_LT(per_song(4, Device::Cuda), per_song(16, Device::Cuda));
+  EXPECT_EQ(per_song(16, Device::Cpu), per_song(32, Device::Cpu));
+}
+
 TEST(VramPlan, BadBudgetsAreClearErrors) {
   EXPECT_EQ(parse_vram_budget_gb(6, "--vram_budget_gb"), static_cast<std::size_t>(6e9));
   for (const double bad : {0.0, -1.0, std::nan("")}) {
