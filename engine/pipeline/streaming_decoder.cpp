@@ -152,8 +152,11 @@ void StreamingDecoder::push(std::span<const std::int32_t> codes) {
                             std::to_string(model_->config().codebook_size) + ")");
   codes_.insert(codes_.end(), codes.begin(), codes.end());
   ++frames_pushed_;
-  const std::int64_t due = frames_decoded_ == 0 ? options_.first_chunk_frames : options_.chunk_frames;
-  if (frames_pushed_ - frames_decoded_ == due) run_chunk();
+  if (frames_pushed_ - frames_decoded_ == chunk_after(frames_decoded_)) run_chunk();
+}
+
+std::int64_t StreamingDecoder::chunk_after(std::int64_t decoded) const {
+  return decoded == 0 ? options_.first_chunk_frames : std::min(options_.chunk_frames, decoded);
 }
 
 void StreamingDecoder::finish() {
@@ -245,28 +248,27 @@ void StreamingDecoder::decode(const Chunk& chunk) {
 }
 
 bool StreamingDecoder::prepare_next() {
-  // The chunks' (held, carried) frame counts follow from the options alone: the first chunk, the
-  // second (carrying the first), then the steady one, which repeats until the last.
-  const std::int64_t first = options_.first_chunk_frames, later = options_.chunk_frames;
-  const std::int64_t second_carried = std::min(options_.context_frames, first);
-  const std::int64_t steady_carried = std::min(options_.context_frames, second_carried + later);
-  const auto flow = [&](std::int64_t held, std::int64_t carried) {
-    model_->flow().prepare(workspace(held * kLatentsPerCodeFrame, carried * kLatentsPerCodeFrame));
-  };
-  switch (prepared_++) {
-    case 0:
-      flow(first, 0);
-      return true;
-    case 1:
-      stream_.prepare(first * kLatentsPerCodeFrame, later * kLatentsPerCodeFrame);
-      return true;
-    case 2:
-      flow(second_carried + later, second_carried);
-      return true;
-    default:
-      flow(steady_carried + later, steady_carried);
-      return false;
+  // The chunks' (held, carried) frame counts follow from the options alone: the first chunk, then
+  // each later one (carrying what the one before held, up to context_frames) until the steady
+  // chunk, which repeats until the last. The decoder's pushes are captured after the first chunk.
+  const std::int64_t step = prepared_++;
+  if (step == 1) {
+    stream_.prepare(options_.first_chunk_frames * kLatentsPerCodeFrame, options_.chunk_frames * kLatentsPerCodeFrame);
+    for (std::int64_t decoded = options_.first_chunk_frames; chunk_after(decoded) < options_.chunk_frames;
+         decoded += chunk_after(decoded))
+      stream_.prepare(options_.first_chunk_frames * kLatentsPerCodeFrame, chunk_after(decoded) * kLatentsPerCodeFrame);
+    return true;
   }
+  std::int64_t decoded = 0, carried = 0;
+  for (std::int64_t k = 0; k < (step == 0 ? 0 : step - 1); ++k) {
+    const std::int64_t held = carried + chunk_after(decoded);
+    decoded += chunk_after(decoded);
+    carried = std::min(options_.context_frames, held);
+  }
+  const std::int64_t frames = chunk_after(decoded);
+  model_->flow().prepare(workspace((carried + frames) * kLatentsPerCodeFrame, carried * kLatentsPerCodeFrame));
+  // Steady: this chunk is a whole C and the next carries as much as this one did.
+  return !(frames == options_.chunk_frames && std::min(options_.context_frames, carried + frames) == carried);
 }
 
 void StreamingDecoder::append_audio(const Tensor& audio) { append_host_audio(model_->backend().download(audio)); }

@@ -1,5 +1,7 @@
 // StreamingDecoder: code frames → 48 kHz stereo PCM while the song is being generated (DESIGN.md
-// "Streaming codec"). Frames are grouped into chunks of C; each chunk runs flow matching on
+// "Streaming codec"). Frames are grouped into chunks of C (after a shorter first chunk, each chunk
+// is at most as long as all the audio before it: 4, 4, 8, 16, 16, … for C = 16, so a chunk's frames
+// can be made while the audio before it plays); each chunk runs flow matching on
 // [carried context latents | new chunk] with the carried latents as in-context prefix (the
 // mechanism the offline windows use at their overlaps), then its new latents go through a
 // ScalarDecoderStream (carried conv state, 2-latent-frame look-ahead), so consecutive chunks join
@@ -28,7 +30,7 @@ class CodecBatch;
 
 // The first chunk the CLI's --stream and the daemon's songs decode (StreamingDecoderOptions::
 // first_chunk_frames): 4 code frames (320 ms) start the audio a full chunk's worth earlier; later
-// chunks keep chunk_frames for their context.
+// chunks grow to chunk_frames, each at most the audio before it.
 inline constexpr std::int64_t kFirstChunkFrames = 4;
 // The longest chunk a user may ask for (the daemon's streaming.chunk_frames, generate's
 // --chunk_frames): one reference codec window.
@@ -36,8 +38,9 @@ inline constexpr std::int64_t kMaxChunkFrames = 372;
 
 struct StreamingDecoderOptions {
   std::int64_t chunk_frames = 16;    // C: code frames per flow-matching chunk (1.28 s)
-  // Code frames of the first chunk (0: chunk_frames). Shorter means earlier first audio; chunk
-  // boundaries still depend only on the frame count (first, first + C, first + 2C, ...).
+  // Code frames of the first chunk (0: chunk_frames). Shorter means earlier first audio; a later
+  // chunk then takes min(C, the frames before it), so boundaries depend only on the frame count
+  // (first 4, C 16: 4, 8, 16, 32, 48, ...).
   std::int64_t first_chunk_frames = 0;
   std::int64_t context_frames = 16;  // code frames of previous latents carried as in-context prefix
   FlowSchedule schedule;             // Euler steps and guidance (the reference's by default)
@@ -101,8 +104,11 @@ class StreamingDecoder {
   void run_chunk();
   void submit(Chunk chunk);
   void decode(const Chunk& chunk);
+  // Code frames of the chunk after `decoded` frames (first_chunk_frames, then growing to C).
+  std::int64_t chunk_after(std::int64_t decoded) const;
   // Captures the graphs of the next chunk shape a stream will need (first chunk, the decoder's
-  // pushes, second chunk, steady chunk) ahead of its first use; false once all are done.
+  // pushes, then each later chunk's flow shape up to the steady one) ahead of its first use; false
+  // once all are done.
   bool prepare_next();
   // The flow-matching workspace for `frames` latent frames with `context` in-context ones (one
   // per chunk shape: a stream sees the first, the steady and the last chunk's).

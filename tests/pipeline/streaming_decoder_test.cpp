@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -109,21 +110,23 @@ TEST(StreamingDecoder, OutputDoesNotDependOnHowFramesArePushed) {
   EXPECT_EQ(stream_all(c, options, true), stream_all(c, options, false));
 }
 
-TEST(StreamingDecoder, AShortFirstChunkStartsTheAudioEarlier) {
+// A first chunk of 3 frames, C = 8: audio comes out at frames 3, 6, 12, 20, 28 (each later chunk
+// at most the frames before it, then C), each chunk's audio less the first's look-ahead frame.
+TEST(StreamingDecoder, AShortFirstChunkStartsTheAudioEarlierAndLaterChunksGrow) {
   HS_REQUIRE_SHARED(golden, "golden");
   const Case c = load(golden, "codec_short.safetensors", 40);
   StreamingDecoderOptions options = chunking(8, 4);
   options.first_chunk_frames = 3;
   GaussianNoise noise(kSeed);
   StreamingDecoder decoder(*c.model, noise, options);
-  for (std::int64_t t = 0; t < 2; ++t) decoder.push(frame(c.codes, t));
-  EXPECT_TRUE(decoder.pull().empty());
-  decoder.push(frame(c.codes, 2));
-  EXPECT_EQ(static_cast<std::int64_t>(decoder.pull().size()), (3 - 1) * kSamplesPerFrame * kStereo);
-  for (std::int64_t t = 3; t < 10; ++t) decoder.push(frame(c.codes, t));
-  EXPECT_TRUE(decoder.pull().empty());  // the second chunk ends at frame 3 + 8
-  decoder.push(frame(c.codes, 10));
-  EXPECT_EQ(static_cast<std::int64_t>(decoder.pull().size()), 8 * kSamplesPerFrame * kStereo);
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;  // (frames pushed, audio frames out)
+  for (std::int64_t t = 0; t < 30; ++t) {
+    decoder.push(frame(c.codes, t));
+    const auto pcm = decoder.pull();
+    if (!pcm.empty()) out.emplace_back(t + 1, static_cast<std::int64_t>(pcm.size()) / (kSamplesPerFrame * kStereo));
+  }
+  const std::vector<std::pair<std::int64_t, std::int64_t>> want{{3, 2}, {6, 3}, {12, 6}, {20, 8}, {28, 8}};
+  EXPECT_EQ(out, want);
   // The boundaries, not how frames arrive, fix the audio.
   EXPECT_EQ(stream_all(c, options, true), stream_all(c, options, false));
   EXPECT_NE(stream_all(c, options, false), stream_all(c, chunking(8, 4), false));
