@@ -181,9 +181,9 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--stream", opt->stream,
                 "Decode while generating (streaming codec): the file grows as frames come; reports time to first audio");
   cmd->add_option("--chunk_frames", opt->chunk_frames,
-                  "With --stream: code frames (80 ms each) per codec chunk after the first of 4, as the daemon's "
-                  "streaming.chunk_frames. Longer chunks cost the GPU less per second of audio and add latency "
-                  "(chunk 16: 1.28 s)")
+                  "With --stream: code frames (80 ms each) per codec chunk once the first ones have grown to it "
+                  "(4, 4, 8, 16, ...), as the daemon's streaming.chunk_frames. Longer chunks cost the GPU less per "
+                  "second of audio and add latency (chunk 16: 1.28 s)")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, kMaxChunkFrames));
   cmd->add_option("--vram_budget_gb", opt->vram_budget_gb,

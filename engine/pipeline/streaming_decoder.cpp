@@ -248,9 +248,10 @@ void StreamingDecoder::decode(const Chunk& chunk) {
 }
 
 bool StreamingDecoder::prepare_next() {
-  // The chunks' (held, carried) frame counts follow from the options alone: the first chunk, then
-  // each later one (carrying what the one before held, up to context_frames) until the steady
-  // chunk, which repeats until the last. The decoder's pushes are captured after the first chunk.
+  // The chunks' (held, carried) frame counts follow from the options alone. Step 0: the first
+  // chunk's flow; step 1: the decoder's pushes (the first chunk's and every later length); then
+  // each later chunk's flow (carrying what the one before held, up to context_frames) until the
+  // steady chunk, which repeats until the last.
   const std::int64_t step = prepared_++;
   if (step == 1) {
     stream_.prepare(options_.first_chunk_frames * kLatentsPerCodeFrame, options_.chunk_frames * kLatentsPerCodeFrame);

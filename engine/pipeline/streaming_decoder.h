@@ -111,7 +111,7 @@ class StreamingDecoder {
   // once all are done.
   bool prepare_next();
   // The flow-matching workspace for `frames` latent frames with `context` in-context ones (one
-  // per chunk shape: a stream sees the first, the steady and the last chunk's).
+  // per chunk shape: a stream sees the first, the growing ones, the steady and the last chunk's).
   FlowMatcher::Workspace& workspace(std::int64_t frames, std::int64_t context);
   // A chunk's in-context prefix (undefined for none).
   Tensor prefix(const Chunk& chunk) const;
