@@ -37,11 +37,8 @@ class PcmBytesSink final : public AudioSink {
 };
 
 StreamingDecoderOptions decoder_options(const PacingOptions& pacing, CodecBatch& batch) {
-  StreamingDecoderOptions options;
+  StreamingDecoderOptions options = song_chunking(pacing.chunk_frames);
   options.batch = &batch;
-  options.chunk_frames = pacing.chunk_frames;
-  // A short first chunk for earlier first audio, never longer than the configured chunks.
-  options.first_chunk_frames = std::min<std::int64_t>(kFirstChunkFrames, pacing.chunk_frames);
   return options;
 }
 

@@ -1,6 +1,5 @@
 #include "clients/cli/song_output.h"
 
-#include <algorithm>
 #include <string>
 
 #include "daemon/audio/audio_file.h"
@@ -15,9 +14,7 @@ namespace hs::cli {
 namespace {
 
 StreamingDecoderOptions streaming_options(const CodecModel& codec, std::int64_t chunk_frames) {
-  StreamingDecoderOptions options;
-  options.chunk_frames = chunk_frames;
-  options.first_chunk_frames = std::min(kFirstChunkFrames, chunk_frames);  // earlier first audio, as the daemon
+  StreamingDecoderOptions options = song_chunking(chunk_frames);
   // On a GPU the codec decodes a chunk while the LM makes the next frames (one song: the codec's
   // backend serves only this decoder). On the CPU both would share the same cores.
   options.background = codec.backend().device() == Device::Cuda;

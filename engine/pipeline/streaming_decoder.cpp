@@ -104,6 +104,13 @@ class StreamingDecoder::Worker {
   std::thread thread_;  // last: starts once the members above exist
 };
 
+StreamingDecoderOptions song_chunking(std::int64_t chunk_frames) {
+  StreamingDecoderOptions options;
+  options.chunk_frames = chunk_frames;
+  options.first_chunk_frames = std::min(kFirstChunkFrames, chunk_frames);
+  return options;
+}
+
 StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options)
     : model_(&model),
       noise_(&noise),

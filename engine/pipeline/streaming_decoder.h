@@ -61,6 +61,10 @@ struct StreamingDecoderOptions {
   CodecBatch* batch = nullptr;
 };
 
+// A song's chunking (the CLI's --stream, the daemon, `heartstream quality`): chunks of `chunk_frames`
+// after a short first chunk for earlier audio (kFirstChunkFrames, never longer than the chunks).
+StreamingDecoderOptions song_chunking(std::int64_t chunk_frames);
+
 class StreamingDecoder {
  public:
   // `model` and `noise` must outlive the decoder. InvalidArgument for chunk_frames < 1,

@@ -1,6 +1,5 @@
 #include "clients/cli/quality/codec_quality.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <span>
 #include <string>
@@ -31,10 +30,7 @@ Tensor decode_at(const CodecBackendFactory& make_backend, const std::filesystem:
 Tensor decode_streaming(const CodecModel& model, const Tensor& codes, std::uint64_t seed, std::int64_t chunk,
                         std::int64_t channels) {
   GaussianNoise noise(codec_noise_seed(seed));
-  StreamingDecoderOptions options;
-  options.chunk_frames = chunk;
-  options.first_chunk_frames = std::min(kFirstChunkFrames, chunk);  // as generate --stream and the daemon
-  StreamingDecoder decoder(model, noise, options);
+  StreamingDecoder decoder(model, noise, song_chunking(chunk));  // as generate --stream and the daemon
   const std::int64_t quantizers = codes.dim(0), frames = codes.dim(1);
   std::vector<std::int32_t> frame(static_cast<std::size_t>(quantizers));
   for (std::int64_t t = 0; t < frames; ++t) {
