@@ -37,10 +37,9 @@ std::vector<DaemonConfig> worker_configs(const DaemonConfig& config) {
     const BackendChoice choice = checked_backend_choice(c.model, key);
     gpus.push_back({choice.device, choice.device_index});
   }
-  std::vector<DaemonConfig> out;
   for (std::size_t i = 0; i < workers.size(); ++i)
-    out.push_back(with_vram_plan(workers[i], static_cast<int>(std::count(gpus.begin(), gpus.end(), gpus[i]))));
-  return out;
+    workers[i] = with_vram_plan(workers[i], static_cast<int>(std::count(gpus.begin(), gpus.end(), gpus[i])));
+  return workers;
 }
 
 EnginePool::EnginePool(const DaemonConfig& config, Metrics& metrics) {
