@@ -7,8 +7,9 @@
 
 namespace hs::daemon {
 
-RealtimeAdmission::RealtimeAdmission(double budget_s) : budget_s_(budget_s) {
-  if (!(budget_s > 0)) throw InvalidArgument("RealtimeAdmission: budget_s must be > 0, got " + std::to_string(budget_s));
+RealtimeAdmission::RealtimeAdmission(std::optional<double> budget_s) : budget_s_(budget_s) {
+  if (budget_s && !(*budget_s > 0))
+    throw InvalidArgument("RealtimeAdmission: budget_s must be > 0, got " + std::to_string(*budget_s));
 }
 
 void RealtimeAdmission::observe_round(int songs, double seconds) {
@@ -36,7 +37,7 @@ std::optional<double> RealtimeAdmission::predicted_round_s(int songs) const {
 }
 
 bool RealtimeAdmission::admits_one_more(int running) const {
-  if (running == 0 || !predicted_round_s(running + 1)) return true;
+  if (!budget_s_ || running == 0 || !predicted_round_s(running + 1)) return true;
   const long since_start = rounds_ - started_at_round_;
   if (started_at_round_ >= 0 && since_start > 0 && since_start < kSettleRounds) return false;
   if (running + 1 > 2 * largest_round_) return false;
@@ -45,7 +46,7 @@ bool RealtimeAdmission::admits_one_more(int running) const {
 
 bool RealtimeAdmission::has_room_for_one_more(int running) const {
   const std::optional<double> predicted = predicted_round_s(running + 1);
-  return running == 0 || !predicted || *predicted <= budget_s_;
+  return !budget_s_ || running == 0 || !predicted || *predicted <= *budget_s_;
 }
 
 void RealtimeAdmission::started() { started_at_round_ = rounds_; }

@@ -17,6 +17,8 @@
 // the most songs a round has stepped, and after songs start no more start until kSettleRounds
 // rounds have measured them (their prompt, first codec chunk and the next are then in the fit).
 // Songs that arrive together still start together, doubling each settle period.
+//
+// Without a budget (server.realtime_headroom: off) it only measures: every song may start.
 #pragma once
 
 #include <optional>
@@ -33,8 +35,9 @@ class RealtimeAdmission {
   // (streaming.chunk_frames' default), so the newcomers' chunk costs are in the fit.
   static constexpr int kSettleRounds = 16;
 
-  // `budget_s`: the longest predicted round that still admits (frame period × headroom), > 0.
-  explicit RealtimeAdmission(double budget_s);
+  // `budget_s`: the longest predicted round that still admits (frame period × headroom), > 0;
+  // nullopt: no limit.
+  explicit RealtimeAdmission(std::optional<double> budget_s);
 
   // One round stepped `songs` songs (≥ 1) in `seconds`.
   void observe_round(int songs, double seconds);
@@ -51,13 +54,13 @@ class RealtimeAdmission {
   // rounds, it does not make the daemon full).
   bool has_room_for_one_more(int running) const;
   // Songs started fewer than kSettleRounds rounds ago.
-  bool settling() const { return started_at_round_ >= 0 && rounds_ - started_at_round_ < kSettleRounds; }
+  bool settling() const { return budget_s_ && started_at_round_ >= 0 && rounds_ - started_at_round_ < kSettleRounds; }
   // A song started (call it for each start the model allowed).
   void started();
-  double budget_s() const { return budget_s_; }
+  std::optional<double> budget_s() const { return budget_s_; }
 
  private:
-  double budget_s_;
+  std::optional<double> budget_s_;
   long rounds_ = 0;
   long started_at_round_ = -1;  // rounds_ at the last start; -1: none yet
   int largest_round_ = 0;

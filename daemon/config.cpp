@@ -160,7 +160,17 @@ const std::vector<Field>& fields() {
       {"server.queue_limit",
        [](DaemonConfig& c, auto& p, auto& v) { c.server.queue_limit = int(parse_int(p, v, 0, kMaxQueueLimit)); }},
       {"server.realtime_headroom",
-       [](DaemonConfig& c, auto& p, auto& v) { c.server.realtime_headroom = parse_number(p, v, 0, 1, true); }},
+       [](DaemonConfig& c, auto& p, auto& v) {
+         if (v.text == kOff) {
+           c.server.realtime_headroom.reset();
+           return;
+         }
+         try {
+           c.server.realtime_headroom = parse_number(p, v, 0, 1, true);
+         } catch (const ConfigError&) {
+           fail(p, v, "a number in (0, 1] or off");
+         }
+       }},
       {"server.prefill_per_round",
        [](DaemonConfig& c, auto& p, auto& v) {
          c.server.prefill_per_round = int(parse_int(p, v, 0, kMaxPrefillPerRound));
@@ -213,7 +223,7 @@ const std::vector<Field>& fields() {
       {"model.kv_cache", [](DaemonConfig& c, auto& p, auto& v) { c.model.kv_cache = parse_choice(p, v, {"auto", "fp8"}); }},
       {"model.vram_budget_gb",
        [](DaemonConfig& c, auto& p, auto& v) {
-         if (v.text == "free" || v.text == kNoVramPlan) {
+         if (v.text == "free" || v.text == kOff) {
            c.model.vram_budget_gb = v.text;
            return;
          }

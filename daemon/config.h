@@ -19,8 +19,8 @@ namespace hs::daemon {
 
 // model.devices' value for one engine worker per CUDA device.
 inline constexpr std::string_view kAllDevices = "all";
-// model.vram_budget_gb's "no plan".
-inline constexpr std::string_view kNoVramPlan = "off";
+// model.vram_budget_gb's "no plan" and server.realtime_headroom's "no real-time admission".
+inline constexpr std::string_view kOff = "off";
 
 // A bad file, key or value; the message starts with the key path (or the file name).
 class ConfigError : public InvalidArgument {
@@ -41,7 +41,9 @@ struct ServerConfig {
   int threads = 2;                             // Asio threads serving HTTP/WebSocket I/O
   int max_sessions = 16;                       // songs generating at once; more wait in the queue
   int queue_limit = 32;                        // songs waiting to start; past both limits a song gets `busy`
-  double realtime_headroom = 0.8;              // a song starts only while a round is predicted under 80 ms x this
+  // A song starts only while a round is predicted under 80 ms x this; nullopt ("off"): whenever a
+  // slot and the KV cache have room (batch renders, or a CPU too slow for real time)
+  std::optional<double> realtime_headroom = 0.8;
   int prefill_per_round = 256;                 // prompt positions new songs run per round (0: whole prompts)
   std::int64_t max_message_bytes = 256 * 1024;  // largest client WebSocket message / HTTP body (holds the text limits)
   std::string auth_token;                      // empty: no auth; else `Authorization: Bearer <token>`

@@ -86,7 +86,7 @@ DaemonConfig plan_daemon_vram(const DaemonConfig& config, const BackendChoice& c
 DaemonConfig with_vram_plan(const DaemonConfig& config, int workers_on_gpu) {
   const ModelConfig& model = config.model;
   const std::string& budget = model.vram_budget_gb;
-  if (budget == kNoVramPlan) return config;
+  if (budget == kOff) return config;
   const BackendChoice choice = checked_backend_choice(model);
   if (choice.device != Device::Cuda) {
     if (budget.empty()) return config;

@@ -89,7 +89,7 @@ EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& 
       metrics_worker_(metrics.add_worker(models_.backends.lm->name())),
       description_(models_.description),
       device_(models_.backends.lm->name()),
-      admission_(kFramePeriodS * options.realtime_headroom),
+      admission_(options.realtime_headroom ? std::optional(kFramePeriodS * *options.realtime_headroom) : std::nullopt),
       batch_(make_batch(models_.mula, options_)),
       codec_batch_(std::make_unique<CodecBatch>(*models_.codec, options_.pacing.codec_batch)) {
   metrics_->set_load(metrics_worker_, 0, 0, options_.max_sessions);
@@ -168,7 +168,7 @@ EngineWorker::Readiness EngineWorker::readiness_locked() const {
 
 EngineWorker::Load EngineWorker::load() const {
   std::lock_guard lock(mutex_);
-  const double budget_s = admission_.budget_s();
+  const double budget_s = admission_.budget_s().value_or(kFramePeriodS);
   return {.running = running_,
           .queued = static_cast<int>(queue_.size()),
           .ready = readiness_locked().ready,

@@ -39,7 +39,7 @@ struct WorkerOptions {
   std::shared_ptr<std::atomic<std::uint64_t>> song_numbers = std::make_shared<std::atomic<std::uint64_t>>(1);
   int max_sessions = 16;           // ServerConfig::max_sessions: songs running at once
   int queue_limit = 32;            // ServerConfig::queue_limit: songs waiting to start
-  double realtime_headroom = 0.8;  // ServerConfig::realtime_headroom: of the 80 ms frame
+  std::optional<double> realtime_headroom = 0.8;  // ServerConfig::realtime_headroom: of the 80 ms frame
   int prefill_per_round = 0;       // ServerConfig::prefill_per_round (0: whole prompts)
   double kv_cache_gb = 0;          // ModelConfig::kv_cache_gb (0: see batch_options in engine_worker.cpp)
   KvCache kv_cache = KvCache::Auto;  // ModelConfig::kv_cache

@@ -91,6 +91,7 @@ std::string SharedState::info_json() const {
                                    {"queued", l.queued},
                                    {"max_sessions", w.options().max_sessions}});
   }
+  const std::optional<double>& headroom = config_.server.realtime_headroom;
   return json::serialize(json::object{
       {"protocol", kProtocolVersion},
       {"model", engines_->worker(0).model_description()},
@@ -106,7 +107,7 @@ std::string SharedState::info_json() const {
                   {"queue_limit", config_.server.queue_limit}, {"max_message_bytes", config_.server.max_message_bytes}}},
       {"load", {{"running", load.running}, {"queued", load.queued}}},
       {"workers", std::move(workers)},
-      {"realtime_headroom", config_.server.realtime_headroom},
+      {"realtime_headroom", headroom ? json::value(*headroom) : json::value(nullptr)},
       {"auth", !config_.server.auth_token.empty()},
   });
 }

@@ -91,6 +91,19 @@ TEST(RealtimeAdmission, ASlopeThatFallsIsNoiseAndATimePerSongIsUsed) {
   EXPECT_FALSE(admission.admits_one_more(9));
 }
 
+// server.realtime_headroom: off. The rounds that hold songs above (far over the frame, a start
+// settling, beyond twice the largest round) hold none; the fit still predicts.
+TEST(RealtimeAdmission, WithoutABudgetEverySongMayStart) {
+  RealtimeAdmission admission(std::nullopt);
+  for (int i = 0; i < 20; ++i) admission.observe_round(2, 1.0);
+  admission.started();
+  admission.observe_round(3, 1.5);
+  EXPECT_NEAR(*admission.predicted_round_s(4), 2.0, 1e-9);
+  EXPECT_FALSE(admission.settling());
+  EXPECT_TRUE(admission.admits_one_more(100));
+  EXPECT_TRUE(admission.has_room_for_one_more(100));
+}
+
 TEST(RealtimeAdmission, ABudgetMustBePositive) {
   EXPECT_THROW(RealtimeAdmission(0.0), InvalidArgument);
   EXPECT_THROW(RealtimeAdmission(-1.0), InvalidArgument);

@@ -78,7 +78,8 @@ logging: {level: debug}
   EXPECT_EQ(c.server.auth_token, "s3cret");
   EXPECT_DOUBLE_EQ(c.server.slow_reader_timeout_s, 2.5);
   EXPECT_EQ(c.server.queue_limit, 0);
-  EXPECT_DOUBLE_EQ(c.server.realtime_headroom, 1.0);
+  EXPECT_EQ(c.server.realtime_headroom, 1.0);
+  EXPECT_EQ(parse_config("server: {realtime_headroom: off}", "test.yaml").server.realtime_headroom, std::nullopt);
   EXPECT_EQ(c.server.prefill_per_round, 0);
   EXPECT_EQ(c.model.path, "/models/ckpt");
   EXPECT_EQ(c.model.version, "7B");
@@ -154,8 +155,9 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {slow_reader_timeout_s: nan}", "server.slow_reader_timeout_s"},
       {"server: {max_message_bytes: 10}", "server.max_message_bytes"},
       {"server: {queue_limit: -1}", R"(server.queue_limit (from test.yaml:1): expected an integer in 0..65536, got "-1")"},
-      {"server: {realtime_headroom: 0}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
-      {"server: {realtime_headroom: 1.5}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1]"},
+      {"server: {realtime_headroom: 0}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1] or off"},
+      {"server: {realtime_headroom: 1.5}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1] or off"},
+      {"server: {realtime_headroom: Off}", R"(server.realtime_headroom (from test.yaml:1): expected a number in (0, 1] or off, got "Off")"},
       {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "gpu")"},
       {"model: {device: cuda:01}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "cuda:01")"},
       {"model: {device: 'cuda:'}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "cuda:")"},

@@ -59,8 +59,11 @@ class Daemon:
         self.log_path = os.path.join(work, f"{name}.log")
         config = os.path.join(work, f"{name}.yaml")
         with open(config, "w") as f:
-            # A song may run only 1 s ahead of playback: long songs then cost little CPU.
-            f.write(f"server:\n  port: 0\n  max_sessions: {max_sessions}\n"
+            # A song may run only 1 s ahead of playback: long songs then cost little CPU. Whether a
+            # daemon takes a song must follow max_sessions alone: two CPU daemons beside other tests
+            # on two cores cannot keep even two demo songs real time, and real-time admission would
+            # call them full (HAProxy then answers 503).
+            f.write(f"server:\n  port: 0\n  max_sessions: {max_sessions}\n  realtime_headroom: off\n"
                     "streaming:\n  lookahead_s: 1\n"
                     f"model:\n  path: {model_dir}\n  version: demo\n")
         self.log = open(self.log_path, "w")
