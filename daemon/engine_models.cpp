@@ -40,6 +40,7 @@ DaemonConfig plan_daemon_vram(const DaemonConfig& config, const BackendChoice& c
   VramRequest request{.budget_bytes = budget_bytes, .song_ms = config.generation.max_audio_length_ms, .songs = sessions};
   request.cfg = config.generation.cfg_scale != 1.0;
   request.chunk_frames = config.streaming.chunk_frames;
+  request.codec_batch = config.streaming.codec_batch;
   request.fp8_widened = fp8_widened;
   request.fewer_songs = true;
   if (model.precision != "fp32") request.precision = choice.precision;
@@ -68,7 +69,7 @@ DaemonConfig plan_daemon_vram(const DaemonConfig& config, const BackendChoice& c
   if (out.model.kv_cache_gb == 0) {
     const auto songs = static_cast<std::size_t>(plan.songs);
     std::size_t pool = plan.budget_bytes - plan.needs.lm_weights - plan.needs.codec_weights - plan.needs.fixed -
-                       songs * (plan.needs.per_song - plan.needs.song_kv);
+                       songs * (plan.needs.per_song - plan.needs.song_kv) - plan.needs.codec_calls(plan.songs);
     if (!fill_kv) {
       // The worker's own pool (engine_worker.cpp): every slot's song, and one of the longest length
       // a request may ask for, each rounded up to whole blocks; within what the plan leaves.

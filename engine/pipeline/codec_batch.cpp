@@ -21,11 +21,10 @@ CodecBatch::CodecBatch(const CodecModel& model, std::int64_t max_songs, FlowSche
 
 CodecBatch::~CodecBatch() = default;
 
-std::int64_t CodecBatch::bucket(std::int64_t songs) const {
-  // 1, 2, 3, 4, 6, 8, 12, 16, ...: a power of two or 1.5 times one.
+std::int64_t codec_call_size(std::int64_t songs, std::int64_t max_songs) {
   std::int64_t b = 1;
   while (b < songs) b = b % 3 == 0 ? b / 3 * 4 : std::max<std::int64_t>(2, b * 3 / 2);
-  return std::min(b, max_songs_);
+  return std::min(b, max_songs);
 }
 
 FlowMatcher::Workspace& CodecBatch::workspace(std::int64_t songs, std::int64_t frames, std::int64_t context) {
@@ -76,7 +75,7 @@ void CodecBatch::decode(std::span<Item> items) {
   Backend& be = model_->backend();
   const FlowMatcher& flow = model_->flow();
   const auto k = static_cast<std::int64_t>(items.size());
-  const std::int64_t songs = bucket(k);
+  const std::int64_t songs = codec_call_size(k, max_songs_);
   // Every song's condition features from one call on their codes side by side (the features of
   // a frame depend only on its codes), so the call allocates and frees a few tensors, not k times
   // as many (a CUDA free waits for the device).
@@ -127,7 +126,7 @@ void CodecBatch::flush(std::span<Item> items) {
   const Tensor zeros = model_->backend().alloc({2 * k, decoder.latent_channels(), decoder.look_ahead_frames()}, DType::F32);
   std::vector<ScalarDecoderStream*> streams;
   for (const Item& item : items) streams.push_back(&item.decoder->stream_);
-  deliver(items, stream(bucket(k)).push_many(streams, zeros));
+  deliver(items, stream(codec_call_size(k, max_songs_)).push_many(streams, zeros));
 }
 
 }  // namespace hs

@@ -21,6 +21,11 @@
 
 namespace hs {
 
+// The call size a group of `songs` due chunks runs at: 1, 2, 3, 4, 6, 8, 12, 16, … (a power of two
+// or 1.5 times one) up to max_songs, so few shapes capture graphs (the extra rows compute and are
+// not read). A CodecBatch keeps the buffers and graphs of every size it has run.
+std::int64_t codec_call_size(std::int64_t songs, std::int64_t max_songs);
+
 class CodecBatch {
  public:
   // Calls of up to `max_songs` songs (larger groups are split); InvalidArgument for < 1. `model`
@@ -43,9 +48,6 @@ class CodecBatch {
   void flush(std::span<Item> items);
   // Hands each song its rows of a call's audio [2k, 1, m].
   void deliver(std::span<Item> items, const Tensor& audio);
-  // The call size a group of `songs` runs at: 1, 2, 3, 4, 6, 8, 12, 16, … up to max_songs (so few
-  // shapes capture graphs; the extra rows compute and are not read).
-  std::int64_t bucket(std::int64_t songs) const;
   FlowMatcher::Workspace& workspace(std::int64_t songs, std::int64_t frames, std::int64_t context);
   ScalarDecoderStream& stream(std::int64_t songs);
   Tensor& latent_input(std::int64_t songs, std::int64_t frames);

@@ -11,6 +11,7 @@
 #include "engine/model/codec/codec_tensor_shapes.h"
 #include "engine/model/lm/flavor.h"
 #include "engine/model/lm/mula_weights.h"
+#include "engine/pipeline/codec_batch.h"
 
 namespace hs {
 namespace {
@@ -169,6 +170,18 @@ const char* precision_text(Precision p) {
   return kNames[static_cast<std::size_t>(p)];
 }
 
+// The most songs whose total fits `budget` (at least `fits`, which does): total() grows with the
+// songs, so a binary search between them and the songs the room holds without codec calls.
+std::int64_t most_songs(const VramNeeds& n, std::size_t budget, std::int64_t fits) {
+  std::int64_t lo = fits;
+  std::int64_t hi = static_cast<std::int64_t>((budget - n.lm_weights - n.codec_weights - n.fixed) / n.per_song) + 1;
+  while (hi - lo > 1) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    (n.total(mid) <= budget ? lo : hi) = mid;
+  }
+  return lo;
+}
+
 }  // namespace
 
 VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& r, Precision precision,
@@ -192,8 +205,23 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
   n.per_song = n.song_kv +
                static_cast<std::size_t>(batch * kDecoderPositions) * kv_bytes_per_position(dec, precision, KvCache::Auto) +
                lm_song_buffers(bb, batch * r.prompt_tokens, precision);
-  if (codec_device == Device::Cuda) n.per_song += codec_song_buffers(codec, r.chunk_frames);
+  if (codec_device == Device::Cuda && r.codec_batch > 0) {
+    n.codec_call_song = codec_song_buffers(codec, r.chunk_frames);
+    n.codec_batch = r.codec_batch;
+  } else if (codec_device == Device::Cuda) {
+    n.per_song += codec_song_buffers(codec, r.chunk_frames);
+  }
   return n;
+}
+
+std::size_t VramNeeds::codec_calls(std::int64_t songs) const {
+  std::int64_t slots = 0, last = 0;
+  for (std::int64_t k = 1; k <= std::min(songs, codec_batch); ++k) {
+    const std::int64_t size = codec_call_size(k, codec_batch);
+    if (size != last) slots += size;
+    last = size;
+  }
+  return static_cast<std::size_t>(slots) * codec_call_song;
 }
 
 VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& r) {
@@ -211,8 +239,8 @@ VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramR
     }
     VramPlan plan{c.precision, c.codec_precision, c.codec_device, c.kv, n, r.budget_bytes, r.song_ms, r.songs, 0, 0};
     const std::size_t room = r.budget_bytes - n.lm_weights - n.codec_weights - n.fixed;
-    plan.most_songs = static_cast<std::int64_t>(room / n.per_song);
-    const std::size_t buffers = n.per_song - n.song_kv;  // the song's besides its KV cache
+    plan.most_songs = most_songs(n, r.budget_bytes, r.songs);
+    const std::size_t buffers = n.per_song - n.song_kv + n.codec_calls(1);  // one song's besides its KV cache
     // The KV cache the rest of the budget holds, and no more positions than the backbone has.
     const auto frames = std::min(static_cast<std::int64_t>((room - buffers) / n.kv_per_frame),
                                  llama_flavor(mula.backbone_flavor).max_seq_len);
@@ -253,6 +281,12 @@ std::string describe(const VramPlan& p) {
   std::snprintf(line, sizeof line, "  buffers         %s fixed, %s per song of %lld s\n", gb(p.needs.fixed).c_str(),
                 gb(p.needs.per_song).c_str(), static_cast<long long>(p.song_ms / 1000));
   out += line;
+  if (p.needs.codec_batch > 0) {
+    std::snprintf(line, sizeof line, "  codec calls     %s: buffers for every call size up to %lld songs\n",
+                  gb(p.needs.codec_calls(p.songs)).c_str(),
+                  static_cast<long long>(codec_call_size(p.songs, p.needs.codec_batch)));
+    out += line;
+  }
   std::snprintf(line, sizeof line, "  planned         %s for %lld song%s of %lld s; at most %lld at once, or one of %lld s\n",
                 gb(p.total()).c_str(), static_cast<long long>(p.songs), p.songs == 1 ? "" : "s",
                 static_cast<long long>(p.song_ms / 1000), static_cast<long long>(p.most_songs),

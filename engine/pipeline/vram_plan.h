@@ -29,6 +29,9 @@ struct VramRequest {
   std::int64_t prompt_tokens = 512;  // prompt length each song's KV cache and prefill are sized for
   bool cfg = true;                   // classifier-free guidance doubles a song's rows
   std::int64_t chunk_frames = 16;    // the streaming codec's chunk (its buffers grow with it)
+  // The daemon's streaming.codec_batch: songs' chunks decoded together in calls of up to this many
+  // songs, whose buffers (CodecBatch) are kept for every call size; 0: each song decodes alone.
+  std::int64_t codec_batch = 0;
   bool fp8_widened = false;          // the GPU takes the portable path (CudaBackend::fp8_tensor_cores)
   bool fewer_songs = false;          // `songs` do not fit: plan as many as do (at least one)
   std::optional<Precision> precision = std::nullopt;
@@ -44,8 +47,13 @@ struct VramNeeds {
   std::size_t per_song = 0;  // one song of request.song_ms: KV cache, LM and codec working buffers
   std::size_t song_kv = 0;   // of per_song: the KV cache (prompt and frames)
   std::size_t kv_per_frame = 0;
+  // With request.codec_batch: the codec's buffers per song of a call, kept for every call size.
+  std::size_t codec_call_song = 0;
+  std::int64_t codec_batch = 0;
+  // The codec calls' buffers while `songs` songs run: every call size up to theirs.
+  std::size_t codec_calls(std::int64_t songs) const;
   std::size_t total(std::int64_t songs) const {
-    return lm_weights + codec_weights + fixed + per_song * static_cast<std::size_t>(songs);
+    return lm_weights + codec_weights + fixed + per_song * static_cast<std::size_t>(songs) + codec_calls(songs);
   }
 };
 

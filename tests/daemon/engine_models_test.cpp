@@ -131,17 +131,19 @@ class DaemonVramPlan : public ::testing::Test {
     return daemon::plan_daemon_vram(config_, choice_, shapes_.mula, shapes_.codec, static_cast<std::size_t>(gb * 1e9),
                                     fill_kv, false);
   }
-  // The plan's bytes besides the KV pool for `songs` songs of generation.max_audio_length_ms, and
-  // one song's KV cache of `ms`.
+  // The plan's bytes besides the KV pool for `songs` songs of generation.max_audio_length_ms (their
+  // codec calls decoded together, streaming.codec_batch), and one song's KV cache of `ms`.
   VramNeeds needs(const daemon::DaemonConfig& planned, std::int64_t ms) const {
-    return vram_needs(shapes_.mula, shapes_.codec, {.song_ms = ms}, parse_precision(planned.model.precision),
+    return vram_needs(shapes_.mula, shapes_.codec, {.song_ms = ms, .codec_batch = planned.streaming.codec_batch},
+                      parse_precision(planned.model.precision),
                       parse_precision(*planned.model.codec_precision), parse_device(*planned.model.codec_device).device,
                       parse_kv_cache(planned.model.kv_cache, "kv"));
   }
   double besides_kv(const daemon::DaemonConfig& planned) const {
     const VramNeeds n = needs(planned, planned.generation.max_audio_length_ms);
     return static_cast<double>(n.lm_weights + n.codec_weights + n.fixed +
-                               static_cast<std::size_t>(planned.server.max_sessions) * (n.per_song - n.song_kv));
+                               static_cast<std::size_t>(planned.server.max_sessions) * (n.per_song - n.song_kv) +
+                               n.codec_calls(planned.server.max_sessions));
   }
 
   DemoCheckpointPlan shapes_;
