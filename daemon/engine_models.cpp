@@ -68,8 +68,7 @@ DaemonConfig plan_daemon_vram(const DaemonConfig& config, const BackendChoice& c
   out.model.vram_budget_bytes = budget_bytes;
   if (out.model.kv_cache_gb == 0) {
     const auto songs = static_cast<std::size_t>(plan.songs);
-    std::size_t pool = plan.budget_bytes - plan.needs.lm_weights - plan.needs.codec_weights - plan.needs.fixed -
-                       songs * (plan.needs.per_song - plan.needs.song_kv) - plan.needs.codec_calls(plan.songs);
+    std::size_t pool = plan.budget_bytes - plan.needs.besides_kv(plan.songs);
     if (!fill_kv) {
       // The worker's own pool (engine_worker.cpp): every slot's song, and one of the longest length
       // a request may ask for, each rounded up to whole blocks; within what the plan leaves.

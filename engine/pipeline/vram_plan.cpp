@@ -238,11 +238,9 @@ VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramR
       continue;
     }
     VramPlan plan{c.precision, c.codec_precision, c.codec_device, c.kv, n, r.budget_bytes, r.song_ms, r.songs, 0, 0};
-    const std::size_t room = r.budget_bytes - n.lm_weights - n.codec_weights - n.fixed;
     plan.most_songs = most_songs(n, r.budget_bytes, r.songs);
-    const std::size_t buffers = n.per_song - n.song_kv + n.codec_calls(1);  // one song's besides its KV cache
-    // The KV cache the rest of the budget holds, and no more positions than the backbone has.
-    const auto frames = std::min(static_cast<std::int64_t>((room - buffers) / n.kv_per_frame),
+    // One song's KV cache in the rest of the budget, and no more positions than the backbone has.
+    const auto frames = std::min(static_cast<std::int64_t>((r.budget_bytes - n.besides_kv(1)) / n.kv_per_frame),
                                  llama_flavor(mula.backbone_flavor).max_seq_len);
     plan.longest_song_ms = (frames - r.prompt_tokens - 1) * kFrameMs;
     return plan;

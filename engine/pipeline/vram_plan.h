@@ -55,6 +55,8 @@ struct VramNeeds {
   std::size_t total(std::int64_t songs) const {
     return lm_weights + codec_weights + fixed + per_song * static_cast<std::size_t>(songs) + codec_calls(songs);
   }
+  // total() less the songs' KV caches: what a KV pool beside `songs` songs must leave.
+  std::size_t besides_kv(std::int64_t songs) const { return total(songs) - song_kv * static_cast<std::size_t>(songs); }
 };
 
 struct VramPlan {
