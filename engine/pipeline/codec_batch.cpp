@@ -33,10 +33,9 @@ FlowMatcher::Workspace& CodecBatch::workspace(std::int64_t songs, std::int64_t f
   return *ws;
 }
 
-ScalarDecoderStream& CodecBatch::stream(std::int64_t songs) {
-  auto& s = streams_[songs];
-  if (!s) s = std::make_unique<ScalarDecoderStream>(model_->decoder(), 2 * songs);
-  return *s;
+ScalarDecoderStream& CodecBatch::stream() {
+  if (!stream_) stream_ = std::make_unique<ScalarDecoderStream>(model_->decoder(), 2 * max_songs_);
+  return *stream_;
 }
 
 Tensor& CodecBatch::latent_input(std::int64_t songs, std::int64_t frames) {
@@ -108,7 +107,7 @@ void CodecBatch::decode(std::span<Item> items) {
     be.transpose(item.decoder->carry_latents(item.chunk, song), rows);
   }
   const Tensor latent = input.slice(0, k * channels).reshape({2 * k, model_->decoder().latent_channels(), fresh});
-  deliver(items, stream(songs).push_many(streams, latent));
+  deliver(items, stream().push_many(streams, latent, 2 * songs));
 }
 
 void CodecBatch::deliver(std::span<Item> items, const Tensor& audio) {
@@ -126,7 +125,7 @@ void CodecBatch::flush(std::span<Item> items) {
   const Tensor zeros = model_->backend().alloc({2 * k, decoder.latent_channels(), decoder.look_ahead_frames()}, DType::F32);
   std::vector<ScalarDecoderStream*> streams;
   for (const Item& item : items) streams.push_back(&item.decoder->stream_);
-  deliver(items, stream(codec_call_size(k, max_songs_)).push_many(streams, zeros));
+  deliver(items, stream().push_many(streams, zeros, 2 * codec_call_size(k, max_songs_)));
 }
 
 }  // namespace hs

@@ -5,7 +5,9 @@
 // of them — and one scalar-decoder call. Each song's audio is the same as alone: its own noise,
 // context and decoder state; only the GEMMs' row count changes (bit-identical on the CPU backend).
 // The batch owns the buffers and graphs every call shape needs, so a song's decoder holds only its
-// state. One thread drives a CodecBatch and its decoders.
+// state: flow-matching buffers per call size and chunk shape, and one scalar-decoder workspace
+// whose buffers every call size shares (sized for the largest call run so far). One thread drives
+// a CodecBatch and its decoders.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,7 @@ namespace hs {
 
 // The call size a group of `songs` due chunks runs at: 1, 2, 3, 4, 6, 8, 12, 16, … (a power of two
 // or 1.5 times one) up to max_songs, so few shapes capture graphs (the extra rows compute and are
-// not read). A CodecBatch keeps the buffers and graphs of every size it has run.
+// not read). A CodecBatch keeps the graphs of every size it has run.
 std::int64_t codec_call_size(std::int64_t songs, std::int64_t max_songs);
 
 class CodecBatch {
@@ -49,14 +51,15 @@ class CodecBatch {
   // Hands each song its rows of a call's audio [2k, 1, m].
   void deliver(std::span<Item> items, const Tensor& audio);
   FlowMatcher::Workspace& workspace(std::int64_t songs, std::int64_t frames, std::int64_t context);
-  ScalarDecoderStream& stream(std::int64_t songs);
+  // The scalar decoder's workspace for calls of up to max_songs songs.
+  ScalarDecoderStream& stream();
   Tensor& latent_input(std::int64_t songs, std::int64_t frames);
 
   const CodecModel* model_;
   std::int64_t max_songs_;
   FlowSchedule schedule_;
   std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::unique_ptr<FlowMatcher::Workspace>> workspaces_;
-  std::map<std::int64_t, std::unique_ptr<ScalarDecoderStream>> streams_;
+  std::unique_ptr<ScalarDecoderStream> stream_;
   std::map<std::pair<std::int64_t, std::int64_t>, Tensor> inputs_;  // [2·songs·latent channels, frames]
   std::int64_t chunks_ = 0;
   std::int64_t calls_ = 0;

@@ -105,16 +105,18 @@ std::size_t lm_song_buffers(const LlamaFlavor& f, std::int64_t rows, Precision p
   return static_cast<std::size_t>(rows * per_row);
 }
 
-// The streaming codec's buffers for one song: its widest tensors are the scalar decoder's last
-// stage, init_channel channels at the output rate over a chunk, fp32; 12 of them (live tensors of
-// that stage for the first chunk's shape and the later one's, each with its captured graphs).
+// The streaming codec's buffers for one song, in tensors of init_channel channels at the output
+// rate over a chunk, fp32 (the scalar decoder's widest stage): 12 of them. 8 are the scalar
+// decoder's (ScalarDecoderStream's buffers per stereo channel: three at the post stage's full rate,
+// two at half of it in the last block), the rest the flow solve's and the first chunk's shapes.
 // Calibrated on the H200 at the released shapes: the codec's peak less its weights and fixed
 // buffers was 0.16 (fp8) and 0.17 GB (bf16) over a 240 s song in chunks of 16 frames
 // (benchmarks/results/kv_cache_fp8_h200.json); this gives 0.19 GB.
-std::size_t codec_song_buffers(const CodecConfig& c, std::int64_t chunk_frames) {
-  constexpr std::int64_t kLiveTensors = 12;
+constexpr std::int64_t kCodecSongTensors = 12, kDecoderTensors = 8;
+
+std::size_t codec_tensors(const CodecConfig& c, std::int64_t chunk_frames, std::int64_t tensors) {
   const std::int64_t samples = chunk_frames * c.sample_rate * kFrameMs / 1000;
-  return static_cast<std::size_t>(kLiveTensors * samples * c.init_channel) * sizeof(float);
+  return static_cast<std::size_t>(tensors * samples * c.init_channel) * sizeof(float);
 }
 
 struct Choice {
@@ -206,10 +208,11 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
                static_cast<std::size_t>(batch * kDecoderPositions) * kv_bytes_per_position(dec, precision, KvCache::Auto) +
                lm_song_buffers(bb, batch * r.prompt_tokens, precision);
   if (codec_device == Device::Cuda && r.codec_batch > 0) {
-    n.codec_call_song = codec_song_buffers(codec, r.chunk_frames);
+    n.codec_call_song = codec_tensors(codec, r.chunk_frames, kCodecSongTensors - kDecoderTensors);
+    n.codec_decoder_song = codec_tensors(codec, r.chunk_frames, kDecoderTensors);
     n.codec_batch = r.codec_batch;
   } else if (codec_device == Device::Cuda) {
-    n.per_song += codec_song_buffers(codec, r.chunk_frames);
+    n.per_song += codec_tensors(codec, r.chunk_frames, kCodecSongTensors);
   }
   return n;
 }
@@ -221,7 +224,7 @@ std::size_t VramNeeds::codec_calls(std::int64_t songs) const {
     if (size != last) slots += size;
     last = size;
   }
-  return static_cast<std::size_t>(slots) * codec_call_song;
+  return static_cast<std::size_t>(slots) * codec_call_song + static_cast<std::size_t>(last) * codec_decoder_song;
 }
 
 VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& r) {

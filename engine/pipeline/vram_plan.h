@@ -30,7 +30,8 @@ struct VramRequest {
   bool cfg = true;                   // classifier-free guidance doubles a song's rows
   std::int64_t chunk_frames = 16;    // the streaming codec's chunk (its buffers grow with it)
   // The daemon's streaming.codec_batch: songs' chunks decoded together in calls of up to this many
-  // songs, whose buffers (CodecBatch) are kept for every call size; 0: each song decodes alone.
+  // songs (CodecBatch: flow-matching buffers kept for every call size, one scalar-decoder set for
+  // the largest); 0: each song decodes alone.
   std::int64_t codec_batch = 0;
   bool fp8_widened = false;          // the GPU takes the portable path (CudaBackend::fp8_tensor_cores)
   bool fewer_songs = false;          // `songs` do not fit: plan as many as do (at least one)
@@ -47,10 +48,12 @@ struct VramNeeds {
   std::size_t per_song = 0;  // one song of request.song_ms: KV cache, LM and codec working buffers
   std::size_t song_kv = 0;   // of per_song: the KV cache (prompt and frames)
   std::size_t kv_per_frame = 0;
-  // With request.codec_batch: the codec's buffers per song of a call, kept for every call size.
-  std::size_t codec_call_song = 0;
+  // With request.codec_batch, per song of a call: the codec's buffers kept for every call size (the
+  // flow solve's), and the scalar decoder's, which every call size shares.
+  std::size_t codec_call_song = 0, codec_decoder_song = 0;
   std::int64_t codec_batch = 0;
-  // The codec calls' buffers while `songs` songs run: every call size up to theirs.
+  // The codec calls' buffers while `songs` songs run: the flow solve's of every call size up to
+  // theirs, the scalar decoder's of the largest.
   std::size_t codec_calls(std::int64_t songs) const;
   std::size_t total(std::int64_t songs) const {
     return lm_weights + codec_weights + fixed + per_song * static_cast<std::size_t>(songs) + codec_calls(songs);

@@ -38,9 +38,11 @@ Tensor carve(const Tensor& flat, const Shape& shape) { return flat.slice(0, shap
 
 }  // namespace
 
-// Flat buffers the chunk activations are carved from, for chunks of up to `frames` input frames.
+// Flat buffers the chunk activations are carved from, for chunks of up to `frames` input frames
+// over up to `rows` batch rows.
 struct ScalarDecoderStream::Buffers {
   std::int64_t frames = 0;
+  std::int64_t rows = 0;
   Tensor input, rounded;  // the latents as pushed, and on the grid
   Tensor a, b;            // the residual stream, ping-pong between blocks
   Tensor window, y, z;    // conv windows (carry | input), unit activations, post stage
@@ -50,6 +52,7 @@ struct ScalarDecoderStream::Buffers {
 struct ScalarDecoderStream::Plan {
   std::int64_t frames = 0;  // input latent frames
   std::int64_t drop = 0;    // input-conv outputs dropped (look-ahead still owed)
+  std::int64_t rows = 0;    // batch rows computed
   std::shared_ptr<OpGraph> graph;
   bool capture_tried = false;
 };
@@ -72,26 +75,28 @@ ScalarDecoderStream::ScalarDecoderStream(const ScalarDecoder& decoder, std::int6
   add_carry(decoder.output_conv().weight.dim(1), decoder.output_conv().span());
 }
 
-Tensor ScalarDecoderStream::empty_audio() const { return backend_->alloc({batch_, 1, 0}, DType::F32); }
+Tensor ScalarDecoderStream::empty_audio(std::int64_t rows) const { return backend_->alloc({rows, 1, 0}, DType::F32); }
 
 Tensor ScalarDecoderStream::push(const Tensor& latent) {
   if (finished_) throw InvalidArgument("ScalarDecoderStream::push: the stream is finished");
   if (latent.rank() != 3 || latent.dim(0) != batch_ || latent.dim(1) != decoder_->latent_channels())
     throw InvalidArgument("ScalarDecoderStream::push: latent " + shape_str(latent.shape()) + ", expected [" +
                           std::to_string(batch_) + ", " + std::to_string(decoder_->latent_channels()) + ", n]");
-  return run(latent);
+  return run(latent, batch_);
 }
 
-Tensor ScalarDecoderStream::push_many(std::span<ScalarDecoderStream* const> streams, const Tensor& latent) {
+Tensor ScalarDecoderStream::push_many(std::span<ScalarDecoderStream* const> streams, const Tensor& latent,
+                                      std::int64_t rows) {
   const auto k = static_cast<std::int64_t>(streams.size());
   if (k < 1) throw InvalidArgument("ScalarDecoderStream::push_many: no streams");
   const ScalarDecoderStream& first = *streams.front();
   const std::int64_t b = first.batch_, frames = latent.rank() == 3 ? latent.dim(2) : -1;
-  if (latent.rank() != 3 || latent.dim(0) != b * k || latent.dim(1) != decoder_->latent_channels() || b * k > batch_)
+  if (latent.rank() != 3 || latent.dim(0) != b * k || latent.dim(1) != decoder_->latent_channels() || b * k > rows ||
+      rows > batch_)
     throw InvalidArgument("ScalarDecoderStream::push_many: latent " + shape_str(latent.shape()) + " for " +
                           std::to_string(k) + " streams of batch " + std::to_string(b) + ", expected [" +
-                          std::to_string(b * k) + ", " + std::to_string(decoder_->latent_channels()) +
-                          ", n] within this stream's batch " + std::to_string(batch_));
+                          std::to_string(b * k) + ", " + std::to_string(decoder_->latent_channels()) + ", n] within " +
+                          std::to_string(rows) + " rows of this stream's batch " + std::to_string(batch_));
   for (const ScalarDecoderStream* s : streams)
     if (s->decoder_ != decoder_ || s->batch_ != b || s->finished_ || s->drop_pending_ != first.drop_pending_)
       throw InvalidArgument(
@@ -111,7 +116,7 @@ Tensor ScalarDecoderStream::push_many(std::span<ScalarDecoderStream* const> stre
   backend_->copy_many(theirs, ours);
   drop_pending_ = first.drop_pending_;
   finished_ = false;
-  const Tensor audio = run(latent);
+  const Tensor audio = run(latent, rows);
   backend_->copy_many(ours, theirs);
   for (ScalarDecoderStream* s : streams) s->drop_pending_ = drop_pending_;
   return audio.slice(0, b * k);
@@ -121,18 +126,22 @@ Tensor ScalarDecoderStream::finish() {
   if (finished_) throw InvalidArgument("ScalarDecoderStream::finish: the stream is already finished");
   finished_ = true;
   // The one-shot decode's right padding of the input conv: look_ahead zero frames.
-  return run(backend_->alloc({batch_, decoder_->latent_channels(), decoder_->look_ahead_frames()}, DType::F32));
+  return run(backend_->alloc({batch_, decoder_->latent_channels(), decoder_->look_ahead_frames()}, DType::F32), batch_);
 }
 
-void ScalarDecoderStream::reserve(std::int64_t frames) {
+void ScalarDecoderStream::reserve(std::int64_t frames, std::int64_t rows) {
   Backend& be = *backend_;
-  if (!buffers_ || buffers_->frames < frames) {
-    // Larger chunks than before: new buffers, and the graphs captured on the old ones are void.
+  if (!buffers_ || buffers_->frames < frames || buffers_->rows < rows) {
+    // Larger chunks or more rows than before: new buffers for the most of each seen, and the
+    // graphs captured on the old ones are void.
+    if (buffers_) frames = std::max(frames, buffers_->frames), rows = std::max(rows, buffers_->rows);
     plans_.clear();
+    buffers_.reset();
     const ActivationSizes sizes = activation_sizes(*decoder_, frames);
-    auto flat = [&](std::int64_t elements) { return be.alloc({batch_ * elements}, DType::F32); };
+    auto flat = [&](std::int64_t elements) { return be.alloc({rows * elements}, DType::F32); };
     buffers_ = std::make_unique<Buffers>();
     buffers_->frames = frames;
+    buffers_->rows = rows;
     buffers_->input = flat(decoder_->latent_channels() * frames);
     buffers_->rounded = flat(decoder_->latent_channels() * frames);
     buffers_->a = flat(sizes.block);
@@ -142,14 +151,14 @@ void ScalarDecoderStream::reserve(std::int64_t frames) {
   }
 }
 
-ScalarDecoderStream::Plan& ScalarDecoderStream::plan_for(std::int64_t frames, std::int64_t drop) {
-  reserve(frames);
-  auto& plan = plans_[{frames, drop}];
-  if (!plan) plan = std::make_unique<Plan>(Plan{frames, drop, nullptr, false});
+ScalarDecoderStream::Plan& ScalarDecoderStream::plan_for(std::int64_t frames, std::int64_t drop, std::int64_t rows) {
+  reserve(frames, rows);
+  auto& plan = plans_[{frames, drop, rows}];
+  if (!plan) plan = std::make_unique<Plan>(Plan{frames, drop, rows, nullptr, false});
   return *plan;
 }
 
-Tensor ScalarDecoderStream::run(const Tensor& latent) {
+Tensor ScalarDecoderStream::run(const Tensor& latent, std::int64_t rows) {
   Backend& be = *backend_;
   const std::int64_t frames = latent.dim(2);
   const std::int64_t drop = std::min(drop_pending_, frames);
@@ -160,16 +169,17 @@ Tensor ScalarDecoderStream::run(const Tensor& latent) {
       const DecoderConv& in = decoder_->input_conv();
       Tensor rounded = be.alloc(latent.shape(), DType::F32);
       be.round_to_grid(latent, kLatentGridLevels, rounded);
-      Tensor window = be.alloc({batch_, latent.dim(1), in.span() + frames}, DType::F32);
-      be.write_columns(carries_.front(), window, 0);
+      Tensor window = be.alloc({rows, latent.dim(1), in.span() + frames}, DType::F32);
+      Tensor carry = carries_.front().slice(0, rows);
+      be.write_columns(carry, window, 0);
       be.write_columns(rounded, window, in.span());
-      be.read_columns(window, frames, carries_.front());
+      be.read_columns(window, frames, carry);
     }
-    return empty_audio();
+    return empty_audio(rows);
   }
-  Plan& plan = plan_for(frames, drop);
+  Plan& plan = plan_for(frames, drop, rows);
   // A push_many fills the first rows; the rest compute on what they held and are not read.
-  Tensor input = carve(buffers_->input, {batch_, latent.dim(1), frames}).slice(0, latent.dim(0));
+  Tensor input = carve(buffers_->input, {rows, latent.dim(1), frames}).slice(0, latent.dim(0));
   be.copy(latent, input);
   capture_once(plan);
   if (plan.graph) {
@@ -177,7 +187,7 @@ Tensor ScalarDecoderStream::run(const Tensor& latent) {
   } else {
     enqueue(plan);
   }
-  return carve(buffers_->audio, {batch_, 1, (frames - drop) * decoder_->samples_per_frame()});
+  return carve(buffers_->audio, {rows, 1, (frames - drop) * decoder_->samples_per_frame()});
 }
 
 void ScalarDecoderStream::capture_once(Plan& plan) {
@@ -187,24 +197,24 @@ void ScalarDecoderStream::capture_once(Plan& plan) {
 }
 
 void ScalarDecoderStream::prepare(std::int64_t first, std::int64_t later) {
-  reserve(std::max(first, later));
+  reserve(std::max(first, later), batch_);
   const std::int64_t drop = std::min(drop_pending_, first);
-  if (first > drop) capture_once(plan_for(first, drop));
-  if (later > 0) capture_once(plan_for(later, 0));
+  if (first > drop) capture_once(plan_for(first, drop, batch_));
+  if (later > 0) capture_once(plan_for(later, 0, batch_));
 }
 
 void ScalarDecoderStream::enqueue(Plan& plan) {
   Backend& be = *backend_;
   Buffers& buf = *buffers_;
-  const std::int64_t frames = plan.frames;
+  const std::int64_t frames = plan.frames, rows = plan.rows;
   auto carry = carries_.begin();
   // out = conv(x over [carried frames | x]) (+ PReLU when alpha); the carry keeps x's last frames.
   auto causal_conv = [&](const DecoderConv& conv, const Tensor& x, const Tensor* alpha, Tensor& out) {
-    Tensor& state = *carry++;
+    Tensor state = (carry++)->slice(0, rows);
     const std::int64_t length = x.dim(2), span = conv.span();
     Tensor window = x;
     if (span > 0) {
-      window = carve(buf.window, {batch_, x.dim(1), span + length});
+      window = carve(buf.window, {rows, x.dim(1), span + length});
       be.write_columns(state, window, 0);
       be.write_columns(x, window, span);
     }
@@ -217,14 +227,14 @@ void ScalarDecoderStream::enqueue(Plan& plan) {
     if (span > 0) be.read_columns(window, length, state);
   };
 
-  const Shape latent_shape{batch_, decoder_->latent_channels(), frames};
+  const Shape latent_shape{rows, decoder_->latent_channels(), frames};
   Tensor rounded = carve(buf.rounded, latent_shape);
   be.round_to_grid(carve(buf.input, latent_shape), kLatentGridLevels, rounded);
   const DecoderConv& in = decoder_->input_conv();
-  Tensor h = carve(buf.a, {batch_, in.weight.dim(0), frames});
+  Tensor h = carve(buf.a, {rows, in.weight.dim(0), frames});
   causal_conv(in, rounded, nullptr, h);
   if (plan.drop > 0) {
-    Tensor kept = carve(buf.b, {batch_, h.dim(1), frames - plan.drop});
+    Tensor kept = carve(buf.b, {rows, h.dim(1), frames - plan.drop});
     be.read_columns(h, plan.drop, kept);
     h = kept;
   }
@@ -232,13 +242,13 @@ void ScalarDecoderStream::enqueue(Plan& plan) {
     // The drop above happens before any carry past the input conv has seen a frame, so every
     // later layer starts from the same zero history as the one-shot decode's causal padding.
     const std::int64_t length = h.dim(2);
-    Tensor& state = *carry++;
-    Tensor window = carve(buf.window, {batch_, h.dim(1), length + 1});
+    Tensor state = (carry++)->slice(0, rows);
+    Tensor window = carve(buf.window, {rows, h.dim(1), length + 1});
     be.write_columns(state, window, 0);
     be.write_columns(h, window, 1);
     // Output of the carried frame's slot is the previous chunk's; keep the next length·stride.
     const bool in_a = h.raw() == buf.a.raw();
-    Tensor x = carve(in_a ? buf.b : buf.a, {batch_, block.up_weight.dim(1), length * block.stride});
+    Tensor x = carve(in_a ? buf.b : buf.a, {rows, block.up_weight.dim(1), length * block.stride});
     be.conv_transpose1d(window, block.up_weight, &block.up_bias, block.stride, block.stride, x);
     be.read_columns(window, length, state);
     Tensor y = carve(buf.y, x.shape());
@@ -250,11 +260,11 @@ void ScalarDecoderStream::enqueue(Plan& plan) {
     }
     h = x;
   }
-  Tensor repeated = carve(buf.y, {batch_, h.dim(1), h.dim(2) * decoder_->post_repeat()});
+  Tensor repeated = carve(buf.y, {rows, h.dim(1), h.dim(2) * decoder_->post_repeat()});
   be.repeat_last(h, decoder_->post_repeat(), repeated);
   Tensor post = carve(buf.z, repeated.shape());
   causal_conv(decoder_->post_conv(), repeated, &decoder_->post_alpha(), post);
-  Tensor audio = carve(buf.audio, {batch_, 1, repeated.dim(2)});
+  Tensor audio = carve(buf.audio, {rows, 1, repeated.dim(2)});
   causal_conv(decoder_->output_conv(), post, nullptr, audio);
 }
 

@@ -13,7 +13,7 @@
 #include <map>
 #include <memory>
 #include <span>
-#include <utility>
+#include <tuple>
 #include <vector>
 
 #include "engine/model/codec/scalar_decoder.h"
@@ -33,12 +33,15 @@ class ScalarDecoderStream {
   // Flushes the look-ahead frames; the stream accepts nothing afterwards.
   Tensor finish();
   // push() for several streams at once through this one's buffers and graphs: latent [b·k, C, n]
-  // holds stream s's input in rows [b·s, b·(s+1)) (b: their batch, b·k ≤ this stream's batch).
-  // Their carried state is gathered into this stream's rows, run, and handed back, so each
-  // stream's audio (rows [b·s, b·(s+1)) of the returned [b·k, 1, m], this stream's buffer) and
-  // state are those of its own push. The streams must be on the same decoder, unfinished and owe
-  // the same look-ahead; this stream is a workspace (its own state is overwritten).
-  Tensor push_many(std::span<ScalarDecoderStream* const> streams, const Tensor& latent);
+  // holds stream s's input in rows [b·s, b·(s+1)) (b: their batch). The call computes the first
+  // `rows` rows of this stream's batch (b·k ≤ rows ≤ batch; the rest are not read): a caller that
+  // keeps to a few row counts keeps to a few graphs, and calls of every size share one set of
+  // buffers, sized for the most rows and frames seen. Their carried state is gathered into this
+  // stream's rows, run, and handed back, so each stream's audio (rows [b·s, b·(s+1)) of the
+  // returned [b·k, 1, m], this stream's buffer) and state are those of its own push. The streams
+  // must be on the same decoder, unfinished and owe the same look-ahead; this stream is a
+  // workspace (its own state is overwritten).
+  Tensor push_many(std::span<ScalarDecoderStream* const> streams, const Tensor& latent, std::int64_t rows);
   // The look-ahead frames a push still drops from the front (same value: push_many can batch them).
   std::int64_t drop_pending() const { return drop_pending_; }
   // Captures, ahead of time, the graphs of a first push of `first` frames and of later pushes of
@@ -48,14 +51,16 @@ class ScalarDecoderStream {
  private:
   struct Buffers;
   struct Plan;
-  Tensor run(const Tensor& latent);
-  // Buffers for chunks of up to `frames` input frames (new ones void the captured graphs).
-  void reserve(std::int64_t frames);
-  Plan& plan_for(std::int64_t frames, std::int64_t drop);
+  // Runs the first `rows` batch rows on latent (its rows, the rest as they are).
+  Tensor run(const Tensor& latent, std::int64_t rows);
+  // Buffers for chunks of up to `frames` input frames over `rows` rows (new ones void the captured
+  // graphs).
+  void reserve(std::int64_t frames, std::int64_t rows);
+  Plan& plan_for(std::int64_t frames, std::int64_t drop, std::int64_t rows);
   void capture_once(Plan& plan);
   // The ops of one chunk on a plan's tensors.
   void enqueue(Plan& plan);
-  Tensor empty_audio() const;
+  Tensor empty_audio(std::int64_t rows) const;
 
   const ScalarDecoder* decoder_;
   Backend* backend_;
@@ -64,7 +69,7 @@ class ScalarDecoderStream {
   bool finished_ = false;
   std::vector<Tensor> carries_;  // one per conv, in layer order
   std::unique_ptr<Buffers> buffers_;
-  std::map<std::pair<std::int64_t, std::int64_t>, std::unique_ptr<Plan>> plans_;
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::unique_ptr<Plan>> plans_;  // (frames, drop, rows)
 };
 
 }  // namespace hs
