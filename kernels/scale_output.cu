@@ -6,72 +6,109 @@
 namespace hs::kernels {
 namespace {
 constexpr int kThreads = 256;
-}  // namespace
-
 constexpr unsigned kMaxGridRows = 65535;  // gridDim.y limit; rows past it loop
 
-// A 2-D launch: x over columns (one per thread), y over rows.
-dim3 grid_for(std::int64_t rows, std::int64_t cols) {
-  return {static_cast<unsigned>(blocks_for(cols, kThreads)),
-          static_cast<unsigned>(std::min<std::int64_t>(rows, kMaxGridRows))};
+// A 2-D launch: x over column groups (one per thread), y over rows.
+dim3 grid_for(std::int64_t rows, std::int64_t groups) {
+  return {blocks_for(groups, kThreads), static_cast<unsigned>(std::min<std::int64_t>(rows, kMaxGridRows))};
 }
 
-template <typename S, typename O>
+// Whether every pointer is null or a multiple of `bytes`.
+bool all_aligned(std::initializer_list<const void*> pointers, std::size_t bytes) {
+  return std::all_of(pointers.begin(), pointers.end(), [&](const void* p) { return !p || aligned_to(p, bytes); });
+}
+
+}  // namespace
+
+// A thread's N consecutive columns (1, or 4 through one vector load or store: the epilogues of the
+// models' linears, whose widths are multiples of 4) as floats.
+template <int N, typename T>
+static __device__ __forceinline__ void load_n(const T* p, std::int64_t j, float* v) {
+  if constexpr (N == 4) load_float4<true>(p, j, j + 4, v);
+  else v[0] = to_float(p[j]);
+}
+
+template <int N, typename T>
+static __device__ __forceinline__ void store_n(T* p, std::int64_t j, const float* v) {
+  if constexpr (N == 4) store_float4<true>(p, j, j + 4, v);
+  else p[j] = from_float<T>(v[0]);
+}
+
+template <int N, typename S, typename O>
 static __global__ void scale_output_kernel(const S* src, O* out, const float* __restrict__ row_scale,
                                            const float* __restrict__ col_scale, const float* __restrict__ bias,
                                            std::int64_t rows, std::int64_t cols, bool accumulate,
                                            const float* __restrict__ gate, std::int64_t gate_rows,
                                            std::int64_t first_row, std::int64_t src_stride) {
   await_previous_kernel();
-  const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t c = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * N;
   if (c >= cols) return;
-  const float cs = col_scale ? col_scale[c] : 1.0f, b = bias ? bias[c] : 0.0f;
+  float cs[N], b[N];
+  if (col_scale) load_n<N>(col_scale, c, cs);
+  if (bias) load_n<N>(bias, c, b);
   for (std::int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-    const std::int64_t i = r * cols + c;
-    float v = to_float(src[r * src_stride + c]);
-    if (row_scale) v *= row_scale[r];
-    if (col_scale) v *= cs;
-    if (bias) v += b;
-    if (gate) v *= gate[(first_row + r) / gate_rows * cols + c];
-    if (accumulate) v += to_float(out[i]);
-    out[i] = from_float<O>(v);
+    float v[N], g[N], o[N];
+    load_n<N>(src + r * src_stride, c, v);
+    if (gate) load_n<N>(gate + (first_row + r) / gate_rows * cols, c, g);
+    if (accumulate) load_n<N>(out + r * cols, c, o);
+#pragma unroll
+    for (int k = 0; k < N; ++k) {
+      if (row_scale) v[k] *= row_scale[r];
+      if (col_scale) v[k] *= cs[k];
+      if (bias) v[k] += b[k];
+      if (gate) v[k] *= g[k];
+      if (accumulate) v[k] += o[k];
+    }
+    store_n<N>(out + r * cols, c, v);
   }
 }
 
 void scale_output(const ScaleOutputParams& p, cudaStream_t stream) {
   if (p.rows == 0 || p.cols == 0) return;
+  const std::int64_t src_stride = p.src_stride ? p.src_stride : p.cols;
   dispatch_element(p.src_type, [&](auto src_tag) {
     dispatch_element(p.out_type, [&](auto out_tag) {
       using S = decltype(src_tag);
       using O = decltype(out_tag);
-      launch(scale_output_kernel<S, O>, grid_for(p.rows, p.cols), kThreads, stream, static_cast<const S*>(p.src),
-             static_cast<O*>(p.out), p.row_scale, p.col_scale, p.bias, p.rows, p.cols, p.accumulate, p.gate,
-             p.gate_rows, p.first_row, p.src_stride ? p.src_stride : p.cols);
+      const bool vector = p.cols % 4 == 0 && src_stride % 4 == 0 && aligned_to(p.src, 4 * sizeof(S)) &&
+                          aligned_to(p.out, 4 * sizeof(O)) && all_aligned({p.col_scale, p.bias, p.gate}, 16);
+      const auto run = [&](auto kernel, std::int64_t n) {
+        launch(kernel, grid_for(p.rows, p.cols / n), kThreads, stream, static_cast<const S*>(p.src),
+               static_cast<O*>(p.out), p.row_scale, p.col_scale, p.bias, p.rows, p.cols, p.accumulate, p.gate,
+               p.gate_rows, p.first_row, src_stride);
+      };
+      if (vector) run(scale_output_kernel<4, S, O>, 4);
+      else run(scale_output_kernel<1, S, O>, 1);
     });
   });
 }
 
-// The scaled value of src[r, c]: the GEMM result times its row and column scales, plus the bias.
-template <typename S>
-static __device__ __forceinline__ float scaled(const S* src, std::int64_t cols, const float* row_scale,
-                                               const float* col_scale, const float* bias, std::int64_t r,
-                                               std::int64_t c) {
-  float v = to_float(src[r * cols + c]);
-  if (row_scale) v *= row_scale[r];
-  if (col_scale) v *= col_scale[c];
-  if (bias) v += bias[c];
-  return v;
+// The scaled values of src[r, c .. c+N): the GEMM result times its row and column scales, plus the bias.
+template <int N, typename S>
+static __device__ __forceinline__ void scaled(const S* src, std::int64_t cols, const float* row_scale,
+                                              const float* col_scale, const float* bias, std::int64_t r,
+                                              std::int64_t c, float* v) {
+  float cs[N], b[N];
+  load_n<N>(src + r * cols, c, v);
+  if (col_scale) load_n<N>(col_scale, c, cs);
+  if (bias) load_n<N>(bias, c, b);
+#pragma unroll
+  for (int k = 0; k < N; ++k) {
+    if (row_scale) v[k] *= row_scale[r];
+    if (col_scale) v[k] *= cs[k];
+    if (bias) v[k] += b[k];
+  }
 }
 
-// One thread per output column (gated: of the half), looping over rows. The parameters are read
-// with constant indices only (a dynamic index into the kernel's parameter struct would copy it to
-// local memory in every thread).
-template <typename S, typename O>
+// One thread per N output columns (gated: of the half; N divides every part's width), looping over
+// rows. The parameters are read with constant indices only (a dynamic index into the kernel's
+// parameter struct would copy it to local memory in every thread).
+template <int N, typename S, typename O>
 static __global__ void split_output_kernel(const SplitOutputParams p) {
   await_previous_kernel();
   static_assert(kSplitMaxParts == 3, "the part lookup below names three parts");
   const std::int64_t width = p.gated ? p.cols / 2 : p.cols;
-  const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t c = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * N;
   if (c >= width) return;
   const S* src = static_cast<const S*>(p.src);
   const std::int64_t w0 = p.widths[0], w1 = p.widths[1];
@@ -82,9 +119,15 @@ static __global__ void split_output_kernel(const SplitOutputParams p) {
   const float *row_scale = p.row_scale, *col_scale = p.col_scale, *bias = p.bias;
   const std::int64_t cols = p.cols;
   for (std::int64_t r = blockIdx.y; r < p.rows; r += gridDim.y) {
-    float v = scaled(src, cols, row_scale, col_scale, bias, r, c);
-    if (p.gated) v = v / (1.0f + expf(-v)) * scaled(src, cols, row_scale, col_scale, bias, r, c + width);
-    out[r * out_width + col] = from_float<O>(v);
+    float v[N];
+    scaled<N>(src, cols, row_scale, col_scale, bias, r, c, v);
+    if (p.gated) {
+      float u[N];
+      scaled<N>(src, cols, row_scale, col_scale, bias, r, c + width, u);
+#pragma unroll
+      for (int k = 0; k < N; ++k) v[k] = v[k] / (1.0f + expf(-v[k])) * u[k];
+    }
+    store_n<N>(out + r * out_width, col, v);
   }
 }
 
@@ -93,7 +136,14 @@ void split_output(const SplitOutputParams& p, cudaStream_t stream) {
   if (p.rows == 0 || width == 0) return;
   dispatch_element(p.src_type, [&](auto src_tag) {
     dispatch_element(p.out_type, [&](auto out_tag) {
-      launch(split_output_kernel<decltype(src_tag), decltype(out_tag)>, grid_for(p.rows, width), kThreads, stream, p);
+      using S = decltype(src_tag);
+      using O = decltype(out_tag);
+      bool vector = p.cols % 4 == 0 && width % 4 == 0 && aligned_to(p.src, 4 * sizeof(S)) &&
+                    all_aligned({p.col_scale, p.bias}, 16);
+      for (int i = 0; i < kSplitMaxParts; ++i)
+        vector = vector && p.widths[i] % 4 == 0 && all_aligned({p.out[i]}, 4 * sizeof(O));
+      if (vector) launch(split_output_kernel<4, S, O>, grid_for(p.rows, width / 4), kThreads, stream, p);
+      else launch(split_output_kernel<1, S, O>, grid_for(p.rows, width), kThreads, stream, p);
     });
   });
 }
