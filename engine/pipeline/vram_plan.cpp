@@ -208,7 +208,7 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
                static_cast<std::size_t>(batch * kDecoderPositions) * kv_bytes_per_position(dec, precision, KvCache::Auto) +
                lm_song_buffers(bb, batch * r.prompt_tokens, precision);
   if (codec_device == Device::Cuda && r.codec_batch > 0) {
-    n.codec_call_song = codec_tensors(codec, r.chunk_frames, kCodecSongTensors - kDecoderTensors);
+    n.codec_flow_song = codec_tensors(codec, r.chunk_frames, kCodecSongTensors - kDecoderTensors);
     n.codec_decoder_song = codec_tensors(codec, r.chunk_frames, kDecoderTensors);
     n.codec_batch = r.codec_batch;
   } else if (codec_device == Device::Cuda) {
@@ -218,13 +218,13 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
 }
 
 std::size_t VramNeeds::codec_calls(std::int64_t songs) const {
-  std::int64_t slots = 0, last = 0;
+  std::int64_t sizes = 0, largest = 0;  // songs of every call size run, and of the largest
   for (std::int64_t k = 1; k <= std::min(songs, codec_batch); ++k) {
     const std::int64_t size = codec_call_size(k, codec_batch);
-    if (size != last) slots += size;
-    last = size;
+    if (size != largest) sizes += size;
+    largest = size;
   }
-  return static_cast<std::size_t>(slots) * codec_call_song + static_cast<std::size_t>(last) * codec_decoder_song;
+  return static_cast<std::size_t>(sizes) * codec_flow_song + static_cast<std::size_t>(largest) * codec_decoder_song;
 }
 
 VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& r) {

@@ -50,7 +50,7 @@ struct VramNeeds {
   std::size_t kv_per_frame = 0;
   // With request.codec_batch, per song of a call: the codec's buffers kept for every call size (the
   // flow solve's), and the scalar decoder's, which every call size shares.
-  std::size_t codec_call_song = 0, codec_decoder_song = 0;
+  std::size_t codec_flow_song = 0, codec_decoder_song = 0;
   std::int64_t codec_batch = 0;
   // The codec calls' buffers while `songs` songs run: the flow solve's of every call size up to
   // theirs, the scalar decoder's of the largest.

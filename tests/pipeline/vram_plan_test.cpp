@@ -244,7 +244,7 @@ TEST(VramPlan, TheDaemonsCodecCallsShareTheDecodersBuffers) {
     return vram_needs(shapes.mula, shapes.codec, r, Precision::FP8, Precision::FP8, Device::Cuda, KvCache::Auto);
   };
   const VramNeeds alone = needs(16, 0), batched = needs(16, 16);
-  const std::size_t flow = batched.codec_call_song, decoder = batched.codec_decoder_song;
+  const std::size_t flow = batched.codec_flow_song, decoder = batched.codec_decoder_song;
   EXPECT_GT(flow, 0u);
   EXPECT_GT(decoder, 0u);
   EXPECT_EQ(alone.per_song - batched.per_song, flow + decoder);
