@@ -112,6 +112,18 @@ __device__ __forceinline__ void store_float4(T* p, std::int64_t j, std::int64_t 
   }
 }
 
+// Interleaved rotary embedding of one pair (x0, x1) by the angle position · inv_freq; the angle,
+// its cosine and sine in double, as the CPU reference computes them (rope, rope_store and the
+// split GEMM epilogue share it, so a fused rotation equals a separate one).
+__device__ __forceinline__ void rotate_pair(float& x0, float& x1, std::int64_t position, float inv_freq) {
+  double sin_a, cos_a;
+  sincos(static_cast<double>(position) * static_cast<double>(inv_freq), &sin_a, &cos_a);
+  const float c = static_cast<float>(cos_a), sn = static_cast<float>(sin_a);
+  const float r0 = x0 * c - x1 * sn, r1 = x1 * c + x0 * sn;
+  x0 = r0;
+  x1 = r1;
+}
+
 // Whether a device address is a multiple of `bytes` (picks a kernel's vector width on the host).
 inline bool aligned_to(const void* p, std::size_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
 

@@ -28,11 +28,9 @@ static __global__ void rope_store_kernel(RopeStoreParams p) {
   const bool is_q = i < q_pairs;
   const std::int64_t pair = is_q ? i : i - q_pairs;
   T* x = static_cast<T*>(is_q ? p.q : p.k) + token * (is_q ? q_pairs : k_pairs) * 2 + 2 * pair;
-  double sin_a, cos_a;
-  sincos(static_cast<double>(pos) * static_cast<double>(p.inv_freq[pair % pairs]), &sin_a, &cos_a);
-  const float c = static_cast<float>(cos_a), sn = static_cast<float>(sin_a);
-  const float x0 = to_float(x[0]), x1 = to_float(x[1]);
-  const T r0 = from_float<T>(x0 * c - x1 * sn), r1 = from_float<T>(x1 * c + x0 * sn);
+  float x0 = to_float(x[0]), x1 = to_float(x[1]);
+  rotate_pair(x0, x1, pos, p.inv_freq[pair % pairs]);
+  const T r0 = from_float<T>(x0), r1 = from_float<T>(x1);
   x[0] = r0;
   x[1] = r1;
   if (!is_q && cached) {

@@ -100,6 +100,24 @@ static __device__ __forceinline__ void scaled(const S* src, std::int64_t cols, c
   }
 }
 
+// Rotates the pairs of a thread's N columns of a rotated part (col: the first one's column in its
+// part; N = 1 computes its partner column c ^ 1 of src as well).
+template <int N, typename S>
+static __device__ __forceinline__ void rotate_columns(const SplitOutputParams& p, std::int64_t r, std::int64_t c,
+                                                      std::int64_t col, float* v) {
+  const std::int64_t position = p.rope.positions[(p.rope.first_row + r) % p.rope.seq];
+  if constexpr (N == 1) {
+    float partner;
+    scaled<1>(static_cast<const S*>(p.src), p.cols, p.row_scale, p.col_scale, p.bias, r, c ^ 1, &partner);
+    const float inv_freq = p.rope.inv_freq[col % p.rope.head_dim / 2];
+    if (col % 2 == 0) rotate_pair(v[0], partner, position, inv_freq);
+    else rotate_pair(partner, v[0], position, inv_freq);
+  } else {
+#pragma unroll
+    for (int k = 0; k < N; k += 2) rotate_pair(v[k], v[k + 1], position, p.rope.inv_freq[(col + k) % p.rope.head_dim / 2]);
+  }
+}
+
 // One thread per N output columns (gated: of the half; N divides every part's width), looping over
 // rows. The parameters are read with constant indices only (a dynamic index into the kernel's
 // parameter struct would copy it to local memory in every thread).
@@ -116,6 +134,7 @@ static __global__ void split_output_kernel(const SplitOutputParams p) {
   const std::int64_t col = third ? c - w0 - w1 : second ? c - w0 : c;
   const std::int64_t out_width = third ? p.widths[2] : second ? w1 : w0;
   O* out = static_cast<O*>(third ? p.out[2] : second ? p.out[1] : p.out[0]);
+  const bool rotated = (third ? 2 : second ? 1 : 0) < p.rope.parts;
   const float *row_scale = p.row_scale, *col_scale = p.col_scale, *bias = p.bias;
   const std::int64_t cols = p.cols;
   for (std::int64_t r = blockIdx.y; r < p.rows; r += gridDim.y) {
@@ -127,6 +146,7 @@ static __global__ void split_output_kernel(const SplitOutputParams p) {
 #pragma unroll
       for (int k = 0; k < N; ++k) v[k] = v[k] / (1.0f + expf(-v[k])) * u[k];
     }
+    if (rotated) rotate_columns<N, S>(p, r, c, col, v);
     store_n<N>(out + r * out_width, col, v);
   }
 }

@@ -32,8 +32,16 @@ void scale_output(const ScaleOutputParams& p, cudaStream_t stream);
 
 // The same epilogue for a GEMM over weights stacked by rows, written as its parts: out[i] [rows,
 // widths[i]] takes the next widths[i] columns of the scaled src (q, k, v of one GEMM), or, gated,
-// out[0] [rows, cols / 2] = silu(v[:, :cols/2]) · v[:, cols/2:] (SwiGLU's hidden layer).
+// out[0] [rows, cols / 2] = silu(v[:, :cols/2]) · v[:, cols/2:] (SwiGLU's hidden layer). The first
+// rope.parts outputs may be rotated on the way, as kernels::rope rotates [rows, heads, head_dim]
+// (q and k before attention), before they are rounded to out_type.
 inline constexpr int kSplitMaxParts = 3;
+struct SplitRope {
+  int parts = 0;  // outputs rotated: 0 for none
+  const std::int32_t* positions = nullptr;
+  const float* inv_freq = nullptr;
+  std::int64_t seq = 1, head_dim = 2, first_row = 0;  // as RopeParams
+};
 struct SplitOutputParams {
   const void* src;         // [rows, cols], src_type
   const float* row_scale;  // [rows] or null
@@ -44,6 +52,7 @@ struct SplitOutputParams {
   std::int64_t rows, cols;
   ElementType src_type, out_type;
   bool gated;
+  SplitRope rope = {};
 };
 
 void split_output(const SplitOutputParams& p, cudaStream_t stream);

@@ -85,6 +85,12 @@ struct LoadedCodec {
 };
 
 // The model of one precision, built on first use (1.45 G parameters: seconds) and kept.
+// The models loaded so far, one per precision; main() releases them before the CUDA runtime unloads.
+std::map<Precision, LoadedCodec>& loaded_codecs() {
+  static std::map<Precision, LoadedCodec> models;
+  return models;
+}
+
 LoadedCodec& codec(Precision precision) {
   static const NamedTensors weights = [] {
     NamedTensors tensors;
@@ -92,8 +98,7 @@ LoadedCodec& codec(Precision precision) {
                          [&](const std::string& name, const Tensor& t) { tensors.emplace(name, t); });
     return tensors;
   }();
-  static std::map<Precision, LoadedCodec> models;
-  LoadedCodec& m = models[precision];
+  LoadedCodec& m = loaded_codecs()[precision];
   if (!m.model) {
     m.backends = codec_backends(precision);
     m.model = std::make_unique<CodecModel>(m.backend(), weights, released_config(), precision);
@@ -401,4 +406,11 @@ BENCHMARK(BM_GemmCeiling)
 }  // namespace
 }  // namespace hs
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  hs::loaded_codecs().clear();  // static destructors would free device memory after the runtime unloads
+  return 0;
+}

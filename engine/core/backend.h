@@ -191,6 +191,18 @@ class Backend {
       begin = end;
     }
   }
+  // linear_parts, then rope on the first `rotated` outputs, each [N, H · hd] viewed as [N / S, S, H,
+  // hd] for positions [S] and inv_freq [hd / 2]: a DiT block's q, k (rotated) and v from one
+  // projection, which a backend may rotate in the projection's epilogue.
+  virtual void linear_parts_rope(const Tensor& x, const Weight& w, std::span<Tensor* const> outs, std::size_t rotated,
+                                 const Tensor& positions, const Tensor& inv_freq) {
+    linear_parts(x, w, outs);
+    const std::int64_t seq = positions.dim(0), head_dim = 2 * inv_freq.dim(0);
+    for (std::size_t i = 0; i < rotated; ++i) {
+      Tensor heads = outs[i]->reshape({outs[i]->dim(0) / seq, seq, outs[i]->dim(1) / head_dim, head_dim});
+      rope(heads, positions, inv_freq);
+    }
+  }
   // SwiGLU's hidden layer out [N, F] = silu(x · W1ᵀ) · (x · W3ᵀ) for w = [W1; W3] stacked by rows
   // ([2F, in], no bias); gate and up [N, F] (activation dtype) are scratch for the two projections,
   // which a backend may fuse away. out in the activation or the narrow dtype.

@@ -105,6 +105,8 @@ class CudaBackend final : public Backend {
   void linear_add(const Tensor& x, const Weight& w, Tensor& out) override;
   void linear_gated_add(const Tensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out) override;
   void linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) override;
+  void linear_parts_rope(const Tensor& x, const Weight& w, std::span<Tensor* const> outs, std::size_t rotated,
+                         const Tensor& positions, const Tensor& inv_freq) override;
   void linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
   void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;

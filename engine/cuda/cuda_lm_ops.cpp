@@ -45,15 +45,25 @@ kernels::WeightType weight_type(DType d) {
   }
 }
 
+// The rotary embedding run_linear applies to its first `parts` outputs (linear_parts_rope), each
+// [rows, heads · head_dim], row r at positions[r % positions' length], head_dim 2 · inv_freq's.
+struct RopeOutputs {
+  std::size_t parts;
+  const Tensor& positions;
+  const Tensor& inv_freq;
+};
+
 // out (=|+=) x · Wᵀ + bias. Up to 4 rows: the GEMV (any activation / weight / output types, the
 // residual add fused). Above: cuBLASLt on x as the weights' GEMM type (bf16, or per-row fp8 for fp8
 // weights; converted in scratch when x is fp32), then one epilogue that rescales,
 // adds the bias and writes or adds into out. Several outputs take the stacked weight's features in
 // order; gated: out = SwiGLU of the [W1; W3] stack, [rows, out_features / 2]. On the portable path
 // (no fp8 tensor cores) fp8 weights are widened to bf16 first (State::widened), the GEMM runs in
-// bf16 on bf16 x and the epilogue applies the weights' scales alone.
+// bf16 on bf16 x and the epilogue applies the weights' scales alone. With `rope`, the split
+// epilogue rotates the first rope->parts outputs (after a GEMV: the rope kernel).
 void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
-                bool accumulate, std::string_view op, bool gated = false, const Tensor* residual_gate = nullptr) {
+                bool accumulate, std::string_view op, bool gated = false, const Tensor* residual_gate = nullptr,
+                const RopeOutputs* rope = nullptr) {
   check_act_or_narrow(s, x, op, "x");
   const DType act = x.dtype();
   check_that(!outs.empty() && outs.size() <= kernels::kGemvMaxOutputs, op, "1 to 3 outputs");
@@ -107,6 +117,14 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
       if (w.q4) kernels::gemv_q4(p, static_cast<const float*>(w.scales.raw()), table, s.stream);
       else kernels::gemv(p, s.stream);
     }
+    for (std::size_t i = 0; rope && i < rope->parts; ++i) {
+      const std::int64_t head_dim = 2 * rope->inv_freq.dim(0), width = outs[i]->dim(1);
+      kernels::rope({static_cast<char*>(outs[i]->raw()) + begin * width * dtype_size(out.dtype()),
+                     static_cast<const std::int32_t*>(rope->positions.raw()),
+                     static_cast<const float*>(rope->inv_freq.raw()), end - begin, rope->positions.dim(0),
+                     width / head_dim, head_dim, begin, out_type},
+                    s.stream);
+    }
   };
   if (rows <= kernels::kGemvMaxRows) return gemv_rows(0, rows);  // decode: a memory-bound skinny GEMM
 
@@ -119,7 +137,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   const kernels::ElementType gemm_out_type =
       type == kernels::WeightType::F32 ? kernels::ElementType::F32 : kernels::ElementType::BF16;
   const std::size_t gemm_out_size = gemm_out_type == kernels::ElementType::F32 ? sizeof(float) : sizeof(std::uint16_t);
-  const bool split = outs.size() > 1 || gated;
+  const bool split = outs.size() > 1 || gated || rope;
   // A weight stored with zero rows past its height (Weight::stored_rows: the 8197-id heads) runs
   // its GEMM over them into scratch rows of that stride.
   const std::int64_t stride = !split && w.stored_rows > out_features ? w.stored_rows : out_features;
@@ -172,6 +190,9 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
     if (split) {
       kernels::SplitOutputParams p{gemm_out, x_scales, scales, bias, {}, {}, n, out_features, gemm_out_type, out_type,
                                    gated};
+      if (rope)
+        p.rope = {static_cast<int>(rope->parts), static_cast<const std::int32_t*>(rope->positions.raw()),
+                  static_cast<const float*>(rope->inv_freq.raw()), rope->positions.dim(0), 2 * rope->inv_freq.dim(0), r0};
       for (std::size_t i = 0; i < outs.size(); ++i) {
         p.widths[i] = outs[i]->dim(1);
         p.out[i] = static_cast<char*>(outs[i]->raw()) + r0 * p.widths[i] * dtype_size(out.dtype());
@@ -271,6 +292,24 @@ void CudaBackend::linear_parts(const Tensor& x, const Weight& w, std::span<Tenso
   run_linear(*state_, x, w, outs, false, "linear_parts");
 }
 
+void CudaBackend::linear_parts_rope(const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
+                                    std::size_t rotated, const Tensor& positions, const Tensor& inv_freq) {
+  cuda::use_device(*state_);
+  constexpr std::string_view op = "linear_parts_rope";
+  if (!x.defined() || x.rank() != 2) return Backend::linear_parts_rope(x, w, outs, rotated, positions, inv_freq);
+  check_tensor(positions, DType::I32, op, "positions");
+  check_tensor(inv_freq, DType::F32, op, "inv_freq (upload it with upload_exact)");
+  check_that(positions.rank() == 1 && positions.dim(0) > 0 && x.dim(0) % positions.dim(0) == 0, op,
+             "positions must be [S] with S dividing x's " + std::to_string(x.dim(0)) + " rows");
+  check_that(inv_freq.rank() == 1 && inv_freq.dim(0) > 0, op, "inv_freq must be [head_dim / 2]");
+  check_that(rotated <= outs.size(), op, "more rotated outputs than outputs");
+  for (std::size_t i = 0; i < rotated; ++i)
+    check_that(outs[i]->rank() == 2 && outs[i]->dim(1) % (2 * inv_freq.dim(0)) == 0, op,
+               "a rotated output's width must be heads x head_dim");
+  const RopeOutputs rope{rotated, positions, inv_freq};
+  run_linear(*state_, x, w, outs, false, op, false, nullptr, &rope);
+}
+
 void CudaBackend::linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) {
   cuda::use_device(*state_);
   // bf16 / fp8 decode rows: one gated GEMV; fp32 weights and prefill: two linears and silu_mul.
@@ -305,7 +344,7 @@ void CudaBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_fre
   check_shape(positions, {x.dim(1)}, op, "positions");
   check_shape(inv_freq, {x.dim(3) / 2}, op, "inv_freq");
   kernels::rope({x.raw(), static_cast<const std::int32_t*>(positions.raw()), static_cast<const float*>(inv_freq.raw()),
-                 x.dim(0), x.dim(1), x.dim(2), x.dim(3), cuda::element_type(act, op, "x")},
+                 x.dim(0) * x.dim(1), x.dim(1), x.dim(2), x.dim(3), 0, cuda::element_type(act, op, "x")},
                 state_->stream);
 }
 

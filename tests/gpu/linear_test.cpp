@@ -5,6 +5,7 @@
 // tolerance.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -145,6 +146,51 @@ TEST(CudaLinearF32Activations, Parts) {
       for (std::size_t i = 0; i < want.size(); ++i)
         EXPECT_LE(test::normalised_error(gpu.download(got[i]), want[i]), tol) << rows << " rows, part " << i;
     }
+}
+
+// linear_parts_rope: q and k rotated in the split GEMM epilogue (after a GEMV: by the rope kernel)
+// against linear_parts then rope on the same backend, for fp32, bf16 and fp8 weights, at decode
+// rows, one GEMM and GEMM rows in passes through a small scratch (passes that start inside a
+// sequence), with heads of 64 (four columns a thread) and of 6 (one column a thread, which
+// computes its pair's partner too). Both round the same fp32 values through the same rotation, so
+// only the order of fp32 operations could differ.
+TEST(CudaLinearF32Activations, PartsWithRopeEqualPartsThenRope) {
+  HS_REQUIRE_GPU();
+  CudaBackend small(CudaBackendOptions{.scratch_bytes = 64u << 10});
+  std::mt19937 gen(11);
+  constexpr std::int64_t kIn = 256, kHeads = 3;
+  for (CudaBackend* gpu : {&test::cuda_backend(DType::F32), &small})
+    for (const Precision precision : {Precision::F32, Precision::BF16, Precision::FP8})
+      for (const std::int64_t head_dim : {64, 6})
+        for (const auto& [rows, seq] : {std::pair<std::int64_t, std::int64_t>{2, 2}, {40, 20}, {300, 30}}) {
+          const std::int64_t width = kHeads * head_dim;
+          std::vector<float> freq(static_cast<std::size_t>(head_dim / 2));
+          for (std::size_t j = 0; j < freq.size(); ++j) freq[j] = std::pow(10000.0f, -2.0f * static_cast<float>(j) / head_dim);
+          std::vector<std::int32_t> pos(static_cast<std::size_t>(seq));
+          for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<std::int32_t>(3 * i + 1);
+          const Tensor positions = gpu->upload(Tensor::from_i32({seq}, pos));
+          const Tensor inv_freq = gpu->upload_exact(Tensor::from_f32({head_dim / 2}, freq));
+          const Tensor x = gpu->upload(test::random_tensor({rows, kIn}, gen, DType::F32));
+          const Tensor w = test::random_tensor({3 * width, kIn}, gen, DType::BF16, 0.05f).to_f32();
+          const Weight gw = gpu->load_linear(w, nullptr, precision);
+          std::vector<Tensor> fused, apart;
+          for (int i = 0; i < 3; ++i) {
+            fused.push_back(gpu->alloc({rows, width}, DType::F32));
+            apart.push_back(gpu->alloc({rows, width}, DType::F32));
+          }
+          Tensor* const fused_parts[] = {&fused[0], &fused[1], &fused[2]};
+          Tensor* const apart_parts[] = {&apart[0], &apart[1], &apart[2]};
+          gpu->linear_parts_rope(x, gw, fused_parts, 2, positions, inv_freq);
+          gpu->linear_parts(x, gw, apart_parts);
+          for (int i = 0; i < 2; ++i) {
+            Tensor h = apart[i].reshape({rows / seq, seq, kHeads, head_dim});
+            gpu->rope(h, positions, inv_freq);
+          }
+          const std::string at = "precision " + std::to_string(static_cast<int>(precision)) + ", head_dim " + std::to_string(head_dim) +
+                                 ", " + std::to_string(rows) + " rows, part ";
+          for (int i = 0; i < 3; ++i)
+            EXPECT_LE(test::normalised_error(gpu->download(fused[i]), gpu->download(apart[i])), 1e-6) << at << i;
+        }
 }
 
 // A backend whose scratch holds a few rows of the GEMM's converted x and output runs the rows in

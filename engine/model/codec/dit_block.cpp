@@ -55,12 +55,9 @@ void DitBlock::forward(Tensor& h, const Tensor& modulation, const RopeTables& ro
   be.rms_norm_modulate(h, attn_norm_, kNormEps, vector_of(modulation, Modulation::AttnShift),
                        vector_of(modulation, Modulation::AttnScale), s.norm);
   Tensor* qkv[] = {&s.q, &s.k, &s.v};
-  be.linear_parts(norm_rows, qkv_, qkv);
-  Tensor q = s.q.reshape(head_shape), k = s.k.reshape(head_shape);
-  be.rope(q, rope.positions, rope.inv_freq);
-  be.rope(k, rope.positions, rope.inv_freq);
+  be.linear_parts_rope(norm_rows, qkv_, qkv, 2, rope.positions, rope.inv_freq);  // q and k rotated
   Tensor attn = s.attn.reshape(head_shape);
-  be.attention(q, k, s.v.reshape(head_shape), nullptr, attn);
+  be.attention(s.q.reshape(head_shape), s.k.reshape(head_shape), s.v.reshape(head_shape), nullptr, attn);
   be.linear_gated_add(s.attn, o_, vector_of(modulation, Modulation::AttnGate), s.proj, h);
 
   // MLP: h += gate · down(silu(gate(n)) · up(n)).
