@@ -84,13 +84,13 @@ struct LoadedCodec {
   }
 };
 
-// The model of one precision, built on first use (1.45 G parameters: seconds) and kept.
 // The models loaded so far, one per precision; main() releases them before the CUDA runtime unloads.
 std::map<Precision, LoadedCodec>& loaded_codecs() {
   static std::map<Precision, LoadedCodec> models;
   return models;
 }
 
+// The model of one precision, built on first use (1.45 G parameters: seconds) and kept.
 LoadedCodec& codec(Precision precision) {
   static const NamedTensors weights = [] {
     NamedTensors tensors;

@@ -45,25 +45,18 @@ kernels::WeightType weight_type(DType d) {
   }
 }
 
-// The rotary embedding run_linear applies to its first `parts` outputs (linear_parts_rope), each
-// [rows, heads · head_dim], row r at positions[r % positions' length], head_dim 2 · inv_freq's.
-struct RopeOutputs {
-  std::size_t parts;
-  const Tensor& positions;
-  const Tensor& inv_freq;
-};
-
 // out (=|+=) x · Wᵀ + bias. Up to 4 rows: the GEMV (any activation / weight / output types, the
 // residual add fused). Above: cuBLASLt on x as the weights' GEMM type (bf16, or per-row fp8 for fp8
 // weights; converted in scratch when x is fp32), then one epilogue that rescales,
 // adds the bias and writes or adds into out. Several outputs take the stacked weight's features in
 // order; gated: out = SwiGLU of the [W1; W3] stack, [rows, out_features / 2]. On the portable path
 // (no fp8 tensor cores) fp8 weights are widened to bf16 first (State::widened), the GEMM runs in
-// bf16 on bf16 x and the epilogue applies the weights' scales alone. With `rope`, the split
-// epilogue rotates the first rope->parts outputs (after a GEMV: the rope kernel).
+// bf16 on bf16 x and the epilogue applies the weights' scales alone. With `rope` (its first_row
+// set per pass here), the split epilogue rotates the first rope->parts outputs, each [rows, heads ·
+// head_dim]; after a GEMV the rope kernel does.
 void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
                 bool accumulate, std::string_view op, bool gated = false, const Tensor* residual_gate = nullptr,
-                const RopeOutputs* rope = nullptr) {
+                const kernels::SplitRope* rope = nullptr) {
   check_act_or_narrow(s, x, op, "x");
   const DType act = x.dtype();
   check_that(!outs.empty() && outs.size() <= kernels::kGemvMaxOutputs, op, "1 to 3 outputs");
@@ -117,12 +110,10 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
       if (w.q4) kernels::gemv_q4(p, static_cast<const float*>(w.scales.raw()), table, s.stream);
       else kernels::gemv(p, s.stream);
     }
-    for (std::size_t i = 0; rope && i < rope->parts; ++i) {
-      const std::int64_t head_dim = 2 * rope->inv_freq.dim(0), width = outs[i]->dim(1);
-      kernels::rope({static_cast<char*>(outs[i]->raw()) + begin * width * dtype_size(out.dtype()),
-                     static_cast<const std::int32_t*>(rope->positions.raw()),
-                     static_cast<const float*>(rope->inv_freq.raw()), end - begin, rope->positions.dim(0),
-                     width / head_dim, head_dim, begin, out_type},
+    for (int i = 0; rope && i < rope->parts; ++i) {
+      const std::int64_t width = outs[i]->dim(1);
+      kernels::rope({static_cast<char*>(outs[i]->raw()) + begin * width * dtype_size(out.dtype()), rope->positions,
+                     rope->inv_freq, end - begin, rope->seq, width / rope->head_dim, rope->head_dim, begin, out_type},
                     s.stream);
     }
   };
@@ -190,9 +181,10 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
     if (split) {
       kernels::SplitOutputParams p{gemm_out, x_scales, scales, bias, {}, {}, n, out_features, gemm_out_type, out_type,
                                    gated};
-      if (rope)
-        p.rope = {static_cast<int>(rope->parts), static_cast<const std::int32_t*>(rope->positions.raw()),
-                  static_cast<const float*>(rope->inv_freq.raw()), rope->positions.dim(0), 2 * rope->inv_freq.dim(0), r0};
+      if (rope) {
+        p.rope = *rope;
+        p.rope.first_row = r0;
+      }
       for (std::size_t i = 0; i < outs.size(); ++i) {
         p.widths[i] = outs[i]->dim(1);
         p.out[i] = static_cast<char*>(outs[i]->raw()) + r0 * p.widths[i] * dtype_size(out.dtype());
@@ -306,7 +298,8 @@ void CudaBackend::linear_parts_rope(const Tensor& x, const Weight& w, std::span<
   for (std::size_t i = 0; i < rotated; ++i)
     check_that(outs[i]->rank() == 2 && outs[i]->dim(1) % (2 * inv_freq.dim(0)) == 0, op,
                "a rotated output's width must be heads x head_dim");
-  const RopeOutputs rope{rotated, positions, inv_freq};
+  const kernels::SplitRope rope{static_cast<int>(rotated), static_cast<const std::int32_t*>(positions.raw()),
+                                static_cast<const float*>(inv_freq.raw()), positions.dim(0), 2 * inv_freq.dim(0)};
   run_linear(*state_, x, w, outs, false, op, false, nullptr, &rope);
 }
 
