@@ -21,8 +21,7 @@ TypeSet types_of(WeightType t) {
 
 }  // namespace
 
-LtMatmul::LtMatmul(std::size_t workspace_bytes, int sm_count)
-    : workspace_bytes_(workspace_bytes), sm_count_(sm_count) {
+LtMatmul::LtMatmul(std::size_t workspace_bytes) : workspace_bytes_(workspace_bytes) {
   CUBLAS_CHECK(cublasLtCreate(&handle_));
   if (workspace_bytes_) CUDA_CHECK(cudaMalloc(&workspace_, workspace_bytes_));
 }
@@ -49,9 +48,6 @@ const LtMatmul::Plan& LtMatmul::plan(const LtMatmulParams& p) {
   const cublasOperation_t trans = CUBLAS_OP_T, no_trans = CUBLAS_OP_N;
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_TRANSA, &trans, sizeof(trans)));
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_TRANSB, &no_trans, sizeof(no_trans)));
-  if (sm_count_)
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET, &sm_count_,
-                                                sizeof(sm_count_)));
   CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.a, t.ab, static_cast<std::uint64_t>(p.in),
                                           static_cast<std::uint64_t>(p.out_features), p.in));
   CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.b, t.ab, static_cast<std::uint64_t>(p.in),

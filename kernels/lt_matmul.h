@@ -32,9 +32,7 @@ struct LtMatmulParams {
 
 class LtMatmul {
  public:
-  // sm_count: the SMs its GEMMs may run on (a green context's partition; the heuristic plans its
-  // tiles for them), 0 for the whole GPU.
-  explicit LtMatmul(std::size_t workspace_bytes, int sm_count = 0);
+  explicit LtMatmul(std::size_t workspace_bytes);
   ~LtMatmul();
   LtMatmul(const LtMatmul&) = delete;
   LtMatmul& operator=(const LtMatmul&) = delete;
@@ -56,7 +54,6 @@ class LtMatmul {
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_;
-  int sm_count_;
   std::map<Key, Plan> plans_;
 };
 

@@ -29,7 +29,6 @@ struct GenerateOptions {
   std::string precision = "fp32";             // fp32 | bf16 | fp8 | nf4 | int4: the LM's weights (on cuda: planned unless given)
   std::optional<std::string> codec_device;    // cpu | cuda | cuda:N; absent: --device
   std::optional<std::string> codec_precision;  // fp32 | bf16 | fp8; absent: as BackendChoice says
-  int codec_sms = 0;                          // the codec's SMs on cuda (BackendChoice::codec_sms); 0: all
   std::string tags;                           // text, or a path to a file holding it
   std::string lyrics;                         // text, or a path to a file holding it
   std::int64_t max_audio_length_ms = 240000;  // the reference CLI's default
@@ -105,13 +104,12 @@ void plan_within_budget(const GenerateOptions& o, const BackendOptionNames& name
 
 void run_generate(const GenerateOptions& o) {
   const BackendOptionNames names{.device = "--device", .precision = "--precision", .codec_device = "--codec_device",
-                                 .codec_precision = "--codec_precision", .codec_sms = "--codec_sms"};
+                                 .codec_precision = "--codec_precision"};
   BackendChoice choice;
   choice.set_device(parse_device(o.device, names.device));
   choice.precision = parse_precision(o.precision, names.precision);
   if (o.codec_device) choice.set_codec_device(parse_device(*o.codec_device, names.codec_device));
   if (o.codec_precision) choice.codec_precision = parse_precision(*o.codec_precision, names.codec_precision);
-  choice.codec_sms = o.codec_sms;
   if (o.tokens_out.empty() && o.save_path.empty())
     throw InvalidArgument("nothing to write: pass --save_path FILE (.wav, .flac, .opus, .ogg, .mp3, .safetensors) "
                           "and/or --tokens-out FILE.safetensors");
@@ -162,11 +160,6 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--codec_precision", opt->codec_precision,
                   "HeartCodec's weights: fp32 | bf16 | fp8 (bf16 / fp8 need cuda; default: --precision when on "
                   "--device, else fp32 on cpu and fp8 on cuda; on cuda without --precision, the plan's)");
-  cmd->add_option("--codec_sms", opt->codec_sms,
-                  "HeartCodec on cuda runs on at least this many of the GPU's SMs and no more (a CUDA green context; "
-                  "Hopper rounds up to 8), so the language model's frames never wait behind codec kernels; 0: all SMs")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv_cache", opt->kv_cache,
                   "How the LM keeps its keys and values: auto (bf16 on cuda at bf16/fp8, else fp32) | fp8 (E4M3 with a "
                   "scale per vector: about half the memory of bf16)")

@@ -49,7 +49,7 @@ constexpr std::size_t kCodecScratchBytes = 48u << 20;
 // A model's backend on `device` (already checked); the codec's CUDA backend has its own options.
 // `budget` (null: none) is shared by both models' CUDA backends.
 std::unique_ptr<Backend> make_backend(DeviceName device, bool codec, Precision precision,
-                                      const std::shared_ptr<DeviceMemoryBudget>& budget, int sms = 0) {
+                                      const std::shared_ptr<DeviceMemoryBudget>& budget) {
   if (device.device == Device::Cpu) return std::make_unique<CpuBackend>();
 #ifdef HEARTSTREAM_HAS_CUDA
   if (!codec)
@@ -58,7 +58,6 @@ std::unique_ptr<Backend> make_backend(DeviceName device, bool codec, Precision p
   return std::make_unique<CudaBackend>(CudaBackendOptions{.device = device.index,
                                                           .scratch_bytes = kCodecScratchBytes,
                                                           .attention_tensor_cores = precision != Precision::F32,
-                                                          .sm_count = sms,
                                                           .budget = budget});
 #else
   throw InvalidArgument("this build has no CUDA backend");  // check_backend_choice said so first
@@ -143,9 +142,6 @@ void check_backend_choice(const BackendChoice& choice, const BackendOptionNames&
                          choice.codec_precision_or_default(),
                          choice.codec_device ? names.codec_device : names.device,
                          choice.codec_precision ? names.codec_precision : names.precision);
-  if (choice.codec_sms < 0 || (choice.codec_sms > 0 && choice.codec_device_or_default() != Device::Cuda))
-    throw InvalidArgument(std::string(names.codec_sms) + " " + std::to_string(choice.codec_sms) +
-                          ": a number of SMs for the codec on cuda (0: all of them)");
   if (is_4bit(choice.codec_precision_or_default()))
     throw InvalidArgument(std::string(names.codec_precision) + " " +
                           std::string(precision_name(choice.codec_precision_or_default())) +
@@ -159,13 +155,8 @@ ModelBackends make_model_backends(const BackendChoice& choice, const BackendOpti
   b.codec_precision = choice.codec_precision_or_default();
   if (choice.vram_budget_bytes) b.budget = std::make_shared<DeviceMemoryBudget>(choice.vram_budget_bytes);
   b.lm = make_backend({choice.device, choice.device_index}, false, b.lm_precision, b.budget);
-  try {
-    b.codec = make_backend({choice.codec_device_or_default(), choice.codec_device_index_or_default()}, true,
-                           b.codec_precision, b.budget, choice.codec_sms);
-  } catch (const InvalidArgument& e) {
-    if (!choice.codec_sms) throw;
-    throw InvalidArgument(std::string(names.codec_sms) + " " + std::to_string(choice.codec_sms) + ": " + e.what());
-  }
+  b.codec = make_backend({choice.codec_device_or_default(), choice.codec_device_index_or_default()}, true,
+                         b.codec_precision, b.budget);
   return b;
 }
 

@@ -29,10 +29,6 @@ struct BackendChoice {
   std::size_t vram_budget_bytes = 0;
   int device_index = 0;        // the LM's CUDA device ordinal ("cuda:1"); 0 on the CPU
   int codec_device_index = 0;  // the codec's, when codec_device is given (else it shares the LM's)
-  // The codec's kernels on at least this many of its GPU's SMs and no more (CudaBackendOptions::
-  // sm_count), so the LM's frames beside it never wait for SMs; 0: all of them. Needs the codec on
-  // cuda.
-  int codec_sms = 0;
 
   Device codec_device_or_default() const { return codec_device.value_or(device); }
   int codec_device_index_or_default() const { return codec_device ? codec_device_index : device_index; }
@@ -54,7 +50,6 @@ struct BackendOptionNames {
   std::string_view precision = "precision";
   std::string_view codec_device = "codec_device";
   std::string_view codec_precision = "codec_precision";
-  std::string_view codec_sms = "codec_sms";
 };
 
 // "fp32" | "bf16" | "fp8" | "nf4" | "int4"; InvalidArgument as parse_device.

@@ -33,8 +33,6 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
   if (options.narrow != DType::BF16 && !(options.narrow == DType::F32 && options.activations == DType::F32))
     throw InvalidArgument("CudaBackend: narrow must be BF16, or F32 with F32 activations, got " +
                           std::string(dtype_name(options.narrow)));
-  if (options.sm_count < 0)
-    throw InvalidArgument("CudaBackend: sm_count must be 0 (all SMs) or more, got " + std::to_string(options.sm_count));
   state_->activations = options.activations;
   state_->narrow = options.narrow;
   state_->tables_in_host_memory = options.tables_in_host_memory;
@@ -54,18 +52,12 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
   state_->fp8_tensor_cores = !options.portable && fp8_tensor_cores(options.device);
   int least = 0, greatest = 0;
   CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
-  const int priority = options.high_priority ? greatest : least;
-  if (options.sm_count > 0) {
-    state_->partition = std::make_unique<cuda::SmPartition>(options.device, options.sm_count, priority);
-    state_->stream = state_->partition->stream();
-  } else {
-    CUDA_CHECK(cudaStreamCreateWithPriority(&state_->stream, cudaStreamNonBlocking, priority));
-  }
+  CUDA_CHECK(cudaStreamCreateWithPriority(&state_->stream, cudaStreamNonBlocking,
+                                          options.high_priority ? greatest : least));
   state_->memory->budget = options.budget;
   state_->memory->take(options.gemm_workspace_bytes, "the cuBLASLt workspace");
   try {
-    state_->lt = std::make_unique<kernels::LtMatmul>(options.gemm_workspace_bytes,
-                                                     state_->partition ? state_->partition->sms() : 0);
+    state_->lt = std::make_unique<kernels::LtMatmul>(options.gemm_workspace_bytes);
   } catch (...) {
     state_->memory->release(options.gemm_workspace_bytes);
     throw;
@@ -81,7 +73,7 @@ CudaBackend::~CudaBackend() {
     state_->widened = Tensor();
     if (state_->lt) state_->memory->release(state_->lt->workspace_bytes());
     state_->lt.reset();
-    if (!state_->partition) cudaStreamDestroy(state_->stream);
+    cudaStreamDestroy(state_->stream);
   }
 }
 
@@ -110,11 +102,7 @@ DType CudaBackend::activation_dtype() const { return state_->activations; }
 DType CudaBackend::narrow_dtype(Precision weights) const {
   return weights == Precision::F32 ? state_->activations : state_->narrow;
 }
-std::string CudaBackend::details() const {
-  const auto& part = state_->partition;
-  return state_->gpu + ", fp8 GEMMs: " + gemm_path() +
-         (part ? ", on " + std::to_string(part->sms()) + " of " + std::to_string(part->device_sms()) + " SMs" : "");
-}
+std::string CudaBackend::details() const { return state_->gpu + ", fp8 GEMMs: " + gemm_path(); }
 std::string CudaBackend::gemm_path() const {
   return state_->fp8_tensor_cores ? "fp8 tensor cores" : "portable (fp8 widened to bf16)";
 }

@@ -37,11 +37,6 @@ struct CudaBackendOptions {
   // the codec's chunks have slack (each is ready well before the audio before it has played), so
   // the LM's backend takes it and its frames do not queue behind codec kernels.
   bool high_priority = false;
-  // Run on at least this many of the GPU's SMs and no more (a green context; the driver rounds up
-  // to its granularity, 8 SMs on Hopper); 0: all of them. For the codec beside the language model
-  // on one GPU: the LM's short kernels then always find SMs free (priority alone only orders the
-  // block queue). Must be below the GPU's SM count.
-  int sm_count = 0;
   // The portable GEMM path on any GPU: fp8 weights widened to bf16 for the prefill GEMMs, as on
   // GPUs without fp8 tensor cores (below compute capability 8.9), where it is the only path.
   // HEARTSTREAM_CUDA_PORTABLE=1 in the environment forces it for every backend of the process.

@@ -11,7 +11,6 @@
 
 #include "engine/core/error.h"
 #include "engine/cuda/cuda_backend.h"
-#include "engine/cuda/sm_partition.h"
 #include "kernels/attention.cuh"
 #include "kernels/element_type.h"
 #include "kernels/lt_matmul.h"
@@ -34,8 +33,7 @@ struct CudaBackend::State {
   int device = 0;   // the CUDA device ordinal
   DType activations;
   DType narrow;  // narrow_dtype() of bf16 / fp8 weights
-  cudaStream_t stream = nullptr;  // the partition's when there is one, else the backend's own
-  std::unique_ptr<cuda::SmPartition> partition;  // CudaBackendOptions::sm_count
+  cudaStream_t stream = nullptr;
   std::unique_ptr<kernels::LtMatmul> lt;
   Tensor scratch;  // U8 [scratch_bytes]
   std::shared_ptr<MemoryCounter> memory = std::make_shared<MemoryCounter>();

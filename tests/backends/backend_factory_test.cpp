@@ -128,19 +128,6 @@ TEST(BackendFactory, CodecSettingsAreCheckedUnderTheirOwnNames) {
   EXPECT_EQ(message.rfind("--codec_device cuda: ", 0), 0u) << message;
 }
 
-TEST(BackendFactory, CodecSmsNeedTheCodecOnCuda) {
-  const BackendOptionNames names{.codec_sms = "--codec_sms"};
-  BackendChoice choice;  // both models on the CPU
-  choice.codec_sms = 32;
-  EXPECT_EQ(error_of([&] { check_backend_choice(choice, names); }),
-            "--codec_sms 32: a number of SMs for the codec on cuda (0: all of them)");
-  choice.codec_sms = -1;
-  EXPECT_EQ(error_of([&] { check_backend_choice(choice, names); }),
-            "--codec_sms -1: a number of SMs for the codec on cuda (0: all of them)");
-  choice.codec_sms = 0;
-  EXPECT_NO_THROW(check_backend_choice(choice, names));
-}
-
 TEST(BackendFactory, CpuChoiceGivesCpuBackendsForBothModels) {
   const ModelBackends b = make_model_backends({});
   ASSERT_TRUE(b.lm && b.codec);
