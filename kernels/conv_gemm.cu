@@ -20,6 +20,18 @@ constexpr int kPadF32 = 4;
 // bf16 blocks resident per SM (registers capped to fit), so one block's loads overlap another's mmas.
 constexpr int kBlocksPerSm = 2;
 
+// The tap-major bf16 path (conv1d, stride 1, up to kTapsMax taps reaching at most kReachMax
+// columns past a tile, input channels a multiple of kTapChannels): per stage, kTapChannels input
+// channels of x over the tile's columns plus the reach, and every tap's weights for them.
+constexpr int kTapsMax = 7;
+constexpr int kReachMax = 56;  // ≥ 6 · 9, the decoder's widest k7; keeps the stages within 99 KB
+constexpr int kTapChannels = 32;
+constexpr int kTapStride = kTapChannels + kPadBf16;       // 80-byte rows, as above
+constexpr int kTapColumns = kTileN + kReachMax;
+constexpr std::size_t kTapWeightStage = std::size_t{kTapsMax} * kNarrowTileM * kTapStride;  // bf16 values
+constexpr std::size_t kTapInputStage = std::size_t{kTapColumns} * kTapStride;
+constexpr std::size_t kTapSharedBytes = 2 * (kTapWeightStage + kTapInputStage) * sizeof(__nv_bfloat16);
+
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 // Where phase p's GEMM sits: column n is q = first + n, taps t < taps exist (p + t·P < K).
@@ -110,6 +122,18 @@ int multiprocessors() {
     return n;
   }();
   return count;
+}
+
+// Dynamic shared memory one block may opt in to on that device (99 KB on compute capability 8.6
+// and 8.9, 227 KB on 9.0).
+std::size_t shared_optin_bytes() {
+  static const std::size_t bytes = [] {
+    int device = 0, n = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    return static_cast<std::size_t>(n);
+  }();
+  return bytes;
 }
 
 }  // namespace
@@ -224,6 +248,134 @@ static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_gemm_bf16_
                      acc[mt][nt][e]);
 }
 
+// The tap-major conv1d (stride 1, one phase): output (m, n) = Σ_c Σ_t W(m, c, t) · x[c, n + t·d +
+// offset]. The im2col GEMM above gathers x once per (row c·K + t, column); here a stage holds x for
+// kTapChannels channels over the tile's kTileN columns and the (K − 1)·d columns the taps reach
+// past them, [column][channel] as ldmatrix wants it, and tap t's B operand is that tile shifted
+// down t·d rows: one staged x value serves all K taps. The weights, stored [Cout][Cin][K], are
+// staged per tap as [t][m][channel]. Same warp layout, mmas and double buffering as the narrow
+// kernel above (64 × 128 tiles); the sum runs over channel stages, then taps, then channels.
+static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_taps_bf16_kernel(ConvGemmParams g) {
+  await_previous_kernel();
+  constexpr int kTileM = kNarrowTileM;
+  constexpr int kWarpsM = 2, kWarpsN = 4;
+  constexpr int kWarpM = kTileM / kWarpsM, kWarpN = kTileN / kWarpsN;
+  constexpr int kMmaM = kWarpM / 16, kMmaN = kWarpN / 8;
+  constexpr int kGroups = kTapChannels / kVectorBf16;  // 8-channel vectors per row
+  constexpr int kBUnits = (kTapColumns * kGroups + kThreads - 1) / kThreads;
+  static_assert(kTileM * kGroups == kThreads, "a stage's weights are K vectors per thread");
+  extern __shared__ __align__(16) unsigned char shared[];
+  auto* sa = reinterpret_cast<__nv_bfloat16(*)[kTapsMax][kTileM][kTapStride]>(shared);
+  auto* sb = reinterpret_cast<__nv_bfloat16(*)[kTapColumns][kTapStride]>(shared + 2 * kTapWeightStage *
+                                                                                        sizeof(__nv_bfloat16));
+
+  const int b = blockIdx.z;
+  const Phase ph = phase_of(g, 0);
+  const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * kTileM;
+  if (n0 >= ph.columns) return;
+  const int taps = g.kernel, dilation = g.in_dilation;
+  const int width = kTileN + (taps - 1) * dilation;  // staged columns
+  const int stages = g.cin / kTapChannels;
+  const float* xb = g.x + static_cast<std::int64_t>(b) * g.cin * g.in_len;
+  const auto* w = static_cast<const __nv_bfloat16*>(g.weight);
+  const int tid = threadIdx.x;
+
+  // Weights: a stage's are, per channel m, one run of kTapChannels · K values (channel-major, tap
+  // minor): 4·K 16-byte vectors, K per thread (vector u: channel u / (4·K), consecutive threads
+  // on consecutive vectors: coalesced reads), each value then stored to its tap's plane. x: unit
+  // u = column u % width, channels 8·(u / width) .. (consecutive threads on consecutive columns:
+  // coalesced reads; their 16-byte stores, 80 bytes apart, hit distinct banks).
+  const int run_vectors = kGroups * taps;
+  uint4 a_stage[kTapsMax], b_stage[kBUnits];
+  auto load = [&](int stage) {
+    const int c0 = stage * kTapChannels;
+#pragma unroll
+    for (int i = 0; i < kTapsMax; ++i) {
+      const int u = tid + i * kThreads, m = u / run_vectors, q = u - m * run_vectors;
+      a_stage[i] = make_uint4(0, 0, 0, 0);
+      if (i < taps && m0 + m < g.cout)
+        a_stage[i] = __ldg(reinterpret_cast<const uint4*>(w + static_cast<std::int64_t>(m0 + m) * g.weight_stride_out +
+                                                          c0 * taps) + q);
+    }
+#pragma unroll
+    for (int i = 0; i < kBUnits; ++i) {
+      const int u = tid + i * kThreads, col = u % width, group = u / width;
+      float v[kVectorBf16] = {};
+      const int x_col = n0 + col + g.in_offset;
+      if (group < kGroups && static_cast<unsigned>(x_col) < static_cast<unsigned>(g.in_len)) {
+        const float* xc = xb + static_cast<std::int64_t>(c0 + group * kVectorBf16) * g.in_len + x_col;
+#pragma unroll
+        for (int e = 0; e < kVectorBf16; ++e) v[e] = __ldg(xc + static_cast<std::int64_t>(e) * g.in_len);
+      }
+      b_stage[i] = pack_bf16(v);
+    }
+  };
+  auto store = [&](int buf) {
+#pragma unroll
+    for (int i = 0; i < kTapsMax; ++i) {
+      const int u = tid + i * kThreads, m = u / run_vectors, q = u - m * run_vectors;
+      if (i >= taps) break;
+      const auto* v = reinterpret_cast<const __nv_bfloat16*>(&a_stage[i]);
+      int c = q * kVectorBf16 / taps, t = q * kVectorBf16 - c * taps;
+#pragma unroll
+      for (int e = 0; e < kVectorBf16; ++e) {
+        sa[buf][t][m][c] = v[e];
+        if (++t == taps) t = 0, ++c;
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < kBUnits; ++i) {
+      const int u = tid + i * kThreads, col = u % width, group = u / width;
+      if (group < kGroups) *reinterpret_cast<uint4*>(&sb[buf][col][group * kVectorBf16]) = b_stage[i];
+    }
+  };
+
+  const int lane = tid % kWarpSize, warp = tid / kWarpSize;
+  const int wm = warp / kWarpsN * kWarpM, wn = warp % kWarpsN * kWarpN;
+  float acc[kMmaM][kMmaN][4] = {};
+  if (stages > 0) {
+    load(0);
+    store(0);
+  }
+  __syncthreads();
+  for (int stage = 0; stage < stages; ++stage) {
+    const int buf = stage & 1;
+    if (stage + 1 < stages) load(stage + 1);
+    for (int t = 0; t < taps; ++t) {
+      const int shift = t * dilation;
+#pragma unroll
+      for (int k = 0; k < kTapChannels; k += 16) {
+        // ldmatrix lanes as in the narrow kernel; B rows start t·d columns further on.
+        std::uint32_t af[kMmaM][4], bf[kMmaN][2];
+#pragma unroll
+        for (int mt = 0; mt < kMmaM; ++mt)
+          ldmatrix_x4(af[mt], &sa[buf][t][wm + mt * 16 + lane % 16][k + lane / 16 * 8]);
+#pragma unroll
+        for (int nt = 0; nt < kMmaN; nt += 2) {
+          std::uint32_t r[4];
+          ldmatrix_x4(r, &sb[buf][shift + wn + nt * 8 + lane / 16 * 8 + lane % 8][k + lane / 8 % 2 * 8]);
+          bf[nt][0] = r[0], bf[nt][1] = r[1], bf[nt + 1][0] = r[2], bf[nt + 1][1] = r[3];
+        }
+#pragma unroll
+        for (int mt = 0; mt < kMmaM; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < kMmaN; ++nt) mma_bf16(acc[mt][nt], af[mt], bf[nt]);
+      }
+    }
+    if (stage + 1 < stages) store(buf ^ 1);
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int mt = 0; mt < kMmaM; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < kMmaN; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        store_output(g, ph, b, m0 + wm + mt * 16 + lane / 4 + e / 2 * 8, n0 + wn + nt * 8 + lane % 4 * 2 + e % 2,
+                     acc[mt][nt][e]);
+}
+
 // Block: 64 output channels × kTileN columns, each thread 4 channels × 8 columns (two runs of 4,
 // 64 apart, so the warp's float4 reads of B are contiguous), every output summed over rows in
 // order with fp32 FMA. Shared memory: A [row][m], B [row][column], double-buffered as above.
@@ -312,6 +464,11 @@ void conv_gemm(const ConvGemmParams& g, cudaStream_t stream) {
   const bool contiguous = g.phases == 1 && g.weight_stride_in == g.kernel && g.weight_stride_out == rows &&
                           rows % (bf16 ? kVectorBf16 : kVectorF32) == 0 &&
                           reinterpret_cast<std::uintptr_t>(g.weight) % 16 == 0;
+  // The tap-major kernel wherever it applies: the choice depends on the layer and the GPU, never on
+  // the signal's length or batch, so a song's audio does not depend on what it is decoded beside.
+  const bool taps_path = bf16 && contiguous && g.in_stride == 1 && g.kernel > 1 && g.kernel <= kTapsMax &&
+                         g.in_dilation >= 1 && (g.kernel - 1) * g.in_dilation <= kReachMax &&
+                         g.cin % kTapChannels == 0 && kTapSharedBytes <= shared_optin_bytes();
   // Every phase has at most ⌈out_len / P⌉ columns; blocks past their phase's return at once.
   const int column_tiles = ceil_div(ceil_div(g.out_len, g.phases), kTileN);
   // The wide tile reuses each x value over twice the channels, but only pays while it still fills
@@ -323,7 +480,10 @@ void conv_gemm(const ConvGemmParams& g, cudaStream_t stream) {
   const int tile_m = wide ? kWideTileM : kNarrowTileM;
   const dim3 grid(column_tiles, ceil_div(g.cout, tile_m), g.batch * g.phases);
   auto run = [&](auto kernel) { launch(kernel, grid, kThreads, stream, g); };
-  if (!bf16) {
+  if (taps_path) {
+    const dim3 taps_grid(column_tiles, ceil_div(g.cout, kNarrowTileM), g.batch);
+    launch_shared(conv_taps_bf16_kernel, taps_grid, kThreads, kTapSharedBytes, stream, g);
+  } else if (!bf16) {
     if (contiguous) run(conv_gemm_f32_kernel<true>);
     else run(conv_gemm_f32_kernel<false>);
   } else if (wide) {

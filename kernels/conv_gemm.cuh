@@ -10,10 +10,12 @@
 // Weight BF16: mma.sync m16n8k16 bf16 tensor cores, x rounded to bf16 as it is staged in shared
 // memory, fp32 accumulation. Both add the bias and apply PReLU in the epilogue; out is fp32.
 //
-// H200, 2026-12-03, bench_codec_conv (1 s of audio): bf16 16 TFLOP/s at block 1's k7 (T = 125:
-// too few blocks for 132 SMs) and 62–72 at blocks 3–5 and the post conv; fp32 5–26. The
-// per-element im2col gather of x costs about as many instructions as the mmas; weights stored
-// tap-major ([Cout, K, Cin]) would let one staged x tile serve all K taps (the next step).
+// bf16 conv1d of stride 1 with up to 7 taps (the decoder's k7 and input k5) runs tap-major
+// instead: one staged x tile serves every tap, where the im2col kernel gathers x per (channel, tap)
+// row, about as many instructions as its mmas. H100, 2026-12-05, bench_codec_conv (1 s of audio,
+// benchmarks/results/conv_taps_h100.json): the k7 convs 1.1–2.3× faster than im2col, 29 TFLOP/s
+// at block 1 (T = 125: too few blocks for 132 SMs), 55 at block 2, 95–110 at blocks 3–4, 91 at the
+// post conv; the transposed convs (im2col, polyphase) 8–41, fp32 5–26.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -10,6 +10,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <utility>
 
 #include "kernels/cuda_check.h"
@@ -31,21 +32,34 @@ bool overlapped_launch(const void* kernel);
 // theirs). On unless HEARTSTREAM_CUDA_PDL=0 is in the environment.
 void set_overlapped_launches(bool enabled);
 
-// launch(kernel, grid, block, stream, args...), overlapped where overlapped_launch allows it.
+// launch_shared(kernel, grid, block, shared_bytes, stream, args...): with `shared_bytes` of dynamic
+// shared memory (the kernel's limit raised to it first when past the default 48 KB), overlapped
+// where overlapped_launch allows it.
 template <typename... Params, typename... Args>
-void launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args&&... args) {
+void launch_shared(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
+                   Args&&... args) {
+  constexpr std::size_t kDefaultSharedLimit = 48 * 1024;
+  if (shared_bytes > kDefaultSharedLimit)
+    CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared_bytes)));
   cudaLaunchAttribute overlap{};
   overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
   overlap.val.programmaticStreamSerializationAllowed = 1;
   cudaLaunchConfig_t config{};
   config.gridDim = grid;
   config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
   config.stream = stream;
   if (overlapped_launch(reinterpret_cast<const void*>(kernel))) {
     config.attrs = &overlap;
     config.numAttrs = 1;
   }
   CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...));
+}
+
+// launch(kernel, grid, block, stream, args...): launch_shared without dynamic shared memory.
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args&&... args) {
+  launch_shared(kernel, grid, block, 0, stream, std::forward<Args>(args)...);
 }
 
 }  // namespace hs::kernels

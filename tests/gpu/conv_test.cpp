@@ -2,7 +2,8 @@
 // the fp32 codec's parity path) and bf16 weights (tensor cores), at the scalar decoder's shapes
 // (REFERENCE.md "The codec" 5) with T shortened so the CPU stays fast and never a multiple of a
 // tile, plus the odd geometries (stride, 'same' and right padding, Cout = 1, Cin·K not a multiple
-// of a vector, transposed kernels other than 2·stride) and bad arguments.
+// of a vector, transposed kernels other than 2·stride, the tap-major kernel's reach) and bad
+// arguments.
 //
 // Tolerances (normalised error, max|gpu − cpu| / max|cpu|). Inputs are rounded to the weight's
 // precision on the host, so both sides multiply the same values exactly and differ only in how they
@@ -54,6 +55,10 @@ const ConvShape kConvShapes[] = {
     {"stride2_pad_right", 3, 96, 80, 4, 257, {2, 1, 1, 2}},
     {"odd_channels", 1, 3, 200, 3, 50, {1, 2, 1, 3}},  // Cin·K = 9: element-wise weight loads
     {"stride3_dilated", kStereo, 40, 130, 5, 97, {3, 2, 4, 1}},
+    // The bf16 tap-major kernel's limits: its taps reach 4·14 = 56 columns past a tile (its most;
+    // Cout 96 a tile and a half), then 2·30 = 60, which goes to the im2col kernel.
+    {"taps_reach_56", kStereo, 64, 96, 5, 300, {1, 14, 56, 0}},
+    {"taps_reach_60", 1, 32, 40, 3, 200, {1, 30, 60, 0}},
 };
 
 std::int64_t conv_out_len(const ConvShape& s) {
