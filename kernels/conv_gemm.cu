@@ -113,6 +113,42 @@ __device__ __forceinline__ void mma_bf16(float* c, const std::uint32_t* a, const
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+// One 16-deep step of a warp's (kMmaM·16) × (kMmaN·8) tile: A from a [m][k] shared tile (a: the
+// warp's first row at the step's k), B from a [column][k] one (b likewise), rows kStride apart.
+// ldmatrix x4 lanes: A rows lane % 16, columns (lane / 16)·8 give a0..a3 of m16n8k16; B columns
+// (lane / 16)·8 + lane % 8, rows (lane / 8 % 2)·8 give b0, b1 of two n8 tiles.
+template <int kMmaM, int kMmaN, int kStride>
+__device__ __forceinline__ void warp_mma_k16(float (&acc)[kMmaM][kMmaN][4], const __nv_bfloat16* a,
+                                             const __nv_bfloat16* b, int lane) {
+  std::uint32_t af[kMmaM][4], bf[kMmaN][2];
+#pragma unroll
+  for (int mt = 0; mt < kMmaM; ++mt) ldmatrix_x4(af[mt], a + (mt * 16 + lane % 16) * kStride + lane / 16 * 8);
+#pragma unroll
+  for (int nt = 0; nt < kMmaN; nt += 2) {
+    std::uint32_t r[4];
+    ldmatrix_x4(r, b + (nt * 8 + lane / 16 * 8 + lane % 8) * kStride + lane / 8 % 2 * 8);
+    bf[nt][0] = r[0], bf[nt][1] = r[1], bf[nt + 1][0] = r[2], bf[nt + 1][1] = r[3];
+  }
+#pragma unroll
+  for (int mt = 0; mt < kMmaM; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < kMmaN; ++nt) mma_bf16(acc[mt][nt], af[mt], bf[nt]);
+}
+
+// A warp's accumulators out through store_output, its tile starting at channel m and column n:
+// c0, c1 at row lane / 4, columns 2·(lane % 4) + {0, 1}; c2, c3 eight rows on.
+template <int kMmaM, int kMmaN>
+__device__ __forceinline__ void store_warp_tile(const ConvGemmParams& g, const Phase& ph, int b, int m, int n, int lane,
+                                                const float (&acc)[kMmaM][kMmaN][4]) {
+#pragma unroll
+  for (int mt = 0; mt < kMmaM; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < kMmaN; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        store_output(g, ph, b, m + mt * 16 + lane / 4 + e / 2 * 8, n + nt * 8 + lane % 4 * 2 + e % 2, acc[mt][nt][e]);
+}
+
 // SMs of the device first used, read once (a device attribute: no stream work, so capture-safe).
 int multiprocessors() {
   static const int count = [] {
@@ -216,36 +252,13 @@ static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_gemm_bf16_
     const int buf = chunk & 1;
     if (chunk + 1 < chunks) load(chunk + 1);
 #pragma unroll
-    for (int k = 0; k < kChunkBf16; k += 16) {
-      // ldmatrix x4 lanes: A rows lane % 16, columns k + (lane / 16)·8 give a0..a3 of m16n8k16;
-      // B columns (lane / 16)·8 + lane % 8, rows k + (lane / 8 % 2)·8 give b0, b1 of two n8 tiles.
-      std::uint32_t af[kMmaM][4], bf[kMmaN][2];
-#pragma unroll
-      for (int mt = 0; mt < kMmaM; ++mt) ldmatrix_x4(af[mt], &sa[buf][wm + mt * 16 + lane % 16][k + lane / 16 * 8]);
-#pragma unroll
-      for (int nt = 0; nt < kMmaN; nt += 2) {
-        std::uint32_t r[4];
-        ldmatrix_x4(r, &sb[buf][wn + nt * 8 + lane / 16 * 8 + lane % 8][k + lane / 8 % 2 * 8]);
-        bf[nt][0] = r[0], bf[nt][1] = r[1], bf[nt + 1][0] = r[2], bf[nt + 1][1] = r[3];
-      }
-#pragma unroll
-      for (int mt = 0; mt < kMmaM; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < kMmaN; ++nt) mma_bf16(acc[mt][nt], af[mt], bf[nt]);
-    }
+    for (int k = 0; k < kChunkBf16; k += 16)
+      warp_mma_k16<kMmaM, kMmaN, kStride>(acc, &sa[buf][wm][k], &sb[buf][wn][k], lane);
     if (chunk + 1 < chunks) store(buf ^ 1);
     __syncthreads();
   }
 
-  // Accumulator c0, c1: row lane / 4, columns 2·(lane % 4) + {0, 1}; c2, c3: row + 8.
-#pragma unroll
-  for (int mt = 0; mt < kMmaM; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < kMmaN; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e)
-        store_output(g, ph, b, m0 + wm + mt * 16 + lane / 4 + e / 2 * 8, n0 + wn + nt * 8 + lane % 4 * 2 + e % 2,
-                     acc[mt][nt][e]);
+  store_warp_tile(g, ph, b, m0 + wm, n0 + wn, lane, acc);
 }
 
 // The tap-major conv1d (stride 1, one phase): output (m, n) = Σ_c Σ_t W(m, c, t) · x[c, n + t·d +
@@ -344,36 +357,14 @@ static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_taps_bf16_
     for (int t = 0; t < taps; ++t) {
       const int shift = t * dilation;
 #pragma unroll
-      for (int k = 0; k < kTapChannels; k += 16) {
-        // ldmatrix lanes as in the narrow kernel; B rows start t·d columns further on.
-        std::uint32_t af[kMmaM][4], bf[kMmaN][2];
-#pragma unroll
-        for (int mt = 0; mt < kMmaM; ++mt)
-          ldmatrix_x4(af[mt], &sa[buf][t][wm + mt * 16 + lane % 16][k + lane / 16 * 8]);
-#pragma unroll
-        for (int nt = 0; nt < kMmaN; nt += 2) {
-          std::uint32_t r[4];
-          ldmatrix_x4(r, &sb[buf][shift + wn + nt * 8 + lane / 16 * 8 + lane % 8][k + lane / 8 % 2 * 8]);
-          bf[nt][0] = r[0], bf[nt][1] = r[1], bf[nt + 1][0] = r[2], bf[nt + 1][1] = r[3];
-        }
-#pragma unroll
-        for (int mt = 0; mt < kMmaM; ++mt)
-#pragma unroll
-          for (int nt = 0; nt < kMmaN; ++nt) mma_bf16(acc[mt][nt], af[mt], bf[nt]);
-      }
+      for (int k = 0; k < kTapChannels; k += 16)  // B rows start t·d columns further on
+        warp_mma_k16<kMmaM, kMmaN, kTapStride>(acc, &sa[buf][t][wm][k], &sb[buf][shift + wn][k], lane);
     }
     if (stage + 1 < stages) store(buf ^ 1);
     __syncthreads();
   }
 
-#pragma unroll
-  for (int mt = 0; mt < kMmaM; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < kMmaN; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e)
-        store_output(g, ph, b, m0 + wm + mt * 16 + lane / 4 + e / 2 * 8, n0 + wn + nt * 8 + lane % 4 * 2 + e % 2,
-                     acc[mt][nt][e]);
+  store_warp_tile(g, ph, b, m0 + wm, n0 + wn, lane, acc);
 }
 
 // Block: 64 output channels × kTileN columns, each thread 4 channels × 8 columns (two runs of 4,
