@@ -464,16 +464,16 @@ void conv_gemm(const ConvGemmParams& g, cudaStream_t stream) {
   const int column_tiles = ceil_div(ceil_div(g.out_len, g.phases), kTileN);
   // The wide tile reuses each x value over twice the channels, but only pays while it still fills
   // every SM with kBlocksPerSm blocks; short signals get twice as many narrow blocks. Each output
-  // is summed in the same order either way, so the choice never changes a result.
-  const bool wide = bf16 && g.cout > kNarrowTileM &&
+  // is summed in the same order either way, so the choice never changes a result. The tap-major
+  // kernel has narrow tiles only.
+  const bool wide = !taps_path && bf16 && g.cout > kNarrowTileM &&
                     static_cast<std::int64_t>(column_tiles) * ceil_div(g.cout, kWideTileM) * g.batch * g.phases >=
                         std::int64_t{kBlocksPerSm} * multiprocessors();
   const int tile_m = wide ? kWideTileM : kNarrowTileM;
   const dim3 grid(column_tiles, ceil_div(g.cout, tile_m), g.batch * g.phases);
   auto run = [&](auto kernel) { launch(kernel, grid, kThreads, stream, g); };
   if (taps_path) {
-    const dim3 taps_grid(column_tiles, ceil_div(g.cout, kNarrowTileM), g.batch);
-    launch_shared(conv_taps_bf16_kernel, taps_grid, kThreads, kTapSharedBytes, stream, g);
+    launch_shared(conv_taps_bf16_kernel, grid, kThreads, kTapSharedBytes, stream, g);  // one phase: z = batch
   } else if (!bf16) {
     if (contiguous) run(conv_gemm_f32_kernel<true>);
     else run(conv_gemm_f32_kernel<false>);
