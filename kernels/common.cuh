@@ -21,6 +21,10 @@ namespace hs::kernels {
 inline constexpr int kWarpSize = 32;
 inline constexpr unsigned kFullMask = 0xffffffffu;
 
+// The scale of an fp8 E4M3 vector whose largest magnitude is amax: amax / 448 (1 for an all-zero
+// vector), engine/core/fp8_quantize.h's rule; the vector is stored as e4m3(x / scale).
+__device__ __forceinline__ float e4m3_scale(float amax) { return amax > 0.0f ? amax / 448.0f : 1.0f; }
+
 __device__ __forceinline__ float to_float(float v) { return v; }
 __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ float to_float(__nv_fp8_e4m3 v) { return static_cast<float>(v); }

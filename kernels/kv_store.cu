@@ -4,7 +4,6 @@
 namespace hs::kernels {
 namespace {
 constexpr int kThreads = 256;
-constexpr float kE4m3Max = 448.0f;
 
 // The cache row of token (b, s), or -1 when it stores nothing.
 __device__ __forceinline__ std::int64_t cache_row(const KvStoreParams& p, std::int64_t b, std::int64_t s) {
@@ -40,7 +39,7 @@ static __global__ void kv_store_fp8_kernel(KvStoreParams p) {
     float amax = 0.0f;
     for (std::int64_t d = lane; d < p.head_dim; d += kWarpSize) amax = fmaxf(amax, fabsf(to_float(from[d])));
     amax = warp_max(amax);
-    const float scale = amax > 0.0f ? amax / kE4m3Max : 1.0f;
+    const float scale = e4m3_scale(amax);
     if (lane == 0) p.scale[row * heads + h] = scale;
     __nv_fp8_e4m3* to = static_cast<__nv_fp8_e4m3*>(p.cache) + row * p.row + h * p.head_dim;
     for (std::int64_t d = lane; d < p.head_dim; d += kWarpSize) to[d] = __nv_fp8_e4m3(to_float(from[d]) / scale);

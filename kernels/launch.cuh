@@ -5,7 +5,8 @@
 // lets the next kernel be scheduled from then on: the next kernel's launch and block scheduling
 // overlap this one's end. The GEMVs' weights could be read before the wait (no kernel writes them),
 // but an L2 prefetch of each lane's first vectors there made them slower, not faster (H200,
-// benchmarks/results/overlapped_launches_h200.json).
+// benchmarks/results/overlapped_launches_h200.json), and so did loading the first vectors into
+// registers there (H100: fp8 frame 2 %, int4 9 % slower; lm_frame_experiments_h100.json).
 #pragma once
 
 #include <cuda_runtime.h>

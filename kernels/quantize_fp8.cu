@@ -35,7 +35,7 @@ static __global__ void __launch_bounds__(kMaxThreads)
   if (lane == 0) amax_shared[warp] = amax;
   __syncthreads();
   amax = warp_max(lane < static_cast<int>(blockDim.x / kWarpSize) ? amax_shared[lane] : 0.0f);
-  const float scale = amax > 0.0f ? amax / kE4m3Max : 1.0f;
+  const float scale = e4m3_scale(amax);
   if (threadIdx.x == 0) scales[blockIdx.x] = scale;
   auto* qr = reinterpret_cast<std::uint32_t*>(q + static_cast<std::int64_t>(blockIdx.x) * cols);
 #pragma unroll
@@ -65,7 +65,7 @@ static __global__ void quantize_fp8_kernel(const T* __restrict__ x, __nv_fp8_e4m
   __syncthreads();
   amax = lane < static_cast<int>(blockDim.x / kWarpSize) ? amax_shared[lane] : 0.0f;
   amax = warp_max(amax);
-  const float scale = amax > 0.0f ? amax / kE4m3Max : 1.0f;
+  const float scale = e4m3_scale(amax);
   if (threadIdx.x == 0) scales[blockIdx.x] = scale;
   __nv_fp8_e4m3* qr = q + static_cast<std::int64_t>(blockIdx.x) * cols;
   for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) qr[c] = __nv_fp8_e4m3(to_float(xr[c]) / scale);

@@ -12,8 +12,6 @@
 
 namespace hs::kernels {
 
-inline constexpr float kE4m3Max = 448.0f;
-
 struct QuantizeFp8Params {
   const void* x;        // [rows, cols]
   void* q;              // [rows, cols] E4M3

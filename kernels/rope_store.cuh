@@ -3,7 +3,8 @@
 // rotated in place, k [B, S, Hk, hd] is rotated in place and written to k_cache [B, T, Hk, hd] at
 // positions[s], v is written to v_cache. Rotation as rope.cuh (interleaved pairs, angle in
 // double), the cache write as kv_store.cuh (converted to the cache's type, positions outside the
-// cache skipped). With null caches only the rotation runs (an fp8 cache is written by kv_store).
+// cache skipped). With null caches only the rotation runs (an fp8 cache is written by kv_store;
+// folding those two stores in here changed nothing measurable, lm_frame_experiments_h100.json).
 #pragma once
 
 #include <cuda_runtime.h>

@@ -326,9 +326,14 @@ struct LoadedModel {
   std::shared_ptr<const MulaModel> model;
 };
 
-LoadedModel& real_model(Precision precision) {
+// The models loaded so far, one per precision; main() releases them before the CUDA runtime unloads.
+std::map<Precision, LoadedModel>& loaded_models() {
   static std::map<Precision, LoadedModel> models;
-  LoadedModel& m = models[precision];
+  return models;
+}
+
+LoadedModel& real_model(Precision precision) {
+  LoadedModel& m = loaded_models()[precision];
   if (!m.model) {
     const MulaConfig config{"llama-3B", "llama-300M", 128256, 8197, 8, 512};
     RandomShapes shapes;
@@ -517,4 +522,11 @@ BENCHMARK(BM_BatchStep)
 }  // namespace
 }  // namespace hs
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  hs::loaded_models().clear();  // static destructors would free device memory after the runtime unloads
+  return 0;
+}

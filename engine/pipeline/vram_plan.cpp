@@ -230,6 +230,17 @@ std::size_t VramNeeds::codec_calls(std::int64_t songs) const {
 VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& r) {
   if (r.songs < 1) throw InvalidArgument("vram plan: songs must be at least 1");
   if (r.song_ms < kFrameMs) throw InvalidArgument("vram plan: the song must be at least 80 ms");
+  if (r.fewer_songs && !r.codec_device) {
+    // Fewer songs with the codec on the GPU before all of them with the codec on the CPU, where not
+    // one song streams in real time at the released shapes (a daemon of 256 sessions on an 80 GB
+    // card was planned so, and ran one song at a time at 10 s per codec chunk).
+    VramRequest on_gpu = r;
+    on_gpu.codec_device = Device::Cuda;
+    try {
+      return plan_vram(mula, codec, on_gpu);
+    } catch (const OutOfMemory&) {  // not one song with the codec on the GPU
+    }
+  }
   std::size_t smallest = 0;
   static const std::vector<Choice> kChoices = choices();
   for (const Choice& c : kChoices) {

@@ -85,7 +85,8 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
 // request.song_ms within the budget, among those that keep the user's fixed choices. Larger budgets
 // never choose a less precise configuration. Nothing fits: with request.fewer_songs the plan for
 // one song, holding as many songs as fit in plan.songs; else (or when not one song fits)
-// OutOfMemory naming the smallest budget that would.
+// OutOfMemory naming the smallest budget that would. With request.fewer_songs and the codec's
+// device not given, fewer songs with the codec on the GPU come before the codec on the CPU.
 VramPlan plan_vram(const MulaConfig& mula, const CodecConfig& codec, const VramRequest& request);
 
 // The plan as one readable block (a title line and indented lines).

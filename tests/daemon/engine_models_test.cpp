@@ -205,6 +205,25 @@ TEST_F(DaemonVramPlan, AGivenPrecisionIsKeptWithItsCodec) {
   EXPECT_EQ(fp8.server.max_sessions, 16);
 }
 
+// More sessions than fit beside the codec on the GPU (256 songs of 60 s at fp8 in an H100's free
+// 84 GB): fewer sessions with the codec on the GPU, not every session with it on the CPU, where not
+// one song is real time; model.codec_device: cpu keeps it there with every session.
+TEST_F(DaemonVramPlan, ManySessionsKeepTheCodecOnTheGpu) {
+  config_.model.precision = "fp8";
+  choice_.precision = Precision::FP8;
+  config_.server.max_sessions = 256;
+  config_.generation.max_audio_length_ms = 60000;
+  const daemon::DaemonConfig many = plan(84, false);
+  EXPECT_EQ(many.model.codec_device, "cuda");
+  EXPECT_GE(many.server.max_sessions, 64);
+  EXPECT_LT(many.server.max_sessions, 256);
+  config_.model.codec_device = "cpu";
+  choice_.codec_device = Device::Cpu;
+  const daemon::DaemonConfig on_cpu = plan(84, false);
+  EXPECT_EQ(on_cpu.model.codec_device, "cpu");
+  EXPECT_EQ(on_cpu.server.max_sessions, 256);
+}
+
 // Unset or off on the CPU, and off on cuda: no plan (with_vram_plan returns the configuration).
 TEST(EngineModels, NoPlanOnTheCpuOrWhenOff) {
   daemon::DaemonConfig config;

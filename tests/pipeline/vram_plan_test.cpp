@@ -180,6 +180,32 @@ TEST(VramPlan, FewerSongsWhenTheBudgetHoldsFewer) {
   }
 }
 
+// The daemon's request (fewer_songs) for more songs than fit beside the codec on the GPU: fewer
+// songs with the codec there, not all of them with the codec on the CPU (which needs no device
+// memory for it but keeps not one song real time). Asked for the CPU, the codec stays there. An
+// H100's free 84 GB and 256 sessions of 60 s, as a daemon was planned on one.
+TEST(VramPlan, FewerSongsKeepTheCodecOnTheGpu) {
+  const DemoCheckpointPlan shapes = demo_checkpoint_plan(DemoShapes::Released3B);
+  VramRequest r{.budget_bytes = static_cast<std::size_t>(84 * kGb), .song_ms = 60000, .songs = 256};
+  r.codec_batch = 16;
+  r.precision = Precision::FP8;
+  VramRequest all = r;
+  all.codec_device = Device::Cpu;
+  ASSERT_EQ(plan_vram(shapes.mula, shapes.codec, all).songs, 256) << "the CPU codec's plan holds every song";
+  EXPECT_EQ(plan_vram(shapes.mula, shapes.codec, r).codec_device, Device::Cpu) << "all songs asked for, none fewer";
+  r.fewer_songs = true;
+  const VramPlan p = plan_vram(shapes.mula, shapes.codec, r);
+  EXPECT_EQ(p.codec_device, Device::Cuda);
+  EXPECT_GE(p.songs, 1);
+  EXPECT_LT(p.songs, 256);
+  EXPECT_LE(p.total(), r.budget_bytes);
+  EXPECT_GT(p.needs.total(p.songs + 1), r.budget_bytes) << "one more song of that plan would fit";
+  r.codec_device = Device::Cpu;
+  const VramPlan cpu = plan_vram(shapes.mula, shapes.codec, r);
+  EXPECT_EQ(cpu.codec_device, Device::Cpu);
+  EXPECT_EQ(cpu.songs, 256);
+}
+
 // The plan's KV cache per frame is what alloc_kv allocates for one position of every layer, CFG
 // batch 2, in bf16 and fp8.
 TEST(VramPlan, KvCachePerFrameIsWhatAllocKvAllocates) {
