@@ -149,6 +149,25 @@ __device__ __forceinline__ void store_warp_tile(const ConvGemmParams& g, const P
         store_output(g, ph, b, m + mt * 16 + lane / 4 + e / 2 * 8, n + nt * 8 + lane % 4 * 2 + e % 2, acc[mt][nt][e]);
 }
 
+// The main loop the three kernels share: stage s is read into registers (load(s)) while stage
+// s − 1, already in shared buffer (s − 1) % 2, is multiplied (compute(buffer)); then the registers
+// go to the other buffer (store(buffer)). One barrier per stage.
+template <typename Load, typename Store, typename Compute>
+__device__ __forceinline__ void double_buffered(int stages, Load&& load, Store&& store, Compute&& compute) {
+  if (stages > 0) {
+    load(0);
+    store(0);
+  }
+  __syncthreads();
+  for (int stage = 0; stage < stages; ++stage) {
+    const int buf = stage & 1;
+    if (stage + 1 < stages) load(stage + 1);
+    compute(buf);
+    if (stage + 1 < stages) store(buf ^ 1);
+    __syncthreads();
+  }
+}
+
 // SMs of the device first used, read once (a device attribute: no stream work, so capture-safe).
 int multiprocessors() {
   static const int count = [] {
@@ -243,20 +262,11 @@ static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_gemm_bf16_
   const int lane = tid % kWarpSize, warp = tid / kWarpSize;
   const int wm = warp / kWarpsN * kWarpM, wn = warp % kWarpsN * kWarpN;
   float acc[kMmaM][kMmaN][4] = {};
-  if (chunks > 0) {
-    load(0);
-    store(0);
-  }
-  __syncthreads();
-  for (int chunk = 0; chunk < chunks; ++chunk) {
-    const int buf = chunk & 1;
-    if (chunk + 1 < chunks) load(chunk + 1);
+  double_buffered(chunks, load, store, [&](int buf) {
 #pragma unroll
     for (int k = 0; k < kChunkBf16; k += 16)
       warp_mma_k16<kMmaM, kMmaN, kStride>(acc, &sa[buf][wm][k], &sb[buf][wn][k], lane);
-    if (chunk + 1 < chunks) store(buf ^ 1);
-    __syncthreads();
-  }
+  });
 
   store_warp_tile(g, ph, b, m0 + wm, n0 + wn, lane, acc);
 }
@@ -346,23 +356,14 @@ static __global__ void __launch_bounds__(kThreads, kBlocksPerSm) conv_taps_bf16_
   const int lane = tid % kWarpSize, warp = tid / kWarpSize;
   const int wm = warp / kWarpsN * kWarpM, wn = warp % kWarpsN * kWarpN;
   float acc[kMmaM][kMmaN][4] = {};
-  if (stages > 0) {
-    load(0);
-    store(0);
-  }
-  __syncthreads();
-  for (int stage = 0; stage < stages; ++stage) {
-    const int buf = stage & 1;
-    if (stage + 1 < stages) load(stage + 1);
+  double_buffered(stages, load, store, [&](int buf) {
     for (int t = 0; t < taps; ++t) {
       const int shift = t * dilation;
 #pragma unroll
       for (int k = 0; k < kTapChannels; k += 16)  // B rows start t·d columns further on
         warp_mma_k16<kMmaM, kMmaN, kTapStride>(acc, &sa[buf][t][wm][k], &sb[buf][shift + wn][k], lane);
     }
-    if (stage + 1 < stages) store(buf ^ 1);
-    __syncthreads();
-  }
+  });
 
   store_warp_tile(g, ph, b, m0 + wm, n0 + wn, lane, acc);
 }
@@ -416,14 +417,7 @@ static __global__ void __launch_bounds__(kThreads) conv_gemm_f32_kernel(ConvGemm
 
   const int tm = tid / kThreadsN * kThreadM, tn = tid % kThreadsN * kRun;
   float acc[kThreadM][kThreadN] = {};
-  if (chunks > 0) {
-    load(0);
-    store(0);
-  }
-  __syncthreads();
-  for (int chunk = 0; chunk < chunks; ++chunk) {
-    const int buf = chunk & 1;
-    if (chunk + 1 < chunks) load(chunk + 1);
+  double_buffered(chunks, load, store, [&](int buf) {
 #pragma unroll
     for (int k = 0; k < kChunkF32; ++k) {
       const float4 a = *reinterpret_cast<const float4*>(&sa[buf][k][tm]);
@@ -436,9 +430,7 @@ static __global__ void __launch_bounds__(kThreads) conv_gemm_f32_kernel(ConvGemm
 #pragma unroll
         for (int j = 0; j < kThreadN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
     }
-    if (chunk + 1 < chunks) store(buf ^ 1);
-    __syncthreads();
-  }
+  });
 
 #pragma unroll
   for (int i = 0; i < kThreadM; ++i)
