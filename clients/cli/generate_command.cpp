@@ -39,7 +39,7 @@ struct GenerateOptions {
   std::string tokens_out;                     // safetensors file receiving `frames` I32 [8, T]
   std::string save_path;                      // audio file: .wav | .flac | .opus | .ogg | .mp3 | .safetensors
   bool stream = false;                        // decode while generating (the file grows) instead of after
-  std::int64_t chunk_frames = StreamingDecoderOptions{}.chunk_frames;  // --stream's chunk length
+  std::int64_t chunk_frames = kSoloChunkFrames;  // --stream's chunk length
   std::string kv_cache = "auto";              // auto | fp8: the LM's KV cache
   std::optional<std::string> vram_budget_gb;  // GB, "free" or "off"; absent: "free" on cuda, "off" on cpu
   bool precision_given = false, kv_cache_given = false;
@@ -182,8 +182,9 @@ void add_generate_command(CLI::App& app) {
                 "Decode while generating (streaming codec): the file grows as frames come; reports time to first audio");
   cmd->add_option("--chunk_frames", opt->chunk_frames,
                   "With --stream: code frames (80 ms each) per codec chunk once the first ones have grown to it "
-                  "(4, 4, 8, 16, ...), as the daemon's streaming.chunk_frames. Longer chunks cost the GPU less per "
-                  "second of audio and add latency (chunk 16: 1.28 s)")
+                  "(4, 4, 8, 16, 32, ...), as the daemon's streaming.chunk_frames (16 there). Longer chunks cost the "
+                  "GPU less per second of audio; the first audio comes as early, each later chunk's further ahead of "
+                  "its frames (chunk 32: 2.56 s)")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, kMaxChunkFrames));
   cmd->add_option("--vram_budget_gb", opt->vram_budget_gb,

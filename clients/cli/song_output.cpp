@@ -25,7 +25,7 @@ StreamingDecoderOptions streaming_options(const CodecModel& codec, std::int64_t 
 
 void warm_up_streaming(const CodecModel& codec) {
   GaussianNoise noise(0);
-  StreamingDecoder decoder(codec, noise, streaming_options(codec, StreamingDecoderOptions{}.chunk_frames));
+  StreamingDecoder decoder(codec, noise, streaming_options(codec, kSoloChunkFrames));
   const std::vector<std::int32_t> codes(static_cast<std::size_t>(codec.config().num_quantizers), 0);
   for (std::int64_t i = 0; i < kFirstChunkFrames; ++i) decoder.push(codes);
   decoder.finish();

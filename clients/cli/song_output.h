@@ -20,11 +20,21 @@
 
 namespace hs::cli {
 
+// generate --stream's chunk (--chunk_frames' default), for a song alone on its device: 32 code
+// frames give the codec one flow solve per 2.56 s of audio instead of per 1.28 s at 16, and a solve
+// takes about as long at either length, so the song needs less GPU time per second (H100, random
+// weights: real-time factor 0.067 against 0.069 on one machine, 0.060 against 0.071 on another;
+// benchmarks/results/solo_chunk_h100.json). The first chunks still grow from 4 frames, so the audio
+// starts as early, and the decoder takes at most 16 frames a push (kDecoderPushFrames), so its
+// buffers stay about as small. The daemon keeps 16: a call over many songs' longer chunks holds
+// every song's frames for longer (docs/scaling.md).
+inline constexpr std::int64_t kSoloChunkFrames = 32;
+
 struct SongOutputOptions {
   std::filesystem::path tokens_out;  // .safetensors receiving `frames` I32 [8, T]; empty: none
   std::filesystem::path save_path;   // .wav | .flac | .opus | .ogg | .mp3 | .safetensors (F32 `wav`); empty: none
   bool stream = false;               // decode while generating instead of after the last frame
-  std::int64_t chunk_frames = StreamingDecoderOptions{}.chunk_frames;  // with stream: code frames per chunk
+  std::int64_t chunk_frames = kSoloChunkFrames;  // with stream: code frames per chunk
 };
 
 class SongOutput {

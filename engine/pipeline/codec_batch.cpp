@@ -48,14 +48,15 @@ void CodecBatch::run(std::span<StreamingDecoder* const> decoders) {
   for (StreamingDecoder* d : decoders)
     if (d->options_.batch != this) throw InvalidArgument("CodecBatch::run: a decoder not made on this batch");
   while (true) {
-    // Each decoder's oldest held chunk, grouped by call shape.
-    std::map<std::tuple<bool, std::int64_t, std::int64_t, std::int64_t>, std::vector<Item>> groups;
+    // Each decoder's oldest held chunk, grouped by call shape (and decoder push length).
+    std::map<std::tuple<bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t>, std::vector<Item>> groups;
     for (StreamingDecoder* d : decoders) {
       if (d->held_.empty()) continue;
       StreamingDecoder::Chunk chunk = std::move(d->held_.front());
       d->held_.pop_front();
       const std::int64_t frames = chunk.flush ? 0 : chunk.codes.dim(1);
-      groups[{chunk.flush, frames, chunk.prefix_rows, d->stream_.drop_pending()}].push_back({d, std::move(chunk)});
+      groups[{chunk.flush, frames, chunk.prefix_rows, d->stream_.drop_pending(), d->options_.decoder_frames}].push_back(
+          {d, std::move(chunk)});
     }
     if (groups.empty()) return;
     for (auto& [key, items] : groups)
@@ -97,17 +98,25 @@ void CodecBatch::decode(std::span<Item> items) {
     streams.push_back(&item.decoder->stream_);
   }
   const Tensor latents = flow.sample(features, prefixes, noises, workspace(songs, frames, context));
-  // Every song's new latents, split into the decoder's channels: [2k, latent channels, T − P].
-  const std::int64_t channels = flow.latent_channels(), fresh = frames - context;
-  Tensor& input = latent_input(songs, fresh);
+  std::vector<Tensor> fresh;  // every song's new latents [T − P, latent channels]
   for (std::int64_t s = 0; s < k; ++s) {
     Item& item = items[static_cast<std::size_t>(s)];
-    const Tensor song = latents.slice(s * frames, (s + 1) * frames);
-    Tensor rows = input.slice(s * channels, (s + 1) * channels);
-    be.transpose(item.decoder->carry_latents(item.chunk, song), rows);
+    fresh.push_back(item.decoder->carry_latents(item.chunk, latents.slice(s * frames, (s + 1) * frames)));
   }
-  const Tensor latent = input.slice(0, k * channels).reshape({2 * k, model_->decoder().latent_channels(), fresh});
-  deliver(items, stream().push_many(streams, latent, 2 * songs));
+  // Each decoder push of them (StreamingDecoderOptions::decoder_frames), split into the decoder's
+  // channels: [2k, latent channels, rows].
+  const std::int64_t channels = flow.latent_channels();
+  std::int64_t row = 0;
+  for (const std::int64_t rows : items.front().decoder->decoder_pushes(frames - context)) {
+    Tensor& input = latent_input(songs, rows);
+    for (std::int64_t s = 0; s < k; ++s) {
+      Tensor song_rows = input.slice(s * channels, (s + 1) * channels);
+      be.transpose(fresh[static_cast<std::size_t>(s)].slice(row, row + rows), song_rows);
+    }
+    const Tensor latent = input.slice(0, k * channels).reshape({2 * k, model_->decoder().latent_channels(), rows});
+    deliver(items, stream().push_many(streams, latent, 2 * songs));
+    row += rows;
+  }
 }
 
 void CodecBatch::deliver(std::span<Item> items, const Tensor& audio) {

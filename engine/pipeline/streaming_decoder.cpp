@@ -5,6 +5,7 @@
 #include <deque>
 #include <exception>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -124,6 +125,8 @@ StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, 
                           " < 0");
   if (options_.context_frames < 0)
     throw InvalidArgument("StreamingDecoder: context_frames " + std::to_string(options_.context_frames) + " < 0");
+  if (options_.decoder_frames < 1)
+    throw InvalidArgument("StreamingDecoder: decoder_frames " + std::to_string(options_.decoder_frames) + " < 1");
   if (options_.batch && options_.background)
     throw InvalidArgument("StreamingDecoder: a decoder on a CodecBatch cannot also decode in the background");
   if (options_.first_chunk_frames == 0) options_.first_chunk_frames = options_.chunk_frames;
@@ -251,7 +254,19 @@ void StreamingDecoder::decode(const Chunk& chunk) {
   const Tensor features = model_->flow().condition(chunk.codes);
   const Tensor latents =
       model_->flow().sample(features, prefix(chunk), *noise_, workspace(features.dim(0), chunk.prefix_rows));
-  append_audio(stream_.push(model_->decoder().split_channels(carry_latents(chunk, latents))));
+  const Tensor fresh = carry_latents(chunk, latents);
+  std::int64_t row = 0;
+  for (const std::int64_t rows : decoder_pushes(fresh.dim(0))) {
+    append_audio(stream_.push(model_->decoder().split_channels(fresh.slice(row, row + rows))));
+    row += rows;
+  }
+}
+
+std::vector<std::int64_t> StreamingDecoder::decoder_pushes(std::int64_t rows) const {
+  const std::int64_t most = options_.decoder_frames * kLatentsPerCodeFrame;
+  std::vector<std::int64_t> pushes;
+  for (std::int64_t left = rows; left > 0; left -= most) pushes.push_back(std::min(left, most));
+  return pushes;
 }
 
 bool StreamingDecoder::prepare_next() {
@@ -261,10 +276,16 @@ bool StreamingDecoder::prepare_next() {
   // steady chunk, which repeats until the last.
   const std::int64_t step = prepared_++;
   if (step == 1) {
-    stream_.prepare(options_.first_chunk_frames * kLatentsPerCodeFrame, options_.chunk_frames * kLatentsPerCodeFrame);
-    for (std::int64_t decoded = options_.first_chunk_frames; chunk_after(decoded) < options_.chunk_frames;
-         decoded += chunk_after(decoded))
-      stream_.prepare(options_.first_chunk_frames * kLatentsPerCodeFrame, chunk_after(decoded) * kLatentsPerCodeFrame);
+    // The first push, then every later push length: the rest of the first chunk's and those of
+    // each chunk length up to the steady one.
+    const std::vector<std::int64_t> first = decoder_pushes(options_.first_chunk_frames * kLatentsPerCodeFrame);
+    std::set<std::int64_t> later(first.begin() + 1, first.end());
+    for (std::int64_t decoded = options_.first_chunk_frames;; decoded += chunk_after(decoded)) {
+      const std::vector<std::int64_t> pushes = decoder_pushes(chunk_after(decoded) * kLatentsPerCodeFrame);
+      later.insert(pushes.begin(), pushes.end());
+      if (chunk_after(decoded) == options_.chunk_frames) break;
+    }
+    for (const std::int64_t rows : later) stream_.prepare(first.front(), rows);
     return true;
   }
   std::int64_t decoded = 0, carried = 0;

@@ -35,6 +35,11 @@ inline constexpr std::int64_t kFirstChunkFrames = 4;
 // The longest chunk a user may ask for (the daemon's streaming.chunk_frames, generate's
 // --chunk_frames): one reference codec window.
 inline constexpr std::int64_t kMaxChunkFrames = 372;
+// The longest push into the scalar decoder (StreamingDecoderOptions::decoder_frames' default): a
+// longer chunk's new latents go through it in pushes of at most this many code frames, so its
+// buffers, the codec's largest (2048 channels at the first stage, 64 at 48 kHz), stay those of a
+// 16-frame chunk however long the chunks grow. Only the flow solve sees the whole chunk.
+inline constexpr std::int64_t kDecoderPushFrames = 16;
 
 struct StreamingDecoderOptions {
   std::int64_t chunk_frames = 16;    // C: code frames per flow-matching chunk (1.28 s)
@@ -43,6 +48,9 @@ struct StreamingDecoderOptions {
   // (first 4, C 16: 4, 8, 16, 32, 48, ...).
   std::int64_t first_chunk_frames = 0;
   std::int64_t context_frames = 16;  // code frames of previous latents carried as in-context prefix
+  // The longest scalar-decoder push, in code frames: a chunk's new latents go through the decoder
+  // in pushes of at most this many (the audio is the same, to fp32 rounding).
+  std::int64_t decoder_frames = kDecoderPushFrames;
   FlowSchedule schedule;             // Euler steps and guidance (the reference's by default)
   // Called with each chunk's new latents [2·n, latent channels] (on the model's backend) and the
   // index of its first code frame, before they are decoded; for inspection (tests, measurements).
@@ -68,7 +76,7 @@ StreamingDecoderOptions song_chunking(std::int64_t chunk_frames);
 class StreamingDecoder {
  public:
   // `model` and `noise` must outlive the decoder. InvalidArgument for chunk_frames < 1,
-  // first_chunk_frames < 0 or context_frames < 0.
+  // first_chunk_frames < 0, context_frames < 0 or decoder_frames < 1.
   StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options = {});
   ~StreamingDecoder();  // stops the worker (defined where Worker is complete)
 
@@ -122,6 +130,8 @@ class StreamingDecoder {
   // After a chunk's flow matching gave its latents [T, C]: hands its new latents to on_latents and
   // carries the last ones into the next chunk. Returns the new latents.
   Tensor carry_latents(const Chunk& chunk, const Tensor& latents);
+  // The latent rows of each decoder push of `rows` new latent rows, in order.
+  std::vector<std::int64_t> decoder_pushes(std::int64_t rows) const;
   // Host I32 [Q, n] codes of the frames [first, first + n) held in codes_.
   Tensor codes_tensor(std::size_t first, std::size_t n) const;
   void append_audio(const Tensor& audio);       // [2, 1, n] on the backend

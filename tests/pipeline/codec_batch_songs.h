@@ -40,12 +40,14 @@ inline std::vector<BatchSong> batch_songs(std::int64_t quantizers, std::int64_t 
   return out;
 }
 
-// Short chunks so a song has several: a first of 3 frames, then 6, carrying 4.
+// Short chunks so a song has several: a first of 3 frames, then 6, carrying 4; the decoder takes
+// a 6-frame chunk's latents in two pushes (4 frames, then 2).
 inline StreamingDecoderOptions batch_song_options(const CodecModel& model, CodecBatch* batch, SongOutput& out) {
   StreamingDecoderOptions o;
   o.chunk_frames = 6;
   o.first_chunk_frames = 3;
   o.context_frames = 4;
+  o.decoder_frames = 4;
   o.batch = batch;
   o.on_latents = [&model, &out](const Tensor& latents, std::int64_t) {
     const Tensor host = model.backend().download(latents);

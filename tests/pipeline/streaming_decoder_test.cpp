@@ -178,31 +178,50 @@ TEST(StreamingDecoder, ChunkLatentsEqualDirectFlowMatcherCalls) {
   EXPECT_LE(max_error(chunks[1], be.download(second).slice(2 * kContext, second.dim(0))), kSameComputation);
 }
 
+// Also with each chunk's latents pushed into the decoder in parts (decoder_frames 3: 3, 3, 1).
 TEST(StreamingDecoder, AudioEqualsOneShotDecodeOfTheChunkLatents) {
   HS_REQUIRE_SHARED(golden, "golden");
   const Case c = load(golden, "codec_short.safetensors", 40);
-  std::vector<Tensor> chunks;
-  StreamingDecoderOptions options = chunking(7, 5);
-  options.on_latents = [&](const Tensor& latents, std::int64_t) { chunks.push_back(c.model->backend().download(latents)); };
-  const auto pcm = stream_all(c, options, true);
+  for (const std::int64_t decoder_frames : {kDecoderPushFrames, std::int64_t{3}}) {
+    std::vector<Tensor> chunks;
+    StreamingDecoderOptions options = chunking(7, 5);
+    options.decoder_frames = decoder_frames;
+    options.on_latents = [&](const Tensor& latents, std::int64_t) { chunks.push_back(c.model->backend().download(latents)); };
+    const auto pcm = stream_all(c, options, true);
 
-  std::int64_t rows = 0;
-  for (const Tensor& t : chunks) rows += t.dim(0);
-  Tensor all = Tensor::zeros({rows, chunks.front().dim(1)}, DType::F32);
-  std::int64_t at = 0;
-  for (const Tensor& t : chunks) {
-    std::copy_n(t.data<float>(), t.numel(), all.data<float>() + at);
-    at += t.numel();
+    std::int64_t rows = 0;
+    for (const Tensor& t : chunks) rows += t.dim(0);
+    Tensor all = Tensor::zeros({rows, chunks.front().dim(1)}, DType::F32);
+    std::int64_t at = 0;
+    for (const Tensor& t : chunks) {
+      std::copy_n(t.data<float>(), t.numel(), all.data<float>() + at);
+      at += t.numel();
+    }
+    const ScalarDecoder& dec = c.model->decoder();
+    Backend& be = c.model->backend();
+    const Tensor want = be.download(dec.decode(dec.split_channels(be.upload(all))));  // [2, 1, n]
+    const std::int64_t n = want.dim(2);
+    ASSERT_EQ(static_cast<std::int64_t>(pcm.size()), kStereo * n);
+    Tensor got = Tensor::zeros({kStereo, 1, n}, DType::F32);
+    for (std::int64_t t = 0; t < n; ++t)
+      for (std::int64_t ch = 0; ch < kStereo; ++ch) got.data<float>()[ch * n + t] = pcm[static_cast<std::size_t>(t * kStereo + ch)];
+    EXPECT_LE(max_error(got, want), kStreamTolerance) << "decoder_frames " << decoder_frames;
   }
-  const ScalarDecoder& dec = c.model->decoder();
-  Backend& be = c.model->backend();
-  const Tensor want = be.download(dec.decode(dec.split_channels(be.upload(all))));  // [2, 1, n]
-  const std::int64_t n = want.dim(2);
-  ASSERT_EQ(static_cast<std::int64_t>(pcm.size()), kStereo * n);
-  Tensor got = Tensor::zeros({kStereo, 1, n}, DType::F32);
-  for (std::int64_t t = 0; t < n; ++t)
-    for (std::int64_t ch = 0; ch < kStereo; ++ch) got.data<float>()[ch * n + t] = pcm[static_cast<std::size_t>(t * kStereo + ch)];
-  EXPECT_LE(max_error(got, want), kStreamTolerance);
+}
+
+// A chunk's audio comes out whole whatever the decoder's pushes: 12 frames (less the look-ahead
+// frame) at once, pushed as 5 + 5 + 2.
+TEST(StreamingDecoder, DecoderPushesDoNotSplitAChunksAudio) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 40);
+  StreamingDecoderOptions options = chunking(12, 6);
+  options.decoder_frames = 5;
+  GaussianNoise noise(kSeed);
+  StreamingDecoder decoder(*c.model, noise, options);
+  for (std::int64_t t = 0; t < 11; ++t) decoder.push(frame(c.codes, t));
+  EXPECT_TRUE(decoder.pull().empty());
+  decoder.push(frame(c.codes, 11));
+  EXPECT_EQ(static_cast<std::int64_t>(decoder.pull().size()), (12 - 1) * kSamplesPerFrame * kStereo);
 }
 
 TEST(StreamingDecoder, LatencyIsTheChunkPlusOneLookAheadFrame) {
@@ -219,6 +238,9 @@ TEST(StreamingDecoder, RejectsMisuse) {
   GaussianNoise noise(kSeed);
   EXPECT_THROW(StreamingDecoder(*c.model, noise, chunking(0, 16)), InvalidArgument);
   EXPECT_THROW(StreamingDecoder(*c.model, noise, chunking(16, -1)), InvalidArgument);
+  StreamingDecoderOptions no_pushes = chunking(16, 8);
+  no_pushes.decoder_frames = 0;
+  EXPECT_THROW(StreamingDecoder(*c.model, noise, no_pushes), InvalidArgument);
   StreamingDecoder decoder(*c.model, noise, chunking(2, 1));
   EXPECT_THROW(decoder.push(std::vector<std::int32_t>(7, 0)), InvalidArgument);
   std::vector<std::int32_t> bad = frame(c.codes, 0);
