@@ -207,14 +207,17 @@ VramNeeds vram_needs(const MulaConfig& mula, const CodecConfig& codec, const Vra
   n.per_song = n.song_kv +
                static_cast<std::size_t>(batch * kDecoderPositions) * kv_bytes_per_position(dec, precision, KvCache::Auto) +
                lm_song_buffers(bb, batch * r.prompt_tokens, precision);
-  const std::int64_t decoder_frames = std::min(r.chunk_frames, kDecoderPushFrames);  // its longest push
-  if (codec_device == Device::Cuda && r.codec_batch > 0) {
-    n.codec_flow_song = codec_tensors(codec, r.chunk_frames, kCodecSongTensors - kDecoderTensors);
-    n.codec_decoder_song = codec_tensors(codec, decoder_frames, kDecoderTensors);
-    n.codec_batch = r.codec_batch;
-  } else if (codec_device == Device::Cuda) {
-    n.per_song += codec_tensors(codec, r.chunk_frames, kCodecSongTensors - kDecoderTensors) +
-                  codec_tensors(codec, decoder_frames, kDecoderTensors);
+  if (codec_device == Device::Cuda) {
+    // The flow solve's buffers span the chunk, the scalar decoder's its longest push.
+    const std::size_t flow = codec_tensors(codec, r.chunk_frames, kCodecSongTensors - kDecoderTensors);
+    const std::size_t decoder = codec_tensors(codec, std::min(r.chunk_frames, kDecoderPushFrames), kDecoderTensors);
+    if (r.codec_batch > 0) {
+      n.codec_flow_song = flow;
+      n.codec_decoder_song = decoder;
+      n.codec_batch = r.codec_batch;
+    } else {
+      n.per_song += flow + decoder;
+    }
   }
   return n;
 }
