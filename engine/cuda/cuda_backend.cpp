@@ -1,5 +1,6 @@
 #include "engine/cuda/cuda_backend.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -54,6 +55,17 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options) : state_(std::make_u
   CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
   CUDA_CHECK(cudaStreamCreateWithPriority(&state_->stream, cudaStreamNonBlocking,
                                           options.high_priority ? greatest : least));
+  // Freed allocations stay in the device's pool for the next ones (CUDA hands them back to the
+  // system at each synchronisation otherwise): the pool holds at most the peak of what was live.
+  cudaMemPool_t pool = nullptr;
+  CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, options.device));
+  std::uint64_t keep = UINT64_MAX;
+  CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+  state_->stream_owner = std::shared_ptr<CUstream_st>(state_->stream, [device = options.device](cudaStream_t s) {
+    cuda::use_device(device);
+    cudaStreamSynchronize(s);
+    cudaStreamDestroy(s);
+  });
   state_->memory->budget = options.budget;
   state_->memory->take(options.gemm_workspace_bytes, "the cuBLASLt workspace");
   try {
@@ -73,7 +85,7 @@ CudaBackend::~CudaBackend() {
     state_->widened = Tensor();
     if (state_->lt) state_->memory->release(state_->lt->workspace_bytes());
     state_->lt.reset();
-    cudaStreamDestroy(state_->stream);
+    state_->stream_owner.reset();
   }
 }
 

@@ -1,7 +1,8 @@
-// CudaBackend memory ops: device allocations (counted), host ↔ device copies on the backend's
-// stream, embedding tables in mapped pinned host memory, and weight conversion to bf16 / fp32 /
-// fp8 E4M3 with per-output-channel scales (fp8 quantized on the host, engine/core/fp8_quantize.h,
-// and uploaded as it is).
+// CudaBackend memory ops: device allocations (counted; taken from the device's memory pool and
+// given back in the backend's stream order, so a free does not wait for the GPU), host ↔ device
+// copies on the backend's stream, embedding tables in mapped pinned host memory, and weight
+// conversion to bf16 / fp32 / fp8 E4M3 with per-output-channel scales (fp8 quantized on the host,
+// engine/core/fp8_quantize.h, and uploaded as it is).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -62,7 +63,17 @@ Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
   const std::string what = "a " + std::string(dtype_name(dtype)) + " " + shape_str(shape) + " tensor";
   state_->memory->take(padded, what);
   void* p = nullptr;
-  if (const cudaError_t status = cudaMalloc(&p, padded); status != cudaSuccess) {
+  cudaError_t status = cudaMallocAsync(&p, padded, state_->stream);
+  if (status == cudaErrorMemoryAllocation) {
+    // The pool keeps freed memory (CudaBackend's release threshold): hand it back and try again.
+    cudaGetLastError();
+    CUDA_CHECK(cudaDeviceSynchronize());
+    cudaMemPool_t pool = nullptr;
+    CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, state_->device));
+    CUDA_CHECK(cudaMemPoolTrimTo(pool, 0));
+    status = cudaMallocAsync(&p, padded, state_->stream);
+  }
+  if (status != cudaSuccess) {
     state_->memory->release(padded);
     if (status != cudaErrorMemoryAllocation) CUDA_CHECK(status);
     cudaGetLastError();  // an allocation failure is not sticky: clear it
@@ -80,9 +91,16 @@ Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
   CUDA_CHECK(cudaMemsetAsync(p, 0, padded, state_->stream));
   std::shared_ptr<MemoryCounter> counter = state_->memory;
   const int device = state_->device;
-  Tensor out = Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, [counter, padded, device](void* q) {
+  std::shared_ptr<CUstream_st> stream = state_->stream_owner;
+  Tensor out = Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, [counter, padded, device, stream](void* q) {
                               cuda::use_device(device);
-                              cudaFree(q);  // synchronizes with pending work that may still use q
+                              // Back to the pool after the work queued on the stream so far, without
+                              // waiting for it; while the stream is being captured (the free would
+                              // join the graph) cudaFree waits for the device instead.
+                              cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+                              cudaStreamIsCapturing(stream.get(), &capture);
+                              if (capture == cudaStreamCaptureStatusNone) cudaFreeAsync(q, stream.get());
+                              else cudaFree(q);
                               counter->release(padded);
                             }));
   // On the portable path every fp8 matrix is a linear's weight (stored rows included; stacks the

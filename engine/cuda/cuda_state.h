@@ -33,7 +33,10 @@ struct CudaBackend::State {
   int device = 0;   // the CUDA device ordinal
   DType activations;
   DType narrow;  // narrow_dtype() of bf16 / fp8 weights
-  cudaStream_t stream = nullptr;
+  cudaStream_t stream = nullptr;  // owned by `stream_owner`
+  // The stream lives while the backend or any of its allocations does: each allocation is freed
+  // in stream order on it (cudaFreeAsync), which does not wait for the device as cudaFree does.
+  std::shared_ptr<CUstream_st> stream_owner;
   std::unique_ptr<kernels::LtMatmul> lt;
   Tensor scratch;  // U8 [scratch_bytes]
   std::shared_ptr<MemoryCounter> memory = std::make_shared<MemoryCounter>();

@@ -77,8 +77,8 @@ void CodecBatch::decode(std::span<Item> items) {
   const auto k = static_cast<std::int64_t>(items.size());
   const std::int64_t songs = codec_call_size(k, max_songs_);
   // Every song's condition features from one call on their codes side by side (the features of
-  // a frame depend only on its codes), so the call allocates and frees a few tensors, not k times
-  // as many (a CUDA free waits for the device).
+  // a frame depend only on its codes), so the call uploads once (each upload waits for its copy)
+  // and allocates a few tensors, not k times as many.
   const std::int64_t held = items.front().chunk.codes.dim(1), quantizers = items.front().chunk.codes.dim(0);
   Tensor codes = Tensor::zeros({quantizers, k * held}, DType::I32);
   for (std::int64_t s = 0; s < k; ++s)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <random>
 #include <string>
 
 #include "engine/core/error.h"
@@ -55,6 +56,46 @@ TEST(CudaMemoryBudget, MoreThanTheGpuHoldsIsAClearError) {
   gpu.add(gpu.upload(x), gpu.upload(x), sum);
   const Tensor got = gpu.download(sum);
   for (std::int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(got.data<float>()[i], 2 * x.data<float>()[i]);
+}
+
+// Allocations go back to the device's pool in stream order: memory freed while kernels that use it
+// are still queued is taken by the next allocation only after them, and still comes zero-filled.
+TEST(CudaMemoryBudget, MemoryFreedBehindQueuedWorkComesBackZeroFilled) {
+  HS_REQUIRE_GPU();
+  CudaBackend gpu;
+  std::mt19937 gen(5);
+  const std::int64_t n = 1 << 22;  // 16 MiB of fp32: kernels long enough to be still queued
+  const Tensor x = gpu.upload(test::random_tensor({n}, gen, DType::F32));
+  for (int round = 0; round < 8; ++round) {
+    Tensor sum = gpu.alloc({n}, DType::F32);
+    for (int i = 0; i < 4; ++i) gpu.add(x, x, sum);  // queued, then sum is dropped
+    sum = Tensor();
+    Tensor fresh = gpu.alloc({n}, DType::F32);
+    const Tensor got = gpu.download(fresh);
+    std::int64_t nonzero = 0;
+    for (std::int64_t i = 0; i < n; ++i) nonzero += got.data<float>()[i] != 0.0f;
+    ASSERT_EQ(nonzero, 0) << "round " << round << ": a fresh allocation held values written after it was made";
+  }
+}
+
+// A tensor may outlive the backend that made it (a session dropped after its model): freeing it
+// then is not an error.
+TEST(CudaMemoryBudget, AnAllocationMayOutliveItsBackend) {
+  HS_REQUIRE_GPU();
+  Tensor kept;
+  {
+    CudaBackend gpu;
+    kept = gpu.alloc({1024}, DType::F32);
+    Tensor other = gpu.alloc({1024}, DType::F32);
+    gpu.add(other, other, kept);
+  }
+  kept = Tensor();
+  CudaBackend again;
+  std::mt19937 gen(9);
+  const Tensor x = test::random_tensor({16}, gen, DType::F32);
+  Tensor sum = again.alloc({16}, DType::F32);
+  again.add(again.upload(x), again.upload(x), sum);
+  EXPECT_EQ(again.download(sum).data<float>()[3], 2 * x.data<float>()[3]);
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ Tensor FlowMatcher::condition(const Tensor& codes) const {
     const std::int32_t* row = codes.data<std::int32_t>() + q * codes.dim(1);
     for (std::int64_t i = 0; i < frames; ++i) ids.data<std::int32_t>()[q * frames + i] = row[i / kUpsample];
   }
-  const Tensor device_ids = be.upload(ids);  // one upload (few allocations: each free waits for the device)
+  const Tensor device_ids = be.upload(ids);  // one upload: one wait for the host copy, not one per quantizer
   for (std::int64_t q = 0; q < quantizers; ++q) {
     be.gather_rows(codebooks_[static_cast<std::size_t>(q)], device_ids.slice(q, q + 1).reshape({frames}), 0,
                    q == 0 ? sum : part);
