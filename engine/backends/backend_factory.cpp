@@ -41,6 +41,11 @@ std::string_view name_of(const std::array<std::pair<std::string_view, T>, N>& na
   return "unknown";
 }
 
+// The LM's CUDA backend: a scratch for its GEMMs' fp8 inputs and outputs, which run in passes of
+// as many rows as it holds (32 MiB: a CFG prompt of up to ~460 positions in one pass at the 3B
+// shapes, 36 kB a row for the SwiGLU stack), and the split-KV attention's partial results (a few
+// MB); its stream at the device's highest priority.
+constexpr std::size_t kLmScratchBytes = 32u << 20;
 // The codec's CUDA backend: a short-lived scratch (its largest op temporary is the bf16 copy of a
 // 1488 x 8192 DiT activation for the offline window, 24 MB), and bf16 tensor-core attention
 // unless it computes in fp32 (the parity path).
@@ -53,8 +58,8 @@ std::unique_ptr<Backend> make_backend(DeviceName device, bool codec, Precision p
   if (device.device == Device::Cpu) return std::make_unique<CpuBackend>();
 #ifdef HEARTSTREAM_HAS_CUDA
   if (!codec)
-    return std::make_unique<CudaBackend>(
-        CudaBackendOptions{.device = device.index, .high_priority = true, .budget = budget});
+    return std::make_unique<CudaBackend>(CudaBackendOptions{
+        .device = device.index, .scratch_bytes = kLmScratchBytes, .high_priority = true, .budget = budget});
   return std::make_unique<CudaBackend>(CudaBackendOptions{.device = device.index,
                                                           .scratch_bytes = kCodecScratchBytes,
                                                           .attention_tensor_cores = precision != Precision::F32,

@@ -18,8 +18,8 @@ namespace {
 
 constexpr std::size_t kMiB = 1u << 20;
 // The CUDA backends' own buffers (engine/backends/backend_factory.cpp, CudaBackendOptions): the
-// LM's scratch 128 MiB, the codec's 48 MiB, a 32 MiB cuBLASLt workspace each.
-constexpr std::size_t kLmBackendBytes = (128 + 32) * kMiB;
+// LM's scratch 32 MiB, the codec's 48 MiB, a 32 MiB cuBLASLt workspace each.
+constexpr std::size_t kLmBackendBytes = (32 + 32) * kMiB;
 constexpr std::size_t kCodecBackendBytes = (48 + 32) * kMiB;
 constexpr std::int64_t kRowMultiple = 16;  // weights are stored with rows padded to 16 (cuBLASLt)
 constexpr std::int64_t kFp8MinIn = 16;     // narrower codec linears stay bf16 (codec_weights.cpp)
