@@ -89,20 +89,17 @@ Tensor CudaBackend::alloc(const Shape& shape, DType dtype) {
                                           "codec on the CPU)");
   }
   CUDA_CHECK(cudaMemsetAsync(p, 0, padded, state_->stream));
-  std::shared_ptr<MemoryCounter> counter = state_->memory;
-  const int device = state_->device;
-  std::shared_ptr<CUstream_st> stream = state_->stream_owner;
-  Tensor out = Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, [counter, padded, device, stream](void* q) {
-                              cuda::use_device(device);
-                              // Back to the pool after the work queued on the stream so far, without
-                              // waiting for it; while the stream is being captured (the free would
-                              // join the graph) cudaFree waits for the device instead.
-                              cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-                              cudaStreamIsCapturing(stream.get(), &capture);
-                              if (capture == cudaStreamCaptureStatusNone) cudaFreeAsync(q, stream.get());
-                              else cudaFree(q);
-                              counter->release(padded);
-                            }));
+  // Back to the pool after the work queued on the stream so far, without waiting for it; while the
+  // stream is being captured (the free would join the graph) cudaFree waits for the device instead.
+  auto give_back = [counter = state_->memory, padded, device = state_->device, stream = state_->stream_owner](void* q) {
+    cuda::use_device(device);
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    cudaStreamIsCapturing(stream.get(), &capture);
+    if (capture == cudaStreamCaptureStatusNone) cudaFreeAsync(q, stream.get());
+    else cudaFree(q);
+    counter->release(padded);
+  };
+  Tensor out = Tensor::view(p, shape, dtype, Device::Cuda, std::shared_ptr<void>(p, give_back));
   // On the portable path every fp8 matrix is a linear's weight (stored rows included; stacks the
   // codec builds on the device too): the widened buffer grows to the largest, outside any graph.
   if (dtype == DType::F8_E4M3 && shape.size() == 2 && !state_->fp8_tensor_cores &&
