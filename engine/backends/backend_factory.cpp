@@ -41,18 +41,10 @@ std::string_view name_of(const std::array<std::pair<std::string_view, T>, N>& na
   return "unknown";
 }
 
-// The LM's CUDA backend: a scratch for its GEMMs' fp8 inputs and outputs, which run in passes of
-// as many rows as it holds (32 MiB: a CFG prompt of up to ~460 positions in one pass at the 3B
-// shapes, 36 kB a row for the SwiGLU stack), and the split-KV attention's partial results (a few
-// MB); its stream at the device's highest priority.
-constexpr std::size_t kLmScratchBytes = 32u << 20;
-// The codec's CUDA backend: a short-lived scratch (its largest op temporary is the bf16 copy of a
-// 1488 x 8192 DiT activation for the offline window, 24 MB), and bf16 tensor-core attention
-// unless it computes in fp32 (the parity path).
-constexpr std::size_t kCodecScratchBytes = 48u << 20;
-
-// A model's backend on `device` (already checked); the codec's CUDA backend has its own options.
-// `budget` (null: none) is shared by both models' CUDA backends.
+// A model's backend on `device` (already checked): the LM's CUDA backend with its stream at the
+// device's highest priority, the codec's with bf16 tensor-core attention unless it computes in
+// fp32 (the parity path); each with its scratch (backend_factory.h). `budget` (null: none) is
+// shared by both models' CUDA backends.
 std::unique_ptr<Backend> make_backend(DeviceName device, bool codec, Precision precision,
                                       const std::shared_ptr<DeviceMemoryBudget>& budget) {
   if (device.device == Device::Cpu) return std::make_unique<CpuBackend>();

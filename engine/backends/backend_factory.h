@@ -6,6 +6,7 @@
 // backends need not be the same.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -89,5 +90,14 @@ ModelBackends make_model_backends(const BackendChoice& choice, const BackendOpti
 // names.device / names.precision.
 std::unique_ptr<Backend> make_codec_backend(DeviceName device, Precision precision,
                                             const BackendOptionNames& names = {});
+
+// The CUDA backends' scratch for op temporaries (CudaBackendOptions::scratch_bytes; the device
+// memory plan counts them). The LM's holds its GEMMs' fp8 inputs and outputs, which run in passes
+// of as many rows as it holds (32 MiB: a CFG prompt of up to ~460 positions in one pass at the 3B
+// shapes, 36 kB a row for the SwiGLU stack), and the split-KV attention's partial results (a few
+// MB). The codec's largest temporary is the bf16 copy of a 1488 x 8192 DiT activation for the
+// offline window (24 MB).
+inline constexpr std::size_t kLmScratchBytes = 32u << 20;
+inline constexpr std::size_t kCodecScratchBytes = 48u << 20;
 
 }  // namespace hs

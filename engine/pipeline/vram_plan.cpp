@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/backends/backend_factory.h"
 #include "engine/core/error.h"
 #include "engine/model/codec/codec_tensor_shapes.h"
 #include "engine/model/lm/flavor.h"
@@ -17,10 +18,11 @@ namespace hs {
 namespace {
 
 constexpr std::size_t kMiB = 1u << 20;
-// The CUDA backends' own buffers (engine/backends/backend_factory.cpp, CudaBackendOptions): the
-// LM's scratch 32 MiB, the codec's 48 MiB, a 32 MiB cuBLASLt workspace each.
-constexpr std::size_t kLmBackendBytes = (32 + 32) * kMiB;
-constexpr std::size_t kCodecBackendBytes = (48 + 32) * kMiB;
+// The CUDA backends' own buffers: each model's scratch (engine/backends/backend_factory.h) and a
+// 32 MiB cuBLASLt workspace each (CudaBackendOptions).
+constexpr std::size_t kGemmWorkspaceBytes = 32 * kMiB;
+constexpr std::size_t kLmBackendBytes = kLmScratchBytes + kGemmWorkspaceBytes;
+constexpr std::size_t kCodecBackendBytes = kCodecScratchBytes + kGemmWorkspaceBytes;
 constexpr std::int64_t kRowMultiple = 16;  // weights are stored with rows padded to 16 (cuBLASLt)
 constexpr std::int64_t kFp8MinIn = 16;     // narrower codec linears stay bf16 (codec_weights.cpp)
 constexpr std::int64_t kFrameMs = 80;
