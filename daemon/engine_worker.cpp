@@ -159,8 +159,12 @@ EngineWorker::Readiness EngineWorker::readiness_locked() const {
   const int queued = static_cast<int>(queue_.size());
   const std::string load = std::to_string(running_) + "/" + std::to_string(options_.max_sessions) + " running, " +
                            std::to_string(queued) + "/" + std::to_string(options_.queue_limit) + " queued";
-  // Songs queued only while the last starts settle start within a few rounds: not full.
-  if (running_ >= options_.max_sessions || (queued > 0 && !settling_)) return {false, "full: " + load};
+  // Songs that arrived since the last round wait only for the next one, which starts them if a slot
+  // is free: they take slots, but are not songs kept waiting (under load a round can take long, and
+  // a balancer that saw such a song as a queue would take the daemon out). Songs a round kept in
+  // the queue only while the last starts settle start within a few rounds: not full either.
+  const auto kept = static_cast<int>(std::ranges::count_if(queue_, [](const Pending& p) { return p.position > 0; }));
+  if (running_ + queued - kept >= options_.max_sessions || (kept > 0 && !settling_)) return {false, "full: " + load};
   if (running_ > 0 && !realtime_room_) return {false, "full: " + load + " (real-time admission holds new songs)"};
   if (!kv_room_) return {false, "full: " + load + " (the KV cache has no room for another song)"};
   return {true, "ready: " + load};

@@ -1,9 +1,15 @@
 // GET /readyz and the drain of SIGTERM (Server::drain), on the demo model: readiness follows the
-// free session slots, a drain refuses new songs while running ones finish, and the drain timeout
-// ends a song still running with `shutdown`.
+// free session slots (a song that arrived during a round takes a slot but is not a queue), a drain
+// refuses new songs while running ones finish, and the drain timeout ends a song still running
+// with `shutdown`.
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "daemon/config.h"
+#include "daemon/engine_models.h"
+#include "daemon/engine_worker.h"
+#include "engine/model/demo/demo_checkpoint.h"
 #include "tests/daemon/test_daemon.h"
 #include "tests/daemon/ws_test_client.h"
 
@@ -60,6 +66,59 @@ TEST(Readiness, ReadyzFollowsTheFreeSlotsAndQueuePlaces) {
   client.send_text(R"({"type":"cancel"})");
   EXPECT_EQ(client.read_song().end.at("reason"), "cancelled");
   EXPECT_EQ(readyz(daemon.port()).body, "ready: 0/1 running, 0/1 queued\n");
+}
+
+// Holds the worker's thread in the middle of a round (in on_started) until released.
+class HeldStart final : public daemon::SongListener {
+ public:
+  explicit HeldStart(std::shared_future<void> release) : release_(std::move(release)) {}
+  std::future<void> entered() { return entered_.get_future(); }
+
+  void on_queued(int) override {}
+  void on_started(const daemon::StartedInfo&) override {
+    entered_.set_value();
+    release_.wait();
+  }
+  void on_audio(std::span<const std::uint8_t>) override {}
+  void on_progress(std::int64_t, double) override {}
+  void on_done(const daemon::DoneInfo&) override {}
+  void on_error(std::string_view, std::string_view) override {}
+  bool ready() const override { return true; }
+
+ private:
+  std::promise<void> entered_;
+  std::shared_future<void> release_;
+};
+
+// Songs sent while a round runs wait for it alone: a balancer that checks /readyz then (a slow
+// round under load) must see the daemon ready while the slots hold them, full once they do not.
+TEST(Readiness, SongsThatArriveDuringARoundTakeSlotsWithoutMakingTheDaemonFull) {
+  daemon::ModelConfig model;
+  model.path = demo_checkpoint().string();
+  model.version = std::string(kDemoVersion);
+  daemon::WorkerOptions options;
+  options.max_sessions = 3;
+  options.queue_limit = 3;
+  options.realtime_headroom = std::nullopt;  // no admission model: slots alone
+  daemon::Metrics metrics;
+  daemon::EngineWorker worker(daemon::load_engine_models(model), options, metrics);
+  const daemon::SongParams params = daemon::parse_generate_body(json::serialize(song(kLongSongMs)), {});
+
+  std::promise<void> release;
+  const std::shared_future<void> released = release.get_future().share();
+  auto first = std::make_shared<HeldStart>(released);
+  std::future<void> held = first->entered();
+  worker.submit(params, daemon::Container::Pcm, first);
+  held.wait();  // the worker is inside the round that started the first song
+  worker.submit(params, daemon::Container::Pcm, std::make_shared<HeldStart>(released));
+  const daemon::EngineWorker::Readiness one_arrived = worker.readiness();
+  EXPECT_TRUE(one_arrived.ready);
+  EXPECT_EQ(one_arrived.reason, "ready: 1/3 running, 1/3 queued");
+  worker.submit(params, daemon::Container::Pcm, std::make_shared<HeldStart>(released));
+  const daemon::EngineWorker::Readiness slots_taken = worker.readiness();
+  EXPECT_FALSE(slots_taken.ready);
+  EXPECT_EQ(slots_taken.reason, "full: 1/3 running, 2/3 queued");
+  release.set_value();
 }
 
 TEST(Readiness, DrainLetsARunningSongFinishAndRefusesNewOnes) {
