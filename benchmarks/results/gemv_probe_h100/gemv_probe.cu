@@ -130,24 +130,19 @@ int main() {
     pattern(read_gemv<8, 4>, "gemv W8 U4", 8, 4);
     for (bool gated : {false, true}) {
       if (gated && sh.n != 16384) continue;
-      const float us = time_graph(s, copies, [&](int i) {
+      const auto params = [&](int i) {  // M = 2 rows, bf16 x, fp32 out
         hs::kernels::GemvParams p{};
         p.x = x; p.weight = w[i]; p.scales = scales[i]; p.bias = nullptr;
         p.out[0] = out; p.widths[0] = gated ? sh.n / 2 : sh.n;
         p.rows = 2; p.in = sh.k; p.out_features = sh.n;
         p.activation = hs::kernels::ElementType::BF16; p.weight_type = hs::kernels::WeightType::FP8;
         p.out_type = hs::kernels::ElementType::F32; p.accumulate = false; p.gated = gated;
-        hs::kernels::gemv(p, s); });
+        return p;
+      };
+      const float us = time_graph(s, copies, [&](int i) { hs::kernels::gemv(params(i), s); });
       std::printf("  gemv (real, M=2%s)                %7.2f us %7.0f GB/s\n", gated ? ", gated" : "", us, gbs(us));
       const auto capped = [&](auto fn, const char* name) {
-        const float c = time_graph(s, copies, [&](int i) {
-          hs::kernels::GemvParams p{};
-          p.x = x; p.weight = w[i]; p.scales = scales[i]; p.bias = nullptr;
-          p.out[0] = out; p.widths[0] = gated ? sh.n / 2 : sh.n;
-          p.rows = 2; p.in = sh.k; p.out_features = sh.n;
-          p.activation = hs::kernels::ElementType::BF16; p.weight_type = hs::kernels::WeightType::FP8;
-          p.out_type = hs::kernels::ElementType::F32; p.accumulate = false; p.gated = gated;
-          fn(p, s); });
+        const float c = time_graph(s, copies, [&](int i) { fn(params(i), s); });
         std::printf("    capped %-28s %7.2f us %7.0f GB/s\n", name, c, gbs(c));
       };
       capped(capped_gemv<1, 8, 4>, "W4 U8 min1 (as real)");
