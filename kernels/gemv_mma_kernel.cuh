@@ -61,15 +61,13 @@ __device__ __forceinline__ void mma_bf16(float* acc, std::uint32_t a0, std::uint
 // W::pairs pairs with word q of x_pairs after W::arrange_x, so the mma's k slots may hold any k:
 // words 2j, 2j + 1 fill slots (2t, 2t + 1) and (2t + 8, 2t + 9) of mma j. W::kBlockScaled: each
 // chunk's sums are scaled by the chunk's scale of their feature (W::block_scales [out, chunks])
-// before they add up; W::scale(p, n) scales feature n's total. W::kSmallGridBlocksPerSm: the
-// blocks of 8 warps an SM must hold at once (registers capped to fit), so a small grid runs in one
-// wave.
-template <typename W, typename X, typename O, int kSplitWarps>
-__global__ void __launch_bounds__(kSplitWarps * kWarpSize, kSplitWarps == 8 ? W::kSmallGridBlocksPerSm : 1)
+// before they add up; W::scale(p, n) scales feature n's total. kUnroll: weight vectors in flight
+// per lane; kMinBlocksPerSm: the blocks an SM must hold at once (registers capped to fit).
+template <typename W, typename X, typename O, int kSplitWarps, int kUnroll, int kMinBlocksPerSm>
+__global__ void __launch_bounds__(kSplitWarps * kWarpSize, kMinBlocksPerSm)
     gemv_mma_kernel(GemvParams p, W weights) {
   await_previous_kernel();
   using Vector = typename W::Vector;
-  constexpr int kUnroll = W::kUnroll;  // weight vectors in flight per lane
   constexpr int kPairs = kMmaLaneValues / 2;
   __shared__ float partial[kSplitWarps][kWarpSize][2];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
@@ -149,30 +147,39 @@ __global__ void __launch_bounds__(kSplitWarps * kWarpSize, kSplitWarps == 8 ? W:
   }
 }
 
-// Small grids (under ~4 blocks per SM of an H200) get 8 warps per block, the rest 4: the faster
-// of 4, 8 and 16 at every decode shape of the 3B + 300M model with fp8 weights (H200, 2026-11-25,
+// Small grids (under ~4 blocks per SM of an H200) get 8 warps per block, W::kUnroll vectors in
+// flight and W::kSmallGridBlocksPerSm blocks per SM, so they run in one wave: the faster of 4, 8
+// and 16 warps at every decode shape of the 3B + 300M model with fp8 weights (H200, 2026-11-25,
 // CUDA-Graph replay of 60 launches over rotating weights, a standalone sweep not kept: 3072 × 3072
-// 5.6 vs 7.2 µs, 3072 × 8192 12.3 vs 15.7 µs, [w1; w3] 16384 × 3072 21.0 vs 21.1 µs). Unroll 4
-// instead of 8, occupancy hints and per-warp contiguous K ranges changed none of them by more
-// than ~0.8 µs. 4-bit weights (H200, 2026-12-04, the same kind of sweep): 8 vectors of 8 bytes in
-// flight instead of 16 and 3 blocks of 8 warps per SM (registers 128 → 85: one wave at 3072 × 3072
-// instead of 1.45) took 3072 × 3072 from 9.5 to 6.2 µs and 3072 × 8192 from 17.7 to 12.2 µs.
+// 5.6 vs 7.2 µs, 3072 × 8192 12.3 vs 15.7 µs). 4-bit weights (H200, 2026-12-04, the same kind of
+// sweep): 8 vectors of 8 bytes in flight instead of 16 and 3 blocks of 8 warps per SM (registers
+// 128 → 85: one wave at 3072 × 3072 instead of 1.45) took 3072 × 3072 from 9.5 to 6.2 µs and
+// 3072 × 8192 from 17.7 to 12.2 µs. Larger grids take W::LargeGrid's warps, vectors and blocks
+// per SM: the weight vectors in flight live in registers, so the blocks an SM holds bound the bytes
+// in flight (benchmarks/results/gemv_probe_h100.json). Staging them in shared memory instead (a
+// lane-private cp.async ring) lost at small grids and at 4-bit weights (gemv_large_grid_h100.json).
 template <typename W>
 void launch_gemv_mma(const GemvParams& p, const W& weights, cudaStream_t stream) {
   constexpr unsigned kSmallGrid = 512;
   const unsigned blocks =
       p.gated ? blocks_for(p.out_features / 2, kMmaFeatures / 2) : blocks_for(p.out_features, kMmaFeatures);
-  const auto run = [&](auto split) {
+  const auto run = [&](auto split, auto unroll, auto min_blocks) {
     constexpr int kSplitWarps = decltype(split)::value;
     dispatch_element(p.activation, [&](auto x_tag) {
       dispatch_element(p.out_type, [&](auto out_tag) {
-        launch(gemv_mma_kernel<W, decltype(x_tag), decltype(out_tag), kSplitWarps>, blocks, kSplitWarps * kWarpSize,
-               stream, p, weights);
+        launch(gemv_mma_kernel<W, decltype(x_tag), decltype(out_tag), kSplitWarps, decltype(unroll)::value,
+                               decltype(min_blocks)::value>,
+               blocks, kSplitWarps * kWarpSize, stream, p, weights);
       });
     });
   };
-  if (blocks < kSmallGrid) run(std::integral_constant<int, 8>{});
-  else run(std::integral_constant<int, 4>{});
+  using Large = typename W::LargeGrid;
+  if (blocks < kSmallGrid)
+    run(std::integral_constant<int, 8>{}, std::integral_constant<int, W::kUnroll>{},
+        std::integral_constant<int, W::kSmallGridBlocksPerSm>{});
+  else
+    run(std::integral_constant<int, Large::kWarps>{}, std::integral_constant<int, Large::kUnroll>{},
+        std::integral_constant<int, Large::kBlocksPerSm>{});
 }
 
 }  // namespace hs::kernels

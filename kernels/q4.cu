@@ -14,6 +14,11 @@ struct Q4Weights {
   static constexpr int kBits = 4;
   static constexpr int kUnroll = 8;  // gemv_mma_kernel.cuh: the sweep that chose these two
   static constexpr int kSmallGridBlocksPerSm = 3;
+  // 4 warps of kUnroll vectors, registers uncapped: the fp8 setting or 8 warps at 3 blocks per
+  // SM moved an int4 frame by under 1 % (gemv_large_grid_h100.json).
+  struct LargeGrid {
+    static constexpr int kWarps = 4, kUnroll = Q4Weights::kUnroll, kBlocksPerSm = 1;
+  };
   static constexpr bool kBlockScaled = true;
   const float* block_scales;
   float unit;
