@@ -26,6 +26,10 @@ class DeviceMemoryBudget {
   std::atomic<std::size_t> held_{0}, peak_{0};
 };
 
+// The cuBLASLt workspace a CUDA backend holds (CudaBackendOptions::gemm_workspace_bytes), counted
+// by the device memory plan (engine/pipeline/vram_plan.cpp).
+inline constexpr std::size_t kGemmWorkspaceBytes = 32u << 20;
+
 // peak = max(peak, now), without a lock.
 void raise_peak(std::atomic<std::size_t>& peak, std::size_t now);
 

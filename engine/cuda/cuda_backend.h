@@ -24,7 +24,7 @@ struct CudaBackendOptions {
   DType narrow = DType::BF16;                   // narrow_dtype() of bf16 / fp8 weights: BF16, or F32 with F32 activations
   int device = 0;                               // CUDA device ordinal
   std::size_t scratch_bytes = 128u << 20;       // op-local temporaries (attention splits, prefill GEMM x / out)
-  std::size_t gemm_workspace_bytes = 32u << 20; // cuBLASLt workspace
+  std::size_t gemm_workspace_bytes = kGemmWorkspaceBytes;  // cuBLASLt workspace
   // upload_table keeps embedding tables in mapped pinned host memory, read over the bus (a frame
   // reads 15 rows: 0.4 GB less device memory for HeartMuLa 3B's audio table), or on the device.
   bool tables_in_host_memory = true;

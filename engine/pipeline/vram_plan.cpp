@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/backends/backend_factory.h"
+#include "engine/core/device_memory_budget.h"
 #include "engine/core/error.h"
 #include "engine/model/codec/codec_tensor_shapes.h"
 #include "engine/model/lm/flavor.h"
@@ -17,10 +18,8 @@
 namespace hs {
 namespace {
 
-constexpr std::size_t kMiB = 1u << 20;
 // The CUDA backends' own buffers: each model's scratch (engine/backends/backend_factory.h) and a
-// 32 MiB cuBLASLt workspace each (CudaBackendOptions).
-constexpr std::size_t kGemmWorkspaceBytes = 32 * kMiB;
+// cuBLASLt workspace each (engine/core/device_memory_budget.h).
 constexpr std::size_t kLmBackendBytes = kLmScratchBytes + kGemmWorkspaceBytes;
 constexpr std::size_t kCodecBackendBytes = kCodecScratchBytes + kGemmWorkspaceBytes;
 constexpr std::int64_t kRowMultiple = 16;  // weights are stored with rows padded to 16 (cuBLASLt)

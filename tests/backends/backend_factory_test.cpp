@@ -86,8 +86,9 @@ TEST(BackendFactory, AMissingGpuIsAClearError) {
   const std::string message = error_of([&] { check_backend_choice(lm, {.device = "--device"}); });
   const std::string named = "--device " + device_label(Device::Cuda, count) + ": ";
   EXPECT_EQ(message.rfind(named, 0), 0u) << message;
-  if (count > 0)
+  if (count > 0) {
     EXPECT_NE(message.find("this machine has " + std::to_string(count) + " CUDA device"), std::string::npos);
+  }
   BackendChoice codec{.device = Device::Cpu, .precision = Precision::F32, .codec_device = Device::Cuda};
   codec.codec_device_index = count + 1;
   const std::string codec_message = error_of([&] { check_backend_choice(codec, {.codec_device = "--codec_device"}); });

@@ -16,15 +16,14 @@ namespace hs {
 namespace {
 
 constexpr std::size_t kMiB = 1u << 20;
-const std::size_t kWorkspace = CudaBackendOptions{}.gemm_workspace_bytes;
 
 TEST(CudaMemoryBudget, SharedLimitRefusesWhatWouldPassIt) {
   HS_REQUIRE_GPU();
   // The two backends as make_model_backends builds them (their scratch and workspaces).
-  const std::size_t fixed = kLmScratchBytes + kCodecScratchBytes + 2 * kWorkspace;
+  const std::size_t fixed = kLmScratchBytes + kCodecScratchBytes + 2 * kGemmWorkspaceBytes;
   auto budget = std::make_shared<DeviceMemoryBudget>(fixed + 56 * kMiB);
   CudaBackend lm(CudaBackendOptions{.scratch_bytes = kLmScratchBytes, .budget = budget});
-  EXPECT_EQ(lm.allocated_bytes(), kLmScratchBytes + kWorkspace) << "the planner counts the scratch + 32 MiB workspace";
+  EXPECT_EQ(lm.allocated_bytes(), kLmScratchBytes + kGemmWorkspaceBytes) << "the planner counts the scratch + the workspace";
   CudaBackend codec(CudaBackendOptions{.scratch_bytes = kCodecScratchBytes, .budget = budget});
   EXPECT_EQ(budget->held(), fixed);
   Tensor a = lm.alloc({static_cast<std::int64_t>(50 * kMiB)}, DType::U8);
