@@ -61,7 +61,9 @@ TEST(OggOpus, FileDecodesBackToTheInput) {
   for (std::size_t i = 1; i < pages.size(); ++i) {
     EXPECT_FALSE(pages[i].bos) << "page " << i;
     EXPECT_EQ(pages[i].eos, i + 1 == pages.size()) << "page " << i;
-    if (i >= 2) EXPECT_LE(pages[i].granule - pages[i - 1].granule, kMaxPageGapSamples) << "page " << i;
+    if (i >= 2) {
+      EXPECT_LE(pages[i].granule - pages[i - 1].granule, kMaxPageGapSamples) << "page " << i;
+    }
   }
 
   const std::vector<float>& audio = ogg.audio.samples;
