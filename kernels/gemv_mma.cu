@@ -21,9 +21,9 @@ struct Fp8Weights {
   static constexpr int kBits = 8;
   static constexpr int kUnroll = 8;
   static constexpr int kSmallGridBlocksPerSm = 1;
-  // 512 blocks or more (q/k/v, [w1; w3], the heads): 8 warps of 4 vectors, 5 blocks per SM (51
-  // registers) instead of 4 warps of 8 vectors at 72-86: 8192 × 3072 16.3 → 13.2 µs, a fp8 frame
-  // 3.75 → 3.64 ms (H100, benchmarks/results/gemv_large_grid_h100.json).
+  // 512 blocks or more (q/k/v, [w1; w3], the heads): 8 warps of 4 vectors, 5 blocks per SM (48
+  // registers; fp32 x spills 16 bytes) instead of 4 warps of 8 vectors at 72-86: 8192 × 3072
+  // 16.3 → 13.2 µs, a fp8 frame 3.75 → 3.64 ms (H100, benchmarks/results/gemv_large_grid_h100.json).
   struct LargeGrid {
     static constexpr int kWarps = 8, kUnroll = 4, kBlocksPerSm = 5;
   };

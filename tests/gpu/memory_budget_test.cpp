@@ -23,7 +23,8 @@ TEST(CudaMemoryBudget, SharedLimitRefusesWhatWouldPassIt) {
   const std::size_t fixed = kLmScratchBytes + kCodecScratchBytes + 2 * kGemmWorkspaceBytes;
   auto budget = std::make_shared<DeviceMemoryBudget>(fixed + 56 * kMiB);
   CudaBackend lm(CudaBackendOptions{.scratch_bytes = kLmScratchBytes, .budget = budget});
-  EXPECT_EQ(lm.allocated_bytes(), kLmScratchBytes + kGemmWorkspaceBytes) << "the planner counts the scratch + the workspace";
+  EXPECT_EQ(lm.allocated_bytes(), kLmScratchBytes + kGemmWorkspaceBytes)
+      << "the planner counts the scratch + the workspace";
   CudaBackend codec(CudaBackendOptions{.scratch_bytes = kCodecScratchBytes, .budget = budget});
   EXPECT_EQ(budget->held(), fixed);
   Tensor a = lm.alloc({static_cast<std::int64_t>(50 * kMiB)}, DType::U8);
