@@ -19,14 +19,11 @@ __device__ __forceinline__ std::uint32_t widen_fp8_pair(std::uint32_t w) {
 struct Fp8Weights {
   using Vector = uint4;
   static constexpr int kBits = 8;
-  static constexpr int kUnroll = 8;
-  static constexpr int kSmallGridBlocksPerSm = 1;
+  using SmallGrid = GemvGrid<8, 8, 1>;  // gemv_mma_kernel.cuh: the sweep that chose it
   // 512 blocks or more (q/k/v, [w1; w3], the heads): 8 warps of 4 vectors, 5 blocks per SM (48
   // registers; fp32 x spills 16 bytes) instead of 4 warps of 8 vectors at 72-86: 8192 × 3072
   // 16.3 → 13.2 µs, a fp8 frame 3.75 → 3.64 ms (H100, benchmarks/results/gemv_large_grid_h100.json).
-  struct LargeGrid {
-    static constexpr int kWarps = 8, kUnroll = 4, kBlocksPerSm = 5;
-  };
+  using LargeGrid = GemvGrid<8, 4, 5>;
   static constexpr bool kBlockScaled = false;
   const float* block_scales = nullptr;
 

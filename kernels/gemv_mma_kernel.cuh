@@ -6,8 +6,6 @@
 // scalar FMA runs per weight. Internal to the GEMV's .cu files.
 #pragma once
 
-#include <type_traits>
-
 #include "kernels/common.cuh"
 #include "kernels/gemv_epilogue.cuh"
 
@@ -55,19 +53,26 @@ __device__ __forceinline__ void mma_bf16(float* acc, std::uint32_t a0, std::uint
       : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
 }
 
+// A launch shape: warps per block, weight vectors in flight per lane, and the blocks an SM must
+// hold at once (registers capped to fit).
+template <int kWarpsPerBlock, int kVectorsInFlight, int kMinBlocksPerSm>
+struct GemvGrid {
+  static constexpr int kWarps = kWarpsPerBlock, kUnroll = kVectorsInFlight, kBlocksPerSm = kMinBlocksPerSm;
+};
+
 // Block: 8 features (gated: gate j..j+3 and up F+j..F+j+3), kSplitWarps warps each taking every
 // kSplitWarps-th 64-wide chunk of in_features. Lane (g = lane / 4, t = lane % 4) streams weight
 // row g and reads x row g (g < M); of each chunk it takes values 16t .. 16t + 16. Word q of
 // W::pairs pairs with word q of x_pairs after W::arrange_x, so the mma's k slots may hold any k:
 // words 2j, 2j + 1 fill slots (2t, 2t + 1) and (2t + 8, 2t + 9) of mma j. W::kBlockScaled: each
 // chunk's sums are scaled by the chunk's scale of their feature (W::block_scales [out, chunks])
-// before they add up; W::scale(p, n) scales feature n's total. kUnroll: weight vectors in flight
-// per lane; kMinBlocksPerSm: the blocks an SM must hold at once (registers capped to fit).
-template <typename W, typename X, typename O, int kSplitWarps, int kUnroll, int kMinBlocksPerSm>
-__global__ void __launch_bounds__(kSplitWarps * kWarpSize, kMinBlocksPerSm)
+// before they add up; W::scale(p, n) scales feature n's total. G: the launch shape (GemvGrid).
+template <typename W, typename X, typename O, typename G>
+__global__ void __launch_bounds__(G::kWarps * kWarpSize, G::kBlocksPerSm)
     gemv_mma_kernel(GemvParams p, W weights) {
   await_previous_kernel();
   using Vector = typename W::Vector;
+  constexpr int kSplitWarps = G::kWarps, kUnroll = G::kUnroll;
   constexpr int kPairs = kMmaLaneValues / 2;
   __shared__ float partial[kSplitWarps][kWarpSize][2];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
@@ -147,39 +152,33 @@ __global__ void __launch_bounds__(kSplitWarps * kWarpSize, kMinBlocksPerSm)
   }
 }
 
-// Small grids (under ~4 blocks per SM of an H200) get 8 warps per block, W::kUnroll vectors in
-// flight and W::kSmallGridBlocksPerSm blocks per SM, so they run in one wave: the faster of 4, 8
-// and 16 warps at every decode shape of the 3B + 300M model with fp8 weights (H200, 2026-11-25,
-// CUDA-Graph replay of 60 launches over rotating weights, a standalone sweep not kept: 3072 × 3072
-// 5.6 vs 7.2 µs, 3072 × 8192 12.3 vs 15.7 µs). 4-bit weights (H200, 2026-12-04, the same kind of
-// sweep): 8 vectors of 8 bytes in flight instead of 16 and 3 blocks of 8 warps per SM (registers
-// 128 → 85: one wave at 3072 × 3072 instead of 1.45) took 3072 × 3072 from 9.5 to 6.2 µs and
-// 3072 × 8192 from 17.7 to 12.2 µs. Larger grids take W::LargeGrid's warps, vectors and blocks
-// per SM: the weight vectors in flight live in registers, so the blocks an SM holds bound the bytes
-// in flight (benchmarks/results/gemv_probe_h100.json). Staging them in shared memory instead (a
-// lane-private cp.async ring) lost at small grids and at 4-bit weights (gemv_large_grid_h100.json).
+// Small grids (under ~4 blocks per SM of an H200) take W::SmallGrid: 8 warps per block, registers
+// capped so that they run in one wave, the faster of 4, 8 and 16 warps at every decode shape of
+// the 3B + 300M model with fp8 weights (H200, 2026-11-25, CUDA-Graph replay of 60 launches over
+// rotating weights, a standalone sweep not kept: 3072 × 3072 5.6 vs 7.2 µs, 3072 × 8192 12.3 vs
+// 15.7 µs). 4-bit weights (H200, 2026-12-04, the same kind of sweep): 8 vectors of 8 bytes in
+// flight instead of 16 and 3 blocks of 8 warps per SM (registers 128 → 85: one wave at 3072 × 3072
+// instead of 1.45) took 3072 × 3072 from 9.5 to 6.2 µs and 3072 × 8192 from 17.7 to 12.2 µs.
+// Larger grids take W::LargeGrid: the weight vectors in flight live in registers, so the blocks an
+// SM holds bound the bytes in flight (benchmarks/results/gemv_probe_h100.json). Staging them in
+// shared memory instead (a lane-private cp.async ring) lost at small grids and at 4-bit weights
+// (gemv_large_grid_h100.json).
 template <typename W>
 void launch_gemv_mma(const GemvParams& p, const W& weights, cudaStream_t stream) {
   constexpr unsigned kSmallGrid = 512;
   const unsigned blocks =
       p.gated ? blocks_for(p.out_features / 2, kMmaFeatures / 2) : blocks_for(p.out_features, kMmaFeatures);
-  const auto run = [&](auto split, auto unroll, auto min_blocks) {
-    constexpr int kSplitWarps = decltype(split)::value;
+  const auto run = [&](auto grid) {
+    using G = decltype(grid);
     dispatch_element(p.activation, [&](auto x_tag) {
       dispatch_element(p.out_type, [&](auto out_tag) {
-        launch(gemv_mma_kernel<W, decltype(x_tag), decltype(out_tag), kSplitWarps, decltype(unroll)::value,
-                               decltype(min_blocks)::value>,
-               blocks, kSplitWarps * kWarpSize, stream, p, weights);
+        launch(gemv_mma_kernel<W, decltype(x_tag), decltype(out_tag), G>, blocks, G::kWarps * kWarpSize, stream, p,
+               weights);
       });
     });
   };
-  using Large = typename W::LargeGrid;
-  if (blocks < kSmallGrid)
-    run(std::integral_constant<int, 8>{}, std::integral_constant<int, W::kUnroll>{},
-        std::integral_constant<int, W::kSmallGridBlocksPerSm>{});
-  else
-    run(std::integral_constant<int, Large::kWarps>{}, std::integral_constant<int, Large::kUnroll>{},
-        std::integral_constant<int, Large::kBlocksPerSm>{});
+  if (blocks < kSmallGrid) run(typename W::SmallGrid{});
+  else run(typename W::LargeGrid{});
 }
 
 }  // namespace hs::kernels

@@ -12,13 +12,10 @@ namespace {
 struct Q4Weights {
   using Vector = uint2;
   static constexpr int kBits = 4;
-  static constexpr int kUnroll = 8;  // gemv_mma_kernel.cuh: the sweep that chose these two
-  static constexpr int kSmallGridBlocksPerSm = 3;
-  // 4 warps of kUnroll vectors, registers uncapped: the fp8 setting or 8 warps at 3 blocks per
-  // SM moved an int4 frame by under 1 % (gemv_large_grid_h100.json).
-  struct LargeGrid {
-    static constexpr int kWarps = 4, kUnroll = Q4Weights::kUnroll, kBlocksPerSm = 1;
-  };
+  using SmallGrid = GemvGrid<8, 8, 3>;  // gemv_mma_kernel.cuh: the sweep that chose it
+  // 4 warps of 8 vectors, registers uncapped: the fp8 setting or 8 warps at 3 blocks per SM moved
+  // an int4 frame by under 1 % (gemv_large_grid_h100.json).
+  using LargeGrid = GemvGrid<4, 8, 1>;
   static constexpr bool kBlockScaled = true;
   const float* block_scales;
   float unit;
