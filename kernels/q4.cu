@@ -9,6 +9,8 @@ namespace hs::kernels {
 namespace {
 
 // A lane's 16 codes of a chunk are 8 bytes of one 64-value block: the block scale is the chunk's.
+// 16 bytes per lane (two blocks, lanes swapping halves by shuffles) lost at every launch shape
+// tried: an int4 frame 3.39 → 3.72 ms at best (benchmarks/results/q4_wide_reads_h100.json).
 struct Q4Weights {
   using Vector = uint2;
   static constexpr int kBits = 4;
