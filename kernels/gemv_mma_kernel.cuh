@@ -161,8 +161,9 @@ __global__ void __launch_bounds__(G::kWarps * kWarpSize, G::kBlocksPerSm)
 // instead of 1.45) took 3072 × 3072 from 9.5 to 6.2 µs and 3072 × 8192 from 17.7 to 12.2 µs.
 // Larger grids take W::LargeGrid: the weight vectors in flight live in registers, so the blocks an
 // SM holds bound the bytes in flight (benchmarks/results/gemv_probe_h100.json). Staging them in
-// shared memory instead (a lane-private cp.async ring) lost at small grids and at 4-bit weights
-// (gemv_large_grid_h100.json).
+// shared memory instead lost: a lane-private cp.async ring at small grids and at 4-bit weights
+// (gemv_large_grid_h100.json), a block's whole rows by bulk copies everywhere (frames +22-31 %,
+// gemv_staged_rows_h200.json).
 template <typename W>
 void launch_gemv_mma(const GemvParams& p, const W& weights, cudaStream_t stream) {
   constexpr unsigned kSmallGrid = 512;
