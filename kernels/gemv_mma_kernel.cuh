@@ -163,7 +163,8 @@ __global__ void __launch_bounds__(G::kWarps * kWarpSize, G::kBlocksPerSm)
 // SM holds bound the bytes in flight (benchmarks/results/gemv_probe_h100.json). Staging them in
 // shared memory instead lost: a lane-private cp.async ring at small grids and at 4-bit weights
 // (gemv_large_grid_h100.json), a block's whole rows by bulk copies everywhere (frames +22-31 %,
-// gemv_staged_rows_h200.json).
+// gemv_staged_rows_h200.json). Blocks of two 8-feature tiles sharing x's registers were no faster
+// (gemv_feature_tiles_h100.json).
 template <typename W>
 void launch_gemv_mma(const GemvParams& p, const W& weights, cudaStream_t stream) {
   constexpr unsigned kSmallGrid = 512;

@@ -1,0 +1,167 @@
+// The tensor-core decode GEMV (fp8 and 4-bit integer weights) at shapes that take each of its
+// launch shapes (kernels/gemv_mma_kernel.cuh: small grids under 512 blocks of 8 features, large
+// grids at or above, plain and gated), against a float64 host sum over the same weights: weights
+// and bf16 x are exact in the kernel's bf16 products, so only fp32 accumulation differs (1e-5 of
+// the sum of |products|). The model's tiny golden checkpoints never reach a large grid.
+#include <gtest/gtest.h>
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/core/dtype.h"
+#include "kernels/gemv.cuh"
+#include "kernels/q4.cuh"
+#include "tests/gpu/gpu_test_support.h"
+
+namespace hs {
+namespace {
+
+template <typename T>
+T* device_copy(const std::vector<T>& host) {
+  void* p = nullptr;
+  EXPECT_EQ(cudaMalloc(&p, host.size() * sizeof(T)), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  return static_cast<T*>(p);
+}
+
+struct Shape {
+  std::int64_t in, out;
+  bool gated;
+};
+// 21 and 30 features: a few blocks; 4100: 513 blocks of 8; 8200 gated: 1025 blocks of 4 + 4.
+constexpr Shape kShapes[] = {{3072, 21, false}, {192, 30, true}, {192, 4100, false}, {128, 8200, true}};
+
+struct Inputs {
+  Shape shape;
+  std::vector<std::uint16_t> x;  // bf16 [4, in]
+  std::vector<std::uint8_t> weights;
+  std::vector<float> scales;
+};
+
+Inputs random_inputs(const Shape& shape, std::size_t weight_bytes, std::size_t scales, std::mt19937& gen) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> positive(0.25f, 2.0f);
+  Inputs c{shape, std::vector<std::uint16_t>(4 * shape.in), std::vector<std::uint8_t>(weight_bytes),
+           std::vector<float>(scales)};
+  for (auto& v : c.x) v = f32_to_bf16(normal(gen));
+  for (auto& b : c.weights) b = static_cast<std::uint8_t>(byte(gen) & 0xbf);  // no E4M3 NaN (0x7f, 0xff)
+  for (float& s : c.scales) s = positive(gen);
+  return c;
+}
+
+// The outputs for x rows 0..rows-1 from weight values w(n, k), each with a bound: 1e-5 of the sum
+// of |products| (gated: propagated through silu(gate) · up).
+template <typename Weight>
+void expected(const Inputs& c, std::int64_t rows, Weight w, std::vector<double>& want, std::vector<double>& bound) {
+  const auto [in, out, gated] = c.shape;
+  std::vector<double> y(rows * out, 0.0), magnitude(rows * out, 0.0);
+  for (std::int64_t m = 0; m < rows; ++m)
+    for (std::int64_t n = 0; n < out; ++n)
+      for (std::int64_t k = 0; k < in; ++k) {
+        const double term = w(n, k) * static_cast<double>(bf16_to_f32(c.x[m * in + k]));
+        y[m * out + n] += term;
+        magnitude[m * out + n] += std::fabs(term);
+      }
+  if (!gated) {
+    want = y;
+    bound = magnitude;
+  } else {
+    const std::int64_t half = out / 2;
+    want.assign(rows * half, 0.0);
+    bound.assign(rows * half, 0.0);
+    for (std::int64_t m = 0; m < rows; ++m)
+      for (std::int64_t n = 0; n < half; ++n) {
+        const double a = y[m * out + n], b = y[m * out + half + n];
+        want[m * half + n] = a / (1.0 + std::exp(-a)) * b;
+        bound[m * half + n] = 1.1 * magnitude[m * out + n] * std::fabs(b) + magnitude[m * out + half + n] * (std::fabs(a) + 1.0);
+      }
+  }
+  for (double& b : bound) b *= 1e-5;
+}
+
+template <typename Launch>
+void check(const Inputs& c, std::int64_t rows, const std::vector<double>& want, const std::vector<double>& bound,
+           Launch launch, const std::string& name) {
+  const std::int64_t width = c.shape.gated ? c.shape.out / 2 : c.shape.out;
+  float* out = nullptr;
+  ASSERT_EQ(cudaMalloc(&out, rows * width * sizeof(float)), cudaSuccess);
+  launch(kernels::GemvParams{nullptr, nullptr, nullptr, nullptr, {out}, {width}, rows, c.shape.in, c.shape.out,
+                             kernels::ElementType::BF16, kernels::WeightType::FP8, kernels::ElementType::F32, false,
+                             c.shape.gated});
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << name;
+  std::vector<float> got(rows * width);
+  ASSERT_EQ(cudaMemcpy(got.data(), out, got.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+  cudaFree(out);
+  int wrong = 0;
+  for (std::int64_t i = 0; i < rows * width && wrong < 5; ++i)
+    if (!(std::fabs(got[i] - want[i]) <= bound[i])) {
+      ADD_FAILURE() << name << ", output " << i << ": " << got[i] << " against " << want[i] << " ± " << bound[i];
+      ++wrong;
+    }
+}
+
+std::string label(const char* format, const Shape& s, std::int64_t rows) {
+  return std::string(format) + " " + std::to_string(s.out) + "x" + std::to_string(s.in) + (s.gated ? " gated, " : ", ") +
+         std::to_string(rows) + " rows";
+}
+
+TEST(GemvGrids, Fp8AgainstAHostSum) {
+  HS_REQUIRE_GPU();
+  std::mt19937 gen(31);
+  for (const Shape& shape : kShapes) {
+    const Inputs c = random_inputs(shape, shape.out * shape.in, shape.out, gen);
+    std::uint16_t* dx = device_copy(c.x);
+    std::uint8_t* dw = device_copy(c.weights);
+    float* ds = device_copy(c.scales);
+    for (const std::int64_t rows : {1, 2, 4}) {
+      std::vector<double> want, bound;
+      expected(c, rows, [&](std::int64_t n, std::int64_t k) {
+        return static_cast<double>(e4m3_to_f32(c.weights[n * shape.in + k])) * c.scales[n];
+      }, want, bound);
+      check(c, rows, want, bound, [&](kernels::GemvParams p) {
+        p.x = dx, p.weight = dw, p.scales = ds;
+        kernels::gemv(p, nullptr);
+      }, label("fp8", shape, rows));
+    }
+    cudaFree(dx);
+    cudaFree(dw);
+    cudaFree(ds);
+  }
+}
+
+TEST(GemvGrids, Int4AgainstAHostSum) {
+  HS_REQUIRE_GPU();
+  std::mt19937 gen(32);
+  kernels::Q4Table integer{};
+  for (int code = 0; code < 16; ++code) integer.values[code] = static_cast<float>(code - 8);
+  integer.unit = 0.375f;
+  for (const Shape& shape : kShapes) {
+    const std::int64_t blocks = shape.in / kernels::kQ4BlockValues;
+    const Inputs c = random_inputs(shape, shape.out * shape.in / 2, shape.out * blocks, gen);
+    std::uint16_t* dx = device_copy(c.x);
+    std::uint8_t* dw = device_copy(c.weights);
+    float* ds = device_copy(c.scales);
+    for (const std::int64_t rows : {1, 2, 4}) {
+      std::vector<double> want, bound;
+      expected(c, rows, [&](std::int64_t n, std::int64_t k) {
+        const int code = (c.weights[(n * shape.in + k) / 2] >> (4 * (k % 2))) & 0xf;
+        return static_cast<double>(integer.values[code]) * integer.unit * c.scales[n * blocks + k / kernels::kQ4BlockValues];
+      }, want, bound);
+      check(c, rows, want, bound, [&](kernels::GemvParams p) {
+        p.x = dx, p.weight = dw, p.weight_type = kernels::WeightType::BF16;
+        kernels::gemv_q4(p, ds, integer, nullptr);
+      }, label("int4", shape, rows));
+    }
+    cudaFree(dx);
+    cudaFree(dw);
+    cudaFree(ds);
+  }
+}
+
+}  // namespace
+}  // namespace hs
