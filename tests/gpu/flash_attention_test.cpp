@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "engine/cpu/cpu_backend.h"
@@ -31,9 +32,10 @@ struct AttentionShape {
   std::int64_t batch, seq, keys, heads, head_dim;
 };
 
-std::string name(const AttentionShape& s) {
-  return "B" + std::to_string(s.batch) + "_S" + std::to_string(s.seq) + "_T" + std::to_string(s.keys) + "_H" +
-         std::to_string(s.heads) + "_hd" + std::to_string(s.head_dim);
+std::string name(const AttentionShape& s) {  // a stream: GCC 12 warns (-Wrestrict) on "B" + std::string
+  std::ostringstream out;
+  out << "B" << s.batch << "_S" << s.seq << "_T" << s.keys << "_H" << s.heads << "_hd" << s.head_dim;
+  return out.str();
 }
 
 struct Inputs {

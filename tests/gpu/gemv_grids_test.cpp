@@ -9,7 +9,9 @@
 
 #include <cmath>
 #include <random>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/core/dtype.h"
@@ -19,14 +21,6 @@
 
 namespace hs {
 namespace {
-
-template <typename T>
-T* device_copy(const std::vector<T>& host) {
-  void* p = nullptr;
-  EXPECT_EQ(cudaMalloc(&p, host.size() * sizeof(T)), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
-  return static_cast<T*>(p);
-}
 
 struct Shape {
   std::int64_t in, out;
@@ -78,7 +72,8 @@ void expected(const Inputs& c, std::int64_t rows, Weight w, std::vector<double>&
       for (std::int64_t n = 0; n < half; ++n) {
         const double a = y[m * out + n], b = y[m * out + half + n];
         want[m * half + n] = a / (1.0 + std::exp(-a)) * b;
-        bound[m * half + n] = 1.1 * magnitude[m * out + n] * std::fabs(b) + magnitude[m * out + half + n] * (std::fabs(a) + 1.0);
+        bound[m * half + n] =
+            1.1 * magnitude[m * out + n] * std::fabs(b) + magnitude[m * out + half + n] * (std::fabs(a) + 1.0);
       }
   }
   for (double& b : bound) b *= 1e-5;
@@ -106,61 +101,68 @@ void check(const Inputs& c, std::int64_t rows, const std::vector<double>& want, 
 }
 
 std::string label(const char* format, const Shape& s, std::int64_t rows) {
-  return std::string(format) + " " + std::to_string(s.out) + "x" + std::to_string(s.in) + (s.gated ? " gated, " : ", ") +
-         std::to_string(rows) + " rows";
+  std::ostringstream out;
+  out << format << " " << s.out << "x" << s.in << (s.gated ? " gated, " : ", ") << rows << " rows";
+  return out.str();
 }
 
-TEST(GemvGrids, Fp8AgainstAHostSum) {
-  HS_REQUIRE_GPU();
-  std::mt19937 gen(31);
+// Every shape at 1, 2 and 4 x rows: `sizes(shape)` gives the weight bytes and block scales,
+// `value(c, n, k)` weight (n, k) as the kernel should read it, `launch(p, scales)` the GEMV.
+template <typename Sizes, typename Value, typename Launch>
+void check_shapes(const char* format, unsigned seed, Sizes sizes, Value value, Launch launch) {
+  std::mt19937 gen(seed);
   for (const Shape& shape : kShapes) {
-    const Inputs c = random_inputs(shape, shape.out * shape.in, shape.out, gen);
-    std::uint16_t* dx = device_copy(c.x);
-    std::uint8_t* dw = device_copy(c.weights);
-    float* ds = device_copy(c.scales);
+    const auto [weight_bytes, scale_count] = sizes(shape);
+    const Inputs c = random_inputs(shape, weight_bytes, scale_count, gen);
+    std::uint16_t* dx = test::device_copy(c.x);
+    std::uint8_t* dw = test::device_copy(c.weights);
+    float* ds = test::device_copy(c.scales);
     for (const std::int64_t rows : {1, 2, 4}) {
       std::vector<double> want, bound;
-      expected(c, rows, [&](std::int64_t n, std::int64_t k) {
-        return static_cast<double>(e4m3_to_f32(c.weights[n * shape.in + k])) * c.scales[n];
-      }, want, bound);
+      expected(c, rows, [&](std::int64_t n, std::int64_t k) { return value(c, n, k); }, want, bound);
       check(c, rows, want, bound, [&](kernels::GemvParams p) {
-        p.x = dx, p.weight = dw, p.scales = ds;
-        kernels::gemv(p, nullptr);
-      }, label("fp8", shape, rows));
+        p.x = dx, p.weight = dw;
+        launch(p, ds);
+      }, label(format, shape, rows));
     }
     cudaFree(dx);
     cudaFree(dw);
     cudaFree(ds);
   }
+}
+
+using Sizes = std::pair<std::size_t, std::size_t>;  // weight bytes, scales
+
+TEST(GemvGrids, Fp8AgainstAHostSum) {
+  HS_REQUIRE_GPU();
+  check_shapes(
+      "fp8", 31, [](const Shape& s) { return Sizes(s.out * s.in, s.out); },
+      [](const Inputs& c, std::int64_t n, std::int64_t k) {
+        return static_cast<double>(e4m3_to_f32(c.weights[n * c.shape.in + k])) * c.scales[n];
+      },
+      [](kernels::GemvParams p, const float* scales) {
+        p.scales = scales;
+        kernels::gemv(p, nullptr);
+      });
 }
 
 TEST(GemvGrids, Int4AgainstAHostSum) {
   HS_REQUIRE_GPU();
-  std::mt19937 gen(32);
   kernels::Q4Table integer{};
   for (int code = 0; code < 16; ++code) integer.values[code] = static_cast<float>(code - 8);
   integer.unit = 0.375f;
-  for (const Shape& shape : kShapes) {
-    const std::int64_t blocks = shape.in / kernels::kQ4BlockValues;
-    const Inputs c = random_inputs(shape, shape.out * shape.in / 2, shape.out * blocks, gen);
-    std::uint16_t* dx = device_copy(c.x);
-    std::uint8_t* dw = device_copy(c.weights);
-    float* ds = device_copy(c.scales);
-    for (const std::int64_t rows : {1, 2, 4}) {
-      std::vector<double> want, bound;
-      expected(c, rows, [&](std::int64_t n, std::int64_t k) {
-        const int code = (c.weights[(n * shape.in + k) / 2] >> (4 * (k % 2))) & 0xf;
-        return static_cast<double>(integer.values[code]) * integer.unit * c.scales[n * blocks + k / kernels::kQ4BlockValues];
-      }, want, bound);
-      check(c, rows, want, bound, [&](kernels::GemvParams p) {
-        p.x = dx, p.weight = dw, p.weight_type = kernels::WeightType::BF16;
-        kernels::gemv_q4(p, ds, integer, nullptr);
-      }, label("int4", shape, rows));
-    }
-    cudaFree(dx);
-    cudaFree(dw);
-    cudaFree(ds);
-  }
+  const auto blocks = [](const Shape& s) { return s.in / kernels::kQ4BlockValues; };
+  check_shapes(
+      "int4", 32, [&](const Shape& s) { return Sizes(s.out * s.in / 2, s.out * blocks(s)); },
+      [&](const Inputs& c, std::int64_t n, std::int64_t k) {
+        const int code = (c.weights[(n * c.shape.in + k) / 2] >> (4 * (k % 2))) & 0xf;
+        return static_cast<double>(integer.values[code]) * integer.unit *
+               c.scales[n * blocks(c.shape) + k / kernels::kQ4BlockValues];
+      },
+      [&](kernels::GemvParams p, const float* scales) {
+        p.weight_type = kernels::WeightType::BF16;
+        kernels::gemv_q4(p, scales, integer, nullptr);
+      });
 }
 
 }  // namespace

@@ -19,14 +19,6 @@
 namespace hs {
 namespace {
 
-template <typename T>
-T* device_copy(const std::vector<T>& host) {
-  void* p = nullptr;
-  EXPECT_EQ(cudaMalloc(&p, host.size() * sizeof(T)), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
-  return static_cast<T*>(p);
-}
-
 TEST(GemvQ4Kernel, LookupAndIntegerDecodesAgainstAHostSum) {
   HS_REQUIRE_GPU();
   constexpr std::int64_t kOut = 21, kIn = 192, kBlocks = kIn / kernels::kQ4BlockValues;
@@ -49,9 +41,9 @@ TEST(GemvQ4Kernel, LookupAndIntegerDecodesAgainstAHostSum) {
     integer.values[c] = static_cast<float>(c - 8);
   }
   integer.unit = 0.375f;
-  std::uint8_t* dcodes = device_copy(codes);
-  float* dscales = device_copy(scales);
-  std::uint16_t* dx = device_copy(x_bf16);
+  std::uint8_t* dcodes = test::device_copy(codes);
+  float* dscales = test::device_copy(scales);
+  std::uint16_t* dx = test::device_copy(x_bf16);
   float* dout = nullptr;
   ASSERT_EQ(cudaMalloc(&dout, 4 * kOut * sizeof(float)), cudaSuccess);
   for (const auto& [name, table] : {std::pair{"lookup", lookup}, std::pair{"integer", integer}})

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cuda_runtime.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -17,6 +19,15 @@ namespace hs::test {
 
 #define HS_REQUIRE_GPU()                                                                     \
   if (!::hs::CudaBackend::device_available()) GTEST_SKIP() << "no CUDA device present"
+
+// A device copy of `host` (cudaFree it).
+template <typename T>
+T* device_copy(const std::vector<T>& host) {
+  void* p = nullptr;
+  EXPECT_EQ(cudaMalloc(&p, host.size() * sizeof(T)), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  return static_cast<T*>(p);
+}
 
 // One backend per activation dtype for the whole test binary.
 inline CudaBackend& cuda_backend(DType activations) {
