@@ -1,4 +1,4 @@
-// Shared pieces of the GPU tests: skipping without a device, random inputs rounded to the
+// Shared pieces of the GPU tests: skipping without a device, device copies, random inputs rounded to the
 // device precision (so the CPU reference sees exactly what the GPU sees) and normalised error.
 #pragma once
 
