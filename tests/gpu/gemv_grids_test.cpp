@@ -1,8 +1,11 @@
-// The tensor-core decode GEMV (fp8 and 4-bit integer weights) at shapes that take each of its
-// launch shapes (kernels/gemv_mma_kernel.cuh: small grids under 512 blocks of 8 features, large
-// grids at or above, plain and gated), against a float64 host sum over the same weights: weights
-// and bf16 x are exact in the kernel's bf16 products, so only fp32 accumulation differs (1e-5 of
-// the sum of |products|). The model's tiny golden checkpoints never reach a large grid.
+// The tensor-core decode GEMV (fp8 and 4-bit weights) at shapes that take each of its launch
+// shapes (kernels/gemv_mma_kernel.cuh: small grids under 512 blocks of 8 features, large grids at
+// or above, plain and gated; the model's tiny golden checkpoints never reach a large grid), 1-4 x
+// rows, against a float64 host sum over the same weights. 4-bit: any 16 bf16 values (the table
+// lookup) and the integers -8..7 with a unit (the integer decode), every code in every nibble of
+// random bytes. Weights and bf16 x are exact in the kernel's bf16 products, so only fp32
+// accumulation differs (1e-5 of the sum of |products|). A table with a value bf16 cannot hold is
+// refused.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime.h>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "engine/core/dtype.h"
+#include "kernels/cuda_check.h"
 #include "kernels/gemv.cuh"
 #include "kernels/q4.cuh"
 #include "tests/gpu/gpu_test_support.h"
@@ -36,14 +40,16 @@ struct Inputs {
   std::vector<float> scales;
 };
 
-Inputs random_inputs(const Shape& shape, std::size_t weight_bytes, std::size_t scales, std::mt19937& gen) {
+// Weight bytes are random bits under `weight_mask`.
+Inputs random_inputs(const Shape& shape, std::size_t weight_bytes, std::uint8_t weight_mask, std::size_t scales,
+                     std::mt19937& gen) {
   std::uniform_int_distribution<int> byte(0, 255);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_real_distribution<float> positive(0.25f, 2.0f);
   Inputs c{shape, std::vector<std::uint16_t>(4 * shape.in), std::vector<std::uint8_t>(weight_bytes),
            std::vector<float>(scales)};
   for (auto& v : c.x) v = f32_to_bf16(normal(gen));
-  for (auto& b : c.weights) b = static_cast<std::uint8_t>(byte(gen) & 0xbf);  // no E4M3 NaN (0x7f, 0xff)
+  for (auto& b : c.weights) b = static_cast<std::uint8_t>(byte(gen) & weight_mask);
   for (float& s : c.scales) s = positive(gen);
   return c;
 }
@@ -106,18 +112,19 @@ std::string label(const char* format, const Shape& s, std::int64_t rows) {
   return out.str();
 }
 
-// Every shape at 1, 2 and 4 x rows: `sizes(shape)` gives the weight bytes and block scales,
-// `value(c, n, k)` weight (n, k) as the kernel should read it, `launch(p, scales)` the GEMV.
+// Every shape at 1-4 x rows: `sizes(shape)` gives the weight bytes and block scales, `value(c, n,
+// k)` weight (n, k) as the kernel should read it, `launch(p, scales)` the GEMV.
 template <typename Sizes, typename Value, typename Launch>
-void check_shapes(const char* format, unsigned seed, Sizes sizes, Value value, Launch launch) {
+void check_shapes(const char* format, unsigned seed, std::uint8_t weight_mask, Sizes sizes, Value value,
+                  Launch launch) {
   std::mt19937 gen(seed);
   for (const Shape& shape : kShapes) {
     const auto [weight_bytes, scale_count] = sizes(shape);
-    const Inputs c = random_inputs(shape, weight_bytes, scale_count, gen);
+    const Inputs c = random_inputs(shape, weight_bytes, weight_mask, scale_count, gen);
     std::uint16_t* dx = test::device_copy(c.x);
     std::uint8_t* dw = test::device_copy(c.weights);
     float* ds = test::device_copy(c.scales);
-    for (const std::int64_t rows : {1, 2, 4}) {
+    for (std::int64_t rows = 1; rows <= kernels::kGemvMaxRows; ++rows) {
       std::vector<double> want, bound;
       expected(c, rows, [&](std::int64_t n, std::int64_t k) { return value(c, n, k); }, want, bound);
       check(c, rows, want, bound, [&](kernels::GemvParams p) {
@@ -136,7 +143,7 @@ using Sizes = std::pair<std::size_t, std::size_t>;  // weight bytes, scales
 TEST(GemvGrids, Fp8AgainstAHostSum) {
   HS_REQUIRE_GPU();
   check_shapes(
-      "fp8", 31, [](const Shape& s) { return Sizes(s.out * s.in, s.out); },
+      "fp8", 31, 0xbf /* no E4M3 NaN (0x7f, 0xff) */, [](const Shape& s) { return Sizes(s.out * s.in, s.out); },
       [](const Inputs& c, std::int64_t n, std::int64_t k) {
         return static_cast<double>(e4m3_to_f32(c.weights[n * c.shape.in + k])) * c.scales[n];
       },
@@ -146,23 +153,46 @@ TEST(GemvGrids, Fp8AgainstAHostSum) {
       });
 }
 
-TEST(GemvGrids, Int4AgainstAHostSum) {
-  HS_REQUIRE_GPU();
-  kernels::Q4Table integer{};
-  for (int code = 0; code < 16; ++code) integer.values[code] = static_cast<float>(code - 8);
+// A lookup table of 16 bf16 values spread over 16 octaves, and the integer table with a unit.
+std::pair<kernels::Q4Table, kernels::Q4Table> four_bit_tables() {
+  std::mt19937 gen(12);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  kernels::Q4Table lookup{}, integer{};
+  for (int code = 0; code < 16; ++code) {
+    lookup.values[code] = bf16_to_f32(f32_to_bf16(normal(gen) * std::ldexp(1.0f, code - 8)));
+    integer.values[code] = static_cast<float>(code - 8);
+  }
   integer.unit = 0.375f;
+  return {lookup, integer};
+}
+
+TEST(GemvGrids, FourBitLookupAndIntegerAgainstAHostSum) {
+  HS_REQUIRE_GPU();
+  const auto [lookup, integer] = four_bit_tables();
   const auto blocks = [](const Shape& s) { return s.in / kernels::kQ4BlockValues; };
-  check_shapes(
-      "int4", 32, [&](const Shape& s) { return Sizes(s.out * s.in / 2, s.out * blocks(s)); },
-      [&](const Inputs& c, std::int64_t n, std::int64_t k) {
-        const int code = (c.weights[(n * c.shape.in + k) / 2] >> (4 * (k % 2))) & 0xf;
-        return static_cast<double>(integer.values[code]) * integer.unit *
-               c.scales[n * blocks(c.shape) + k / kernels::kQ4BlockValues];
-      },
-      [&](kernels::GemvParams p, const float* scales) {
-        p.weight_type = kernels::WeightType::BF16;
-        kernels::gemv_q4(p, scales, integer, nullptr);
-      });
+  for (const auto& [format, table] : {std::pair{"lookup", lookup}, std::pair{"integer", integer}})
+    check_shapes(
+        format, 32, 0xff, [&](const Shape& s) { return Sizes(s.out * s.in / 2, s.out * blocks(s)); },
+        [&](const Inputs& c, std::int64_t n, std::int64_t k) {
+          const int code = (c.weights[(n * c.shape.in + k) / 2] >> (4 * (k % 2))) & 0xf;
+          return static_cast<double>(table.values[code]) * table.unit *
+                 c.scales[n * blocks(c.shape) + k / kernels::kQ4BlockValues];
+        },
+        [&](kernels::GemvParams p, const float* scales) {
+          p.weight_type = kernels::WeightType::BF16;
+          kernels::gemv_q4(p, scales, table, nullptr);
+        });
+}
+
+TEST(GemvGrids, FourBitTableOutsideBf16IsRefused) {
+  HS_REQUIRE_GPU();
+  kernels::Q4Table wide = four_bit_tables().first;
+  wide.values[5] = 0.1f;
+  EXPECT_THROW(kernels::gemv_q4({nullptr, nullptr, nullptr, nullptr, {nullptr}, {21}, 1, 192, 21,
+                                 kernels::ElementType::BF16, kernels::WeightType::BF16, kernels::ElementType::F32,
+                                 false, false},
+                                nullptr, wide, nullptr),
+               kernels::CudaError);
 }
 
 }  // namespace
