@@ -25,6 +25,14 @@ inline constexpr unsigned kFullMask = 0xffffffffu;
 // vector), engine/core/fp8_quantize.h's rule; the vector is stored as e4m3(x / scale).
 __device__ __forceinline__ float e4m3_scale(float amax) { return amax > 0.0f ? amax / 448.0f : 1.0f; }
 
+// e4m3(v[k] / scale) for k < 4, packed low byte first (v[0] first in memory).
+__device__ __forceinline__ std::uint32_t pack_e4m3(const float* v, float scale) {
+  std::uint32_t packed = 0;
+#pragma unroll
+  for (int k = 0; k < 4; ++k) packed |= static_cast<std::uint32_t>(__nv_fp8_e4m3(v[k] / scale).__x) << (8 * k);
+  return packed;
+}
+
 __device__ __forceinline__ float to_float(float v) { return v; }
 __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ float to_float(__nv_fp8_e4m3 v) { return static_cast<float>(v); }
@@ -143,18 +151,22 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
-__device__ __forceinline__ float block_sum(float v) {
+// The sum, or the maximum of non-negative values, over the whole block (blockDim.x a multiple of
+// 32, at most 1024); every thread gets it.
+template <bool Max>
+__device__ __forceinline__ float block_reduce(float v) {
   __shared__ float partial[kWarpSize];
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  v = warp_sum(v);
+  v = Max ? warp_max(v) : warp_sum(v);
   __syncthreads();  // partial may still be read by a previous call
   if (lane == 0) partial[warp] = v;
   __syncthreads();
   const int warps = blockDim.x / kWarpSize;
   v = lane < warps ? partial[lane] : 0.0f;
-  return warp_sum(v);
+  return Max ? warp_max(v) : warp_sum(v);
 }
+__device__ __forceinline__ float block_sum(float v) { return block_reduce<false>(v); }
+__device__ __forceinline__ float block_max(float v) { return block_reduce<true>(v); }
 
 // ---- Philox4x32-10 (engine/core/rng.h) ---------------------------------------------------------
 inline constexpr std::uint32_t kPhiloxM0 = 0xD2511F53u;

@@ -17,7 +17,6 @@ template <typename T>
 static __global__ void __launch_bounds__(kMaxThreads)
     quantize_fp8_vector_kernel(const T* __restrict__ x, __nv_fp8_e4m3* q, float* scales, int cols) {
   await_previous_kernel();
-  __shared__ float amax_shared[kWarpSize];
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * cols;
   const int groups = cols / 4;
   float v[kVectorsPerThread][4];
@@ -30,42 +29,24 @@ static __global__ void __launch_bounds__(kMaxThreads)
 #pragma unroll
     for (int k = 0; k < 4; ++k) amax = fmaxf(amax, fabsf(v[i][k]));
   }
-  amax = warp_max(amax);
-  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  if (lane == 0) amax_shared[warp] = amax;
-  __syncthreads();
-  amax = warp_max(lane < static_cast<int>(blockDim.x / kWarpSize) ? amax_shared[lane] : 0.0f);
-  const float scale = e4m3_scale(amax);
+  const float scale = e4m3_scale(block_max(amax));
   if (threadIdx.x == 0) scales[blockIdx.x] = scale;
   auto* qr = reinterpret_cast<std::uint32_t*>(q + static_cast<std::int64_t>(blockIdx.x) * cols);
 #pragma unroll
   for (int i = 0; i < kVectorsPerThread; ++i) {
     const int g = threadIdx.x + i * blockDim.x;
     if (g >= groups) break;
-    std::uint32_t packed = 0;
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const __nv_fp8_e4m3 e(v[i][k] / scale);
-      packed |= static_cast<std::uint32_t>(e.__x) << (8 * k);
-    }
-    qr[g] = packed;
+    qr[g] = pack_e4m3(v[i], scale);
   }
 }
 
 template <typename T>
 static __global__ void quantize_fp8_kernel(const T* __restrict__ x, __nv_fp8_e4m3* q, float* scales, std::int64_t cols) {
   await_previous_kernel();
-  __shared__ float amax_shared[kWarpSize];
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * cols;
   float amax = 0.0f;
   for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) amax = fmaxf(amax, fabsf(to_float(xr[c])));
-  amax = warp_max(amax);
-  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  if (lane == 0) amax_shared[warp] = amax;
-  __syncthreads();
-  amax = lane < static_cast<int>(blockDim.x / kWarpSize) ? amax_shared[lane] : 0.0f;
-  amax = warp_max(amax);
-  const float scale = e4m3_scale(amax);
+  const float scale = e4m3_scale(block_max(amax));
   if (threadIdx.x == 0) scales[blockIdx.x] = scale;
   __nv_fp8_e4m3* qr = q + static_cast<std::int64_t>(blockIdx.x) * cols;
   for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) qr[c] = __nv_fp8_e4m3(to_float(xr[c]) / scale);
@@ -90,9 +71,11 @@ void quantize_fp8(const QuantizeFp8Params& p, cudaStream_t stream) {
 }
 
 // 16 E4M3 values (one 16-byte vector) per thread and iteration, as two 16-byte bf16 vectors; a
-// scalar tail when count is not a multiple of 16 or a pointer is not 16-byte aligned.
+// scalar tail when count is not a multiple of 16 or a pointer is not 16-byte aligned. With row
+// scales (cols a multiple of 16 for vectors), value i is multiplied by row_scales[i / cols] first.
 static __global__ void widen_fp8_kernel(const std::uint8_t* __restrict__ q, __nv_bfloat16* __restrict__ out,
-                                        std::int64_t count, bool vector) {
+                                        std::int64_t count, bool vector, const float* __restrict__ row_scales,
+                                        std::int64_t cols) {
   await_previous_kernel();
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -100,27 +83,33 @@ static __global__ void widen_fp8_kernel(const std::uint8_t* __restrict__ q, __nv
   for (std::int64_t v = first; v < vectors; v += stride) {
     float f[16];
     unpack_vector<__nv_fp8_e4m3>(reinterpret_cast<const uint4*>(q)[v], f);
+    const float s = row_scales ? row_scales[16 * v / cols] : 1.0f;
     std::uint32_t words[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
-      const __nv_bfloat162 pair = __floats2bfloat162_rn(f[2 * i], f[2 * i + 1]);
+      const __nv_bfloat162 pair = __floats2bfloat162_rn(f[2 * i] * s, f[2 * i + 1] * s);
       words[i] = *reinterpret_cast<const std::uint32_t*>(&pair);
     }
     auto* o = reinterpret_cast<uint4*>(out) + 2 * v;
     o[0] = make_uint4(words[0], words[1], words[2], words[3]);
     o[1] = make_uint4(words[4], words[5], words[6], words[7]);
   }
-  for (std::int64_t i = vectors * 16 + first; i < count; i += stride)
-    out[i] = __float2bfloat16_rn(to_float(reinterpret_cast<const __nv_fp8_e4m3*>(q)[i]));
+  for (std::int64_t i = vectors * 16 + first; i < count; i += stride) {
+    const float s = row_scales ? row_scales[i / cols] : 1.0f;
+    out[i] = __float2bfloat16_rn(to_float(reinterpret_cast<const __nv_fp8_e4m3*>(q)[i]) * s);
+  }
 }
 
-void widen_fp8(const void* q, void* out, std::int64_t count, cudaStream_t stream) {
+void widen_fp8(const void* q, void* out, std::int64_t count, cudaStream_t stream, const float* row_scales,
+               std::int64_t cols) {
   if (count == 0) return;
-  const bool vector = aligned_to(q, 16) && aligned_to(out, 16);
+  if (row_scales && (cols <= 0 || count % cols != 0))
+    throw CudaError("widen_fp8: " + std::to_string(count) + " values are not rows of " + std::to_string(cols));
+  const bool vector = aligned_to(q, 16) && aligned_to(out, 16) && (!row_scales || cols % 16 == 0);
   const std::int64_t work = vector ? (count + 15) / 16 : count;
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((work + kThreads - 1) / kThreads, 4096));
   launch(widen_fp8_kernel, blocks, kThreads, stream, static_cast<const std::uint8_t*>(q),
-         static_cast<__nv_bfloat16*>(out), count, vector);
+         static_cast<__nv_bfloat16*>(out), count, vector, row_scales, cols);
 }
 
 }  // namespace hs::kernels

@@ -24,6 +24,9 @@ void quantize_fp8(const QuantizeFp8Params& p, cudaStream_t stream);
 
 // out[i] = bf16(q[i]) for `count` E4M3 values: exact (every E4M3 value is a bf16 value). The
 // portable GEMM path (GPUs without fp8 tensor cores) widens fp8 weights with it before a bf16 GEMM.
-void widen_fp8(const void* q, void* out, std::int64_t count, cudaStream_t stream);
+// With row_scales (F32 [count / cols]): out[i] = bf16(q[i] · row_scales[i / cols]), an fp8 GEMM
+// input (per-row scales, as quantize_fp8 writes it) widened for a path that reads bf16.
+void widen_fp8(const void* q, void* out, std::int64_t count, cudaStream_t stream, const float* row_scales = nullptr,
+               std::int64_t cols = 0);
 
 }  // namespace hs::kernels

@@ -1,3 +1,5 @@
+#include <type_traits>
+
 #include "kernels/common.cuh"
 #include "kernels/rms_norm.cuh"
 
@@ -24,13 +26,15 @@ __device__ __forceinline__ void store4(__nv_bfloat16* p, float4 v) {
 }  // namespace
 
 // One block per row. A row is read once: every thread issues its (≤ 4) loads of 4 values up front
-// and keeps them in registers for the scaled write (the kernel is latency-bound at decode).
+// and keeps them in registers for the scaled write (the kernel is latency-bound at decode). An fp8
+// out (O = __nv_fp8_e4m3) keeps the results there for the row's maximum, then stores them quantized.
 template <typename T, typename O>
 static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* __restrict__ x,
                                                                      const T* __restrict__ scale, O* out, int dim,
                                                                      float eps, const float* __restrict__ shift,
                                                                      const float* __restrict__ mod_scale,
-                                                                     std::int64_t batch_rows) {
+                                                                     std::int64_t batch_rows, float* out_scales) {
+  constexpr bool kFp8 = std::is_same_v<O, __nv_fp8_e4m3>;
   await_previous_kernel();
   const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * dim;
   O* yr = out + static_cast<std::int64_t>(blockIdx.x) * dim;
@@ -45,6 +49,7 @@ static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* _
     sum_sq += v[i].x * v[i].x + v[i].y * v[i].y + v[i].z * v[i].z + v[i].w * v[i].w;
   }
   const float inv = rsqrtf(block_sum(sum_sq) / static_cast<float>(dim) + eps);
+  float amax = 0.0f;
 #pragma unroll
   for (int i = 0; i < kGroupsPerThread; ++i) {
     const int g = threadIdx.x + i * blockDim.x;
@@ -56,7 +61,23 @@ static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* _
       y = {y.x * (1.0f + sc.x) + sh.x, y.y * (1.0f + sc.y) + sh.y, y.z * (1.0f + sc.z) + sh.z,
            y.w * (1.0f + sc.w) + sh.w};
     }
-    store4(yr + 4 * g, y);
+    if constexpr (kFp8) {
+      v[i] = y;
+      amax = fmaxf(amax, fmaxf(fmaxf(fabsf(y.x), fabsf(y.y)), fmaxf(fabsf(y.z), fabsf(y.w))));
+    } else {
+      store4(yr + 4 * g, y);
+    }
+  }
+  if constexpr (kFp8) {
+    const float row_scale = e4m3_scale(block_max(amax));
+    if (threadIdx.x == 0) out_scales[blockIdx.x] = row_scale;
+#pragma unroll
+    for (int i = 0; i < kGroupsPerThread; ++i) {
+      const int g = threadIdx.x + i * blockDim.x;
+      if (g >= groups) break;
+      const float y[4] = {v[i].x, v[i].y, v[i].z, v[i].w};
+      reinterpret_cast<std::uint32_t*>(yr)[g] = pack_e4m3(y, row_scale);
+    }
   }
 }
 
@@ -69,13 +90,16 @@ void rms_norm(const RmsNormParams& p, cudaStream_t stream) {
   const std::int64_t per_thread = (groups + kGroupsPerThread - 1) / kGroupsPerThread;
   const auto threads = static_cast<unsigned>((per_thread + kWarpSize - 1) / kWarpSize * kWarpSize);
   dispatch_element(p.type, [&](auto tag) {
-    dispatch_element(p.out_type, [&](auto out_tag) {
-      using T = decltype(tag);
+    using T = decltype(tag);
+    const auto* x = static_cast<const T*>(p.x);
+    const auto* scale = static_cast<const T*>(p.scale);
+    const auto go = [&](auto out_tag) {
       using O = decltype(out_tag);
-      launch(rms_norm_kernel<T, O>, static_cast<unsigned>(p.rows), threads, stream, static_cast<const T*>(p.x),
-             static_cast<const T*>(p.scale), static_cast<O*>(p.out), static_cast<int>(p.dim), p.eps, p.shift,
-             p.mod_scale, p.batch_rows);
-    });
+      launch(rms_norm_kernel<T, O>, static_cast<unsigned>(p.rows), threads, stream, x, scale, static_cast<O*>(p.out),
+             static_cast<int>(p.dim), p.eps, p.shift, p.mod_scale, p.batch_rows, p.out_scales);
+    };
+    if (p.out_scales) go(__nv_fp8_e4m3{});
+    else dispatch_element(p.out_type, go);
   });
 }
 

@@ -1,6 +1,8 @@
 // RMSNorm over the last dimension: out = x / sqrt(mean(x²) + eps) · scale, fp32 math; out may be
 // narrower than x (an fp32 residual stream normalised straight into a bf16 GEMV input). With
 // modulation (the codec's AdaLN), then out = n · (1 + mod_scale[b]) + shift[b], b = row / batch_rows.
+// With out_scales, out is an fp8 GEMM input: each row of fp32 results quantized by quantize_fp8's
+// rule (so the same bytes and scales as an fp32 out followed by quantize_fp8, in one pass).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -22,6 +24,7 @@ struct RmsNormParams {
   const float* shift = nullptr;      // [rows / batch_rows, dim] fp32, or null: no modulation
   const float* mod_scale = nullptr;  // [rows / batch_rows, dim] fp32 (with shift)
   std::int64_t batch_rows = 1;
+  float* out_scales = nullptr;       // [rows]: out is E4M3 with these row scales (out_type unused)
 };
 
 void rms_norm(const RmsNormParams& p, cudaStream_t stream);

@@ -151,9 +151,60 @@ static __global__ void split_output_kernel(const SplitOutputParams p) {
   }
 }
 
+// The gated epilogue into fp8: one block per row, each thread holding up to kFp8Groups groups of
+// 4 products in registers until the row's largest magnitude is known.
+constexpr int kFp8Groups = 4;
+constexpr int kFp8MaxThreads = 1024;
+constexpr std::int64_t kFp8MaxWidth = 4 * kFp8Groups * kFp8MaxThreads;
+
+template <typename S>
+static __global__ void __launch_bounds__(kFp8MaxThreads) swiglu_fp8_kernel(const SplitOutputParams p) {
+  await_previous_kernel();
+  const std::int64_t width = p.cols / 2, r = blockIdx.x;
+  const S* src = static_cast<const S*>(p.src);
+  float v[kFp8Groups][4];
+  float amax = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kFp8Groups; ++i) {
+    const std::int64_t c = 4 * (threadIdx.x + static_cast<std::int64_t>(i) * blockDim.x);
+    if (c >= width) break;
+    float u[4];
+    scaled<4>(src, p.cols, p.row_scale, p.col_scale, p.bias, r, c, v[i]);
+    scaled<4>(src, p.cols, p.row_scale, p.col_scale, p.bias, r, c + width, u);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      v[i][k] = v[i][k] / (1.0f + expf(-v[i][k])) * u[k];  // as split_output_kernel
+      amax = fmaxf(amax, fabsf(v[i][k]));
+    }
+  }
+  const float row_scale = e4m3_scale(block_max(amax));
+  if (threadIdx.x == 0) p.out_scales[r] = row_scale;
+  auto* out = reinterpret_cast<std::uint32_t*>(static_cast<std::uint8_t*>(p.out[0]) + r * width);
+#pragma unroll
+  for (int i = 0; i < kFp8Groups; ++i) {
+    const std::int64_t g = threadIdx.x + static_cast<std::int64_t>(i) * blockDim.x;
+    if (4 * g >= width) break;
+    out[g] = pack_e4m3(v[i], row_scale);
+  }
+}
+
 void split_output(const SplitOutputParams& p, cudaStream_t stream) {
   const std::int64_t width = p.gated ? p.cols / 2 : p.cols;
   if (p.rows == 0 || width == 0) return;
+  if (p.out_scales) {
+    if (!p.gated || width % 4 != 0 || width > kFp8MaxWidth || !aligned_to(p.out[0], 4) ||
+        !all_aligned({p.col_scale, p.bias}, 16))
+      throw CudaError("split_output: an fp8 output needs the gated epilogue, a width that is a multiple of 4 up to " +
+                      std::to_string(kFp8MaxWidth) + " (got " + std::to_string(width) + ") and aligned vectors");
+    const std::int64_t per_thread = (width / 4 + kFp8Groups - 1) / kFp8Groups;
+    const auto threads = static_cast<unsigned>((per_thread + kWarpSize - 1) / kWarpSize * kWarpSize);
+    dispatch_element(p.src_type, [&](auto src_tag) {
+      using S = decltype(src_tag);
+      if (!aligned_to(p.src, 4 * sizeof(S))) throw CudaError("split_output: src is not aligned to 4 values");
+      launch(swiglu_fp8_kernel<S>, static_cast<unsigned>(p.rows), threads, stream, p);
+    });
+    return;
+  }
   dispatch_element(p.src_type, [&](auto src_tag) {
     dispatch_element(p.out_type, [&](auto out_tag) {
       using S = decltype(src_tag);

@@ -53,6 +53,9 @@ struct SplitOutputParams {
   ElementType src_type, out_type;
   bool gated;
   SplitRope rope = {};
+  // Gated only: out[0] is an fp8 GEMM input, E4M3 rows with these scales [rows] (quantize_fp8's
+  // rule on the fp32 products, in the same pass; out_type unused). Widths up to 16384, multiples of 4.
+  float* out_scales = nullptr;
 };
 
 void split_output(const SplitOutputParams& p, cudaStream_t stream);

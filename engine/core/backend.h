@@ -15,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "engine/core/error.h"
@@ -54,17 +55,20 @@ struct Weight {
   std::int64_t in_features() const { return q4 ? 2 * values.dim(1) : values.dim(1); }
 };
 
-// Keys or values of a KV cache: data [.., kv_heads, head_dim] in the activation or narrow dtype, or
-// F8_E4M3 with scale F32 [.., kv_heads], one per (position, kv head): a stored vector x is
-// e4m3(x / s) with s = max |x| / 448 (1 for an all-zero vector; the fp8 weight rule of
-// engine/core/fp8_quantize.h applied per vector), and reads back as e4m3 · s. Half the bytes of bf16.
-struct KvTensor {
-  KvTensor(Tensor data) : data(std::move(data)) {}  // implicit: a plain cache is its data
-  KvTensor(Tensor data, Tensor scale) : data(std::move(data)), scale(std::move(scale)) {}
+// A tensor whose vectors along the last dimension may be stored in fp8: data in the activation or
+// narrow dtype, or F8_E4M3 with scale F32 [..] (data's shape without its last dimension), one per
+// vector: a stored vector x is e4m3(x / s) with s = max |x| / 448 (1 for an all-zero vector; the
+// fp8 weight rule of engine/core/fp8_quantize.h applied per vector), and reads back as e4m3 · s.
+// Half the bytes of bf16. Keys or values of a KV cache ([.., kv_heads, head_dim]: a scale per
+// position and kv head) and the fp8 GEMM inputs of Backend::gemm_input_dtype ([rows, in]: a scale
+// per row) are such tensors.
+struct ScaledTensor {
+  ScaledTensor(Tensor data) : data(std::move(data)) {}  // implicit: a plain tensor is its data
+  ScaledTensor(Tensor data, Tensor scale) : data(std::move(data)), scale(std::move(scale)) {}
   bool fp8() const { return data.dtype() == DType::F8_E4M3; }
   // Rows [begin, end) of dimension 0 of both.
-  KvTensor slice(std::int64_t begin, std::int64_t end) const {
-    return fp8() ? KvTensor(data.slice(begin, end), scale.slice(begin, end)) : KvTensor(data.slice(begin, end));
+  ScaledTensor slice(std::int64_t begin, std::int64_t end) const {
+    return fp8() ? ScaledTensor(data.slice(begin, end), scale.slice(begin, end)) : ScaledTensor(data.slice(begin, end));
   }
   Tensor data, scale;
 };
@@ -120,6 +124,12 @@ class Backend {
   // activation_dtype()) with `weights` in that precision; F32 weights keep everything in
   // activation_dtype(). Ops that produce such tensors accept it as their output dtype.
   virtual DType narrow_dtype(Precision weights) const { return activation_dtype(); }
+  // The dtype of a linear's x that the op making it may write (rms_norm_modulate, linear_swiglu):
+  // narrow_dtype(weights), or F8_E4M3 (a ScaledTensor with a scale per row) where the GEMMs of
+  // `weights` run on row-quantized fp8 inputs anyway (CUDA with fp8 tensor cores), so that the
+  // producer quantizes on its way out instead of a pass of its own before each GEMM. A linear
+  // given fp8 x at shapes that take another path (decode rows: the GEMV) widens it first.
+  virtual DType gemm_input_dtype(Precision weights) const { return narrow_dtype(weights); }
 
   // ---- memory -----------------------------------------------------------------------------
   // A zero-filled tensor on this backend's device.
@@ -176,13 +186,13 @@ class Backend {
   // be in the narrow dtype (widened as read).
   virtual void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) = 0;
   // out [N, out] = x [N, in] · Wᵀ + bias; x in the activation dtype, out in it or F32.
-  virtual void linear(const Tensor& x, const Weight& w, Tensor& out) = 0;
+  virtual void linear(const ScaledTensor& x, const Weight& w, Tensor& out) = 0;
   // out [N, out] += x [N, in] · Wᵀ + bias: the projection added into a residual stream, which may
   // be F32 on any backend (norms and residual adds stay fp32, DESIGN.md "Precision").
-  virtual void linear_add(const Tensor& x, const Weight& w, Tensor& out) = 0;
+  virtual void linear_add(const ScaledTensor& x, const Weight& w, Tensor& out) = 0;
   // outs[i] [N, out_i] = x · W_iᵀ (+ bias_i) for w = [W_0; W_1; …] stacked by rows, out i taking the
   // next out_i features: several projections of one x (q, k, v) that a backend may run as one.
-  virtual void linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) {
+  virtual void linear_parts(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs) {
     std::int64_t begin = 0;
     for (Tensor* out : outs) {
       const std::int64_t end = begin + out->dim(1);
@@ -194,8 +204,8 @@ class Backend {
   // linear_parts, then rope on the first `rotated` outputs, each [N, H · hd] viewed as [N / S, S, H,
   // hd] for positions [S] and inv_freq [hd / 2]: a DiT block's q, k (rotated) and v from one
   // projection, which a backend may rotate in the projection's epilogue.
-  virtual void linear_parts_rope(const Tensor& x, const Weight& w, std::span<Tensor* const> outs, std::size_t rotated,
-                                 const Tensor& positions, const Tensor& inv_freq) {
+  virtual void linear_parts_rope(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs,
+                                 std::size_t rotated, const Tensor& positions, const Tensor& inv_freq) {
     linear_parts(x, w, outs);
     const std::int64_t seq = positions.dim(0), head_dim = 2 * inv_freq.dim(0);
     for (std::size_t i = 0; i < rotated; ++i) {
@@ -205,8 +215,9 @@ class Backend {
   }
   // SwiGLU's hidden layer out [N, F] = silu(x · W1ᵀ) · (x · W3ᵀ) for w = [W1; W3] stacked by rows
   // ([2F, in], no bias); gate and up [N, F] (activation dtype) are scratch for the two projections,
-  // which a backend may fuse away. out in the activation or the narrow dtype.
-  virtual void linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) {
+  // which a backend may fuse away. out in the activation or the narrow dtype, or fp8 where
+  // gemm_input_dtype says so.
+  virtual void linear_swiglu(const ScaledTensor& x, const Weight& w, Tensor& gate, Tensor& up, ScaledTensor out) {
     const std::int64_t f = w.out_features() / 2;
     auto half = [&](std::int64_t begin) {
       return Weight{w.values.slice(begin, begin + f), w.scales.defined() ? w.scales.slice(begin, begin + f) : Tensor(),
@@ -214,7 +225,8 @@ class Backend {
     };
     linear(x, half(0), gate);
     linear(x, half(f), up);
-    silu_mul(gate, up, out);
+    Tensor product = plain(out, "linear_swiglu");
+    silu_mul(gate, up, product);
   }
   // out = x / sqrt(mean(x²) + eps) · scale, over the last dimension of x [N, D].
   virtual void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) = 0;
@@ -222,12 +234,12 @@ class Backend {
   // positions[s] · inv_freq[j]; positions I32 [S], inv_freq F32 [hd/2].
   virtual void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) = 0;
   // cache[b, positions[s]] = src[b, s] for cache [B, T, KV, hd], src [B, S, KV, hd] (an fp8 cache:
-  // quantized as KvTensor says).
-  virtual void kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) = 0;
+  // quantized as ScaledTensor says).
+  virtual void kv_store(ScaledTensor cache, const Tensor& src, const Tensor& positions) = 0;
   // An attention layer's step: rope on q and k (in place), then k and v into their caches. A
   // backend may fuse the four.
   virtual void rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                          KvTensor k_cache, KvTensor v_cache) {
+                          ScaledTensor k_cache, ScaledTensor v_cache) {
     rope(q, positions, inv_freq);
     rope(k, positions, inv_freq);
     kv_store(k_cache, k, positions);
@@ -236,8 +248,8 @@ class Backend {
   // Scaled dot-product attention, grouped-query: q [B, S, H, hd], k, v [B, T, KV, hd] → out
   // [B, S, H, hd]; query head h reads kv head h / (H / KV); scale 1/sqrt(hd). With positions
   // (I32 [S]) query s sees keys 0..positions[s] (causal over a cache); without, all T keys. k and v
-  // may be an fp8 cache (KvTensor).
-  virtual void attention(const Tensor& q, const KvTensor& k, const KvTensor& v, const Tensor* positions,
+  // may be an fp8 cache (ScaledTensor).
+  virtual void attention(const Tensor& q, const ScaledTensor& k, const ScaledTensor& v, const Tensor* positions,
                          Tensor& out) = 0;
   // out = silu(gate) · up, elementwise (out may alias gate or up).
   virtual void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) = 0;
@@ -253,18 +265,19 @@ class Backend {
   // ---- many songs per step (engine/model/lm/mula_batch.h) ----------------------------------
   // A paged KV cache: per layer a pool [blocks, block_size, KV, hd] for keys and one for values;
   // position p of KV row r lives at pool slot block_tables[r, p / block_size] · block_size +
-  // p % block_size (block_tables I32 [rows, max_blocks]). The pools may be fp8 (KvTensor: scales
+  // p % block_size (block_tables I32 [rows, max_blocks]). The pools may be fp8 (ScaledTensor: scales
   // [blocks, block_size, KV]).
 
   // rope on q [N, H, hd] and k [N, KV, hd], token n at positions[n] (I32 [N]), then k and v [N,
   // KV, hd] of token n into pool slot slots[n] (I32 [N]); a negative slot (a padding token) stores
   // nothing.
   virtual void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions,
-                                const Tensor& inv_freq, const Tensor& slots, KvTensor k_pool, KvTensor v_pool) = 0;
+                                const Tensor& inv_freq, const Tensor& slots, ScaledTensor k_pool,
+                                ScaledTensor v_pool) = 0;
   // attention() for token n of q [N, H, hd] over keys 0..positions[n] of KV row kv_rows[n] (I32 [N]),
   // read through block_tables; out [N, H, hd]. A token with a negative KV row gets zeros. A token's
   // result does not depend on the other tokens.
-  virtual void paged_attention(const Tensor& q, const KvTensor& k_pool, const KvTensor& v_pool,
+  virtual void paged_attention(const Tensor& q, const ScaledTensor& k_pool, const ScaledTensor& v_pool,
                                const Tensor& block_tables, const Tensor& kv_rows, const Tensor& positions,
                                Tensor& out) = 0;
   // sample() for every song s of a batch whose logits [R, V] hold song s at rows first_row[s] (and
@@ -329,17 +342,18 @@ class Backend {
   virtual void modulate(const Tensor& x, const Tensor& shift, const Tensor& scale, Tensor& out) = 0;
   // AdaLN-modulated RMSNorm: modulate(rms_norm(x, weight, eps), shift, scale) for x [B, T, D],
   // weight [D], shift and scale [B, D]; out [B, T, D] in the activation or the narrow dtype (a GEMM
-  // input), which a backend may write in one pass.
+  // input), or fp8 (scale [B, T]) where gemm_input_dtype says so; a backend may write it in one pass.
   virtual void rms_norm_modulate(const Tensor& x, const Tensor& weight, float eps, const Tensor& shift,
-                                 const Tensor& scale, Tensor& out) {
-    Tensor rows = out.reshape({x.dim(0) * x.dim(1), x.dim(2)});
+                                 const Tensor& scale, ScaledTensor out) {
+    Tensor rows = plain(out, "rms_norm_modulate").reshape({x.dim(0) * x.dim(1), x.dim(2)});
     rms_norm(x.reshape(rows.shape()), weight, eps, rows);
-    modulate(out, shift, scale, out);
+    modulate(out.data, shift, scale, out.data);
   }
   // The DiT's gated residual around a projection: out[b,t,:] += gate[b,:] · (x · Wᵀ + bias)[b·T + t]
   // for x [B·T, in], gate [B, out], out [B, T, out] (F32); proj [B·T, out] (F32) is scratch for
   // the projection, which a backend may fuse away.
-  virtual void linear_gated_add(const Tensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out) {
+  virtual void linear_gated_add(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj,
+                                Tensor& out) {
     linear(x, w, proj);
     gated_add(out, proj.reshape(out.shape()), gate, out);
   }
@@ -376,6 +390,13 @@ class Backend {
   // Linear cross-fade over the last dimension (length n): out[r,j] = a[r,j]·(1 − w_j) + b[r,j]·w_j,
   // w_j = j / (n−1) (out may alias a or b).
   virtual void crossfade(const Tensor& a, const Tensor& b, Tensor& out) = 0;
+
+ protected:
+  // t's data, for the default ops above, which write no fp8 (they run where gemm_input_dtype is not).
+  Tensor plain(const ScaledTensor& t, std::string_view op) const {
+    if (t.fp8()) throw InvalidArgument(name() + " " + std::string(op) + ": no fp8 output on this path");
+    return t.data;
+  }
 };
 
 }  // namespace hs

@@ -22,7 +22,7 @@ AttentionScratch::AttentionScratch(std::int64_t keys, std::int64_t head_dim)
       key(static_cast<std::size_t>(head_dim)),
       value(static_cast<std::size_t>(head_dim)) {}
 
-void check_kv(const KvTensor& k, const KvTensor& v, std::string_view op, std::string_view what) {
+void check_kv(const ScaledTensor& k, const ScaledTensor& v, std::string_view op, std::string_view what) {
   const std::string k_name = std::string(what) + " keys", v_name = std::string(what) + " values";
   if (!k.fp8()) {
     check_tensor(k.data, DType::F32, op, k_name);
@@ -39,7 +39,7 @@ void check_kv(const KvTensor& k, const KvTensor& v, std::string_view op, std::st
   check_shape(v.scale, scale_shape, op, v_name + " scale");
 }
 
-void store_kv(const KvTensor& cache, std::int64_t at, const float* src, std::int64_t kv_heads, std::int64_t head_dim) {
+void store_kv(const ScaledTensor& cache, std::int64_t at, const float* src, std::int64_t kv_heads, std::int64_t head_dim) {
   if (!cache.fp8()) {
     std::memcpy(cache.data.data<float>() + at * kv_heads * head_dim, src,
                 static_cast<std::size_t>(kv_heads * head_dim) * sizeof(float));
@@ -56,7 +56,7 @@ void store_kv(const KvTensor& cache, std::int64_t at, const float* src, std::int
   }
 }
 
-const float* load_kv(const KvTensor& cache, std::int64_t at, std::int64_t kv_heads, std::int64_t head,
+const float* load_kv(const ScaledTensor& cache, std::int64_t at, std::int64_t kv_heads, std::int64_t head,
                      std::int64_t head_dim, float* buffer) {
   const std::int64_t row = at * kv_heads + head;
   if (!cache.fp8()) return cache.data.data<float>() + row * head_dim;
@@ -68,7 +68,7 @@ const float* load_kv(const KvTensor& cache, std::int64_t at, std::int64_t kv_hea
 
 }  // namespace cpu
 
-void CpuBackend::attention(const Tensor& q, const KvTensor& k, const KvTensor& v, const Tensor* positions,
+void CpuBackend::attention(const Tensor& q, const ScaledTensor& k, const ScaledTensor& v, const Tensor* positions,
                            Tensor& out) {
   using namespace cpu;
   constexpr std::string_view op = "attention";
@@ -102,7 +102,7 @@ void CpuBackend::attention(const Tensor& q, const KvTensor& k, const KvTensor& v
     for (std::int64_t task = begin; task < end; ++task) {
       const std::int64_t h = task % heads, s = task / heads % seq, b = task / heads / seq;
       const std::int64_t kvh = h / group;
-      const auto row = [&](const KvTensor& cache, std::int64_t t, std::vector<float>& buffer) {
+      const auto row = [&](const ScaledTensor& cache, std::int64_t t, std::vector<float>& buffer) {
         return load_kv(cache, b * keys + t, kv_heads, kvh, head_dim, buffer.data());
       };
       attend_one(qs + task * head_dim, pos ? pos[s] + 1 : keys, [&](std::int64_t t) { return row(k, t, scratch.key); },

@@ -1,7 +1,7 @@
 // The CPU backend's attention of one (query, head) over `visible` keys, shared by the dense
 // attention (cpu_attention.cpp) and the paged one (cpu_batch_ops.cpp) so that both give the same
 // bits: scores in fp32, the softmax-weighted sum of values in fp64. Also the KV cache's reads and
-// writes (fp32 or fp8 caches, Backend's KvTensor), shared the same way.
+// writes (fp32 or fp8 caches, Backend's ScaledTensor), shared the same way.
 #pragma once
 
 #include <algorithm>
@@ -17,13 +17,13 @@ namespace hs::cpu {
 
 // Throws unless `cache` is an F32 host cache, or an F8_E4M3 one whose scale is F32 [.., kv_heads]
 // (the data's shape without head_dim); v must match k in dtype and shape.
-void check_kv(const KvTensor& k, const KvTensor& v, std::string_view op, std::string_view what);
+void check_kv(const ScaledTensor& k, const ScaledTensor& v, std::string_view op, std::string_view what);
 // Writes the kv_heads vectors of one position, src [kv_heads · head_dim], into cache position
 // `at` (an index over the cache's leading dimensions), quantizing for an fp8 cache.
-void store_kv(const KvTensor& cache, std::int64_t at, const float* src, std::int64_t kv_heads, std::int64_t head_dim);
+void store_kv(const ScaledTensor& cache, std::int64_t at, const float* src, std::int64_t kv_heads, std::int64_t head_dim);
 // Head `head`'s vector at cache position `at`: a pointer into an F32 cache, or `buffer` (head_dim
 // floats) holding the dequantized vector of an fp8 one.
-const float* load_kv(const KvTensor& cache, std::int64_t at, std::int64_t kv_heads, std::int64_t head,
+const float* load_kv(const ScaledTensor& cache, std::int64_t at, std::int64_t kv_heads, std::int64_t head,
                      std::int64_t head_dim, float* buffer);
 
 struct AttentionScratch {

@@ -28,12 +28,12 @@ class CpuBackend final : public Backend {
                    std::int64_t audio_vocab, const Tensor& tokens, const Tensor& mask, const Tensor& uncond,
                    Tensor& out) override;
   void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) override;
-  void linear(const Tensor& x, const Weight& w, Tensor& out) override;
-  void linear_add(const Tensor& x, const Weight& w, Tensor& out) override;
+  void linear(const ScaledTensor& x, const Weight& w, Tensor& out) override;
+  void linear_add(const ScaledTensor& x, const Weight& w, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
   void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
-  void kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) override;
-  void attention(const Tensor& q, const KvTensor& k, const KvTensor& v, const Tensor* positions,
+  void kv_store(ScaledTensor cache, const Tensor& src, const Tensor& positions) override;
+  void attention(const Tensor& q, const ScaledTensor& k, const ScaledTensor& v, const Tensor* positions,
                  Tensor& out) override;
   void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;
   void add(const Tensor& a, const Tensor& b, Tensor& out) override;
@@ -42,8 +42,8 @@ class CpuBackend final : public Backend {
 
   // many songs per step (cpu_batch_ops.cpp)
   void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                        const Tensor& slots, KvTensor k_pool, KvTensor v_pool) override;
-  void paged_attention(const Tensor& q, const KvTensor& k_pool, const KvTensor& v_pool, const Tensor& block_tables,
+                        const Tensor& slots, ScaledTensor k_pool, ScaledTensor v_pool) override;
+  void paged_attention(const Tensor& q, const ScaledTensor& k_pool, const ScaledTensor& v_pool, const Tensor& block_tables,
                        const Tensor& kv_rows, const Tensor& positions, Tensor& out) override;
   void sample_rows(const Tensor& logits, const SongSampling& songs, Tensor& rng, Tensor& song_tokens,
                    Tensor& row_tokens) override;

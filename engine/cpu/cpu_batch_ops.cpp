@@ -31,7 +31,7 @@ std::int64_t pool_slot(const Tensor& tables, std::int64_t row, std::int64_t pos,
 }  // namespace
 
 void CpuBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions,
-                                  const Tensor& inv_freq, const Tensor& slots, KvTensor k_pool, KvTensor v_pool) {
+                                  const Tensor& inv_freq, const Tensor& slots, ScaledTensor k_pool, ScaledTensor v_pool) {
   using namespace cpu;
   constexpr std::string_view op = "rope_store_paged";
   check_tensor(k, DType::F32, op, "k");
@@ -63,7 +63,7 @@ void CpuBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const T
   }
 }
 
-void CpuBackend::paged_attention(const Tensor& q, const KvTensor& k_pool, const KvTensor& v_pool,
+void CpuBackend::paged_attention(const Tensor& q, const ScaledTensor& k_pool, const ScaledTensor& v_pool,
                                  const Tensor& block_tables, const Tensor& kv_rows, const Tensor& positions,
                                  Tensor& out) {
   using namespace cpu;
@@ -111,7 +111,7 @@ void CpuBackend::paged_attention(const Tensor& q, const KvTensor& k_pool, const 
         std::fill(o, o + head_dim, 0.0f);
         continue;
       }
-      const auto at = [&](const KvTensor& pool, std::int64_t key, std::vector<float>& buffer) {
+      const auto at = [&](const ScaledTensor& pool, std::int64_t key, std::vector<float>& buffer) {
         const std::int64_t slot = tables[row * table_width + key / block_size] * block_size + key % block_size;
         return load_kv(pool, slot, kv_heads, h / group, head_dim, buffer.data());
       };

@@ -141,9 +141,14 @@ void CpuBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64_
                 static_cast<std::size_t>(dim) * sizeof(float));
 }
 
-void CpuBackend::linear(const Tensor& x, const Weight& w, Tensor& out) { linear_into(x, w, out, false, "linear"); }
+// x.data: the CPU's gemm_input_dtype is F32, and an fp8 x fails linear_into's dtype check.
+void CpuBackend::linear(const ScaledTensor& x, const Weight& w, Tensor& out) {
+  linear_into(x.data, w, out, false, "linear");
+}
 
-void CpuBackend::linear_add(const Tensor& x, const Weight& w, Tensor& out) { linear_into(x, w, out, true, "linear_add"); }
+void CpuBackend::linear_add(const ScaledTensor& x, const Weight& w, Tensor& out) {
+  linear_into(x.data, w, out, true, "linear_add");
+}
 
 void CpuBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) {
   constexpr std::string_view op = "rms_norm";
@@ -206,7 +211,7 @@ void CpuBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq
   });
 }
 
-void CpuBackend::kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) {
+void CpuBackend::kv_store(ScaledTensor cache, const Tensor& src, const Tensor& positions) {
   constexpr std::string_view op = "kv_store";
   cpu::check_kv(cache, cache, op, "cache");
   check_tensor(src, DType::F32, op, "src");

@@ -114,6 +114,9 @@ DType CudaBackend::activation_dtype() const { return state_->activations; }
 DType CudaBackend::narrow_dtype(Precision weights) const {
   return weights == Precision::F32 ? state_->activations : state_->narrow;
 }
+DType CudaBackend::gemm_input_dtype(Precision weights) const {
+  return weights == Precision::FP8 && state_->fp8_tensor_cores ? DType::F8_E4M3 : narrow_dtype(weights);
+}
 std::string CudaBackend::details() const { return state_->gpu + ", fp8 GEMMs: " + gemm_path(); }
 std::string CudaBackend::gemm_path() const {
   return state_->fp8_tensor_cores ? "fp8 tensor cores" : "portable (fp8 widened to bf16)";
@@ -161,25 +164,25 @@ void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::stri
   check_tensor(t, t.dtype(), op, arg);
 }
 
-void check_kv(const CudaBackend::State& s, const KvTensor& k, const KvTensor& v, std::string_view op,
-              std::string_view what) {
-  const std::string k_name = std::string(what) + " keys", v_name = std::string(what) + " values";
-  if (!k.fp8()) {
-    check_act_or_narrow(s, k.data, op, k_name);
-    check_tensor(v.data, k.data.dtype(), op, v_name);
-    return;
-  }
-  check_tensor(v.data, DType::F8_E4M3, op, v_name);
-  Shape scale_shape = k.data.shape();
-  check_that(!scale_shape.empty(), op, k_name + " must have a head_dim dimension");
+void check_scaled(const CudaBackend::State& s, const ScaledTensor& t, std::string_view op, std::string_view arg) {
+  if (!t.fp8()) return check_act_or_narrow(s, t.data, op, arg);
+  check_tensor(t.data, DType::F8_E4M3, op, arg);
+  Shape scale_shape = t.data.shape();
+  check_that(!scale_shape.empty(), op, std::string(arg) + " must have a vector dimension");
   scale_shape.pop_back();
-  check_tensor(k.scale, DType::F32, op, k_name + " scale");
-  check_tensor(v.scale, DType::F32, op, v_name + " scale");
-  check_shape(k.scale, scale_shape, op, k_name + " scale");
-  check_shape(v.scale, scale_shape, op, v_name + " scale");
+  check_tensor(t.scale, DType::F32, op, std::string(arg) + " scale");
+  check_shape(t.scale, scale_shape, op, std::string(arg) + " scale");
 }
 
-void read_kv(kernels::AttentionParams& p, const KvTensor& k, const KvTensor& v, std::string_view op) {
+void check_kv(const CudaBackend::State& s, const ScaledTensor& k, const ScaledTensor& v, std::string_view op,
+              std::string_view what) {
+  const std::string k_name = std::string(what) + " keys", v_name = std::string(what) + " values";
+  check_scaled(s, k, op, k_name);
+  check_scaled(s, v, op, v_name);
+  check_tensor(v.data, k.data.dtype(), op, v_name + " (the keys' dtype)");
+}
+
+void read_kv(kernels::AttentionParams& p, const ScaledTensor& k, const ScaledTensor& v, std::string_view op) {
   p.k = k.data.raw();
   p.v = v.data.raw();
   p.kv_type = k.fp8() ? kernels::ElementType::BF16 : element_type(k.data.dtype(), op, "the cache's keys");
@@ -187,7 +190,7 @@ void read_kv(kernels::AttentionParams& p, const KvTensor& k, const KvTensor& v, 
   p.v_scale = k.fp8() ? static_cast<const float*>(v.scale.raw()) : nullptr;
 }
 
-void store_kv_fp8(const CudaBackend::State& s, const KvTensor& cache, const Tensor& src, const Tensor& positions,
+void store_kv_fp8(const CudaBackend::State& s, const ScaledTensor& cache, const Tensor& src, const Tensor& positions,
                   const Tensor* slots, std::int64_t batch, std::int64_t capacity, std::string_view op) {
   kernels::KvStoreParams p{cache.data.raw(), src.raw(), static_cast<const std::int32_t*>(positions.raw()), batch,
                            src.dim(0) / batch, capacity, src.dim(1), element_type(src.dtype(), op, "src"),

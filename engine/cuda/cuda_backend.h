@@ -66,6 +66,7 @@ class CudaBackend final : public Backend {
   std::string name() const override;
   DType activation_dtype() const override;
   DType narrow_dtype(Precision weights) const override;
+  DType gemm_input_dtype(Precision weights) const override;
   // The GEMM path fp8 weights take: "fp8 tensor cores" or "portable (fp8 widened to bf16)".
   std::string gemm_path() const;
   // "NVIDIA H200, compute capability 9.0, fp8 GEMMs: fp8 tensor cores"
@@ -101,19 +102,20 @@ class CudaBackend final : public Backend {
                    std::int64_t audio_vocab, const Tensor& tokens, const Tensor& mask, const Tensor& uncond,
                    Tensor& out) override;
   void gather_rows(const Tensor& table, const Tensor& ids, std::int64_t id_offset, Tensor& out) override;
-  void linear(const Tensor& x, const Weight& w, Tensor& out) override;
-  void linear_add(const Tensor& x, const Weight& w, Tensor& out) override;
-  void linear_gated_add(const Tensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out) override;
-  void linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) override;
-  void linear_parts_rope(const Tensor& x, const Weight& w, std::span<Tensor* const> outs, std::size_t rotated,
+  void linear(const ScaledTensor& x, const Weight& w, Tensor& out) override;
+  void linear_add(const ScaledTensor& x, const Weight& w, Tensor& out) override;
+  void linear_gated_add(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj,
+                        Tensor& out) override;
+  void linear_parts(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs) override;
+  void linear_parts_rope(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs, std::size_t rotated,
                          const Tensor& positions, const Tensor& inv_freq) override;
-  void linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) override;
+  void linear_swiglu(const ScaledTensor& x, const Weight& w, Tensor& gate, Tensor& up, ScaledTensor out) override;
   void rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) override;
   void rope(Tensor& x, const Tensor& positions, const Tensor& inv_freq) override;
-  void kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) override;
+  void kv_store(ScaledTensor cache, const Tensor& src, const Tensor& positions) override;
   void rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                  KvTensor k_cache, KvTensor v_cache) override;
-  void attention(const Tensor& q, const KvTensor& k, const KvTensor& v, const Tensor* positions,
+                  ScaledTensor k_cache, ScaledTensor v_cache) override;
+  void attention(const Tensor& q, const ScaledTensor& k, const ScaledTensor& v, const Tensor* positions,
                  Tensor& out) override;
   void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) override;
   void add(const Tensor& a, const Tensor& b, Tensor& out) override;
@@ -121,8 +123,8 @@ class CudaBackend final : public Backend {
               Tensor* guided) override;
   // many songs per step (cuda_batch_ops.cpp)
   void rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                        const Tensor& slots, KvTensor k_pool, KvTensor v_pool) override;
-  void paged_attention(const Tensor& q, const KvTensor& k_pool, const KvTensor& v_pool, const Tensor& block_tables,
+                        const Tensor& slots, ScaledTensor k_pool, ScaledTensor v_pool) override;
+  void paged_attention(const Tensor& q, const ScaledTensor& k_pool, const ScaledTensor& v_pool, const Tensor& block_tables,
                        const Tensor& kv_rows, const Tensor& positions, Tensor& out) override;
   void sample_rows(const Tensor& logits, const SongSampling& songs, Tensor& rng, Tensor& song_tokens,
                    Tensor& row_tokens) override;
@@ -143,7 +145,7 @@ class CudaBackend final : public Backend {
   void modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) override;
   void sum_taps(const Tensor& taps, const Tensor* bias, Tensor& out) override;
   void rms_norm_modulate(const Tensor& x, const Tensor& weight, float eps, const Tensor& shift, const Tensor& scale,
-                         Tensor& out) override;
+                         ScaledTensor out) override;
   void gated_add(const Tensor& x, const Tensor& y, const Tensor& gate, Tensor& out) override;
   void silu(const Tensor& x, Tensor& out) override;
   void add_row(const Tensor& x, const Tensor& row, Tensor& out) override;

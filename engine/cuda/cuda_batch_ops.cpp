@@ -23,7 +23,7 @@ const std::int32_t* i32(const Tensor& t) { return static_cast<const std::int32_t
 }  // namespace
 
 void CudaBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions,
-                                   const Tensor& inv_freq, const Tensor& slots, KvTensor kv_k, KvTensor kv_v) {
+                                   const Tensor& inv_freq, const Tensor& slots, ScaledTensor kv_k, ScaledTensor kv_v) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "rope_store_paged";
   const DType act = state_->activations;
@@ -60,7 +60,7 @@ void CudaBackend::rope_store_paged(Tensor& q, Tensor& k, const Tensor& v, const 
   }
 }
 
-void CudaBackend::paged_attention(const Tensor& q, const KvTensor& kv_k, const KvTensor& kv_v,
+void CudaBackend::paged_attention(const Tensor& q, const ScaledTensor& kv_k, const ScaledTensor& kv_v,
                                   const Tensor& block_tables, const Tensor& kv_rows, const Tensor& positions,
                                   Tensor& out) {
   cuda::use_device(*state_);

@@ -105,7 +105,7 @@ void CudaBackend::modulate(const Tensor& x, const Tensor& shift, const Tensor& s
 }
 
 void CudaBackend::rms_norm_modulate(const Tensor& x, const Tensor& weight, float eps, const Tensor& shift,
-                                    const Tensor& scale, Tensor& out) {
+                                    const Tensor& scale, ScaledTensor out) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "rms_norm_modulate";
   check_tensor(x, DType::F32, op, "x");
@@ -113,15 +113,18 @@ void CudaBackend::rms_norm_modulate(const Tensor& x, const Tensor& weight, float
   check_batched(*state_, x, shift, op, "shift");
   check_batched(*state_, x, scale, op, "scale");
   check_shape(weight, {x.dim(2)}, op, "weight");
-  check_that(out.defined() && (out.dtype() == DType::F32 || out.dtype() == state_->narrow), op,
-             "out must be F32 or the narrow dtype");
-  check_tensor(out, out.dtype(), op, "out");
-  check_shape(out, x.shape(), op, "out");
-  kernels::RmsNormParams p{x.raw(), weight.raw(), out.raw(), x.dim(0) * x.dim(1), x.dim(2), eps,
-                           kernels::ElementType::F32, cuda::element_type(out.dtype(), op, "out")};
+  check_that(out.data.defined() && (out.data.dtype() == DType::F32 || out.data.dtype() == state_->narrow || out.fp8()),
+             op, "out must be F32, the narrow dtype or fp8");
+  if (out.data.dtype() == DType::F32) check_tensor(out.data, DType::F32, op, "out");
+  else cuda::check_scaled(*state_, out, op, "out");
+  check_shape(out.data, x.shape(), op, "out");
+  kernels::RmsNormParams p{x.raw(), weight.raw(), out.data.raw(), x.dim(0) * x.dim(1), x.dim(2), eps,
+                           kernels::ElementType::F32,
+                           out.fp8() ? kernels::ElementType::F32 : cuda::element_type(out.data.dtype(), op, "out")};
   p.shift = static_cast<const float*>(shift.raw());
   p.mod_scale = static_cast<const float*>(scale.raw());
   p.batch_rows = std::max<std::int64_t>(x.dim(1), 1);
+  if (out.fp8()) p.out_scales = static_cast<float*>(out.scale.raw());
   kernels::rms_norm(p, state_->stream);
 }
 

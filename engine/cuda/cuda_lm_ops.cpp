@@ -53,26 +53,30 @@ kernels::WeightType weight_type(DType d) {
 // (no fp8 tensor cores) fp8 weights are widened to bf16 first (State::widened), the GEMM runs in
 // bf16 on bf16 x and the epilogue applies the weights' scales alone. With `rope` (its first_row
 // set per pass here), the split epilogue rotates the first rope->parts outputs, each [rows, heads ·
-// head_dim]; after a GEMV the rope kernel does.
-void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
+// head_dim]; after a GEMV the rope kernel does. An fp8 x (Backend::gemm_input_dtype) goes to an fp8
+// GEMM as it is, and is widened to bf16 for the other paths; a gated out may be fp8 (`out_scales`
+// [rows]): the epilogue quantizes the products, a GEMV's products are quantized after it.
+void run_linear(CudaBackend::State& s, const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs,
                 bool accumulate, std::string_view op, bool gated = false, const Tensor* residual_gate = nullptr,
-                const kernels::SplitRope* rope = nullptr) {
-  check_act_or_narrow(s, x, op, "x");
-  const DType act = x.dtype();
+                const kernels::SplitRope* rope = nullptr, const Tensor* out_scales = nullptr) {
+  cuda::check_scaled(s, x, op, "x");
+  const bool x_fp8 = x.fp8();
+  const DType act = x_fp8 ? DType::BF16 : x.data.dtype();  // fp8 x is read as bf16 where it is widened
   check_that(!outs.empty() && outs.size() <= kernels::kGemvMaxOutputs, op, "1 to 3 outputs");
   Tensor& out = *outs[0];
-  check_that(out.defined() && (out.dtype() == DType::F32 || out.dtype() == s.activations || out.dtype() == s.narrow), op,
-             "out must be F32, the activation or the narrow dtype");
+  check_that(out.defined() && (out.dtype() == DType::F32 || out.dtype() == s.activations || out.dtype() == s.narrow ||
+                               (out_scales && out.dtype() == DType::F8_E4M3)),
+             op, "out must be F32, the activation or the narrow dtype, or fp8 with its scales");
   check_tensor(w.values, w.values.dtype(), op, "weight");
-  check_that(x.rank() == 2 && w.values.rank() == 2, op, "x and weight must be rank 2");
-  const std::int64_t rows = x.dim(0), in = w.in_features(), out_features = w.out_features();
-  check_shape(x, {rows, in}, op, "x");
+  check_that(x.data.rank() == 2 && w.values.rank() == 2, op, "x and weight must be rank 2");
+  const std::int64_t rows = x.data.dim(0), in = w.in_features(), out_features = w.out_features();
+  check_shape(x.data, {rows, in}, op, "x");
   std::int64_t widths = 0;
   for (Tensor* part : outs) {
     check_tensor(*part, out.dtype(), op, "out");
     check_that(part->rank() == 2, op, "outputs must be rank 2");
     check_shape(*part, {rows, part->dim(1)}, op, "out");
-    check_that(x.raw() != part->raw() || rows == 0, op, "out must not alias x");
+    check_that(x.data.raw() != part->raw() || rows == 0, op, "out must not alias x");
     widths += part->dim(1);
   }
   check_that(widths == (gated ? out_features / 2 : out_features), op, "the outputs' widths do not sum to the features");
@@ -80,6 +84,12 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   check_that(!residual_gate || (accumulate && rows > kernels::kGemvMaxRows), op, "a residual gate needs GEMM rows");
   check_that(!gated || (out_features % 2 == 0 && !w.bias.defined() && w.values.dtype() != DType::F32), op,
              "a gated linear needs an even bf16 / fp8 stack without bias");
+  const bool out_fp8 = out.dtype() == DType::F8_E4M3;
+  if (out_fp8) {
+    check_that(gated, op, "only the gated (SwiGLU) output may be fp8");
+    check_tensor(*out_scales, DType::F32, op, "out scale");
+    check_shape(*out_scales, {rows}, op, "out scale");
+  }
   // 4-bit codes run as bf16 weights: their GEMV reads the codes, prefill GEMMs widen them to bf16.
   const kernels::WeightType type = w.q4 ? kernels::WeightType::BF16 : weight_type(w.values.dtype());
   check_that(type != kernels::WeightType::F32 || act == DType::F32, op, "F32 weights need F32 x");
@@ -94,21 +104,39 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   if (fp8) check_tensor(w.scales, DType::F32, op, "scales");
   if (w.bias.defined()) check_tensor(w.bias, DType::F32, op, "bias");
   const kernels::ElementType x_type = cuda::element_type(act, op, "x");
-  const kernels::ElementType out_type = cuda::element_type(out.dtype(), op, "out");
+  // A GEMV writes bf16 products where out is fp8 (quantized after it).
+  const DType out_dtype = out_fp8 ? DType::BF16 : out.dtype();
+  const kernels::ElementType out_type = cuda::element_type(out_dtype, op, "out");
   const float* scales = fp8 ? static_cast<const float*>(w.scales.raw()) : nullptr;
   const float* bias = w.bias.defined() ? static_cast<const float*>(w.bias.raw()) : nullptr;
-  const std::size_t x_row_bytes = static_cast<std::size_t>(in) * dtype_size(act);
+  const std::size_t x_row_bytes = static_cast<std::size_t>(in) * dtype_size(x.data.dtype());
+  // GEMVs over rows [begin, end), kGemvMaxRows at a time: an fp8 x widened into scratch first, an
+  // fp8 out's products written to scratch and quantized into out.
   auto gemv_rows = [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; r += kernels::kGemvMaxRows) {
-      kernels::GemvParams p{static_cast<const char*>(x.raw()) + r * x_row_bytes, w.values.raw(), scales, bias, {}, {},
-                            std::min(kernels::kGemvMaxRows, end - r), in, out_features, x_type, type, out_type,
+      const std::int64_t n = std::min(kernels::kGemvMaxRows, end - r);
+      const void* xr = static_cast<const char*>(x.data.raw()) + r * x_row_bytes;
+      std::size_t offset = 0;
+      if (x_fp8) {
+        void* xb = cuda::scratch(s, offset, static_cast<std::size_t>(n * in) * sizeof(std::uint16_t), op);
+        offset = aligned(static_cast<std::size_t>(n * in) * sizeof(std::uint16_t));
+        kernels::widen_fp8(xr, xb, n * in, s.stream, static_cast<const float*>(x.scale.raw()) + r, in);
+        xr = xb;
+      }
+      kernels::GemvParams p{xr, w.values.raw(), scales, bias, {}, {}, n, in, out_features, x_type, type, out_type,
                             accumulate, gated};
       for (std::size_t i = 0; i < outs.size(); ++i) {
         p.widths[i] = outs[i]->dim(1);
-        p.out[i] = static_cast<char*>(outs[i]->raw()) + r * p.widths[i] * dtype_size(out.dtype());
+        const std::size_t products = static_cast<std::size_t>(n * p.widths[i]) * sizeof(std::uint16_t);
+        p.out[i] = out_fp8 ? cuda::scratch(s, offset, products, op)
+                           : static_cast<char*>(outs[i]->raw()) + r * p.widths[i] * dtype_size(out.dtype());
       }
       if (w.q4) kernels::gemv_q4(p, static_cast<const float*>(w.scales.raw()), table, s.stream);
       else kernels::gemv(p, s.stream);
+      if (out_fp8)
+        kernels::quantize_fp8({p.out[0], static_cast<char*>(out.raw()) + r * p.widths[0],
+                               static_cast<float*>(out_scales->raw()) + r, n, p.widths[0], out_type},
+                              s.stream);
     }
     for (int i = 0; rope && i < rope->parts; ++i) {
       const std::int64_t width = outs[i]->dim(1);
@@ -124,7 +152,9 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   // passes that fit the scratch (the offline window's stacked MLP projections may not).
   const bool widen = (fp8 && !s.fp8_tensor_cores) || w.q4;
   const kernels::WeightType gemm_type = widen ? kernels::WeightType::BF16 : type;
-  const bool native = gemm_type == kernels::WeightType::F32 || (gemm_type == kernels::WeightType::BF16 && act == DType::BF16);
+  const bool fp8_gemm = gemm_type == kernels::WeightType::FP8;
+  const bool native = gemm_type == kernels::WeightType::F32 ||
+                      (gemm_type == kernels::WeightType::BF16 && x.data.dtype() == DType::BF16) || (fp8_gemm && x_fp8);
   const kernels::ElementType gemm_out_type =
       type == kernels::WeightType::F32 ? kernels::ElementType::F32 : kernels::ElementType::BF16;
   const std::size_t gemm_out_size = gemm_out_type == kernels::ElementType::F32 ? sizeof(float) : sizeof(std::uint16_t);
@@ -133,8 +163,9 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   // its GEMM over them into scratch rows of that stride.
   const std::int64_t stride = !split && w.stored_rows > out_features ? w.stored_rows : out_features;
   const bool direct = !accumulate && !split && gemm_out_type == out_type && stride == out_features;
-  const std::size_t x_bytes = gemm_type == kernels::WeightType::FP8 ? static_cast<std::size_t>(in) + sizeof(float)
-                                  : native ? 0 : static_cast<std::size_t>(in) * sizeof(std::uint16_t);
+  const std::size_t x_bytes = native     ? 0
+                              : fp8_gemm ? static_cast<std::size_t>(in) + sizeof(float)
+                                         : static_cast<std::size_t>(in) * sizeof(std::uint16_t);
   const std::size_t row_bytes = x_bytes + (direct ? 0 : static_cast<std::size_t>(stride) * gemm_out_size);
   const std::size_t room = s.scratch.bytes() > 3 * kScratchAlign ? s.scratch.bytes() - 3 * kScratchAlign : 0;
   const std::int64_t pass_rows = std::max<std::int64_t>(1, std::min<std::int64_t>(rows, row_bytes ? room / row_bytes : rows));
@@ -152,11 +183,11 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
   for (std::int64_t r0 = 0; r0 < rows; r0 += pass_rows) {
     const std::int64_t n = std::min(pass_rows, rows - r0);
     const std::size_t elements = static_cast<std::size_t>(n * in);
-    const void* px = static_cast<const char*>(x.raw()) + r0 * x_row_bytes;
+    const void* px = static_cast<const char*>(x.data.raw()) + r0 * x_row_bytes;
     std::size_t offset = 0;
     const void* gemm_x = px;
-    const float* x_scales = nullptr;
-    if (gemm_type == kernels::WeightType::FP8) {
+    const float* x_scales = x_fp8 && fp8_gemm ? static_cast<const float*>(x.scale.raw()) + r0 : nullptr;
+    if (!native && fp8_gemm) {
       void* xq = cuda::scratch(s, offset, elements, op);
       offset = aligned(offset + elements);
       auto* row_scales = static_cast<float*>(cuda::scratch(s, offset, static_cast<std::size_t>(n) * sizeof(float), op));
@@ -167,8 +198,11 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
     } else if (!native) {
       void* xb = cuda::scratch(s, offset, elements * sizeof(std::uint16_t), op);
       offset = aligned(offset + elements * sizeof(std::uint16_t));
-      kernels::scale_output({px, xb, nullptr, nullptr, nullptr, n, in, x_type, kernels::ElementType::BF16, false},
-                            s.stream);
+      if (x_fp8)
+        kernels::widen_fp8(px, xb, n * in, s.stream, static_cast<const float*>(x.scale.raw()) + r0, in);
+      else
+        kernels::scale_output({px, xb, nullptr, nullptr, nullptr, n, in, x_type, kernels::ElementType::BF16, false},
+                              s.stream);
       gemm_x = xb;
     }
     const std::size_t out_offset = static_cast<std::size_t>(r0 * out_features) * dtype_size(out.dtype());
@@ -189,6 +223,7 @@ void run_linear(CudaBackend::State& s, const Tensor& x, const Weight& w, std::sp
         p.widths[i] = outs[i]->dim(1);
         p.out[i] = static_cast<char*>(outs[i]->raw()) + r0 * p.widths[i] * dtype_size(out.dtype());
       }
+      if (out_fp8) p.out_scales = static_cast<float*>(out_scales->raw()) + r0;
       kernels::split_output(p, s.stream);
     } else if (!direct || x_scales || scales || bias) {
       kernels::ScaleOutputParams p{gemm_out, static_cast<char*>(out.raw()) + out_offset, x_scales, scales, bias, n,
@@ -250,49 +285,51 @@ void CudaBackend::gather_rows(const Tensor& table, const Tensor& ids, std::int64
                        state_->stream);
 }
 
-void CudaBackend::linear(const Tensor& x, const Weight& w, Tensor& out) {
+void CudaBackend::linear(const ScaledTensor& x, const Weight& w, Tensor& out) {
   cuda::use_device(*state_);
   Tensor* outs[] = {&out};
   run_linear(*state_, x, w, outs, false, "linear");
 }
 
-void CudaBackend::linear_add(const Tensor& x, const Weight& w, Tensor& out) {
+void CudaBackend::linear_add(const ScaledTensor& x, const Weight& w, Tensor& out) {
   cuda::use_device(*state_);
   Tensor* outs[] = {&out};
   run_linear(*state_, x, w, outs, true, "linear_add");
 }
 
-void CudaBackend::linear_gated_add(const Tensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out) {
+void CudaBackend::linear_gated_add(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj,
+                                   Tensor& out) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "linear_gated_add";
-  if (!x.defined() || x.rank() != 2 || x.dim(0) <= kernels::kGemvMaxRows)
-    return Backend::linear_gated_add(x, w, gate, proj, out);
+  const std::int64_t rows = x.data.defined() && x.data.rank() == 2 ? x.data.dim(0) : 0;
+  if (rows <= kernels::kGemvMaxRows) return Backend::linear_gated_add(x, w, gate, proj, out);
   check_tensor(out, DType::F32, op, "out");
   check_tensor(gate, DType::F32, op, "gate");
-  check_that(out.rank() == 3 && out.dim(0) * out.dim(1) == x.dim(0), op,
-             "out must be [B, T, out] over x's " + std::to_string(x.dim(0)) + " rows, got " + shape_str(out.shape()));
+  check_that(out.rank() == 3 && out.dim(0) * out.dim(1) == rows, op,
+             "out must be [B, T, out] over x's " + std::to_string(rows) + " rows, got " + shape_str(out.shape()));
   check_shape(gate, {out.dim(0), out.dim(2)}, op, "gate");
-  Tensor rows = out.reshape({x.dim(0), out.dim(2)});
-  Tensor* outs[] = {&rows};
+  Tensor out_rows = out.reshape({rows, out.dim(2)});
+  Tensor* outs[] = {&out_rows};
   run_linear(*state_, x, w, outs, true, op, false, &gate);
 }
 
-void CudaBackend::linear_parts(const Tensor& x, const Weight& w, std::span<Tensor* const> outs) {
+void CudaBackend::linear_parts(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs) {
   cuda::use_device(*state_);
   // Decode rows: one GEMV into every part; prefill: a GEMM per part.
-  if (!x.defined() || x.rank() != 2) return Backend::linear_parts(x, w, outs);
+  if (!x.data.defined() || x.data.rank() != 2) return Backend::linear_parts(x, w, outs);
   run_linear(*state_, x, w, outs, false, "linear_parts");
 }
 
-void CudaBackend::linear_parts_rope(const Tensor& x, const Weight& w, std::span<Tensor* const> outs,
+void CudaBackend::linear_parts_rope(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs,
                                     std::size_t rotated, const Tensor& positions, const Tensor& inv_freq) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "linear_parts_rope";
-  if (!x.defined() || x.rank() != 2) return Backend::linear_parts_rope(x, w, outs, rotated, positions, inv_freq);
+  if (!x.data.defined() || x.data.rank() != 2)
+    return Backend::linear_parts_rope(x, w, outs, rotated, positions, inv_freq);
   check_tensor(positions, DType::I32, op, "positions");
   check_tensor(inv_freq, DType::F32, op, "inv_freq (upload it with upload_exact)");
-  check_that(positions.rank() == 1 && positions.dim(0) > 0 && x.dim(0) % positions.dim(0) == 0, op,
-             "positions must be [S] with S dividing x's " + std::to_string(x.dim(0)) + " rows");
+  check_that(positions.rank() == 1 && positions.dim(0) > 0 && x.data.dim(0) % positions.dim(0) == 0, op,
+             "positions must be [S] with S dividing x's " + std::to_string(x.data.dim(0)) + " rows");
   check_that(inv_freq.rank() == 1 && inv_freq.dim(0) > 0, op, "inv_freq must be [head_dim / 2]");
   check_that(rotated <= outs.size(), op, "more rotated outputs than outputs");
   for (std::size_t i = 0; i < rotated; ++i)
@@ -303,12 +340,13 @@ void CudaBackend::linear_parts_rope(const Tensor& x, const Weight& w, std::span<
   run_linear(*state_, x, w, outs, false, op, false, nullptr, &rope);
 }
 
-void CudaBackend::linear_swiglu(const Tensor& x, const Weight& w, Tensor& gate, Tensor& up, Tensor& out) {
+void CudaBackend::linear_swiglu(const ScaledTensor& x, const Weight& w, Tensor& gate, Tensor& up, ScaledTensor out) {
   cuda::use_device(*state_);
-  // bf16 / fp8 decode rows: one gated GEMV; fp32 weights and prefill: two linears and silu_mul.
-  if (!x.defined() || x.rank() != 2 || w.values.dtype() == DType::F32) return Backend::linear_swiglu(x, w, gate, up, out);
-  Tensor* outs[] = {&out};
-  run_linear(*state_, x, w, outs, false, "linear_swiglu", true);
+  // bf16 / fp8 weights: one gated GEMV or GEMM; fp32 weights: two linears and silu_mul.
+  if (!x.data.defined() || x.data.rank() != 2 || w.values.dtype() == DType::F32)
+    return Backend::linear_swiglu(x, w, gate, up, out);
+  Tensor* outs[] = {&out.data};
+  run_linear(*state_, x, w, outs, false, "linear_swiglu", true, nullptr, nullptr, out.fp8() ? &out.scale : nullptr);
 }
 
 void CudaBackend::rms_norm(const Tensor& x, const Tensor& scale, float eps, Tensor& out) {
@@ -341,7 +379,7 @@ void CudaBackend::rope(Tensor& x, const Tensor& positions, const Tensor& inv_fre
                 state_->stream);
 }
 
-void CudaBackend::kv_store(KvTensor cache, const Tensor& src, const Tensor& positions) {
+void CudaBackend::kv_store(ScaledTensor cache, const Tensor& src, const Tensor& positions) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "kv_store";
   const DType act = state_->activations;
@@ -364,7 +402,7 @@ void CudaBackend::kv_store(KvTensor cache, const Tensor& src, const Tensor& posi
 }
 
 void CudaBackend::rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor& positions, const Tensor& inv_freq,
-                             KvTensor k_cache, KvTensor v_cache) {
+                             ScaledTensor k_cache, ScaledTensor v_cache) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "rope_store";
   const DType act = state_->activations;
@@ -397,7 +435,7 @@ void CudaBackend::rope_store(Tensor& q, Tensor& k, const Tensor& v, const Tensor
   }
 }
 
-void CudaBackend::attention(const Tensor& q, const KvTensor& kv_k, const KvTensor& kv_v, const Tensor* positions,
+void CudaBackend::attention(const Tensor& q, const ScaledTensor& kv_k, const ScaledTensor& kv_v, const Tensor* positions,
                             Tensor& out) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "attention";

@@ -68,16 +68,19 @@ void check_shape(const Tensor& t, const Shape& shape, std::string_view op, std::
 void check_that(bool cond, std::string_view op, const std::string& what);
 // A tensor in the activation dtype or the narrow one (Backend::narrow_dtype).
 void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::string_view op, std::string_view arg);
-// A KV cache's keys and values (Backend's KvTensor): both in the activation or narrow dtype, or both
+// A ScaledTensor in the activation or narrow dtype, or fp8 with F32 scales of its shape without
+// the last dimension.
+void check_scaled(const CudaBackend::State& s, const ScaledTensor& t, std::string_view op, std::string_view arg);
+// A KV cache's keys and values (Backend's ScaledTensor): both in the activation or narrow dtype, or both
 // fp8 with F32 scales [.., kv_heads].
-void check_kv(const CudaBackend::State& s, const KvTensor& k, const KvTensor& v, std::string_view op,
+void check_kv(const CudaBackend::State& s, const ScaledTensor& k, const ScaledTensor& v, std::string_view op,
               std::string_view what);
 // Points the attention kernel's k, v, kv_type and (an fp8 cache) scales at a checked cache.
-void read_kv(kernels::AttentionParams& p, const KvTensor& k, const KvTensor& v, std::string_view op);
+void read_kv(kernels::AttentionParams& p, const ScaledTensor& k, const ScaledTensor& v, std::string_view op);
 // src [tokens, kv_heads · head_dim] (activations, tokens = batch · steps) into an fp8 cache (checked
 // by the caller): token (b, s) at position positions[s] of row b, or (paged, batch 1) at pool row
 // slots[s].
-void store_kv_fp8(const CudaBackend::State& s, const KvTensor& cache, const Tensor& src, const Tensor& positions,
+void store_kv_fp8(const CudaBackend::State& s, const ScaledTensor& cache, const Tensor& src, const Tensor& positions,
                   const Tensor* slots, std::int64_t batch, std::int64_t capacity, std::string_view op);
 // A typed pointer into the scratch arena, `bytes` long from `offset` (checked against its size).
 void* scratch(const CudaBackend::State& s, std::size_t offset, std::size_t bytes, std::string_view op);

@@ -57,20 +57,20 @@ void paged_ops_match_the_cpu(int copies, DType cache) {
 
   const bool fp8 = cache == DType::F8_E4M3;
   const auto pool = [&](Backend& b, const Tensor& values) {
-    return fp8 ? alloc_kv(b, pool_shape, cache) : KvTensor(&b == &gpu ? gpu.upload(values) : values.clone());
+    return fp8 ? alloc_kv(b, pool_shape, cache) : ScaledTensor(&b == &gpu ? gpu.upload(values) : values.clone());
   };
   Tensor cq = q.clone(), ck = k.clone();
-  const KvTensor ckp = pool(cpu, k_pool), cvp = pool(cpu, v_pool);
+  const ScaledTensor ckp = pool(cpu, k_pool), cvp = pool(cpu, v_pool);
   cpu.rope_store_paged(cq, ck, v, positions, inv_freq, slots, ckp, cvp);
   Tensor cout = Tensor::zeros(q.shape(), DType::F32);
   cpu.paged_attention(cq, ckp, cvp, tables, rows, positions, cout);
 
   Tensor gq = gpu.upload(q), gk = gpu.upload(k);
-  KvTensor gkp = pool(gpu, k_pool), gvp = pool(gpu, v_pool);
+  ScaledTensor gkp = pool(gpu, k_pool), gvp = pool(gpu, v_pool);
   const Tensor gpos = gpu.upload(positions), grows = gpu.upload(rows), gtables = gpu.upload(tables);
   gpu.rope_store_paged(gq, gk, gpu.upload(v), gpos, gpu.upload_exact(inv_freq), gpu.upload(slots), gkp, gvp);
   EXPECT_LT(test::normalised_error(gpu.download(gq), cq), 1e-6);
-  const auto values = [&](const KvTensor& p, bool on_gpu) {
+  const auto values = [&](const ScaledTensor& p, bool on_gpu) {
     Tensor out = on_gpu ? gpu.download(p.data) : p.data.to_f32();
     if (!fp8) return out;
     const Tensor scale = on_gpu ? gpu.download(p.scale) : p.scale;
@@ -80,8 +80,8 @@ void paged_ops_match_the_cpu(int copies, DType cache) {
   EXPECT_LT(test::normalised_error(values(gkp, true), values(ckp, false)), fp8 ? 1e-3 : 1e-6);
   EXPECT_LE(test::normalised_error(values(gvp, true), values(cvp, false)), fp8 ? 0.0 : 1e-6);
   if (fp8) {  // attend over the CPU's pool
-    gkp = KvTensor(gpu.upload_exact(ckp.data), gpu.upload_exact(ckp.scale));
-    gvp = KvTensor(gpu.upload_exact(cvp.data), gpu.upload_exact(cvp.scale));
+    gkp = ScaledTensor(gpu.upload_exact(ckp.data), gpu.upload_exact(ckp.scale));
+    gvp = ScaledTensor(gpu.upload_exact(cvp.data), gpu.upload_exact(cvp.scale));
   }
   Tensor gout = gpu.alloc(q.shape(), DType::F32);
   gpu.paged_attention(gq, gkp, gvp, gtables, grows, gpos, gout);

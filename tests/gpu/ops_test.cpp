@@ -176,7 +176,7 @@ TEST_P(CudaOps, Attention) {
   }
 }
 
-// The fp8 KV cache (Backend's KvTensor): the CUDA store quantizes every vector as the CPU does, bit
+// The fp8 KV cache (Backend's ScaledTensor): the CUDA store quantizes every vector as the CPU does, bit
 // for bit (the same fp32 inputs, the same fp32 division and E4M3 rounding); the fused rope + store
 // gives the CPU's cache within the rotation's rounding; attention over one fp8 cache (the CPU's,
 // uploaded) matches the CPU's attention over it. Downloads widen E4M3 to fp32 exactly, so equal
@@ -186,9 +186,9 @@ TEST_P(CudaOps, Fp8KvCache) {
   const Shape cache_shape{kB, kT, kKv, kHd};
   const Tensor src = random_tensor({kB, kSeq, kKv, kHd}, gen, act(), 4.0f);
   const Tensor positions = Tensor::from_i32({kSeq}, {0, 17, 39});
-  const KvTensor want = alloc_kv(cpu, cache_shape, DType::F8_E4M3);
+  const ScaledTensor want = alloc_kv(cpu, cache_shape, DType::F8_E4M3);
   cpu.kv_store(want, src, positions);
-  const KvTensor got = alloc_kv(gpu(), cache_shape, DType::F8_E4M3);
+  const ScaledTensor got = alloc_kv(gpu(), cache_shape, DType::F8_E4M3);
   gpu().kv_store(got, gpu().upload(src), gpu().upload(positions));
   EXPECT_EQ(normalised_error(gpu().download(got.data), want.data.to_f32()), 0.0);
   EXPECT_EQ(normalised_error(gpu().download(got.scale), want.scale), 0.0);
@@ -200,8 +200,8 @@ TEST_P(CudaOps, Fp8KvCache) {
   const Tensor inv_freq = Tensor::from_f32({kHd / 2}, freq);
   Tensor q = random_tensor({kB, kSeq, kHeads, kHd}, gen, act()), k = src.clone();
   const Tensor v = random_tensor({kB, kSeq, kKv, kHd}, gen, act());
-  const KvTensor ck = alloc_kv(cpu, cache_shape, DType::F8_E4M3), cv = alloc_kv(cpu, cache_shape, DType::F8_E4M3);
-  const KvTensor gk = alloc_kv(gpu(), cache_shape, DType::F8_E4M3), gv = alloc_kv(gpu(), cache_shape, DType::F8_E4M3);
+  const ScaledTensor ck = alloc_kv(cpu, cache_shape, DType::F8_E4M3), cv = alloc_kv(cpu, cache_shape, DType::F8_E4M3);
+  const ScaledTensor gk = alloc_kv(gpu(), cache_shape, DType::F8_E4M3), gv = alloc_kv(gpu(), cache_shape, DType::F8_E4M3);
   Tensor gq = gpu().upload(q), gkk = gpu().upload(k);
   gpu().rope_store(gq, gkk, gpu().upload(v), gpu().upload(positions), gpu().upload_exact(inv_freq), gk, gv);
   cpu.rope_store(q, k, v, positions, inv_freq, cpu.alloc(cache_shape, DType::F32), cpu.alloc(cache_shape, DType::F32));
@@ -214,8 +214,8 @@ TEST_P(CudaOps, Fp8KvCache) {
   }
 
   // Attention over the CPU's caches, uploaded byte for byte: decode (split KV) and causal prefill.
-  const KvTensor uk(gpu().upload_exact(ck.data), gpu().upload_exact(ck.scale));
-  const KvTensor uv(gpu().upload_exact(cv.data), gpu().upload_exact(cv.scale));
+  const ScaledTensor uk(gpu().upload_exact(ck.data), gpu().upload_exact(ck.scale));
+  const ScaledTensor uv(gpu().upload_exact(cv.data), gpu().upload_exact(cv.scale));
   std::vector<std::int32_t> causal(kT);
   for (std::int32_t i = 0; i < kT; ++i) causal[static_cast<std::size_t>(i)] = i;
   for (const Tensor& pos : {Tensor::from_i32({1}, {39}), Tensor::from_i32({kT}, causal)}) {
@@ -227,7 +227,7 @@ TEST_P(CudaOps, Fp8KvCache) {
     gpu().attention(gpu().upload(qa), uk, uv, &gpos, out);
     EXPECT_LE(normalised_error(gpu().download(out), expect), act() == DType::F32 ? 1e-5 : 1e-2) << "queries " << seq;
   }
-  EXPECT_THROW(gpu().kv_store(KvTensor(gpu().alloc(cache_shape, DType::F8_E4M3)), gpu().upload(src),
+  EXPECT_THROW(gpu().kv_store(ScaledTensor(gpu().alloc(cache_shape, DType::F8_E4M3)), gpu().upload(src),
                               gpu().upload(positions)),
                InvalidArgument)
       << "an fp8 cache without scales";

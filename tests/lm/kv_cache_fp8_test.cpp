@@ -1,4 +1,4 @@
-// The fp8 KV cache (Backend's KvTensor, engine/model/lm/transformer.h KvCache::Fp8) on the CPU
+// The fp8 KV cache (Backend's ScaledTensor, engine/model/lm/transformer.h KvCache::Fp8) on the CPU
 // backend: each stored (position, kv head) vector is the fp8 weight rule applied to that vector
 // (engine/core/fp8_quantize.h, checked against quantize_e4m3_rows as an independent reference),
 // attention over it is attention over its dequantized values, bad caches are refused, and a
@@ -31,7 +31,7 @@ Tensor random_f32(const Shape& shape, std::mt19937& gen, float scale = 1.0f) {
 TEST(KvCacheFp8, StoreQuantizesEachVectorByTheWeightRule) {
   CpuBackend cpu;
   std::mt19937 gen(11);
-  const KvTensor cache = alloc_kv(cpu, {kBatch, kKeys, kKv, kHd}, DType::F8_E4M3);
+  const ScaledTensor cache = alloc_kv(cpu, {kBatch, kKeys, kKv, kHd}, DType::F8_E4M3);
   ASSERT_TRUE(cache.fp8());
   ASSERT_EQ(cache.scale.shape(), (Shape{kBatch, kKeys, kKv}));
   Tensor src = random_f32({kBatch, 2, kKv, kHd}, gen, 3.0f);
@@ -60,14 +60,14 @@ TEST(KvCacheFp8, StoreQuantizesEachVectorByTheWeightRule) {
 TEST(KvCacheFp8, AttentionReadsTheDequantizedCache) {
   CpuBackend cpu;
   std::mt19937 gen(12);
-  const KvTensor k = alloc_kv(cpu, {kBatch, kKeys, kKv, kHd}, DType::F8_E4M3);
-  const KvTensor v = alloc_kv(cpu, {kBatch, kKeys, kKv, kHd}, DType::F8_E4M3);
+  const ScaledTensor k = alloc_kv(cpu, {kBatch, kKeys, kKv, kHd}, DType::F8_E4M3);
+  const ScaledTensor v = alloc_kv(cpu, {kBatch, kKeys, kKv, kHd}, DType::F8_E4M3);
   std::vector<std::int32_t> all(kKeys);
   for (std::int32_t i = 0; i < kKeys; ++i) all[static_cast<std::size_t>(i)] = i;
   const Tensor positions = Tensor::from_i32({kKeys}, all);
   cpu.kv_store(k, random_f32({kBatch, kKeys, kKv, kHd}, gen, 2.0f), positions);
   cpu.kv_store(v, random_f32({kBatch, kKeys, kKv, kHd}, gen, 0.5f), positions);
-  const auto dequantized = [](const KvTensor& c) {
+  const auto dequantized = [](const ScaledTensor& c) {
     return dequantize_e4m3_rows(c.data.reshape({kBatch * kKeys * kKv, kHd}), c.scale.reshape({kBatch * kKeys * kKv}))
         .reshape({kBatch, kKeys, kKv, kHd});
   };
@@ -84,10 +84,10 @@ TEST(KvCacheFp8, BadCachesAreRefused) {
   const Tensor src = random_f32({1, 1, kKv, kHd}, gen);
   const Tensor pos = Tensor::from_i32({1}, {0});
   const Tensor fp8 = cpu.alloc({1, kKeys, kKv, kHd}, DType::F8_E4M3);
-  EXPECT_THROW(cpu.kv_store(KvTensor(fp8), src, pos), InvalidArgument) << "no scales";
-  EXPECT_THROW(cpu.kv_store(KvTensor(fp8, cpu.alloc({1, kKeys, kKv, kHd}, DType::F32)), src, pos), InvalidArgument)
+  EXPECT_THROW(cpu.kv_store(ScaledTensor(fp8), src, pos), InvalidArgument) << "no scales";
+  EXPECT_THROW(cpu.kv_store(ScaledTensor(fp8, cpu.alloc({1, kKeys, kKv, kHd}, DType::F32)), src, pos), InvalidArgument)
       << "scales of the data's shape";
-  const KvTensor good = alloc_kv(cpu, {1, kKeys, kKv, kHd}, DType::F8_E4M3);
+  const ScaledTensor good = alloc_kv(cpu, {1, kKeys, kKv, kHd}, DType::F8_E4M3);
   Tensor out = Tensor::zeros({1, 1, kHeads, kHd}, DType::F32);
   EXPECT_THROW(cpu.attention(random_f32({1, 1, kHeads, kHd}, gen), good, cpu.alloc({1, kKeys, kKv, kHd}, DType::F32),
                              &pos, out),

@@ -317,8 +317,8 @@ TEST_P(PagedOps, MatchTheDenseCacheOpsBitForBit) {
 
   // Every key of every row through rope_store (dense) and rope_store_paged (one token each).
   Tensor q = random({kRows, kKeys, kHeads, kHd}), k = random({kRows, kKeys, kKv, kHd}), v = random({kRows, kKeys, kKv, kHd});
-  const KvTensor k_cache = alloc_kv(cpu, {kRows, kKeys, kKv, kHd}, cache_dtype);
-  const KvTensor v_cache = alloc_kv(cpu, {kRows, kKeys, kKv, kHd}, cache_dtype);
+  const ScaledTensor k_cache = alloc_kv(cpu, {kRows, kKeys, kKv, kHd}, cache_dtype);
+  const ScaledTensor v_cache = alloc_kv(cpu, {kRows, kKeys, kKv, kHd}, cache_dtype);
   std::vector<std::int32_t> all_positions(kKeys);
   for (std::int32_t i = 0; i < kKeys; ++i) all_positions[static_cast<std::size_t>(i)] = i;
   Tensor dense_q = q.clone(), dense_k = k.clone();
@@ -332,8 +332,8 @@ TEST_P(PagedOps, MatchTheDenseCacheOpsBitForBit) {
       slots.push_back(tables.data<std::int32_t>()[r * kBlocksPerRow + t / kBlock] * kBlock + t % kBlock);
       rows.push_back(r);
     }
-  const KvTensor k_pool = alloc_kv(cpu, {kBlocks, kBlock, kKv, kHd}, cache_dtype);
-  const KvTensor v_pool = alloc_kv(cpu, {kBlocks, kBlock, kKv, kHd}, cache_dtype);
+  const ScaledTensor k_pool = alloc_kv(cpu, {kBlocks, kBlock, kKv, kHd}, cache_dtype);
+  const ScaledTensor v_pool = alloc_kv(cpu, {kBlocks, kBlock, kKv, kHd}, cache_dtype);
   Tensor paged_q = q.clone().reshape({n, kHeads, kHd}), paged_k = k.clone().reshape({n, kKv, kHd});
   const Tensor pos = Tensor::from_i32({n}, positions), kv_rows = Tensor::from_i32({n}, rows);
   cpu.rope_store_paged(paged_q, paged_k, v.reshape({n, kKv, kHd}), pos, inv_freq, Tensor::from_i32({n}, slots), k_pool,

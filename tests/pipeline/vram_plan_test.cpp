@@ -214,7 +214,7 @@ TEST(VramPlan, KvCachePerFrameIsWhatAllocKvAllocates) {
   const LlamaFlavor& bb = llama_flavor(shapes.mula.backbone_flavor);
   CpuBackend cpu;
   for (const KvCache kv : {KvCache::Auto, KvCache::Fp8}) {
-    const KvTensor k = alloc_kv(cpu, {2, 1, bb.kv_heads, bb.head_dim()}, kv_cache_dtype(kv, DType::BF16));
+    const ScaledTensor k = alloc_kv(cpu, {2, 1, bb.kv_heads, bb.head_dim()}, kv_cache_dtype(kv, DType::BF16));
     const std::size_t per_layer = 2 * (k.data.bytes() + (k.fp8() ? k.scale.bytes() : 0));
     const VramNeeds n = vram_needs(shapes.mula, shapes.codec, {}, Precision::FP8, Precision::FP8, Device::Cuda, kv);
     EXPECT_EQ(n.kv_per_frame, per_layer * static_cast<std::size_t>(bb.layers)) << kv_cache_name(kv);

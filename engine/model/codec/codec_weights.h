@@ -52,6 +52,8 @@ class CodecWeightLoader {
   Tensor conv(const Tensor& host) const;
   // The dtype the backend feeds these linears in (Backend::narrow_dtype of the load precision).
   DType narrow_dtype() const { return backend_.narrow_dtype(precision_); }
+  // The dtype of the linears' inputs their producers write (Backend::gemm_input_dtype).
+  DType gemm_input_dtype() const { return backend_.gemm_input_dtype(precision_); }
   // A conv weight [Cout, Cin, K] (any float host tensor) as the linear of its taps, [K·Cout, Cin]
   // with row j·Cout + o = weight[o, :, j] (Backend::sum_taps adds the taps up), at the precision
   // conv() keeps: F32 for an fp32 load, else BF16.

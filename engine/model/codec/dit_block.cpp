@@ -15,13 +15,17 @@ Tensor vector_of(const Tensor& modulation, Modulation m) {
 }  // namespace
 
 DitScratch::DitScratch(Backend& backend, std::int64_t layers, std::int64_t batch, std::int64_t frames,
-                       std::int64_t dim, std::int64_t hidden, DType narrow) {
+                       std::int64_t dim, std::int64_t hidden, DType narrow, DType gemm_input) {
   const std::int64_t rows = batch * frames;
-  norm = backend.alloc({batch, frames, dim}, narrow);
+  norm = backend.alloc({batch, frames, dim}, gemm_input);
   for (Tensor* t : {&q, &k, &v, &proj}) *t = backend.alloc({rows, dim}, DType::F32);
   attn = backend.alloc({rows, dim}, narrow);
-  gate = backend.alloc({rows, hidden}, narrow);
+  gate = backend.alloc({rows, hidden}, gemm_input);
   up = backend.alloc({rows, hidden}, narrow);
+  if (gemm_input == DType::F8_E4M3) {
+    norm_scale = backend.alloc({batch, frames}, DType::F32);
+    gate_scale = backend.alloc({rows}, DType::F32);
+  }
   modulation = backend.alloc({layers, kModulationCount, batch, dim}, DType::F32);
   for (Tensor* t : {&this->hidden, &emb, &final_shift, &final_scale}) *t = backend.alloc({batch, dim}, DType::F32);
   adaln = backend.alloc({batch, kModulationCount * dim}, DType::F32);
@@ -49,11 +53,13 @@ void DitBlock::forward(Tensor& h, const Tensor& modulation, const RopeTables& ro
   const std::int64_t batch = h.dim(0), frames = h.dim(1), head_dim = dim_ / heads_;
   const Shape rows_shape{batch * frames, dim_};
   const Shape head_shape{batch, frames, heads_, head_dim};
-  const Tensor norm_rows = s.norm.reshape(rows_shape);
+  const ScaledTensor norm(s.norm, s.norm_scale), product(s.gate, s.gate_scale);
+  const ScaledTensor norm_rows(s.norm.reshape(rows_shape),
+                               s.norm_scale.defined() ? s.norm_scale.reshape({batch * frames}) : Tensor());
 
   // Attention: n = rmsnorm(h)·(1 + scale) + shift; h += gate · o_proj(attn(rope(q), rope(k), v)).
   be.rms_norm_modulate(h, attn_norm_, kNormEps, vector_of(modulation, Modulation::AttnShift),
-                       vector_of(modulation, Modulation::AttnScale), s.norm);
+                       vector_of(modulation, Modulation::AttnScale), norm);
   Tensor* qkv[] = {&s.q, &s.k, &s.v};
   be.linear_parts_rope(norm_rows, qkv_, qkv, 2, rope.positions, rope.inv_freq);  // q and k rotated
   Tensor attn = s.attn.reshape(head_shape);
@@ -62,9 +68,9 @@ void DitBlock::forward(Tensor& h, const Tensor& modulation, const RopeTables& ro
 
   // MLP: h += gate · down(silu(gate(n)) · up(n)).
   be.rms_norm_modulate(h, mlp_norm_, kNormEps, vector_of(modulation, Modulation::MlpShift),
-                       vector_of(modulation, Modulation::MlpScale), s.norm);
-  be.linear_swiglu(norm_rows, gate_up_, s.gate, s.up, s.gate);
-  be.linear_gated_add(s.gate, down_, vector_of(modulation, Modulation::MlpGate), s.proj, h);
+                       vector_of(modulation, Modulation::MlpScale), norm);
+  be.linear_swiglu(norm_rows, gate_up_, s.gate, s.up, product);
+  be.linear_gated_add(product, down_, vector_of(modulation, Modulation::MlpGate), s.proj, h);
 }
 
 }  // namespace hs

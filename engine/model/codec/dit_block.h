@@ -18,12 +18,15 @@ inline constexpr std::int64_t kModulationCount = 6;
 // size); shared by all blocks of the stack and reused across estimator calls.
 struct DitScratch {
   DitScratch(Backend& backend, std::int64_t layers, std::int64_t batch, std::int64_t frames, std::int64_t dim,
-             std::int64_t hidden, DType narrow);
-  // The projections' inputs are in `narrow` (Backend::narrow_dtype of the weights), the rest F32.
-  Tensor norm;                                     // [B, T, D], narrow
+             std::int64_t hidden, DType narrow, DType gemm_input);
+  // The projections' inputs: the norm and SwiGLU outputs in `gemm_input` (Backend::gemm_input_dtype
+  // of the weights; fp8 with the row scales norm_scale [B, T] and gate_scale [B·T]), the attention
+  // output in `narrow` (Backend::narrow_dtype); the rest F32.
+  Tensor norm, norm_scale;                         // [B, T, D]
   Tensor q, k, v, proj;                            // [B·T, D]
   Tensor attn;                                     // [B·T, D], narrow
-  Tensor gate, up;                                 // [B·T, hidden], narrow (SwiGLU's output in gate)
+  Tensor gate, gate_scale;                         // [B·T, hidden]: SwiGLU's output
+  Tensor up;                                       // [B·T, hidden], narrow: the default linear_swiglu's scratch
   Tensor modulation;                               // [L, 6, B, D]: the stack's adaln + each block's table
   // The stack's timestep conditioning (DitStack::forward).
   Tensor hidden, emb;                              // [B, D]

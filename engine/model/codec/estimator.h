@@ -78,7 +78,8 @@ class Estimator {
 
  private:
   Backend* backend_;
-  DType narrow_;  // the DiT blocks' projection inputs (DitScratch::norm)
+  DType narrow_;      // the DiT blocks' attention outputs (DitScratch::attn)
+  DType gemm_input_;  // their norm and SwiGLU outputs (DitScratch::norm, gate)
   std::int64_t in_channels_;
   std::int64_t out_channels_;
   ProjectLayer proj_in_;

@@ -38,7 +38,7 @@ KvCache parse_kv_cache(std::string_view text, std::string_view what) {
 
 DType kv_cache_dtype(KvCache kv, DType narrow) { return kv == KvCache::Fp8 ? DType::F8_E4M3 : narrow; }
 
-KvTensor alloc_kv(Backend& backend, const Shape& shape, DType dtype) {
+ScaledTensor alloc_kv(Backend& backend, const Shape& shape, DType dtype) {
   if (dtype != DType::F8_E4M3) return backend.alloc(shape, dtype);
   return {backend.alloc(shape, dtype), backend.alloc(Shape(shape.begin(), shape.end() - 1), DType::F32)};
 }
@@ -77,7 +77,7 @@ void StackState::forward(Backend& backend, const StackWeights& weights, Tensor& 
                std::to_string(batch_));
   const LlamaFlavor& f = weights.flavor;
   for (std::size_t i = 0; i < weights.layers.size(); ++i) {
-    const KvTensor k_cache = k_cache_[i].slice(0, batch), v_cache = v_cache_[i].slice(0, batch);
+    const ScaledTensor k_cache = k_cache_[i].slice(0, batch), v_cache = v_cache_[i].slice(0, batch);
     layer(backend, weights.layers[i], scratch_, batch * seq, x, [&](Tensor& q, Tensor& k, Tensor& v, Tensor& attn) {
       Tensor q4 = q.reshape({batch, seq, f.heads, f.head_dim()});
       Tensor k4 = k.reshape({batch, seq, f.kv_heads, f.head_dim()});

@@ -14,7 +14,7 @@
 namespace hs {
 
 // How a stack stores its keys and values: Auto in the narrow dtype (bf16 on CUDA at bf16 and fp8,
-// fp32 otherwise), Fp8 as E4M3 with a scale per (position, kv head) (Backend's KvTensor): half of
+// fp32 otherwise), Fp8 as E4M3 with a scale per (position, kv head) (Backend's ScaledTensor): half of
 // bf16's bytes, for ~3 % more bytes of scales.
 enum class KvCache : std::uint8_t { Auto, Fp8 };
 std::string_view kv_cache_name(KvCache kv);  // "auto" | "fp8"
@@ -23,7 +23,7 @@ KvCache parse_kv_cache(std::string_view text, std::string_view what);
 // The cache's element dtype for weights stored in `narrow` (Backend::narrow_dtype).
 DType kv_cache_dtype(KvCache kv, DType narrow);
 // Keys or values for `shape` = [.., kv_heads, head_dim] in `dtype` (F8_E4M3: with their scales).
-KvTensor alloc_kv(Backend& backend, const Shape& shape, DType dtype);
+ScaledTensor alloc_kv(Backend& backend, const Shape& shape, DType dtype);
 
 // A layer's temporaries for up to `rows` token rows. The tensors only read by linears or attention
 // (norm, attn, the SwiGLU product) are `narrow` (Backend::narrow_dtype of the weights' precision);
@@ -48,7 +48,7 @@ class StackState {
 
  private:
   std::int64_t batch_, max_step_;
-  std::vector<KvTensor> k_cache_, v_cache_;  // per layer [batch, capacity, kv_heads, head_dim]
+  std::vector<ScaledTensor> k_cache_, v_cache_;  // per layer [batch, capacity, kv_heads, head_dim]
   StackScratch scratch_;                   // [batch·max_step, …]
 };
 
@@ -57,7 +57,7 @@ class StackState {
 struct KvPool {
   KvPool(Backend& backend, const LlamaFlavor& flavor, std::int64_t blocks, std::int64_t block_size, DType kv);
   std::int64_t blocks, block_size;
-  std::vector<KvTensor> k, v;
+  std::vector<ScaledTensor> k, v;
 };
 
 // Where the N tokens of a paged forward sit (device I32 tensors, Backend::rope_store_paged and
