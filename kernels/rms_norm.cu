@@ -28,15 +28,38 @@ __device__ __forceinline__ void store4(__nv_bfloat16* p, float4 v) {
 // One block per row. A row is read once: every thread issues its (≤ 4) loads of 4 values up front
 // and keeps them in registers for the scaled write (the kernel is latency-bound at decode). An fp8
 // out (O = __nv_fp8_e4m3) keeps the results there for the row's maximum, then stores them quantized.
-template <typename T, typename O>
-static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* __restrict__ x,
-                                                                     const T* __restrict__ scale, O* out, int dim,
-                                                                     float eps, const float* __restrict__ shift,
+// x[4g .. 4g+4) of row r updated as ResidualUpdate says (the operations of scale_output, in its order).
+__device__ __forceinline__ float4 updated(float4 x, const ResidualUpdate& u, std::int64_t r, std::int64_t vector_row,
+                                          int dim, int g) {
+  float s[4];
+  load_float4<true>(static_cast<const __nv_bfloat16*>(u.src) + r * dim, 4 * g, dim, s);
+  const float4 gate = load4(u.gate + vector_row + 4 * g);
+  const float4 cs = u.col_scale ? load4(u.col_scale + 4 * g) : float4{1.0f, 1.0f, 1.0f, 1.0f};
+  const float4 b = u.bias ? load4(u.bias + 4 * g) : float4{};
+  const float rs = u.row_scale ? u.row_scale[r] : 1.0f;
+  const float g4[4] = {gate.x, gate.y, gate.z, gate.w}, c4[4] = {cs.x, cs.y, cs.z, cs.w}, b4[4] = {b.x, b.y, b.z, b.w};
+  float x4[4] = {x.x, x.y, x.z, x.w};
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    float v = s[k] * rs;
+    v *= c4[k];
+    if (u.bias) v += b4[k];
+    v *= g4[k];
+    x4[k] += v;
+  }
+  return {x4[0], x4[1], x4[2], x4[3]};
+}
+
+template <typename T, typename O, bool Update>
+static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(T* x, const T* __restrict__ scale, O* out,
+                                                                     int dim, float eps,
+                                                                     const float* __restrict__ shift,
                                                                      const float* __restrict__ mod_scale,
-                                                                     std::int64_t batch_rows, float* out_scales) {
+                                                                     std::int64_t batch_rows, float* out_scales,
+                                                                     const ResidualUpdate update) {
   constexpr bool kFp8 = std::is_same_v<O, __nv_fp8_e4m3>;
   await_previous_kernel();
-  const T* xr = x + static_cast<std::int64_t>(blockIdx.x) * dim;
+  T* xr = x + static_cast<std::int64_t>(blockIdx.x) * dim;
   O* yr = out + static_cast<std::int64_t>(blockIdx.x) * dim;
   const std::int64_t vector_row = blockIdx.x / batch_rows * dim;
   const int groups = dim / 4;
@@ -46,6 +69,12 @@ static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(const T* _
   for (int i = 0; i < kGroupsPerThread; ++i) {
     const int g = threadIdx.x + i * blockDim.x;
     v[i] = g < groups ? load4(xr + 4 * g) : float4{};
+    if constexpr (Update) {
+      if (g < groups) {
+        v[i] = updated(v[i], update, blockIdx.x, vector_row, dim, g);
+        store4(xr + 4 * g, v[i]);
+      }
+    }
     sum_sq += v[i].x * v[i].x + v[i].y * v[i].y + v[i].z * v[i].z + v[i].w * v[i].w;
   }
   const float inv = rsqrtf(block_sum(sum_sq) / static_cast<float>(dim) + eps);
@@ -89,14 +118,21 @@ void rms_norm(const RmsNormParams& p, cudaStream_t stream) {
   const std::int64_t groups = p.dim / 4;
   const std::int64_t per_thread = (groups + kGroupsPerThread - 1) / kGroupsPerThread;
   const auto threads = static_cast<unsigned>((per_thread + kWarpSize - 1) / kWarpSize * kWarpSize);
+  const bool update = p.update.src != nullptr;
+  if (update && (p.type != ElementType::F32 || !p.update.gate || !p.shift))
+    throw CudaError("rms_norm: a residual update needs an fp32 x, its gate and the modulation");
   dispatch_element(p.type, [&](auto tag) {
     using T = decltype(tag);
-    const auto* x = static_cast<const T*>(p.x);
+    auto* x = static_cast<T*>(p.x);
     const auto* scale = static_cast<const T*>(p.scale);
     const auto go = [&](auto out_tag) {
       using O = decltype(out_tag);
-      launch(rms_norm_kernel<T, O>, static_cast<unsigned>(p.rows), threads, stream, x, scale, static_cast<O*>(p.out),
-             static_cast<int>(p.dim), p.eps, p.shift, p.mod_scale, p.batch_rows, p.out_scales);
+      const auto run = [&](auto kernel) {
+        launch(kernel, static_cast<unsigned>(p.rows), threads, stream, x, scale, static_cast<O*>(p.out),
+               static_cast<int>(p.dim), p.eps, p.shift, p.mod_scale, p.batch_rows, p.out_scales, p.update);
+      };
+      if (update) run(rms_norm_kernel<T, O, true>);
+      else run(rms_norm_kernel<T, O, false>);
     };
     if (p.out_scales) go(__nv_fp8_e4m3{});
     else dispatch_element(p.out_type, go);

@@ -13,8 +13,19 @@
 
 namespace hs::kernels {
 
+// A gated residual update applied to x (F32) before it is normalised, as kernels::scale_output's
+// gated accumulate computes it: x[r, :] += gate[b] · (src[r, :] · row_scale[r] · col_scale + bias),
+// b = r / batch_rows (the DiT's projection epilogue followed by the next norm, in one pass).
+struct ResidualUpdate {
+  const void* src = nullptr;         // [rows, dim] bf16: a GEMM's output; null: no update
+  const float* row_scale = nullptr;  // [rows] or null
+  const float* col_scale = nullptr;  // [dim] or null
+  const float* bias = nullptr;       // [dim] or null
+  const float* gate = nullptr;       // [rows / batch_rows, dim]
+};
+
 struct RmsNormParams {
-  const void* x;      // [rows, dim]
+  void* x;            // [rows, dim] (written only by a residual update)
   const void* scale;  // [dim]
   void* out;          // [rows, dim], out_type (may alias x when of its type)
   std::int64_t rows, dim;
@@ -25,6 +36,7 @@ struct RmsNormParams {
   const float* mod_scale = nullptr;  // [rows / batch_rows, dim] fp32 (with shift)
   std::int64_t batch_rows = 1;
   float* out_scales = nullptr;       // [rows]: out is E4M3 with these row scales (out_type unused)
+  ResidualUpdate update = {};        // with src: x (F32, then not aliased by out) updated first
 };
 
 void rms_norm(const RmsNormParams& p, cudaStream_t stream);

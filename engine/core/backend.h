@@ -357,6 +357,15 @@ class Backend {
     linear(x, w, proj);
     gated_add(out, proj.reshape(out.shape()), gate, out);
   }
+  // linear_gated_add, then rms_norm_modulate(out, norm_weight, eps, shift, scale, norm): a DiT
+  // block's residual update and the norm that reads it next, which a backend may run as one pass
+  // over each row after the projection's GEMM.
+  virtual void linear_gated_add_norm(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj,
+                                     Tensor& out, const Tensor& norm_weight, float eps, const Tensor& shift,
+                                     const Tensor& scale, ScaledTensor norm) {
+    linear_gated_add(x, w, gate, proj, out);
+    rms_norm_modulate(out, norm_weight, eps, shift, scale, norm);
+  }
   // A 'same'-padded conv of odd kernel K from its per-tap products: out[b,t,:] = bias + Σ_j
   // taps[b, t + j − (K−1)/2, j·C : (j+1)·C] over the taps inside [0, T), for taps [B, T, K·C]
   // (x · [W_0; …; W_{K−1}]ᵀ, one linear), bias [C] or null, out [B, T, C] (F32).

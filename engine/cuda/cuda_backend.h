@@ -106,6 +106,9 @@ class CudaBackend final : public Backend {
   void linear_add(const ScaledTensor& x, const Weight& w, Tensor& out) override;
   void linear_gated_add(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj,
                         Tensor& out) override;
+  void linear_gated_add_norm(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj, Tensor& out,
+                             const Tensor& norm_weight, float eps, const Tensor& shift, const Tensor& scale,
+                             ScaledTensor norm) override;
   void linear_parts(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs) override;
   void linear_parts_rope(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs, std::size_t rotated,
                          const Tensor& positions, const Tensor& inv_freq) override;

@@ -70,6 +70,33 @@ std::int64_t check_columns(const Tensor& src, const Tensor& dst, const Tensor& n
 
 }  // namespace
 
+namespace cuda {
+
+kernels::RmsNormParams modulated_norm(const CudaBackend::State& s, const Tensor& x, const Tensor& weight, float eps,
+                                      const Tensor& shift, const Tensor& scale, const ScaledTensor& out,
+                                      std::string_view op) {
+  check_tensor(x, DType::F32, op, "x");
+  check_tensor(weight, DType::F32, op, "weight");
+  check_batched(s, x, shift, op, "shift");
+  check_batched(s, x, scale, op, "scale");
+  check_shape(weight, {x.dim(2)}, op, "weight");
+  check_that(out.data.defined() && (out.data.dtype() == DType::F32 || out.data.dtype() == s.narrow || out.fp8()), op,
+             "out must be F32, the narrow dtype or fp8");
+  if (out.data.dtype() == DType::F32) check_tensor(out.data, DType::F32, op, "out");
+  else check_scaled(s, out, op, "out");
+  check_shape(out.data, x.shape(), op, "out");
+  kernels::RmsNormParams p{x.raw(), weight.raw(), out.data.raw(), x.dim(0) * x.dim(1), x.dim(2), eps,
+                           kernels::ElementType::F32,
+                           out.fp8() ? kernels::ElementType::F32 : element_type(out.data.dtype(), op, "out")};
+  p.shift = static_cast<const float*>(shift.raw());
+  p.mod_scale = static_cast<const float*>(scale.raw());
+  p.batch_rows = std::max<std::int64_t>(x.dim(1), 1);
+  if (out.fp8()) p.out_scales = static_cast<float*>(out.scale.raw());
+  return p;
+}
+
+}  // namespace cuda
+
 void CudaBackend::prelu(const Tensor& x, const Tensor& alpha, Tensor& out) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "prelu";
@@ -107,25 +134,8 @@ void CudaBackend::modulate(const Tensor& x, const Tensor& shift, const Tensor& s
 void CudaBackend::rms_norm_modulate(const Tensor& x, const Tensor& weight, float eps, const Tensor& shift,
                                     const Tensor& scale, ScaledTensor out) {
   cuda::use_device(*state_);
-  constexpr std::string_view op = "rms_norm_modulate";
-  check_tensor(x, DType::F32, op, "x");
-  check_tensor(weight, DType::F32, op, "weight");
-  check_batched(*state_, x, shift, op, "shift");
-  check_batched(*state_, x, scale, op, "scale");
-  check_shape(weight, {x.dim(2)}, op, "weight");
-  check_that(out.data.defined() && (out.data.dtype() == DType::F32 || out.data.dtype() == state_->narrow || out.fp8()),
-             op, "out must be F32, the narrow dtype or fp8");
-  if (out.data.dtype() == DType::F32) check_tensor(out.data, DType::F32, op, "out");
-  else cuda::check_scaled(*state_, out, op, "out");
-  check_shape(out.data, x.shape(), op, "out");
-  kernels::RmsNormParams p{x.raw(), weight.raw(), out.data.raw(), x.dim(0) * x.dim(1), x.dim(2), eps,
-                           kernels::ElementType::F32,
-                           out.fp8() ? kernels::ElementType::F32 : cuda::element_type(out.data.dtype(), op, "out")};
-  p.shift = static_cast<const float*>(shift.raw());
-  p.mod_scale = static_cast<const float*>(scale.raw());
-  p.batch_rows = std::max<std::int64_t>(x.dim(1), 1);
-  if (out.fp8()) p.out_scales = static_cast<float*>(out.scale.raw());
-  kernels::rms_norm(p, state_->stream);
+  kernels::rms_norm(cuda::modulated_norm(*state_, x, weight, eps, shift, scale, out, "rms_norm_modulate"),
+                    state_->stream);
 }
 
 void CudaBackend::modulation_vectors(const Tensor& adaln, const Tensor& tables, Tensor& out) {

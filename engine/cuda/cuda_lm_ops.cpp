@@ -55,10 +55,13 @@ kernels::WeightType weight_type(DType d) {
 // set per pass here), the split epilogue rotates the first rope->parts outputs, each [rows, heads ·
 // head_dim]; after a GEMV the rope kernel does. An fp8 x (Backend::gemm_input_dtype) goes to an fp8
 // GEMM as it is, and is widened to bf16 for the other paths; a gated out may be fp8 (`out_scales`
-// [rows]): the epilogue quantizes the products, a GEMV's products are quantized after it.
+// [rows]): the epilogue quantizes the products, a GEMV's products are quantized after it. With
+// `then_norm` (a residual gate's out normalised next), one GEMM pass over all rows hands its
+// epilogue to the norm kernel (kernels::ResidualUpdate); otherwise the norm runs after it.
 void run_linear(CudaBackend::State& s, const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs,
                 bool accumulate, std::string_view op, bool gated = false, const Tensor* residual_gate = nullptr,
-                const kernels::SplitRope* rope = nullptr, const Tensor* out_scales = nullptr) {
+                const kernels::SplitRope* rope = nullptr, const Tensor* out_scales = nullptr,
+                const kernels::RmsNormParams* then_norm = nullptr) {
   cuda::check_scaled(s, x, op, "x");
   const bool x_fp8 = x.fp8();
   const DType act = x_fp8 ? DType::BF16 : x.data.dtype();  // fp8 x is read as bf16 where it is widened
@@ -225,6 +228,11 @@ void run_linear(CudaBackend::State& s, const ScaledTensor& x, const Weight& w, s
       }
       if (out_fp8) p.out_scales = static_cast<float*>(out_scales->raw()) + r0;
       kernels::split_output(p, s.stream);
+    } else if (then_norm && n == rows && gemm_out_type == kernels::ElementType::BF16 && stride == out_features) {
+      kernels::RmsNormParams p = *then_norm;
+      p.update = {gemm_out, x_scales, scales, bias, static_cast<const float*>(residual_gate->raw())};
+      kernels::rms_norm(p, s.stream);
+      then_norm = nullptr;  // done
     } else if (!direct || x_scales || scales || bias) {
       kernels::ScaleOutputParams p{gemm_out, static_cast<char*>(out.raw()) + out_offset, x_scales, scales, bias, n,
                                    out_features, gemm_out_type, out_type, accumulate};
@@ -237,6 +245,7 @@ void run_linear(CudaBackend::State& s, const ScaledTensor& x, const Weight& w, s
       kernels::scale_output(p, s.stream);
     }
   }
+  if (then_norm) kernels::rms_norm(*then_norm, s.stream);
 }
 
 }  // namespace
@@ -297,12 +306,12 @@ void CudaBackend::linear_add(const ScaledTensor& x, const Weight& w, Tensor& out
   run_linear(*state_, x, w, outs, true, "linear_add");
 }
 
-void CudaBackend::linear_gated_add(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj,
-                                   Tensor& out) {
-  cuda::use_device(*state_);
-  constexpr std::string_view op = "linear_gated_add";
-  const std::int64_t rows = x.data.defined() && x.data.rank() == 2 ? x.data.dim(0) : 0;
-  if (rows <= kernels::kGemvMaxRows) return Backend::linear_gated_add(x, w, gate, proj, out);
+namespace {
+
+// linear_gated_add's GEMM rows (then normalised by `then_norm`, whose x is out).
+void gated_add_rows(CudaBackend::State& s, const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& out,
+                    std::string_view op, const kernels::RmsNormParams* then_norm = nullptr) {
+  const std::int64_t rows = x.data.dim(0);
   check_tensor(out, DType::F32, op, "out");
   check_tensor(gate, DType::F32, op, "gate");
   check_that(out.rank() == 3 && out.dim(0) * out.dim(1) == rows, op,
@@ -310,7 +319,32 @@ void CudaBackend::linear_gated_add(const ScaledTensor& x, const Weight& w, const
   check_shape(gate, {out.dim(0), out.dim(2)}, op, "gate");
   Tensor out_rows = out.reshape({rows, out.dim(2)});
   Tensor* outs[] = {&out_rows};
-  run_linear(*state_, x, w, outs, true, op, false, &gate);
+  run_linear(s, x, w, outs, true, op, false, &gate, nullptr, nullptr, then_norm);
+}
+
+// GEMM rows: x rank 2 with more rows than a GEMV takes.
+bool gemm_rows(const ScaledTensor& x) {
+  return x.data.defined() && x.data.rank() == 2 && x.data.dim(0) > kernels::kGemvMaxRows;
+}
+
+}  // namespace
+
+void CudaBackend::linear_gated_add(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj,
+                                   Tensor& out) {
+  cuda::use_device(*state_);
+  if (!gemm_rows(x)) return Backend::linear_gated_add(x, w, gate, proj, out);
+  gated_add_rows(*state_, x, w, gate, out, "linear_gated_add");
+}
+
+void CudaBackend::linear_gated_add_norm(const ScaledTensor& x, const Weight& w, const Tensor& gate, Tensor& proj,
+                                        Tensor& out, const Tensor& norm_weight, float eps, const Tensor& shift,
+                                        const Tensor& scale, ScaledTensor norm) {
+  cuda::use_device(*state_);
+  constexpr std::string_view op = "linear_gated_add_norm";
+  if (!gemm_rows(x)) return Backend::linear_gated_add_norm(x, w, gate, proj, out, norm_weight, eps, shift, scale, norm);
+  const kernels::RmsNormParams p = cuda::modulated_norm(*state_, out, norm_weight, eps, shift, scale, norm, op);
+  check_that(norm.data.raw() != out.raw(), op, "norm must not alias out");
+  gated_add_rows(*state_, x, w, gate, out, op, &p);
 }
 
 void CudaBackend::linear_parts(const ScaledTensor& x, const Weight& w, std::span<Tensor* const> outs) {

@@ -14,6 +14,7 @@
 #include "kernels/attention.cuh"
 #include "kernels/element_type.h"
 #include "kernels/lt_matmul.h"
+#include "kernels/rms_norm.cuh"
 
 namespace hs {
 
@@ -68,6 +69,10 @@ void check_shape(const Tensor& t, const Shape& shape, std::string_view op, std::
 void check_that(bool cond, std::string_view op, const std::string& what);
 // A tensor in the activation dtype or the narrow one (Backend::narrow_dtype).
 void check_act_or_narrow(const CudaBackend::State& s, const Tensor& t, std::string_view op, std::string_view arg);
+// The checked kernel parameters of rms_norm_modulate(x, weight, eps, shift, scale, out).
+kernels::RmsNormParams modulated_norm(const CudaBackend::State& s, const Tensor& x, const Tensor& weight, float eps,
+                                      const Tensor& shift, const Tensor& scale, const ScaledTensor& out,
+                                      std::string_view op);
 // A ScaledTensor in the activation or narrow dtype, or fp8 with F32 scales of its shape without
 // the last dimension.
 void check_scaled(const CudaBackend::State& s, const ScaledTensor& t, std::string_view op, std::string_view arg);

@@ -148,5 +148,55 @@ TEST_F(Fp8Inputs, LinearsTakeQuantizedRows) {
       << "fp32 weights take no fp8 x";
 }
 
+// linear_gated_add_norm: the norm kernel takes over the projection's epilogue (one pass for the
+// residual update and the next norm). Against linear_gated_add then rms_norm_modulate: the residual
+// within a few ulp (the same fp32 operations, which the compiler may fuse differently in the two
+// kernels), the norm into fp32 within its row sums' rounding, into fp8 the same bytes but where an
+// ulp moved a value across a rounding boundary (at most 1 in 1000). Decode rows take the unfused ops.
+TEST_F(Fp8Inputs, ResidualUpdateThenNorm) {
+  struct Case {
+    std::int64_t batch, frames, in, dim;
+    Precision precision;
+  };
+  for (const Case c : {Case{2, 64, 4096, 1536, Precision::FP8}, Case{2, 744, 8192, 3072, Precision::FP8},
+                       Case{2, 64, 1536, 1536, Precision::BF16}, Case{2, 2, 1536, 1536, Precision::FP8},
+                       Case{1, 20, 64, 24, Precision::BF16}}) {
+    const std::int64_t rows = c.batch * c.frames;
+    const std::string at = std::to_string(rows) + " rows of " + std::to_string(c.dim) + ": ";
+    const Tensor b = random({c.dim});
+    const Weight w = gpu().load_linear(random({c.dim, c.in}, DType::F32, 0.05f), &b, c.precision);
+    const ScaledTensor input = c.precision == Precision::FP8
+                                   ? fp8_rows(quantize_e4m3_rows(random({rows, c.in})))
+                                   : ScaledTensor(gpu().upload(random({rows, c.in}, DType::BF16)));
+    const Tensor residual = random({c.batch, c.frames, c.dim}, DType::F32, 4.0f);
+    const Tensor gate = gpu().upload_exact(random({c.batch, c.dim})), weight = gpu().upload_exact(random({c.dim}));
+    const Tensor shift = gpu().upload_exact(random({c.batch, c.dim})),
+                 scale = gpu().upload_exact(random({c.batch, c.dim}, DType::F32, 0.5f));
+    Tensor proj = gpu().alloc({rows, c.dim}, DType::F32);
+    for (const DType norm_dtype : {DType::F32, DType::F8_E4M3}) {
+      auto norm_of = [&] {
+        return norm_dtype == DType::F32 ? ScaledTensor(gpu().alloc({c.batch, c.frames, c.dim}, DType::F32))
+                                        : ScaledTensor(gpu().alloc({c.batch, c.frames, c.dim}, norm_dtype),
+                                                       gpu().alloc({c.batch, c.frames}, DType::F32));
+      };
+      Tensor h_got = gpu().upload_exact(residual), h_want = gpu().upload_exact(residual);
+      const ScaledTensor got = norm_of(), want = norm_of();
+      gpu().linear_gated_add_norm(input, w, gate, proj, h_got, weight, 1e-6f, shift, scale, got);
+      gpu().linear_gated_add(input, w, gate, proj, h_want);
+      gpu().rms_norm_modulate(h_want, weight, 1e-6f, shift, scale, want);
+      const std::string what = at + std::string(dtype_name(norm_dtype)) + " norm";
+      EXPECT_LE(test::normalised_error(gpu().download(h_got), gpu().download(h_want)), 1e-6) << what << ": residual";
+      const Tensor n_got = gpu().download(got.data), n_want = gpu().download(want.data);
+      if (norm_dtype == DType::F32) {
+        EXPECT_LE(test::normalised_error(n_got, n_want), 1e-5) << what;
+        continue;
+      }
+      std::int64_t differ = 0;
+      for (std::int64_t i = 0; i < n_got.numel(); ++i) differ += n_got.data<float>()[i] != n_want.data<float>()[i];
+      EXPECT_LE(differ, n_got.numel() / 1000) << what << ": fp8 values that differ";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hs

@@ -48,7 +48,13 @@ DitBlock::DitBlock(Backend& backend, const CodecWeightLoader& w, const std::stri
   down_ = w.linear(prefix + ".mlp.down", hidden, dim, false);
 }
 
-void DitBlock::forward(Tensor& h, const Tensor& modulation, const RopeTables& rope, DitScratch& s) const {
+void DitBlock::attention_norm(const Tensor& h, const Tensor& modulation, DitScratch& s) const {
+  backend_->rms_norm_modulate(h, attn_norm_, kNormEps, vector_of(modulation, Modulation::AttnShift),
+                              vector_of(modulation, Modulation::AttnScale), ScaledTensor(s.norm, s.norm_scale));
+}
+
+void DitBlock::forward(Tensor& h, const Tensor& modulation, const RopeTables& rope, DitScratch& s, const DitBlock* next,
+                       const Tensor& next_modulation) const {
   Backend& be = *backend_;
   const std::int64_t batch = h.dim(0), frames = h.dim(1), head_dim = dim_ / heads_;
   const Shape rows_shape{batch * frames, dim_};
@@ -57,20 +63,23 @@ void DitBlock::forward(Tensor& h, const Tensor& modulation, const RopeTables& ro
   const ScaledTensor norm_rows(s.norm.reshape(rows_shape),
                                s.norm_scale.defined() ? s.norm_scale.reshape({batch * frames}) : Tensor());
 
-  // Attention: n = rmsnorm(h)·(1 + scale) + shift; h += gate · o_proj(attn(rope(q), rope(k), v)).
-  be.rms_norm_modulate(h, attn_norm_, kNormEps, vector_of(modulation, Modulation::AttnShift),
-                       vector_of(modulation, Modulation::AttnScale), norm);
+  // Attention: h += gate · o_proj(attn(rope(q), rope(k), v)) over n = s.norm; then the MLP's
+  // n = rmsnorm(h)·(1 + scale) + shift in the same pass.
   Tensor* qkv[] = {&s.q, &s.k, &s.v};
   be.linear_parts_rope(norm_rows, qkv_, qkv, 2, rope.positions, rope.inv_freq);  // q and k rotated
   Tensor attn = s.attn.reshape(head_shape);
   be.attention(s.q.reshape(head_shape), s.k.reshape(head_shape), s.v.reshape(head_shape), nullptr, attn);
-  be.linear_gated_add(s.attn, o_, vector_of(modulation, Modulation::AttnGate), s.proj, h);
+  be.linear_gated_add_norm(s.attn, o_, vector_of(modulation, Modulation::AttnGate), s.proj, h, mlp_norm_, kNormEps,
+                           vector_of(modulation, Modulation::MlpShift), vector_of(modulation, Modulation::MlpScale),
+                           norm);
 
-  // MLP: h += gate · down(silu(gate(n)) · up(n)).
-  be.rms_norm_modulate(h, mlp_norm_, kNormEps, vector_of(modulation, Modulation::MlpShift),
-                       vector_of(modulation, Modulation::MlpScale), norm);
+  // MLP: h += gate · down(silu(gate(n)) · up(n)); then the next block's attention input.
   be.linear_swiglu(norm_rows, gate_up_, s.gate, s.up, product);
-  be.linear_gated_add(product, down_, vector_of(modulation, Modulation::MlpGate), s.proj, h);
+  const Tensor mlp_gate = vector_of(modulation, Modulation::MlpGate);
+  if (!next) return be.linear_gated_add(product, down_, mlp_gate, s.proj, h);
+  be.linear_gated_add_norm(product, down_, mlp_gate, s.proj, h, next->attn_norm_, kNormEps,
+                           vector_of(next_modulation, Modulation::AttnShift),
+                           vector_of(next_modulation, Modulation::AttnScale), norm);
 }
 
 }  // namespace hs

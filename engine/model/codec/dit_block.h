@@ -48,9 +48,13 @@ class DitBlock {
   DitBlock(Backend& backend, const CodecWeightLoader& weights, const std::string& prefix, std::int64_t dim,
            std::int64_t heads);
 
-  // h [B, T, D] ← block(h) in place; modulation [6, B, D] is this block's AdaLN vectors (the
-  // stack's adaln + its scale_shift_table, indexed by Modulation).
-  void forward(Tensor& h, const Tensor& modulation, const RopeTables& rope, DitScratch& s) const;
+  // The block's attention input s.norm = rmsnorm(h)·(1 + scale) + shift; modulation [6, B, D] is
+  // this block's AdaLN vectors (the stack's adaln + its scale_shift_table, indexed by Modulation).
+  void attention_norm(const Tensor& h, const Tensor& modulation, DitScratch& s) const;
+  // h [B, T, D] ← block(h) in place, from s.norm = attention_norm(h, modulation); with `next`, the
+  // last residual add also writes the next block's attention_norm(h, next_modulation) into s.norm.
+  void forward(Tensor& h, const Tensor& modulation, const RopeTables& rope, DitScratch& s, const DitBlock* next,
+               const Tensor& next_modulation) const;
 
  private:
   Backend* backend_;

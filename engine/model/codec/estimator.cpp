@@ -97,9 +97,15 @@ void DitStack::forward(Tensor& h, const Tensor& sinusoid, const RopeTables& rope
   be.linear(s.hidden, adaln_, s.adaln);
   be.modulation_vectors(s.adaln, tables_, s.modulation);
 
-  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+  auto modulation = [&](std::size_t i) {
     const auto l = static_cast<std::int64_t>(i);
-    blocks_[i].forward(h, s.modulation.slice(l, l + 1).reshape({kModulationCount, batch, dim_}), rope, s);
+    return s.modulation.slice(l, l + 1).reshape({kModulationCount, batch, dim_});
+  };
+  // Each block's last residual add writes the next block's attention input (DitBlock::forward).
+  if (!blocks_.empty()) blocks_.front().attention_norm(h, modulation(0), s);
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    const bool last = i + 1 == blocks_.size();
+    blocks_[i].forward(h, modulation(i), rope, s, last ? nullptr : &blocks_[i + 1], last ? Tensor() : modulation(i + 1));
   }
 
   // Final LayerNorm (no affine) · (1 + table[1] + emb) + table[0] + emb.
