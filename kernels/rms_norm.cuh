@@ -15,7 +15,8 @@ namespace hs::kernels {
 
 // A gated residual update applied to x (F32) before it is normalised, as kernels::scale_output's
 // gated accumulate computes it: x[r, :] += gate[b] · (src[r, :] · row_scale[r] · col_scale + bias),
-// b = r / batch_rows (the DiT's projection epilogue followed by the next norm, in one pass).
+// b = r / batch_rows (the DiT's projection epilogue followed by the next norm, in one pass). The
+// vectors are read 4 values at a time: col_scale, bias and gate 16-byte aligned.
 struct ResidualUpdate {
   const void* src = nullptr;         // [rows, dim] bf16: a GEMM's output; null: no update
   const float* row_scale = nullptr;  // [rows] or null

@@ -1,6 +1,7 @@
 // CudaBackend LM ops: argument checks, then one hs_kernels launch each on the backend's stream.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <span>
 
 #include "engine/cuda/cuda_state.h"
@@ -35,6 +36,8 @@ constexpr std::int64_t kRngWords = 2;
 constexpr std::size_t kScratchAlign = 256;  // bytes; scratch regions start on this boundary
 
 std::size_t aligned(std::size_t bytes) { return (bytes + kScratchAlign - 1) / kScratchAlign * kScratchAlign; }
+// Whether p is null or a multiple of 16 bytes (the vectors the norm's residual update reads).
+bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
 
 kernels::WeightType weight_type(DType d) {
   switch (d) {
@@ -228,7 +231,8 @@ void run_linear(CudaBackend::State& s, const ScaledTensor& x, const Weight& w, s
       }
       if (out_fp8) p.out_scales = static_cast<float*>(out_scales->raw()) + r0;
       kernels::split_output(p, s.stream);
-    } else if (then_norm && n == rows && gemm_out_type == kernels::ElementType::BF16 && stride == out_features) {
+    } else if (then_norm && n == rows && gemm_out_type == kernels::ElementType::BF16 && stride == out_features &&
+               aligned16(scales) && aligned16(bias) && aligned16(residual_gate->raw())) {
       kernels::RmsNormParams p = *then_norm;
       p.update = {gemm_out, x_scales, scales, bias, static_cast<const float*>(residual_gate->raw())};
       kernels::rms_norm(p, s.stream);
