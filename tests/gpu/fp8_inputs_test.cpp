@@ -24,7 +24,14 @@ class Fp8Inputs : public ::testing::Test {
     HS_REQUIRE_GPU();
     if (gpu().gemm_input_dtype(Precision::FP8) != DType::F8_E4M3) GTEST_SKIP() << "no fp8 tensor cores on this GPU";
   }
-  static CudaBackend& gpu() { return test::cuda_backend(DType::BF16); }
+  // The codec's backend: fp32 activations, bf16 narrow tensors.
+  static CudaBackend& gpu() { return test::cuda_backend(DType::F32); }
+  // A bf16 device tensor (the narrow dtype) of host fp32 values that bf16 holds exactly.
+  static Tensor bf16(const Tensor& host) {
+    Tensor t = Tensor::zeros(host.shape(), DType::BF16);
+    for (std::int64_t i = 0; i < t.numel(); ++i) t.data<std::uint16_t>()[i] = f32_to_bf16(host.data<float>()[i]);
+    return gpu().upload_exact(t);
+  }
   Tensor random(const Shape& shape, DType dtype = DType::F32, float scale = 1.0f) {
     return test::random_tensor(shape, gen, dtype, scale);
   }
@@ -79,7 +86,7 @@ TEST_F(Fp8Inputs, SwigluWritesQuantizedRows) {
   };
   for (const Case c : {Case{128, 1536, 4096}, Case{1488, 3072, 8192}, Case{3, 1536, 4096}, Case{20, 64, 24}}) {
     const Weight w = gpu().load_linear(random({2 * c.hidden, c.in}, DType::F32, 0.05f), nullptr, Precision::FP8);
-    const Tensor x = gpu().upload(random({c.rows, c.in}, DType::BF16));
+    const Tensor x = bf16(random({c.rows, c.in}, DType::BF16));
     Tensor gate = gpu().alloc({c.rows, c.hidden}, DType::BF16), up = gpu().alloc({c.rows, c.hidden}, DType::BF16);
     Tensor f32 = gpu().alloc({c.rows, c.hidden}, DType::F32);
     gpu().linear_swiglu(x, w, gate, up, f32);
@@ -105,8 +112,8 @@ TEST_F(Fp8Inputs, LinearsTakeQuantizedRows) {
     const Tensor x_host = random({rows, kIn}, DType::BF16, 2.0f);
     const QuantizedWeight q = quantize_e4m3_rows(x_host);
     const ScaledTensor x8 = fp8_rows(q);
-    const Tensor widened = gpu().upload(test::round_to(dequantize_e4m3_rows(q.values, q.scales), DType::BF16));
-    const Tensor source = rows <= 4 ? widened : gpu().upload(x_host);
+    const Tensor widened = bf16(test::round_to(dequantize_e4m3_rows(q.values, q.scales), DType::BF16));
+    const Tensor source = rows <= 4 ? widened : bf16(x_host);
     auto pair = [&](std::int64_t cols, DType dtype = DType::BF16) {
       return std::pair{gpu().alloc({rows, cols}, dtype), gpu().alloc({rows, cols}, dtype)};
     };
@@ -167,7 +174,7 @@ TEST_F(Fp8Inputs, ResidualUpdateThenNorm) {
     const Weight w = gpu().load_linear(random({c.dim, c.in}, DType::F32, 0.05f), &b, c.precision);
     const ScaledTensor input = c.precision == Precision::FP8
                                    ? fp8_rows(quantize_e4m3_rows(random({rows, c.in})))
-                                   : ScaledTensor(gpu().upload(random({rows, c.in}, DType::BF16)));
+                                   : ScaledTensor(bf16(random({rows, c.in}, DType::BF16)));
     const Tensor residual = random({c.batch, c.frames, c.dim}, DType::F32, 4.0f);
     const Tensor gate = gpu().upload_exact(random({c.batch, c.dim})), weight = gpu().upload_exact(random({c.dim}));
     const Tensor shift = gpu().upload_exact(random({c.batch, c.dim})),
