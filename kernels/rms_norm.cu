@@ -23,11 +23,6 @@ __device__ __forceinline__ void store4(__nv_bfloat16* p, float4 v) {
                                   *reinterpret_cast<const std::uint32_t*>(&hi)};
 }
 
-}  // namespace
-
-// One block per row. A row is read once: every thread issues its (≤ 4) loads of 4 values up front
-// and keeps them in registers for the scaled write (the kernel is latency-bound at decode). An fp8
-// out (O = __nv_fp8_e4m3) keeps the results there for the row's maximum, then stores them quantized.
 // x[4g .. 4g+4) of row r updated as ResidualUpdate says (the operations of scale_output, in its order).
 __device__ __forceinline__ float4 updated(float4 x, const ResidualUpdate& u, std::int64_t r, std::int64_t vector_row,
                                           int dim, int g) {
@@ -50,6 +45,11 @@ __device__ __forceinline__ float4 updated(float4 x, const ResidualUpdate& u, std
   return {x4[0], x4[1], x4[2], x4[3]};
 }
 
+}  // namespace
+
+// One block per row. A row is read once: every thread issues its (≤ 4) loads of 4 values up front
+// and keeps them in registers for the scaled write (the kernel is latency-bound at decode). An fp8
+// out (O = __nv_fp8_e4m3) keeps the results there for the row's maximum, then stores them quantized.
 template <typename T, typename O, bool Update>
 static __global__ void __launch_bounds__(kMaxThreads) rms_norm_kernel(T* x, const T* __restrict__ scale, O* out,
                                                                      int dim, float eps,
