@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -232,6 +233,34 @@ TEST(CodecOps, CrossfadeRampsLinearlyFromAToB) {
   EXPECT_LE(max_error(out, want), kTolerance);
   EXPECT_EQ(f(out)[0], f(a)[0]);
   EXPECT_EQ(f(out)[8], f(b)[8]);
+}
+
+// The CPU's GEMM inputs stay fp32 (Backend::gemm_input_dtype), and an fp8 one handed to it anyway
+// is refused with the op's name rather than read as fp32.
+TEST(CodecOps, FloatGemmInputsOnlyAndFp8Refused) {
+  CpuBackend cpu;
+  EXPECT_EQ(cpu.gemm_input_dtype(Precision::FP8), DType::F32);
+  std::mt19937 gen(8);
+  const Tensor x = random_tensor({2, 3, 8}, gen), weight = random_tensor({8}, gen), vec = random_tensor({2, 8}, gen);
+  const ScaledTensor fp8(Tensor::zeros({2, 3, 8}, DType::F8_E4M3), Tensor::zeros({2, 3}, DType::F32));
+  auto message = [](const auto& call) {
+    try {
+      call();
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([&] { cpu.rms_norm_modulate(x, weight, 1e-6f, vec, vec, fp8); }).find("rms_norm_modulate"),
+            std::string::npos);
+  const Weight w = cpu.load_linear(random_tensor({8, 8}, gen), nullptr, Precision::F32);
+  const Weight stack = cpu.load_linear(random_tensor({16, 8}, gen), nullptr, Precision::F32);
+  Tensor out = cpu.alloc({6, 8}, DType::F32), gate = cpu.alloc({6, 8}, DType::F32), up = cpu.alloc({6, 8}, DType::F32);
+  const Tensor rows = x.reshape({6, 8});
+  const ScaledTensor fp8_rows(Tensor::zeros({6, 8}, DType::F8_E4M3), Tensor::zeros({6}, DType::F32));
+  EXPECT_NE(message([&] { cpu.linear_swiglu(rows, stack, gate, up, fp8_rows); }).find("linear_swiglu"),
+            std::string::npos);
+  EXPECT_NE(message([&] { cpu.linear(fp8_rows, w, out); }).find("linear"), std::string::npos);
 }
 
 }  // namespace
