@@ -25,6 +25,9 @@ inline constexpr unsigned kFullMask = 0xffffffffu;
 // vector), engine/core/fp8_quantize.h's rule; the vector is stored as e4m3(x / scale).
 __device__ __forceinline__ float e4m3_scale(float amax) { return amax > 0.0f ? amax / 448.0f : 1.0f; }
 
+// SwiGLU's product silu(gate) · up, the one expression every kernel that makes it uses.
+__device__ __forceinline__ float swiglu(float gate, float up) { return gate / (1.0f + expf(-gate)) * up; }
+
 // e4m3(v[k] / scale) for k < 4, packed low byte first (v[0] first in memory).
 __device__ __forceinline__ std::uint32_t pack_e4m3(const float* v, float scale) {
   std::uint32_t packed = 0;

@@ -30,7 +30,7 @@ __device__ __forceinline__ void store_feature(const GemvParams& p, int m, std::i
 // Gated (SwiGLU) feature n of row m from its scaled gate and up sums.
 template <typename O>
 __device__ __forceinline__ void store_gated(const GemvParams& p, int m, std::int64_t n, float gate, float up) {
-  static_cast<O*>(p.out[0])[m * p.widths[0] + n] = from_float<O>(gate / (1.0f + expf(-gate)) * up);
+  static_cast<O*>(p.out[0])[m * p.widths[0] + n] = from_float<O>(swiglu(gate, up));
 }
 
 }  // namespace hs::kernels

@@ -144,7 +144,7 @@ static __global__ void split_output_kernel(const SplitOutputParams p) {
       float u[N];
       scaled<N>(src, cols, row_scale, col_scale, bias, r, c + width, u);
 #pragma unroll
-      for (int k = 0; k < N; ++k) v[k] = v[k] / (1.0f + expf(-v[k])) * u[k];
+      for (int k = 0; k < N; ++k) v[k] = swiglu(v[k], u[k]);
     }
     if (rotated) rotate_columns<N, S>(p, r, c, col, v);
     store_n<N>(out + r * out_width, col, v);
@@ -173,7 +173,7 @@ static __global__ void __launch_bounds__(kFp8MaxThreads) swiglu_fp8_kernel(const
     scaled<4>(src, p.cols, p.row_scale, p.col_scale, p.bias, r, c + width, u);
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
-      v[i][k] = v[i][k] / (1.0f + expf(-v[i][k])) * u[k];  // as split_output_kernel
+      v[i][k] = swiglu(v[i][k], u[k]);
       amax = fmaxf(amax, fabsf(v[i][k]));
     }
   }

@@ -11,8 +11,7 @@ static __global__ void silu_mul_kernel(const T* gate, const T* up, O* out, std::
   await_previous_kernel();
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const float g = to_float(gate[i]);
-  out[i] = from_float<O>(g / (1.0f + expf(-g)) * to_float(up[i]));
+  out[i] = from_float<O>(swiglu(to_float(gate[i]), to_float(up[i])));
 }
 
 void silu_mul(const SiluMulParams& p, cudaStream_t stream) {
