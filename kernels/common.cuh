@@ -139,6 +139,32 @@ __device__ __forceinline__ void rotate_pair(float& x0, float& x1, std::int64_t p
   x1 = r1;
 }
 
+// A thread's N consecutive values (1, or 4 through one vector load: the GEMM epilogues, whose
+// widths are multiples of 4) as floats.
+template <int N, typename T>
+__device__ __forceinline__ void load_n(const T* p, std::int64_t j, float* v) {
+  if constexpr (N == 4) load_float4<true>(p, j, j + 4, v);
+  else v[0] = to_float(p[j]);
+}
+
+// The scaled values of src[r, c .. c+N): a GEMM result times its row and column scales, plus the
+// bias (each may be null), in the order every epilogue applies them.
+template <int N, typename S>
+__device__ __forceinline__ void scaled(const S* src, std::int64_t cols, const float* row_scale,
+                                       const float* col_scale, const float* bias, std::int64_t r, std::int64_t c,
+                                       float* v) {
+  float cs[N], b[N];
+  load_n<N>(src + r * cols, c, v);
+  if (col_scale) load_n<N>(col_scale, c, cs);
+  if (bias) load_n<N>(bias, c, b);
+#pragma unroll
+  for (int k = 0; k < N; ++k) {
+    if (row_scale) v[k] *= row_scale[r];
+    if (col_scale) v[k] *= cs[k];
+    if (bias) v[k] += b[k];
+  }
+}
+
 // Whether a device address is a multiple of `bytes` (picks a kernel's vector width on the host).
 inline bool aligned_to(const void* p, std::size_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
 

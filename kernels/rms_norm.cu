@@ -23,26 +23,13 @@ __device__ __forceinline__ void store4(__nv_bfloat16* p, float4 v) {
                                   *reinterpret_cast<const std::uint32_t*>(&hi)};
 }
 
-// x[4g .. 4g+4) of row r updated as ResidualUpdate says (the operations of scale_output, in its order).
+// x[4g .. 4g+4) of row r updated as ResidualUpdate says (scale_output's gated accumulate).
 __device__ __forceinline__ float4 updated(float4 x, const ResidualUpdate& u, std::int64_t r, std::int64_t vector_row,
                                           int dim, int g) {
-  float s[4];
-  load_float4<true>(static_cast<const __nv_bfloat16*>(u.src) + r * dim, 4 * g, dim, s);
+  float v[4];
+  scaled<4>(static_cast<const __nv_bfloat16*>(u.src), dim, u.row_scale, u.col_scale, u.bias, r, 4 * g, v);
   const float4 gate = load4(u.gate + vector_row + 4 * g);
-  const float4 cs = u.col_scale ? load4(u.col_scale + 4 * g) : float4{1.0f, 1.0f, 1.0f, 1.0f};
-  const float4 b = u.bias ? load4(u.bias + 4 * g) : float4{};
-  const float rs = u.row_scale ? u.row_scale[r] : 1.0f;
-  const float g4[4] = {gate.x, gate.y, gate.z, gate.w}, c4[4] = {cs.x, cs.y, cs.z, cs.w}, b4[4] = {b.x, b.y, b.z, b.w};
-  float x4[4] = {x.x, x.y, x.z, x.w};
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    float v = s[k] * rs;
-    v *= c4[k];
-    if (u.bias) v += b4[k];
-    v *= g4[k];
-    x4[k] += v;
-  }
-  return {x4[0], x4[1], x4[2], x4[3]};
+  return {x.x + v[0] * gate.x, x.y + v[1] * gate.y, x.z + v[2] * gate.z, x.w + v[3] * gate.w};
 }
 
 }  // namespace

@@ -20,14 +20,6 @@ bool all_aligned(std::initializer_list<const void*> pointers, std::size_t bytes)
 
 }  // namespace
 
-// A thread's N consecutive columns (1, or 4 through one vector load or store: the epilogues of the
-// models' linears, whose widths are multiples of 4) as floats.
-template <int N, typename T>
-static __device__ __forceinline__ void load_n(const T* p, std::int64_t j, float* v) {
-  if constexpr (N == 4) load_float4<true>(p, j, j + 4, v);
-  else v[0] = to_float(p[j]);
-}
-
 template <int N, typename T>
 static __device__ __forceinline__ void store_n(T* p, std::int64_t j, const float* v) {
   if constexpr (N == 4) store_float4<true>(p, j, j + 4, v);
@@ -81,23 +73,6 @@ void scale_output(const ScaleOutputParams& p, cudaStream_t stream) {
       else run(scale_output_kernel<1, S, O>, 1);
     });
   });
-}
-
-// The scaled values of src[r, c .. c+N): the GEMM result times its row and column scales, plus the bias.
-template <int N, typename S>
-static __device__ __forceinline__ void scaled(const S* src, std::int64_t cols, const float* row_scale,
-                                              const float* col_scale, const float* bias, std::int64_t r,
-                                              std::int64_t c, float* v) {
-  float cs[N], b[N];
-  load_n<N>(src + r * cols, c, v);
-  if (col_scale) load_n<N>(col_scale, c, cs);
-  if (bias) load_n<N>(bias, c, b);
-#pragma unroll
-  for (int k = 0; k < N; ++k) {
-    if (row_scale) v[k] *= row_scale[r];
-    if (col_scale) v[k] *= cs[k];
-    if (bias) v[k] += b[k];
-  }
 }
 
 // Rotates the pairs of a thread's N columns of a rotated part (col: the first one's column in its
