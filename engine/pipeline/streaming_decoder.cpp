@@ -45,6 +45,14 @@ class StreamingDecoder::Worker {
     }
     wake_.notify_all();
   }
+  // From now on the worker captures the later chunk shapes' graphs while no chunk waits.
+  void start_preparing() {
+    {
+      std::lock_guard lock(mutex_);
+      preparing_ = true;
+    }
+    wake_.notify_all();
+  }
   // Waits until every submitted chunk has run.
   void drain() {
     std::unique_lock lock(mutex_);
@@ -99,7 +107,7 @@ class StreamingDecoder::Worker {
   std::condition_variable wake_, idle_;
   std::deque<Chunk> queue_;
   bool busy_ = false;
-  bool preparing_ = true;
+  bool preparing_ = false;
   bool stop_ = false;
   std::exception_ptr error_;
   std::thread thread_;  // last: starts once the members above exist
@@ -226,7 +234,13 @@ void StreamingDecoder::run_chunk() {
 
 void StreamingDecoder::submit(Chunk chunk) {
   if (worker_) {
+    // The first chunk runs alone: beside the caller's next frames it would come later (the
+    // time to first audio). Then the worker prepares the later shapes while the caller generates.
+    const bool first = chunk.first_frame == 0 && !finished_;
     worker_->submit(std::move(chunk));
+    if (!first) return;
+    worker_->drain();
+    worker_->start_preparing();
   } else if (options_.batch) {
     held_.push_back(std::move(chunk));
   } else {

@@ -143,6 +143,28 @@ TEST(StreamingDecoder, BackgroundDecodingGivesTheSameAudio) {
   EXPECT_EQ(stream_all(c, options, false), inline_pcm);
 }
 
+// In the background only the first chunk is waited for: its audio is out when the push that
+// completes it returns (it runs alone on the device: the time to first audio), and so is its error.
+TEST(StreamingDecoder, BackgroundFirstChunkIsReadyWhenItsPushReturns) {
+  HS_REQUIRE_SHARED(golden, "golden");
+  const Case c = load(golden, "codec_short.safetensors", 8);
+  StreamingDecoderOptions options = chunking(8, 4);
+  options.first_chunk_frames = 3;
+  options.background = true;
+  GaussianNoise noise(kSeed);
+  StreamingDecoder decoder(*c.model, noise, options);
+  for (std::int64_t t = 0; t < 2; ++t) decoder.push(frame(c.codes, t));
+  EXPECT_TRUE(decoder.pull().empty());
+  decoder.push(frame(c.codes, 2));
+  // 3 frames in, 2 frames of audio out (the decoder's look-ahead holds the last one back).
+  EXPECT_EQ(static_cast<std::int64_t>(decoder.pull().size()), 2 * kSamplesPerFrame * kStereo);
+
+  options.on_latents = [](const Tensor&, std::int64_t) { throw Error("first chunk failed on purpose"); };
+  StreamingDecoder failing(*c.model, noise, options);
+  for (std::int64_t t = 0; t < 2; ++t) failing.push(frame(c.codes, t));
+  EXPECT_THROW(failing.push(frame(c.codes, 2)), Error);
+}
+
 TEST(StreamingDecoder, BackgroundErrorsReachTheCaller) {
   HS_REQUIRE_SHARED(golden, "golden");
   const Case c = load(golden, "codec_short.safetensors", 8);
