@@ -56,13 +56,14 @@ struct StreamingDecoderOptions {
   // index of its first code frame, before they are decoded; for inspection (tests, measurements).
   // In the background it is called on the worker thread.
   std::function<void(const Tensor& latents, std::int64_t first_frame)> on_latents;
-  // Decode chunks on a worker thread: push() returns at once, pull() hands out the audio of the
-  // chunks finished so far, finish() waits for all of them. The codec then computes while the
-  // caller generates the next frames (on a GPU, the LM's and the codec's kernels overlap). The
-  // audio is the same either way. The constructor captures the first chunk's graphs, and the
-  // push that completes the first chunk waits for its audio (alone on the GPU it is ready sooner
-  // than beside the caller's next frames); from then on the worker, while idle, captures those of
-  // the later chunk shapes. The codec's backend must serve no other thread meanwhile.
+  // Decode chunks on a worker thread: push() returns at once (the first chunk aside, below),
+  // pull() hands out the audio of the chunks finished so far, finish() waits for all of them. The
+  // codec then computes while the caller generates the next frames (on a GPU, the LM's and the
+  // codec's kernels overlap). The audio is the same either way. The constructor captures the first
+  // chunk's graphs, and the push that completes the first chunk waits for its audio (alone on the
+  // GPU it is ready sooner than beside the caller's next frames); from then on the worker, while
+  // idle, captures those of the later chunk shapes. The codec's backend must serve no other thread
+  // meanwhile.
   bool background = false;
   // Decode on a CodecBatch instead (not with background): a chunk that falls due is held until
   // CodecBatch::run decodes it together with other songs' chunks of the same shape; finish()
