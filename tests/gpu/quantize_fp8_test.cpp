@@ -43,11 +43,7 @@ TEST(QuantizeFp8Kernel, MatchesTheHostQuantizerBitForBit) {
   for (const std::int64_t cols : {1031, 1536, 8192, 16400})
   for (const DType dtype : {DType::F32, DType::BF16}) {
     const Tensor values = test_rows(rows, cols, dtype);
-    Tensor x = values;  // the kernel's input in `dtype`
-    if (dtype == DType::BF16) {
-      x = Tensor::zeros(values.shape(), DType::BF16);
-      for (std::int64_t i = 0; i < x.numel(); ++i) x.data<std::uint16_t>()[i] = f32_to_bf16(values.data<float>()[i]);
-    }
+    const Tensor x = dtype == DType::BF16 ? test::as_bf16(values) : values;  // the kernel's input in `dtype`
     void *dx = nullptr, *dq = nullptr, *ds = nullptr;
     ASSERT_EQ(cudaMalloc(&dx, x.bytes()), cudaSuccess);
     ASSERT_EQ(cudaMalloc(&dq, static_cast<std::size_t>(rows * cols)), cudaSuccess);
