@@ -2,7 +2,6 @@
 // rejected here with a FormatError naming the file and the feature.
 #include <algorithm>
 #include <iterator>
-#include <limits>
 #include <optional>
 
 #include <boost/json.hpp>
@@ -17,8 +16,9 @@ namespace {
 
 namespace json = boost::json;
 
-// Token ids must fit the engine's I32 token tensors.
-constexpr std::int64_t kMaxTokenId = std::numeric_limits<std::int32_t>::max() - 1;
+// Token ids index the tokenizer's tables (a string per id up to the largest), so the largest id
+// bounds their memory: 2^21 ids, 16x Llama-3's 128,256, at most ~150 MB of tables.
+constexpr std::int64_t kMaxTokenId = (std::int64_t{1} << 21) - 1;
 // The largest tokenizer.json read (Llama-3's is 17 MB).
 constexpr std::uintmax_t kMaxTokenizerFileBytes = 256 * 1024 * 1024;
 
@@ -66,7 +66,8 @@ std::int32_t token_id(const json::value& v, std::string_view where) {
     throw FormatError(std::string(where) + " is not an integer token id");
   const std::int64_t id = v.is_int64() ? v.get_int64() : static_cast<std::int64_t>(v.get_uint64());
   if (id < 0 || id > kMaxTokenId)
-    throw FormatError(std::string(where) + " id out of range: " + std::to_string(id));
+    throw FormatError(std::string(where) + " id out of range: " + std::to_string(id) + " (ids 0.." +
+                      std::to_string(kMaxTokenId) + " are supported)");
   return static_cast<std::int32_t>(id);
 }
 

@@ -198,6 +198,8 @@ TEST_F(TokenizerFormat, UnsupportedFeaturesAreNamed) {
        [](json::object& d) { model_of(d)["merges"].as_array().push_back("q zz"); }},
       {"one space", [](json::object& d) { model_of(d)["merges"].as_array().push_back("abc"); }},
       {"byte 65", [](json::object& d) { model_of(d)["vocab"].as_object().erase("A"); }},
+      {"id out of range",  // ids index the token tables: a huge one would allocate gigabytes
+       [](json::object& d) { d["added_tokens"].as_array()[0].as_object()["id"] = 3'000'000; }},
       {"does not compile",
        [](json::object& d) {
          d["pre_tokenizer"].as_object()["pretokenizers"].as_array()[0].as_object()["pattern"] =
