@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <numbers>
 #include <random>
 #include <span>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "daemon/audio/audio_file.h"
+#include "daemon/audio/background_audio_sink.h"
 #include "daemon/audio/opus_stream_encoder.h"
 #include "daemon/audio/pcm.h"
 
@@ -93,6 +96,38 @@ BENCHMARK(BM_Mp3File192kCbr)->Unit(benchmark::kMillisecond);
 
 void BM_OggOpusFile128k(benchmark::State& state) { encode_file(state, ".opus"); }
 BENCHMARK(BM_OggOpusFile128k)->Unit(benchmark::kMillisecond);
+
+// What `generate --stream`'s frame loop spends on the audio file: the time inside write() only
+// (manual time; finish() and the writer thread's encoding not counted), written directly or through
+// a BackgroundAudioSink (background:1). `loop_ms_per_frame`: that time per 80 ms codec frame. Fixed
+// iterations: with background:1 the timed part is tiny, and an adaptive count would encode for minutes.
+void BM_OggOpusFileFrameLoop(benchmark::State& state) {
+  const bool background = state.range(0) != 0;
+  const std::vector<float> pcm = busy_signal();
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hs_bench_audio_loop_" + std::to_string(::getpid()) + ".opus");
+  double loop_s = 0;
+  for (auto _ : state) {
+    std::unique_ptr<AudioSink> sink = open_audio_file(path);
+    if (background) sink = std::make_unique<BackgroundAudioSink>(std::move(sink), kChannels);
+    const auto start = std::chrono::steady_clock::now();
+    push_chunks(pcm, [&](const float* p, std::size_t n) { sink->write(p, n); });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    state.SetIterationTime(s);
+    loop_s += s;
+    sink->finish();
+  }
+  std::filesystem::remove(path);
+  const double frames = static_cast<double>(state.iterations()) * kFrames / kChunkFrames;
+  state.counters["loop_ms_per_frame"] = loop_s * 1000 / frames;
+}
+BENCHMARK(BM_OggOpusFileFrameLoop)
+    ->ArgName("background")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseManualTime()
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace hs

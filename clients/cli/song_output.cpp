@@ -3,6 +3,7 @@
 #include <string>
 
 #include "daemon/audio/audio_file.h"
+#include "daemon/audio/background_audio_sink.h"
 #include "daemon/audio/pcm.h"
 #include "engine/core/error.h"
 #include "engine/io/safetensors.h"
@@ -35,7 +36,8 @@ SongOutput::SongOutput(const SongOutputOptions& options, const CodecModel* codec
     : options_(options), codec_(codec), seed_(seed) {
   if (options_.save_path.empty()) return;
   if (codec_ == nullptr) throw InvalidArgument("--save_path '" + options_.save_path.string() + "' needs the codec");
-  sink_ = open_audio_file(options_.save_path, static_cast<int>(codec_->config().sample_rate), kChannels);
+  sink_ = std::make_unique<BackgroundAudioSink>(
+      open_audio_file(options_.save_path, static_cast<int>(codec_->config().sample_rate), kChannels), kChannels);
   noise_ = std::make_unique<GaussianNoise>(codec_noise_seed(seed_));
   if (!options_.stream) return;
   decoder_ = std::make_unique<StreamingDecoder>(*codec_, *noise_, streaming_options(*codec_, options_.chunk_frames));
@@ -66,18 +68,18 @@ void SongOutput::finish(StopReason reason) {
   } else if (!frames_.empty()) {
     const Tensor audio = codec_->backend().download(decode_offline(*codec_, frames_tensor(frames_), *noise_));
     write_planar_audio(*sink_, audio);
-    samples_written_ += audio.dim(1);
-    first_audio_at_ = Clock::now();
   }
   sink_->finish();
 }
 
+std::int64_t SongOutput::audio_samples_written() const { return sink_ ? sink_->frames_written() : 0; }
+
+std::optional<SongOutput::Clock::time_point> SongOutput::first_audio_at() const {
+  return sink_ ? sink_->first_written_at() : std::nullopt;
+}
+
 void SongOutput::write_interleaved(const std::vector<float>& pcm) {
-  if (pcm.empty()) return;
-  const std::size_t samples = pcm.size() / kChannels;
-  sink_->write(pcm.data(), samples);
-  samples_written_ += static_cast<std::int64_t>(samples);
-  if (!first_audio_at_) first_audio_at_ = Clock::now();
+  sink_->write(pcm.data(), pcm.size() / kChannels);
 }
 
 Tensor frames_tensor(const std::vector<Frame>& frames) {

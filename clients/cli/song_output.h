@@ -1,7 +1,8 @@
 // Where `heartstream generate` sends its frames: the token file (--tokens-out) and the audio file
 // (--save_path). Audio is decoded offline after the last frame with the reference's window schedule
 // (offline_decode.h: reference-compatible output), or with `stream` through a StreamingDecoder as
-// the frames arrive, each completed chunk written at once, so the file grows while generating.
+// the frames arrive, each completed chunk written at once, so the file grows while generating. The
+// file is encoded and written on a thread of its own (BackgroundAudioSink), off the frame loop.
 #pragma once
 
 #include <chrono>
@@ -11,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "daemon/audio/audio_sink.h"
+#include "daemon/audio/background_audio_sink.h"
 #include "engine/core/noise.h"
 #include "engine/core/tensor.h"
 #include "engine/model/codec/codec_model.h"
@@ -51,13 +52,13 @@ class SongOutput {
   // Takes one frame; FormatError naming the frame and codebook for a code the codec cannot decode.
   void push(const Frame& frame);
   // Writes the token file (seed and stop reason in its metadata), then ends the audio: decodes all
-  // frames offline, or flushes the streaming decoder, and closes the file.
+  // frames offline, or flushes the streaming decoder, waits for the file's writer and closes it.
   void finish(StopReason reason);
 
   // Samples per channel written to the audio file so far.
-  std::int64_t audio_samples_written() const { return samples_written_; }
+  std::int64_t audio_samples_written() const;
   // When the first audio reached the file (unset before, and always unset without --save_path).
-  std::optional<Clock::time_point> first_audio_at() const { return first_audio_at_; }
+  std::optional<Clock::time_point> first_audio_at() const;
 
  private:
   void write_interleaved(const std::vector<float>& pcm);
@@ -66,11 +67,9 @@ class SongOutput {
   const CodecModel* codec_;
   std::uint64_t seed_;
   std::vector<Frame> frames_;
-  std::unique_ptr<AudioSink> sink_;
+  std::unique_ptr<BackgroundAudioSink> sink_;
   std::unique_ptr<GaussianNoise> noise_;
   std::unique_ptr<StreamingDecoder> decoder_;  // only with stream
-  std::int64_t samples_written_ = 0;
-  std::optional<Clock::time_point> first_audio_at_;
 };
 
 // Frames → the token tensor I32 [8, T] (codebook-major, as `--tokens-out` and `decode --tokens` use).
