@@ -40,13 +40,16 @@ class Pool {
       job_ = &chunk_fn;
       chunks_ = chunks;
       next_.store(0);
-      active_ = static_cast<int>(workers_.size());
       error_ = nullptr;
+      open_ = true;
       ++generation_;
     }
     wake_.notify_all();
     drain();
     std::unique_lock lock(mutex_);
+    // Every chunk is taken: wait only for the workers still running one. A worker that wakes up
+    // later finds the job closed and sleeps again, so a small job never waits for a thread to wake.
+    open_ = false;
     done_.wait(lock, [this] { return active_ == 0; });
     job_ = nullptr;
     if (error_) std::rethrow_exception(error_);
@@ -76,6 +79,8 @@ class Pool {
         wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
         if (stopping_) return;
         seen = generation_;
+        if (!open_) continue;
+        ++active_;
       }
       drain();
       std::lock_guard lock(mutex_);
@@ -91,7 +96,8 @@ class Pool {
   const std::function<void(std::int64_t)>* job_ = nullptr;
   std::int64_t chunks_ = 0;
   std::atomic<std::int64_t> next_{0};
-  int active_ = 0;
+  int active_ = 0;     // workers inside the current job
+  bool open_ = false;  // whether a waking worker may still join the current job
   std::uint64_t generation_ = 0;
   bool stopping_ = false;
   std::exception_ptr error_;

@@ -61,5 +61,19 @@ TEST(Parallel, RethrowsTheWorkersException) {
   EXPECT_EQ(total, 1);
 }
 
+// Jobs shorter than a worker's wake-up: workers join some late or not at all, and a job must
+// still see each index once and never wait for a worker that did not join it.
+TEST(Parallel, ManySmallJobsBackToBack) {
+  constexpr int kJobs = 20000;
+  constexpr std::int64_t kIndices = 16;
+  for (int job = 0; job < kJobs; ++job) {
+    std::vector<std::atomic<int>> hits(kIndices);
+    parallel_for(kIndices, 1, [&](std::int64_t b, std::int64_t e) {
+      for (auto i = b; i < e; ++i) hits[static_cast<std::size_t>(i)].fetch_add(1);
+    });
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1) << "job " << job;
+  }
+}
+
 }  // namespace
 }  // namespace hs
