@@ -371,8 +371,8 @@ std::int64_t EngineWorker::decode_audio() {
     for (SongSession* session : due) fail_song(*session, e.what());
     return 0;
   }
-  metrics_->observe_codec(static_cast<std::int64_t>(due.size()),
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count());
+  const auto decoded = std::chrono::steady_clock::now();
+  metrics_->observe_codec(static_cast<std::int64_t>(due.size()), std::chrono::duration<double>(decoded - now).count());
   // Each song's Opus encoding on the host pool, songs side by side: on the worker thread alone it
   // took about as long as the codec (H200 loadtest: ~12 ms per song and 1.28 s chunk).
   parallel_for(static_cast<std::int64_t>(due.size()), 1, [&](std::int64_t begin, std::int64_t end) {
@@ -386,6 +386,7 @@ std::int64_t EngineWorker::decode_audio() {
       }
     }
   });
+  metrics_->observe_encode(std::chrono::duration<double>(std::chrono::steady_clock::now() - decoded).count());
   return static_cast<std::int64_t>(due.size());
 }
 

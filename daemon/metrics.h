@@ -56,6 +56,9 @@ class Metrics {
     codec_->Observe(seconds);
     codec_chunks_->Observe(static_cast<double>(chunks));
   }
+  // That round's audio encoding (each decoded song's PCM into Opus or Ogg, on the host pool) in
+  // `seconds`: no song steps meanwhile.
+  void observe_encode(double seconds) { encode_->Observe(seconds); }
   // One round of the engine worker: `songs` songs stepped one frame each in `seconds`.
   void observe_round(int songs, double seconds) {
     round_->Observe(seconds);
@@ -147,6 +150,7 @@ class Metrics {
   prometheus::Histogram* round_songs_;
   prometheus::Histogram* codec_;
   prometheus::Histogram* codec_chunks_;
+  prometheus::Histogram* encode_;
   prometheus::Histogram* song_lag_;
 
   std::mutex workers_mutex_;  // guards workers_

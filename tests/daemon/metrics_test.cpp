@@ -127,6 +127,9 @@ TEST(Metrics, SongsAheadOfTheirListenersShareCodecCalls) {
   EXPECT_TRUE(second.get().packets == one.packets);
   const Exposition e = parse_exposition(http_request(daemon.port(), http::verb::get, "/metrics").body);
   EXPECT_GT(sample(e, "heartstream_codec_round_chunks_sum"), sample(e, "heartstream_codec_round_chunks_count"));
+  // Every round that decoded chunks encoded them after.
+  EXPECT_EQ(sample(e, "heartstream_encode_round_seconds_count"), sample(e, "heartstream_codec_round_seconds_count"));
+  EXPECT_GT(sample(e, "heartstream_encode_round_seconds_sum"), 0.0);
 }
 
 TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
