@@ -27,7 +27,7 @@ class Fp8Inputs : public ::testing::Test {
   // The codec's backend: fp32 activations, bf16 narrow tensors.
   static CudaBackend& gpu() { return test::cuda_backend(DType::F32); }
   // A bf16 device tensor (the narrow dtype) of host fp32 values that bf16 holds exactly.
-  static Tensor bf16(const Tensor& host) { return gpu().upload_exact(test::as_bf16(host)); }
+  static Tensor bf16(const Tensor& host) { return gpu().upload_exact(host.to_bf16()); }
   Tensor random(const Shape& shape, DType dtype = DType::F32, float scale = 1.0f) {
     return test::random_tensor(shape, gen, dtype, scale);
   }

@@ -44,13 +44,6 @@ inline Tensor round_to(const Tensor& t, DType dtype) {
   return out;
 }
 
-// A host BF16 tensor of host fp32 values (rounded to nearest even).
-inline Tensor as_bf16(const Tensor& t) {
-  Tensor out = Tensor::zeros(t.shape(), DType::BF16);
-  for (std::int64_t i = 0; i < out.numel(); ++i) out.data<std::uint16_t>()[i] = f32_to_bf16(t.data<float>()[i]);
-  return out;
-}
-
 inline Tensor random_tensor(const Shape& shape, std::mt19937& gen, DType dtype, float scale = 1.0f) {
   std::normal_distribution<float> dist(0.0f, scale);
   Tensor t = Tensor::zeros(shape, DType::F32);

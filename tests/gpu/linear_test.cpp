@@ -109,7 +109,7 @@ TEST(CudaLinearF32Activations, SwiGlu) {
       const DType narrow = gpu.narrow_dtype(precision);
       Tensor ggate = gpu.alloc({rows, ffn}, DType::F32), gup = gpu.alloc({rows, ffn}, DType::F32);
       Tensor got = gpu.alloc({rows, ffn}, narrow);
-      const Tensor x16 = test::as_bf16(x);  // x as the narrow GEMV input
+      const Tensor x16 = x.to_bf16();  // x as the narrow GEMV input
       gpu.linear_swiglu(gpu.upload_exact(x16), gpu.load_linear(w, nullptr, precision), ggate, gup, got);
       const double tol = precision == Precision::FP8 && rows > 4 ? kFp8Tolerance : 1e-2;
       EXPECT_LE(test::normalised_error(gpu.download(got), want), tol) << rows << " rows";

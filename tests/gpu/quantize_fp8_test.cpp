@@ -43,7 +43,7 @@ TEST(QuantizeFp8Kernel, MatchesTheHostQuantizerBitForBit) {
   for (const std::int64_t cols : {1031, 1536, 8192, 16400})
   for (const DType dtype : {DType::F32, DType::BF16}) {
     const Tensor values = test_rows(rows, cols, dtype);
-    const Tensor x = dtype == DType::BF16 ? test::as_bf16(values) : values;  // the kernel's input in `dtype`
+    const Tensor x = dtype == DType::BF16 ? values.to_bf16() : values;  // the kernel's input in `dtype`
     void *dx = nullptr, *dq = nullptr, *ds = nullptr;
     ASSERT_EQ(cudaMalloc(&dx, x.bytes()), cudaSuccess);
     ASSERT_EQ(cudaMalloc(&dq, static_cast<std::size_t>(rows * cols)), cudaSuccess);
