@@ -75,11 +75,15 @@ void BM_OpusEncode128k(benchmark::State& state) {
 }
 BENCHMARK(BM_OpusEncode128k)->Unit(benchmark::kMillisecond);
 
+// This process's scratch audio file of `extension` in the temporary directory.
+std::filesystem::path scratch_file(const char* extension) {
+  return std::filesystem::temp_directory_path() / ("hs_bench_audio_" + std::to_string(::getpid()) + extension);
+}
+
 // Through the file sink, so the figure includes LAME's flush and the (page-cached) file writes.
 void encode_file(benchmark::State& state, const char* extension) {
   const std::vector<float> pcm = busy_signal();
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("hs_bench_audio_" + std::to_string(::getpid()) + extension);
+  const auto path = scratch_file(extension);
   std::uint64_t bytes = 0;
   for (auto _ : state) {
     auto sink = open_audio_file(path);
@@ -104,8 +108,7 @@ BENCHMARK(BM_OggOpusFile128k)->Unit(benchmark::kMillisecond);
 void BM_OggOpusFileFrameLoop(benchmark::State& state) {
   const bool background = state.range(0) != 0;
   const std::vector<float> pcm = busy_signal();
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("hs_bench_audio_loop_" + std::to_string(::getpid()) + ".opus");
+  const auto path = scratch_file(".opus");
   double loop_s = 0;
   for (auto _ : state) {
     std::unique_ptr<AudioSink> sink = open_audio_file(path);
