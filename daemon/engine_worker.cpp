@@ -286,14 +286,18 @@ void EngineWorker::start(std::vector<Pending> admitted) {
 bool EngineWorker::step_all() {
   int stepped = 0;
   const auto round_start = std::chrono::steady_clock::now();
-  // The LM first: one batched step gives every unpaused song its next frame (a new song's first
-  // frame comes from its own prompt in its step below).
+  // The LM first: one batched step gives every song the round steps its next frame (a new song's
+  // first frame comes from its own prompt in its step below). Rounds run in lockstep
+  // (daemon/pacing.h): only while some song is Due, and then every Ready song comes along.
+  std::vector<Pace> paces;
+  for (auto& session : sessions_) paces.push_back(session->pace(round_start));
+  const bool any_due = std::ranges::find(paces, Pace::Due) != paces.end();
   std::vector<SongSession*> active;
   std::vector<Generator*> generators;
-  for (auto& session : sessions_)
-    if (!session->paused(round_start)) {
-      active.push_back(session.get());
-      generators.push_back(&session->generator());
+  for (std::size_t i = 0; i < sessions_.size(); ++i)
+    if (steps_in_round(paces[i], any_due)) {
+      active.push_back(sessions_[i].get());
+      generators.push_back(&sessions_[i]->generator());
     }
   try {
     batch_->step(generators);

@@ -1,6 +1,6 @@
 // One song inside the engine worker: Generator → StreamingDecoder → Opus (packets or Ogg pages) or
 // plain PCM → its SongListener. step() advances it by one frame; the worker interleaves many
-// sessions and skips paused ones (listener full, or audio too far ahead of real-time playback).
+// sessions and paces them (daemon/pacing.h: listener full, or too far ahead of real-time playback).
 #pragma once
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include "daemon/audio/audio_sink.h"
 #include "daemon/engine_models.h"
 #include "daemon/metrics.h"
+#include "daemon/pacing.h"
 #include "daemon/protocol.h"
 #include "daemon/song_setup.h"
 #include "engine/core/noise.h"
@@ -42,9 +43,9 @@ class SongSession {
   const SongParams& params() const { return setup_.params; }
   SongListener& listener() const { return *setup_.listener; }
   bool finished() const { return finished_; }
-  // True while the listener is full or the audio runs more than the look-ahead ahead of real
-  // time (counted from the first audio). A cancelled song is never paused.
-  bool paused(Clock::time_point now) const;
+  // Its pace this round (daemon/pacing.h): Hold while the listener is full or its frames run the
+  // look-ahead or more ahead of real time (counted from the first audio). A cancelled song is Due.
+  Pace pace(Clock::time_point now) const;
   // Seconds of audio sent beyond what a 1× listener has played (0 before the first audio).
   double ahead_s(Clock::time_point now) const;
   // Rounds its decoder's held chunk has waited for a codec call (EngineWorker::decode_audio).

@@ -1,0 +1,31 @@
+// Real-time pacing in lockstep (issue 12, BATCHING.md "Admission"): which songs a round of the
+// engine worker steps. Pure: the worker gives each song's lead and asks.
+//
+// A song's lead is the audio it has generated (frames × 80 ms) beyond what a 1× listener has played
+// since its first audio. A song at least `lookahead_s` ahead holds. Below that it is Ready, and a
+// round runs only while some song is Due: not playing yet, or less than lookahead_s − band ahead.
+// Such a round steps every Ready song with the Due ones. Stepping each song the moment its own
+// lead fell below the look-ahead spread the songs over many small rounds (H100 loadtest, 64 songs:
+// 1813 rounds of 27 songs on average for 751 frames each, loadtest_chunk_h100.json), although a
+// batched step costs little more for 64 songs than for 27; songs stepped together stay together.
+#pragma once
+
+namespace hs::daemon {
+
+enum class Pace {
+  Hold,   // far enough ahead (or its listener is full): sits the round out
+  Ready,  // steps if the round runs
+  Due,    // makes the round run
+};
+
+// The band below the look-ahead in which a song waits for a Due one: 1 s, or half a shorter
+// look-ahead (0 for none: each song then steps alone as soon as it is below).
+double lockstep_band_s(double lookahead_s);
+
+// A playing song's pace from its lead over playback.
+Pace song_pace(double ahead_s, double lookahead_s, double band_s);
+
+// Whether a song of `pace` steps in a round where `any_due` says some song is Due.
+inline bool steps_in_round(Pace pace, bool any_due) { return pace == Pace::Due || (pace == Pace::Ready && any_due); }
+
+}  // namespace hs::daemon
