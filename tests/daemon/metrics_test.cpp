@@ -132,6 +132,24 @@ TEST(Metrics, SongsAheadOfTheirListenersShareCodecCalls) {
   EXPECT_GT(sample(e, "heartstream_encode_round_seconds_sum"), 0.0);
 }
 
+// Songs at the look-ahead step in lockstep (daemon/pacing.h): three songs started together and
+// paced for most of their length share their rounds (2.96-3.0 songs per round on the 2-core dev
+// machine). Each song stepping once its own lead fell below the look-ahead (a83f86c) gave 2.2-2.4,
+// and lockstep_band_s 0 gave 1.9; an engine slower than real time steps every song every round.
+TEST(Metrics, SongsAtTheLookaheadStepTogether) {
+  constexpr int kSongs = 3;
+  TestDaemon daemon([](daemon::DaemonConfig& c) {
+    c.server.realtime_headroom.reset();
+    c.streaming.lookahead_s = 1.0;
+  });
+  std::vector<std::future<SongTranscript>> songs;
+  for (int i = 0; i < kSongs; ++i)
+    songs.push_back(std::async(std::launch::async, [&] { return WsClient(daemon.port()).generate(song(6000)); }));
+  for (auto& s : songs) EXPECT_EQ(s.get().end.at("reason"), "length");
+  const Exposition e = parse_exposition(http_request(daemon.port(), http::verb::get, "/metrics").body);
+  EXPECT_GE(sample(e, "heartstream_round_songs_sum") / sample(e, "heartstream_round_songs_count"), 0.9 * kSongs);
+}
+
 TEST(Metrics, CountSongsByOutcomeInPrometheusTextFormat) {
   TestDaemon daemon([](daemon::DaemonConfig& c) {
     c.server.max_sessions = 1;
