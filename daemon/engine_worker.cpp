@@ -320,7 +320,7 @@ bool EngineWorker::step_all() {
     }
   }
   const auto steps_end = std::chrono::steady_clock::now();
-  const std::int64_t chunks = decode_audio();
+  const std::int64_t chunks = decode_audio(stepped > 0);
   const auto now = std::chrono::steady_clock::now();
   if (stepped > 0) {
     const double round_s = std::chrono::duration<double>(now - round_start).count();
@@ -346,11 +346,13 @@ bool EngineWorker::step_all() {
   return stepped > 0;
 }
 
-std::int64_t EngineWorker::decode_audio() {
+std::int64_t EngineWorker::decode_audio(bool stepped) {
   // A song's due chunk may wait a few rounds for others, so that codec calls hold more songs (a
   // call costs about the same for 8 songs as for 4): every held chunk is decoded in a round where
   // one must be — its listener has less than kCodecSlackS of audio in hand, or it has waited
-  // kCodecWaitRounds — or where enough are held to fill a call.
+  // kCodecWaitRounds — or where enough are held to fill a call. Only rounds that stepped songs
+  // count as waits: between lockstep rounds the worker polls every kPausedPoll, and counting those
+  // sent chunks to the codec 40 ms after they fell due, a song or two a call (H200 loadtest).
   const auto now = std::chrono::steady_clock::now();
   std::vector<SongSession*> due;
   bool must = false;
@@ -360,7 +362,8 @@ std::int64_t EngineWorker::decode_audio() {
     must = must || session->ahead_s(now) < kCodecSlackS || session->codec_wait_rounds >= kCodecWaitRounds;
   }
   if (!must && static_cast<int>(due.size()) < options_.pacing.codec_batch) {
-    for (SongSession* session : due) ++session->codec_wait_rounds;
+    if (stepped)
+      for (SongSession* session : due) ++session->codec_wait_rounds;
     return 0;
   }
   std::vector<StreamingDecoder*> decoders;

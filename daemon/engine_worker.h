@@ -124,7 +124,7 @@ class EngineWorker {
   // One round: every unpaused session one step. Returns whether any session was stepped.
   bool step_all();
   // The songs' due codec chunks, decoded together, then sent; returns how many were decoded.
-  std::int64_t decode_audio();
+  std::int64_t decode_audio(bool stepped);
   // Ends a song whose generation failed with `what` (counted as failed).
   void fail_song(SongSession& session, std::string_view what);
   void end_all(std::string_view code, std::string_view message);
