@@ -121,7 +121,8 @@ class EngineWorker {
   // notes the positions that changed.
   std::vector<Pending> take_admitted(std::vector<Notice>& notices);
   void start(std::vector<Pending> admitted);
-  // One round: every unpaused session one step. Returns whether any session was stepped.
+  // One round: every session the pacing steps (daemon/pacing.h) one frame, then the due codec
+  // chunks. Returns whether any session was stepped.
   bool step_all();
   // The songs' due codec chunks, decoded together, then sent; returns how many were decoded.
   std::int64_t decode_audio(bool stepped);
