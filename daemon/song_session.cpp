@@ -93,8 +93,8 @@ Pace SongSession::pace(Clock::time_point now) const {
   if (!first_audio_at_) return Pace::Due;
   // Frames, not the audio sent: that comes a chunk at a time, and counted the lead jumped by 1.28 s.
   const double generated_s = static_cast<double>(generator_.frames_emitted() * kFrameMs) / 1000.0;
-  const double ahead_s = generated_s - std::chrono::duration<double>(now - *first_audio_at_).count();
-  return song_pace(ahead_s, pacing_.lookahead_s, lockstep_band_s(pacing_.lookahead_s));
+  const double lead_s = generated_s - std::chrono::duration<double>(now - *first_audio_at_).count();
+  return song_pace(lead_s, pacing_.lookahead_s, lockstep_band_s(pacing_.lookahead_s));
 }
 
 double SongSession::ahead_s(Clock::time_point now) const {
