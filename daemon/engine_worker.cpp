@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/song_session.h"
-#include "engine/core/parallel.h"
 
 namespace hs::daemon {
 namespace {
@@ -91,7 +90,9 @@ EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& 
       device_(models_.backends.lm->name()),
       admission_(options.realtime_headroom ? std::optional(kFramePeriodS * *options.realtime_headroom) : std::nullopt),
       batch_(make_batch(models_.mula, options_)),
-      codec_batch_(std::make_unique<CodecBatch>(*models_.codec, options_.pacing.codec_batch)) {
+      codec_batch_(std::make_unique<CodecBatch>(*models_.codec, options_.pacing.codec_batch)),
+      encoders_(EncoderThreads::default_threads(std::thread::hardware_concurrency()),
+                [&metrics](double seconds) { metrics.observe_encode(seconds); }) {
   metrics_->set_load(metrics_worker_, 0, 0, options_.max_sessions);
   report_gpu_memory();
   thread_ = std::thread([this] { run(); });
@@ -286,6 +287,11 @@ void EngineWorker::start(std::vector<Pending> admitted) {
 bool EngineWorker::step_all() {
   int stepped = 0;
   const auto round_start = std::chrono::steady_clock::now();
+  for (auto& session : sessions_)  // an encoder thread failed on its audio
+    if (const std::optional<std::string> error = session->output()->error(); error && !session->finished()) {
+      spdlog::error("song {} failed: {}", session->id(), *error);
+      fail_song(*session, *error);
+    }
   // The LM first: one batched step gives every song the round steps its next frame (a new song's
   // first frame comes from its own prompt in its step below). Rounds run in lockstep
   // (daemon/pacing.h): only while some song is Due, and then every Ready song comes along.
@@ -380,20 +386,11 @@ std::int64_t EngineWorker::decode_audio(bool stepped) {
   }
   const auto decoded = std::chrono::steady_clock::now();
   metrics_->observe_codec(static_cast<std::int64_t>(due.size()), std::chrono::duration<double>(decoded - now).count());
-  // Each song's Opus encoding on the host pool, songs side by side: on the worker thread alone it
-  // took about as long as the codec (H200 loadtest: ~12 ms per song and 1.28 s chunk).
-  parallel_for(static_cast<std::int64_t>(due.size()), 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      SongSession* session = due[static_cast<std::size_t>(i)];
-      try {
-        session->emit_pcm();
-      } catch (const std::exception& e) {
-        spdlog::error("song {} failed: {}", session->id(), e.what());
-        fail_song(*session, e.what());
-      }
-    }
-  });
-  metrics_->observe_encode(std::chrono::duration<double>(std::chrono::steady_clock::now() - decoded).count());
+  // Their Opus encoding on the encoder threads, beside the next rounds (daemon/encoder_threads.h).
+  std::vector<std::shared_ptr<SongOutput>> outputs;
+  for (SongSession* session : due)
+    if (session->pull_audio()) outputs.push_back(session->output());
+  metrics_->observe_encode_wait(encoders_.encode(std::move(outputs)));
   return static_cast<std::int64_t>(due.size());
 }
 

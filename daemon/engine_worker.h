@@ -1,8 +1,9 @@
 // The engine worker (DESIGN.md "Serving"): one thread owns the models and advances every running
 // song by one frame per round: one batched LM step for all unpaused songs (FrameBatch, a KV pool
-// of model.kv_cache_gb), then each song's own step (its codec chunk, its encoder). Songs join and
-// leave between rounds; paused songs are skipped; a song whose step throws ends alone with an
-// `error`. Other threads only submit, cancel (through the SongHandle) and wake it.
+// of model.kv_cache_gb), then each song's own step, then the due codec chunks of all songs together,
+// whose audio the encoder threads encode beside the next rounds. Songs join and leave between
+// rounds; paused songs are skipped; a song whose step throws ends alone with an `error`. Other
+// threads only submit, cancel (through the SongHandle) and wake it.
 //
 // Admission (issue 12): at most max_sessions songs run; others wait in a FIFO queue of at most
 // queue_limit songs, told their position, and start between rounds when a slot is free and the
@@ -23,6 +24,7 @@
 
 #include "daemon/admission.h"
 #include "daemon/config.h"
+#include "daemon/encoder_threads.h"
 #include "daemon/engine_models.h"
 #include "daemon/metrics.h"
 #include "daemon/song_handle.h"
@@ -145,6 +147,7 @@ class EngineWorker {
   RealtimeAdmission admission_;  // worker thread (read under the lock by take_admitted)
   std::unique_ptr<FrameBatch> batch_;  // the running songs' LM: one batched step per round (worker thread)
   std::unique_ptr<CodecBatch> codec_batch_;  // their due codec chunks, decoded together each round
+  EncoderThreads encoders_;  // their decoded audio into Opus or Ogg, beside the next rounds
 
   mutable std::mutex mutex_;  // guards queue_, running_, stopping_, draining_, woken_
   std::condition_variable wake_;

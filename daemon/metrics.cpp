@@ -128,8 +128,13 @@ Metrics::Metrics() : registry_(std::make_shared<prom::Registry>()) {
   codec_ = &histogram(r, "codec_round_seconds", "The codec work of one round that decoded chunks (CodecBatch::run).",
                       kRoundBucketsS);
   codec_chunks_ = &histogram(r, "codec_round_chunks", "Songs' chunks decoded together in one round.", kRoundSongsBuckets);
-  encode_ = &histogram(r, "encode_round_seconds",
-                       "The audio encoding after a round's codec work (no song steps meanwhile).", kRoundBucketsS);
+  encode_ = &histogram(r, "encode_seconds",
+                       "One codec call's songs' audio encoded on the encoder threads, beside the worker's next rounds.",
+                       kRoundBucketsS);
+  encode_wait_ = &histogram(r, "encode_wait_seconds",
+                            "The worker's wait for the previous codec call's encoding before handing over the next "
+                            "(no song steps meanwhile).",
+                            kRoundBucketsS);
   queue_wait_ = &histogram(r, "queue_wait_seconds", "From accepting a song to its start (its wait in the queue).",
                            kQueueWaitBucketsS);
   round_ = &histogram(r, "round_seconds", "One round of the engine worker: every unpaused song one frame.",

@@ -56,9 +56,12 @@ class Metrics {
     codec_->Observe(seconds);
     codec_chunks_->Observe(static_cast<double>(chunks));
   }
-  // That round's audio encoding (each decoded song's PCM into Opus or Ogg, on the host pool) in
-  // `seconds`: no song steps meanwhile.
+  // One codec call's songs' audio encoded (each decoded song's PCM into Opus or Ogg, on the
+  // encoder threads beside the worker's next rounds) in `seconds`, from hand-over to the last song.
   void observe_encode(double seconds) { encode_->Observe(seconds); }
+  // The worker waited `seconds` for the previous call's encoding before handing over the next
+  // (no song steps meanwhile).
+  void observe_encode_wait(double seconds) { encode_wait_->Observe(seconds); }
   // One round of the engine worker: `songs` songs stepped one frame each in `seconds`.
   void observe_round(int songs, double seconds) {
     round_->Observe(seconds);
@@ -151,6 +154,7 @@ class Metrics {
   prometheus::Histogram* codec_;
   prometheus::Histogram* codec_chunks_;
   prometheus::Histogram* encode_;
+  prometheus::Histogram* encode_wait_;
   prometheus::Histogram* song_lag_;
 
   std::mutex workers_mutex_;  // guards workers_

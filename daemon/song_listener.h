@@ -1,7 +1,8 @@
 // Where a song's output goes: implemented by the network side (a WebSocket connection, a streaming
 // HTTP response) and by the local player. The engine worker calls it from its own thread, and a
-// song's audio and progress from its host pool (one thread at a time per song, in stream order;
-// different songs' at once); an implementation hands the data to its own executor and must not block.
+// song's audio and progress from its encoder threads (daemon/encoder_threads.h: one thread at a
+// time per song, in stream order; different songs' at once); an implementation hands the data to
+// its own executor and must not block.
 #pragma once
 
 #include <cstdint>

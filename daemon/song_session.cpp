@@ -3,38 +3,11 @@
 #include <algorithm>
 #include <random>
 
-#include "daemon/audio/ogg_opus_sink.h"
-#include "daemon/audio/opus_stream_encoder.h"
 #include "engine/pipeline/song_seed.h"
 #include "engine/text/prompt.h"
 
 namespace hs::daemon {
 namespace {
-
-// Opus packets straight to a callback, as an AudioSink.
-class OpusPacketSink final : public AudioSink {
- public:
-  explicit OpusPacketSink(OpusStreamEncoder::PacketCallback on_packet) : encoder_(std::move(on_packet)) {}
-  void write(const float* interleaved, std::size_t frames) override { encoder_.push(interleaved, frames); }
-  void finish() override { encoder_.finish(); }
-  int pre_skip() const { return encoder_.pre_skip(); }
-
- private:
-  OpusStreamEncoder encoder_;
-};
-
-// Unencoded PCM straight to a callback, as bytes (Container::Pcm).
-class PcmBytesSink final : public AudioSink {
- public:
-  explicit PcmBytesSink(OpusStreamEncoder::PacketCallback on_bytes) : on_bytes_(std::move(on_bytes)) {}
-  void write(const float* interleaved, std::size_t frames) override {
-    on_bytes_({reinterpret_cast<const std::uint8_t*>(interleaved), frames * kChannels * sizeof(float)});
-  }
-  void finish() override {}
-
- private:
-  OpusStreamEncoder::PacketCallback on_bytes_;
-};
 
 StreamingDecoderOptions decoder_options(const PacingOptions& pacing, CodecBatch& batch) {
   StreamingDecoderOptions options = song_chunking(pacing.chunk_frames);
@@ -69,22 +42,10 @@ SongSession::SongSession(const EngineModels& models, FrameBatch& batch, CodecBat
       generator_(models.mula, models.gen, make_request(models, setup_.params, seed_), &batch),
       codec_noise_(codec_noise_seed(seed_)),
       decoder_(*models.codec, codec_noise_, decoder_options(pacing, codec_batch)),
-      started_at_(Clock::now()) {
-  auto on_bytes = [this](std::span<const std::uint8_t> bytes) { on_encoded(bytes, encoder_ != nullptr); };
-  if (setup_.container == Container::OpusPackets) {
-    auto sink = std::make_unique<OpusPacketSink>(on_bytes);
-    pre_skip_ = sink->pre_skip();
-    encoder_ = std::move(sink);
-  } else if (setup_.container == Container::Pcm) {
-    encoder_ = std::make_unique<PcmBytesSink>(on_bytes);  // pre_skip_ stays 0: nothing to drop
-  } else {
-    // The Ogg headers come out of the constructor, before `encoder_` is set: not audio yet.
-    const auto serial = static_cast<std::uint32_t>(seed_);
-    auto sink = std::make_unique<OggOpusSink>(on_bytes, OpusEncoderOptions{}, serial);
-    pre_skip_ = sink->pre_skip();
-    encoder_ = std::move(sink);
-  }
-  listener().on_started(StartedInfo{id(), pre_skip_, seed_});
+      started_at_(Clock::now()),
+      output_(std::make_shared<SongOutput>(setup_.container, static_cast<std::uint32_t>(seed_), setup_.listener,
+                                           metrics, setup_.accepted_at)) {
+  listener().on_started(StartedInfo{id(), output_->pre_skip(), seed_});
 }
 
 Pace SongSession::pace(Clock::time_point now) const {
@@ -127,39 +88,34 @@ void SongSession::step() {
 
 void SongSession::fail(std::string_view code, std::string_view message) {
   if (finished_) return;
+  output_->close();
   end();
   listener().on_error(code, message);
 }
 
-void SongSession::emit_pcm() {
-  const std::vector<float> pcm = decoder_.pull();  // interleaved stereo
-  if (pcm.empty()) return;
-  const std::size_t frames = pcm.size() / kChannels;
-  encoder_->write(pcm.data(), frames);
-  pcm_frames_ += static_cast<std::int64_t>(frames);
-  listener().on_progress(static_cast<std::int64_t>(audio_s() * 1000.0), rtf(Clock::now()));
-}
-
-void SongSession::on_encoded(std::span<const std::uint8_t> bytes, bool is_audio) {
-  if (is_audio && !first_audio_at_) {
-    first_audio_at_ = Clock::now();
-    metrics_->observe_ttfa(std::chrono::duration<double>(*first_audio_at_ - setup_.accepted_at).count());
-    if (first_frame_at_)  // always: audio comes from frames
-      metrics_->observe_first_chunk(std::chrono::duration<double>(*first_audio_at_ - *first_frame_at_).count());
-  }
-  listener().on_audio(bytes);
+bool SongSession::pull_audio() {
+  std::vector<float> pcm = decoder_.pull();  // interleaved stereo
+  if (pcm.empty()) return false;
+  const auto now = Clock::now();
+  if (!first_audio_at_) first_audio_at_ = now;
+  pcm_frames_ += static_cast<std::int64_t>(pcm.size() / kChannels);
+  output_->add(std::move(pcm), {.audio_ms = static_cast<std::int64_t>(audio_s() * 1000.0),
+                                .rtf = rtf(now),
+                                .first_frame_at = first_frame_at_.value_or(now)});
+  return true;
 }
 
 void SongSession::finish(StopReason reason) {
   if (reason != StopReason::Cancelled) {
     decoder_.finish();
-    emit_pcm();
+    pull_audio();
   }
-  encoder_->finish();
+  output_->finish();
   end();
   const auto now = Clock::now();
+  const std::optional<Clock::time_point> first_audio_sent = output_->first_audio_at();
   const double ttfa_ms =
-      first_audio_at_ ? std::chrono::duration<double, std::milli>(*first_audio_at_ - setup_.accepted_at).count() : 0.0;
+      first_audio_sent ? std::chrono::duration<double, std::milli>(*first_audio_sent - setup_.accepted_at).count() : 0.0;
   const std::string_view name = stop_reason_name(reason);
   metrics_->song_finished(name, rtf(now));
   listener().on_done(DoneInfo{name, static_cast<std::int64_t>(audio_s() * 1000.0), ttfa_ms, rtf(now)});

@@ -10,11 +10,12 @@
 #include <optional>
 #include <string>
 
-#include "daemon/audio/audio_sink.h"
 #include "daemon/engine_models.h"
 #include "daemon/metrics.h"
 #include "daemon/pacing.h"
 #include "daemon/protocol.h"
+#include "daemon/audio/pcm.h"
+#include "daemon/song_output.h"
 #include "daemon/song_setup.h"
 #include "engine/core/noise.h"
 #include "engine/pipeline/generator.h"
@@ -32,8 +33,8 @@ class SongSession {
   // `on_ending` runs once, just before the final `done`/`error` goes to the listener, so a client
   // that has its `done` never sees the song still counted as running.
   // The song's LM runs in `batch` (the worker's), one frame per FrameBatch::step.
-  // Its codec chunks are held for `codec_batch` (the worker's): after CodecBatch::run, emit_pcm()
-  // sends what they decoded.
+  // Its codec chunks are held for `codec_batch` (the worker's): after CodecBatch::run, pull_audio()
+  // hands what they decoded to its output.
   SongSession(const EngineModels& models, FrameBatch& batch, CodecBatch& codec_batch, SongSetup setup,
               const PacingOptions& pacing, Metrics& metrics, std::function<void()> on_ending);
 
@@ -55,13 +56,15 @@ class SongSession {
   double update_lag(Clock::time_point now);
   // One frame into the decoder, or the end of the song (flushes, then `done`).
   void step();
-  // Encodes what the decoder has completed and reports progress.
-  void emit_pcm();
-  // Ends the song with an `error` (no more audio).
+  // Hands what the decoder has completed to its output (encoded there later: EncoderThreads);
+  // returns whether there was any.
+  bool pull_audio();
+  // Where its audio is encoded and sent.
+  const std::shared_ptr<SongOutput>& output() const { return output_; }
+  // Ends the song with an `error` (after the audio already decoded).
   void fail(std::string_view code, std::string_view message);
 
  private:
-  void on_encoded(std::span<const std::uint8_t> bytes, bool is_audio);
   void finish(StopReason reason);
   void end();  // marks the session finished and runs on_ending
   double audio_s() const;
@@ -75,12 +78,11 @@ class SongSession {
   Generator generator_;
   GaussianNoise codec_noise_;  // the decoder's flow-matching noise, seeded from the song's seed
   StreamingDecoder decoder_;
-  std::unique_ptr<AudioSink> encoder_;  // Opus packets or Ogg pages into on_encoded
-  int pre_skip_ = 0;
   Clock::time_point started_at_;
+  std::shared_ptr<SongOutput> output_;  // shared with the encoder threads
   std::optional<Clock::time_point> first_frame_at_;
-  std::optional<Clock::time_point> first_audio_at_;
-  std::int64_t pcm_frames_ = 0;  // per channel, handed to the encoder
+  std::optional<Clock::time_point> first_audio_at_;  // its first audio was pulled (pacing counts from here)
+  std::int64_t pcm_frames_ = 0;  // per channel, handed to the output
   double max_lag_s_ = 0;
   bool finished_ = false;
 };
