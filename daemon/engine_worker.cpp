@@ -81,9 +81,12 @@ WorkerOptions worker_options(const DaemonConfig& config) {
                                   .codec_batch = config.streaming.codec_batch},
                        .warmup_songs = config.server.warmup_songs,
                        .warmup_song = {.tags = "warm-up",
+                                       .lyrics = "",
+                                       .max_audio_length_ms = 0,  // set by warm_up
                                        .temperature = config.generation.temperature,
                                        .topk = config.generation.topk,
-                                       .cfg_scale = config.generation.cfg_scale}};
+                                       .cfg_scale = config.generation.cfg_scale,
+                                       .seed = std::nullopt}};
 }
 
 EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& metrics)

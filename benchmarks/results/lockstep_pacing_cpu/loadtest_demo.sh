@@ -13,5 +13,5 @@ for i in $(seq 60); do python3 -c "import urllib.request as u; u.urlopen('http:/
 heartstream loadtest --url ws://127.0.0.1:18091 --sessions $s --ramp-s 1 --length-ms 20000 --seed 1 --out /tmp/ld_$n.json > /tmp/ld_$n.txt 2>&1
 sed -n 2,8p /tmp/ld_$n.txt
 python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:18091/metrics').read().decode())" > /tmp/ld_$n.metrics.txt
-grep -E "^heartstream_(encode_round|codec_round|round)_seconds_(sum|count)|^heartstream_round_songs_(sum|count)|^heartstream_codec_round_chunks_(sum|count)" /tmp/ld_$n.metrics.txt | tr '\n' ' '; echo
+grep -E "^heartstream_(encode_round|encode|encode_wait|codec_round|round)_seconds_(sum|count)|^heartstream_round_songs_(sum|count)|^heartstream_codec_round_chunks_(sum|count)" /tmp/ld_$n.metrics.txt | tr '\n' ' '; echo
 kill $D; wait $D
