@@ -16,9 +16,6 @@ void RealtimeAdmission::observe_round(int songs, double seconds) {
   if (songs < 1) return;
   ++rounds_;
   largest_round_ = std::max(largest_round_, songs);
-  while (!recent_.empty() && recent_.back().second <= songs) recent_.pop_back();
-  recent_.emplace_back(rounds_, songs);
-  if (recent_.front().first <= rounds_ - kRecentRounds) recent_.pop_front();
   const double n = songs;
   w_ = w_ * kDecay + 1;
   wn_ = wn_ * kDecay + n;
@@ -42,8 +39,7 @@ std::optional<double> RealtimeAdmission::predicted_round_s(int songs) const {
 bool RealtimeAdmission::admits_one_more(int running) const {
   if (!budget_s_ || running == 0 || !predicted_round_s(running + 1)) return true;
   const long since_start = rounds_ - started_at_round_;
-  const bool measured = running + 1 <= recent_largest();
-  if (!measured && started_at_round_ >= 0 && since_start > 0 && since_start < kSettleRounds) return false;
+  if (started_at_round_ >= 0 && since_start > 0 && since_start < kSettleRounds) return false;
   if (running + 1 > 2 * largest_round_) return false;
   return has_room_for_one_more(running);
 }

@@ -14,18 +14,14 @@
 // Two guards keep an early, optimistic fit from letting in a crowd at once (measured on the CPU
 // demo: rounds of one song that had not yet made a codec chunk predicted 3 ms a song, 13 songs
 // started in 0.2 s, and rounds of them took 120 ms): the fit is never asked about more than twice
-// the most songs a round has stepped, and after songs start no more start beyond the sizes the
-// fit has measured lately until kSettleRounds rounds have measured them (their prompt, first
-// codec chunk and the next are then in the fit). Songs that arrive together at a daemon that has
-// not run as many still start together, doubling each settle period; where rounds of as many
-// songs are in the fit (after the worker's warm-up, or an earlier crowd) they start at once.
+// the most songs a round has stepped, and after songs start no more start until kSettleRounds
+// rounds have measured them (their prompt, first codec chunk and the next are then in the fit).
+// Songs that arrive together still start together, doubling each settle period.
 //
 // Without a budget (server.realtime_headroom: off) it only measures: every song may start.
 #pragma once
 
-#include <deque>
 #include <optional>
-#include <utility>
 
 namespace hs::daemon {
 
@@ -35,9 +31,6 @@ class RealtimeAdmission {
   static constexpr double kDecay = 0.99;
   // The weighted variance of the round sizes, in songs², below which no slope is fitted.
   static constexpr double kMinSizeVariance = 0.25;
-  // The rounds whose sizes count as measured lately: the fit's memory (a round's weight is 1/e
-  // of a new one's after 100 rounds).
-  static constexpr long kRecentRounds = 100;
   // Rounds measured after a start before more songs may start: a codec chunk's worth of frames
   // (streaming.chunk_frames' default), so the newcomers' chunk costs are in the fit.
   static constexpr int kSettleRounds = 16;
@@ -51,11 +44,10 @@ class RealtimeAdmission {
   // The predicted time of a round of `songs` songs; nullopt before the first round.
   std::optional<double> predicted_round_s(int songs) const;
   // Whether one more song may start beside `running` songs: always with none running (waiting
-  // cannot make a song alone faster) and before the first measurement; otherwise when
-  // running + 1 is at most twice the largest round seen, a round of running + 1 songs is predicted
-  // within the budget, and either no start is settling (songs started after the last round, or
-  // kSettleRounds rounds ago or more) or the fit has measured rounds of running + 1 songs lately
-  // (running + 1 ≤ recent_largest()).
+  // cannot make a song alone faster) and before the first measurement; otherwise when no start is
+  // settling (songs started after the last round, or kSettleRounds rounds ago or more),
+  // running + 1 is at most twice the largest round seen, and a round of running + 1 songs is
+  // predicted within the budget.
   bool admits_one_more(int running) const;
   // admits_one_more without its caution (the settling rule, the doubling limit): whether the fit
   // predicts room for one more song (what /readyz reports: that caution delays a song by a few
@@ -66,17 +58,12 @@ class RealtimeAdmission {
   // A song started (call it for each start the model allowed).
   void started();
   std::optional<double> budget_s() const { return budget_s_; }
-  // The most songs a round stepped among the last kRecentRounds rounds (0 before the first).
-  int recent_largest() const { return recent_.empty() ? 0 : recent_.front().second; }
 
  private:
   std::optional<double> budget_s_;
   long rounds_ = 0;
   long started_at_round_ = -1;  // rounds_ at the last start; -1: none yet
   int largest_round_ = 0;
-  // The last kRecentRounds rounds' sizes that are larger than every later one, oldest first, as
-  // (round, songs): the front is their largest.
-  std::deque<std::pair<long, int>> recent_;
   // Decayed sums over the rounds: Σw, Σw·n, Σw·n², Σw·t, Σw·n·t.
   double w_ = 0, wn_ = 0, wnn_ = 0, wt_ = 0, wnt_ = 0;
 };

@@ -175,18 +175,6 @@ const std::vector<Field>& fields() {
        [](DaemonConfig& c, auto& p, auto& v) {
          c.server.prefill_per_round = int(parse_int(p, v, 0, kMaxPrefillPerRound));
        }},
-      {"server.warmup_songs",
-       [](DaemonConfig& c, auto& p, auto& v) {
-         if (v.text == kAuto) {
-           c.server.warmup_songs.reset();
-           return;
-         }
-         try {
-           c.server.warmup_songs = int(parse_int(p, v, 0, kMaxSessionsLimit));
-         } catch (const ConfigError&) {
-           fail(p, v, "auto or a number of songs, 0.." + std::to_string(kMaxSessionsLimit));
-         }
-       }},
       {"server.max_message_bytes",
        [](DaemonConfig& c, auto& p, auto& v) {
          c.server.max_message_bytes = parse_int(p, v, kMinMessageBytes, kMaxMessageBytesLimit);

@@ -21,9 +21,6 @@ namespace hs::daemon {
 inline constexpr std::string_view kAllDevices = "all";
 // model.vram_budget_gb's "no plan" and server.realtime_headroom's "no real-time admission".
 inline constexpr std::string_view kOff = "off";
-// server.warmup_songs' "as many as suit the device".
-inline constexpr std::string_view kAuto = "auto";
-inline constexpr int kAutoWarmupSongs = 64;
 
 // A bad file, key or value; the message starts with the key path (or the file name).
 class ConfigError : public InvalidArgument {
@@ -48,10 +45,6 @@ struct ServerConfig {
   // slot and the KV cache have room (batch renders, or a CPU too slow for real time)
   std::optional<double> realtime_headroom = 0.8;
   int prefill_per_round = 256;                 // prompt positions new songs run per round (0: whole prompts)
-  // Songs the engine worker runs at start, in waves of 1, 2, 4, ... up to this many, before it
-  // serves (their rounds measure real-time admission; a GPU captures its graphs); nullopt ("auto"):
-  // kAutoWarmupSongs (or max_sessions if fewer) on a GPU, none on the CPU.
-  std::optional<int> warmup_songs;
   std::int64_t max_message_bytes = 256 * 1024;  // largest client WebSocket message / HTTP body (holds the text limits)
   std::string auth_token;                      // empty: no auth; else `Authorization: Bearer <token>`
   double slow_reader_timeout_s = 10.0;         // a full send queue for this long closes the connection

@@ -78,15 +78,7 @@ WorkerOptions worker_options(const DaemonConfig& config) {
                        .longest_song_ms = config.generation.max_audio_length_ms_limit,
                        .pacing = {.chunk_frames = config.streaming.chunk_frames,
                                   .lookahead_s = config.streaming.lookahead_s,
-                                  .codec_batch = config.streaming.codec_batch},
-                       .warmup_songs = config.server.warmup_songs,
-                       .warmup_song = {.tags = "warm-up",
-                                       .lyrics = "",
-                                       .max_audio_length_ms = 0,  // set by warm_up
-                                       .temperature = config.generation.temperature,
-                                       .topk = config.generation.topk,
-                                       .cfg_scale = config.generation.cfg_scale,
-                                       .seed = std::nullopt}};
+                                  .codec_batch = config.streaming.codec_batch}};
 }
 
 EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& metrics)
@@ -163,7 +155,6 @@ EngineWorker::Readiness EngineWorker::readiness() const {
 
 EngineWorker::Readiness EngineWorker::readiness_locked() const {
   if (stopping_) return {false, "shutting down"};
-  if (warming_up_) return {false, "warming up"};
   if (draining_)
     return {false, "draining: " + std::to_string(running_) + (running_ == 1 ? " song" : " songs") + " running"};
   const int queued = static_cast<int>(queue_.size());
@@ -200,8 +191,6 @@ void EngineWorker::shutdown() {
 }
 
 void EngineWorker::run() {
-  const bool gpu = models_.backends.lm->device() == Device::Cuda;
-  warm_up(options_.warmup_songs.value_or(gpu ? std::min(kAutoWarmupSongs, options_.max_sessions) : 0));
   while (true) {
     std::vector<Pending> admitted;
     std::vector<Notice> notices;
@@ -225,66 +214,6 @@ void EngineWorker::run() {
     woken_ = false;
   }
   end_all(error_code::kShutdown, kShutdownMessage);
-}
-
-namespace {
-
-// A warm-up song's listener: its audio goes nowhere.
-class Discard final : public SongListener {
- public:
-  void on_queued(int) override {}
-  void on_started(const StartedInfo&) override {}
-  void on_audio(std::span<const std::uint8_t>) override {}
-  void on_progress(std::int64_t, double) override {}
-  void on_done(const DoneInfo&) override {}
-  void on_error(std::string_view, std::string_view) override {}
-  bool ready() const override { return true; }
-};
-
-}  // namespace
-
-void EngineWorker::warm_up(int songs) {
-  if (songs <= 0) return;
-  const auto start = std::chrono::steady_clock::now();
-  const auto stop_requested = [this] {
-    std::lock_guard lock(mutex_);
-    return stopping_;
-  };
-  {
-    std::lock_guard lock(mutex_);
-    warming_up_ = true;
-  }
-  Metrics scratch;  // the warm-up's songs are not the daemon's (its rounds count, as rounds)
-  SongParams params = options_.warmup_song;
-  params.max_audio_length_ms = 2 * options_.pacing.chunk_frames * kFrameMs;  // short chunks, then a whole one
-  const auto listener = std::make_shared<Discard>();
-  int ran = 0;
-  try {
-    for (int wave = 1; !stop_requested(); wave = std::min(2 * wave, songs)) {
-      for (int i = 0; i < wave; ++i, ++ran) {
-        params.seed = static_cast<std::uint64_t>(ran);
-        SongSetup setup{std::make_shared<SongHandle>("warm-up " + std::to_string(ran + 1)), params,
-                        Container::OpusPackets, listener, std::chrono::steady_clock::now()};
-        sessions_.push_back(std::make_unique<SongSession>(models_, *batch_, *codec_batch_, std::move(setup),
-                                                          options_.pacing, scratch, nullptr));
-      }
-      while (!sessions_.empty() && !stop_requested()) step_all();
-      if (wave == songs) break;
-    }
-  } catch (const std::exception& e) {
-    spdlog::warn("warm-up stopped after {} songs: {}", ran, e.what());
-  }
-  for (auto& session : sessions_) session->fail(error_code::kShutdown, kShutdownMessage);  // stopped early
-  sessions_.clear();
-  encoders_.wait();  // the scratch metrics go out of scope
-  {
-    std::lock_guard lock(mutex_);
-    warming_up_ = false;
-  }
-  const std::optional<double> predicted = admission_.predicted_round_s(songs);
-  spdlog::info("warm-up: {} songs in {:.1f} s; a round of {} songs is predicted to take {:.0f} ms", ran,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), songs,
-               predicted.value_or(0.0) * 1000.0);
 }
 
 std::vector<EngineWorker::Pending> EngineWorker::take_admitted(std::vector<Notice>& notices) {

@@ -48,10 +48,6 @@ struct WorkerOptions {
   std::int64_t song_ms = 240000;   // GenerationConfig::max_audio_length_ms
   std::int64_t longest_song_ms = 600000;  // GenerationConfig::max_audio_length_ms_limit
   PacingOptions pacing;
-  // ServerConfig::warmup_songs (nullopt: auto) and what each warm-up song asks (the generation
-  // defaults; the worker sets its length).
-  std::optional<int> warmup_songs = 0;
-  SongParams warmup_song;
 };
 
 // The worker's options from the daemon's configuration.
@@ -121,11 +117,6 @@ class EngineWorker {
   };
 
   void run();
-  // Before serving: waves of 1, 2, 4, ... up to `songs` warm-up songs, each of two chunks' frames,
-  // through the rounds real songs take, so admission has measured rounds of as many songs and a
-  // GPU has captured their graphs. Their rounds count in the metrics, the songs do not. Stops
-  // early at shutdown.
-  void warm_up(int songs);
   // Under the lock: readiness().
   Readiness readiness_locked() const;
   // Under the lock: takes the songs that start now off the queue, drops the cancelled ones, and
@@ -169,7 +160,6 @@ class EngineWorker {
   std::optional<double> predicted_next_s_;  // the round with one more song than run, at the last round
   bool stopping_ = false;
   bool draining_ = false;
-  bool warming_up_ = false;
   bool woken_ = false;
 
   std::vector<std::unique_ptr<SongSession>> sessions_;  // worker thread only

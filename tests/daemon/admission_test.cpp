@@ -62,29 +62,6 @@ TEST(RealtimeAdmission, SongsThatStartedAreMeasuredBeforeMoreStart) {
   EXPECT_TRUE(admission.admits_one_more(8));
 }
 
-// Where the fit has measured rounds of as many songs lately (the worker's warm-up, an earlier
-// crowd), songs that start need not settle: a burst starts as it arrives. Once those rounds are
-// kRecentRounds rounds in the past, starts settle again.
-TEST(RealtimeAdmission, SongsStartAtOnceWhereRoundsOfAsManyWereMeasuredLately) {
-  RealtimeAdmission admission(kBudgetS);
-  for (int i = 0; i < 20; ++i) admission.observe_round(16, 0.016);
-  admission.observe_round(1, 0.001);
-  EXPECT_EQ(admission.recent_largest(), 16);
-  for (int running = 1; running < 16; ++running) {
-    admission.observe_round(running, 0.001 * running);  // a round between the arrivals
-    ASSERT_TRUE(admission.admits_one_more(running)) << running;
-    admission.started();
-  }
-  admission.observe_round(16, 0.016);
-  EXPECT_FALSE(admission.admits_one_more(16)) << "17 songs: more than measured, the start settles first";
-  for (int i = 0; i < RealtimeAdmission::kRecentRounds; ++i) admission.observe_round(2, 0.002);
-  EXPECT_EQ(admission.recent_largest(), 2);
-  ASSERT_TRUE(admission.admits_one_more(2));
-  admission.started();
-  admission.observe_round(3, 0.003);
-  EXPECT_FALSE(admission.admits_one_more(3)) << "4 songs: 16-song rounds are too long ago";
-}
-
 TEST(RealtimeAdmission, ASongAloneAlwaysStarts) {
   RealtimeAdmission admission(kBudgetS);
   admission.observe_round(1, 1.0);  // far slower than real time

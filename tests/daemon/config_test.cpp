@@ -36,7 +36,6 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.server.queue_limit, d.server.queue_limit);
   EXPECT_EQ(c.server.realtime_headroom, d.server.realtime_headroom);
   EXPECT_EQ(c.server.prefill_per_round, d.server.prefill_per_round);
-  EXPECT_EQ(c.server.warmup_songs, d.server.warmup_songs);
   EXPECT_EQ(c.server.max_message_bytes, d.server.max_message_bytes);
   EXPECT_EQ(c.server.auth_token, d.server.auth_token);
   EXPECT_EQ(c.server.slow_reader_timeout_s, d.server.slow_reader_timeout_s);
@@ -65,7 +64,7 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
 TEST(DaemonConfig, ValidFileSetsEveryKind) {
   const DaemonConfig c = parse_config(R"(
 server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_timeout_s: 2.5, queue_limit: 0,
-         realtime_headroom: 1, prefill_per_round: 0, warmup_songs: 8}
+         realtime_headroom: 1, prefill_per_round: 0}
 model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5, kv_cache: fp8, vram_budget_gb: 6}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
 streaming: {chunk_frames: 4, lookahead_s: 0.5, codec_batch: 3}
@@ -82,8 +81,6 @@ logging: {level: debug}
   EXPECT_EQ(c.server.realtime_headroom, 1.0);
   EXPECT_EQ(parse_config("server: {realtime_headroom: off}", "test.yaml").server.realtime_headroom, std::nullopt);
   EXPECT_EQ(c.server.prefill_per_round, 0);
-  EXPECT_EQ(c.server.warmup_songs, 8);
-  EXPECT_EQ(parse_config("server: {warmup_songs: auto}", "test.yaml").server.warmup_songs, std::nullopt);
   EXPECT_EQ(c.model.path, "/models/ckpt");
   EXPECT_EQ(c.model.version, "7B");
   EXPECT_EQ(c.model.device, "cuda");
@@ -161,8 +158,6 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"server: {realtime_headroom: 0}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1] or off"},
       {"server: {realtime_headroom: 1.5}", "server.realtime_headroom (from test.yaml:1): expected a number in (0, 1] or off"},
       {"server: {realtime_headroom: Off}", R"(server.realtime_headroom (from test.yaml:1): expected a number in (0, 1] or off, got "Off")"},
-      {"server: {warmup_songs: -1}", R"(server.warmup_songs (from test.yaml:1): expected auto or a number of songs, 0..4096, got "-1")"},
-      {"server: {warmup_songs: some}", R"(server.warmup_songs (from test.yaml:1): expected auto or a number of songs, 0..4096, got "some")"},
       {"model: {device: gpu}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "gpu")"},
       {"model: {device: cuda:01}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "cuda:01")"},
       {"model: {device: 'cuda:'}", R"(model.device (from test.yaml:1): expected one of cpu, cuda, cuda:N (N: a CUDA device number), got "cuda:")"},

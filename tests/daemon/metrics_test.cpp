@@ -9,7 +9,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "daemon/protocol.h"
 #include "engine/model/lm/flavor.h"
@@ -307,46 +306,6 @@ TEST(Metrics, WorkerGaugesAndTheirDaemonWideSums) {
   EXPECT_EQ(e.samples.at("heartstream_admission_predicted_round_seconds"), 0.03);
   EXPECT_EQ(e.samples.at("heartstream_kv_blocks_in_use"), 15);
   EXPECT_EQ(e.samples.at("heartstream_kv_blocks_total"), 200);
-}
-
-}  // namespace
-}  // namespace hs::test
-
-namespace hs::test {
-namespace {
-
-// server.warmup_songs: before it serves, the worker runs waves of warm-up songs (1, 2, 4 here)
-// through its rounds. They teach admission what rounds of as many songs cost (the predicted
-// round is there before any song) and count as rounds, not as songs; a song afterwards is the
-// same as on a daemon that never warmed up.
-TEST(Metrics, WarmUpSongsMeasureRoundsAndLeaveNoTrace) {
-  static constexpr int kWarmupSongs = 4;
-  TestDaemon warm([](daemon::DaemonConfig& c) { c.server.warmup_songs = kWarmupSongs; });
-  const auto ready = [&] { return http_request(warm.port(), http::verb::get, "/readyz"); };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (ready().status != 200) {
-    ASSERT_EQ(ready().body.substr(0, 10), "warming up") << "503 for another reason";
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the warm-up did not end";
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  Exposition e = parse_exposition(http_request(warm.port(), http::verb::get, "/metrics").body);
-  EXPECT_EQ(sample(e, "heartstream_frames_generated_total"), 0);
-  EXPECT_EQ(sample(e, R"(heartstream_songs_total{outcome="length"})"), 0);
-  EXPECT_EQ(sample(e, "heartstream_time_to_first_audio_seconds_count"), 0);
-  // Waves of 1, 2 and 4 songs of two chunks' frames each (32 and one of look-ahead at most).
-  EXPECT_GE(sample(e, "heartstream_round_songs_sum"), (1 + 2 + kWarmupSongs) * 2.0 * 16);
-  EXPECT_GE(sample(e, "heartstream_round_songs_count"), 3 * 2.0 * 16);
-  EXPECT_GT(sample(e, "heartstream_admission_predicted_round_seconds"), 0);
-
-  const json::object request = song(kShortSongMs * 4);
-  const SongTranscript after_warmup = WsClient(warm.port()).generate(request);
-  TestDaemon cold;
-  const SongTranscript cold_song = WsClient(cold.port()).generate(request);
-  EXPECT_EQ(after_warmup.end.at("reason"), "length");
-  EXPECT_FALSE(after_warmup.packets.empty());
-  EXPECT_TRUE(after_warmup.packets == cold_song.packets);
-  e = parse_exposition(http_request(warm.port(), http::verb::get, "/metrics").body);
-  EXPECT_EQ(sample(e, R"(heartstream_songs_total{outcome="length"})"), 1);
 }
 
 }  // namespace
