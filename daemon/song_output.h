@@ -53,7 +53,8 @@ class SongOutput {
   // Worker, when the song fails: encodes what is pending (waiting for an encode in flight), so
   // the error follows the audio already decoded.
   void close();
-  // The encoder error encode() met, if any (without waiting for an encode in flight while none).
+  // The encoder error encode() met, if any. Cheap while there is none: it takes the song's lock
+  // (and so waits for an encode in flight) only after an error.
   std::optional<std::string> error() const;
   // When the first audio bytes went to the listener (after finish(): whether any did).
   std::optional<Clock::time_point> first_audio_at() const;
