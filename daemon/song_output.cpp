@@ -91,14 +91,14 @@ void SongOutput::encode_locked() {
     auto [pcm, progress] = std::move(pending_.front());
     pending_.pop_front();
     first_frame_at_ = progress.first_frame_at;
-    try {
+    try {  // on an encoder thread nothing may escape
       encoder_->write(pcm.data(), pcm.size() / kChannels);
+      listener_->on_progress(progress.audio_ms, progress.rtf);
     } catch (const std::exception& e) {
       error_ = std::string("encoding its audio failed: ") + e.what();
       failed_ = true;
       break;
     }
-    listener_->on_progress(progress.audio_ms, progress.rtf);
   }
   pending_.clear();
 }
