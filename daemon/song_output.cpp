@@ -50,7 +50,6 @@ SongOutput::SongOutput(Container container, std::uint32_t ogg_serial, std::share
     pre_skip_ = sink->pre_skip();
     encoder_ = std::move(sink);
   }
-  headers_sent_ = true;
 }
 
 void SongOutput::add(std::vector<float> pcm, Progress progress) {
@@ -104,7 +103,7 @@ void SongOutput::encode_locked() {
 }
 
 void SongOutput::on_bytes(std::span<const std::uint8_t> bytes) {
-  if (headers_sent_ && !first_audio_at_) {
+  if (encoder_ && !first_audio_at_) {
     const Clock::time_point now = Clock::now();
     first_audio_at_ = now;
     metrics_->observe_ttfa(std::chrono::duration<double>(now - accepted_at_).count());

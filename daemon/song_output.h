@@ -67,9 +67,8 @@ class SongOutput {
   Metrics* metrics_;
   Clock::time_point accepted_at_;
   mutable std::mutex mutex_;  // guards everything below; held while encoding
-  std::unique_ptr<AudioSink> encoder_;
+  std::unique_ptr<AudioSink> encoder_;  // null while its constructor runs: the Ogg headers are not audio
   int pre_skip_ = 0;
-  bool headers_sent_ = false;  // the bytes before it (Ogg headers) are not audio
   std::optional<Clock::time_point> first_audio_at_;
   Clock::time_point first_frame_at_{};  // of the piece being encoded
   std::deque<std::pair<std::vector<float>, Progress>> pending_;

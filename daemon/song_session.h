@@ -10,11 +10,11 @@
 #include <optional>
 #include <string>
 
+#include "daemon/audio/pcm.h"
 #include "daemon/engine_models.h"
 #include "daemon/metrics.h"
 #include "daemon/pacing.h"
 #include "daemon/protocol.h"
-#include "daemon/audio/pcm.h"
 #include "daemon/song_output.h"
 #include "daemon/song_setup.h"
 #include "engine/core/noise.h"
