@@ -43,6 +43,9 @@ json::object song_json(const SongRecord& s) {
                  {"rtf", rounded(s.rtf, 0.0001)},
                  {"underrun_s", rounded(s.playback.underrun_s, 0.001)},
                  {"underruns", s.playback.underruns},
+                 {"first_underrun_at_s", s.playback.first_underrun_at_s
+                                             ? json::value(rounded(*s.playback.first_underrun_at_s, 0.001))
+                                             : json::value(nullptr)},
                  {"packets", s.packets},
                  {"audio_received_ms", s.audio_received_ms},
                  {"audio_ms", s.audio_ms},
@@ -81,6 +84,7 @@ Playback play_at_1x(std::span<const double> arrival_s, std::int64_t pre_skip) {
     const auto offset_samples = std::max<std::int64_t>(0, static_cast<std::int64_t>(k) * kOpusPacketSamples - pre_skip);
     const double due_s = start_s + p.underrun_s + static_cast<double>(offset_samples) / kSampleRateHz;
     if (arrival_s[k] > due_s) {
+      if (!p.first_underrun_at_s) p.first_underrun_at_s = static_cast<double>(offset_samples) / kSampleRateHz;
       p.underrun_s += arrival_s[k] - due_s;
       ++p.underruns;
     }

@@ -23,6 +23,8 @@ namespace hs::cli {
 struct Playback {
   double underrun_s = 0;
   std::int64_t underruns = 0;
+  // Where in the song's audio the first stall came (seconds of audio played before it); none: no stall.
+  std::optional<double> first_underrun_at_s;
 };
 // `arrival_s`: each packet's arrival in order, in seconds on any one clock.
 Playback play_at_1x(std::span<const double> arrival_s, std::int64_t pre_skip);

@@ -28,6 +28,7 @@ TEST(LoadtestPlayAt1x, PacketsThatArriveByTheirDueTimeNeverStall) {
   const Playback p = play_at_1x(arrivals, kPreSkip);
   EXPECT_EQ(p.underruns, 0);
   EXPECT_EQ(p.underrun_s, 0.0);
+  EXPECT_FALSE(p.first_underrun_at_s);
   const std::vector<double> burst(50, 5.0);  // all at once: the listener has everything ahead
   EXPECT_EQ(play_at_1x(burst, kPreSkip).underruns, 0);
 }
@@ -39,10 +40,12 @@ TEST(LoadtestPlayAt1x, ALatePacketStallsAndShiftsTheLaterDueTimes) {
   Playback p = play_at_1x(arrivals, kPreSkip);
   EXPECT_EQ(p.underruns, 1);
   EXPECT_NEAR(p.underrun_s, 0.1, 1e-9);
-  arrivals.push_back(due_s(1.0, 4, 0.1) + 0.25);  // a second stall adds up
+  EXPECT_NEAR(*p.first_underrun_at_s, (2 * 960.0 - kPreSkip) / kRate, 1e-12);  // where packet 2 starts
+  arrivals.push_back(due_s(1.0, 4, 0.1) + 0.25);  // a second stall adds up; the first stays the first
   p = play_at_1x(arrivals, kPreSkip);
   EXPECT_EQ(p.underruns, 2);
   EXPECT_NEAR(p.underrun_s, 0.35, 1e-9);
+  EXPECT_NEAR(*p.first_underrun_at_s, (2 * 960.0 - kPreSkip) / kRate, 1e-12);
 }
 
 TEST(LoadtestPlayAt1x, PreSkipSamplesAreNotPlayed) {
@@ -111,7 +114,7 @@ TEST(LoadtestSummarizeLoad, CountsErrorsByKindAndTakesPercentilesOverIntactSongs
   songs[1].ttfa_ms = 300;
   songs[2] = {.ttfa_ms = 9000, .error_kind = "error:busy"};
   songs[3] = {.error_kind = "error:busy"};
-  songs[1].playback = {.underrun_s = 0.5, .underruns = 2};
+  songs[1].playback = {.underrun_s = 0.5, .underruns = 2, .first_underrun_at_s = 1.2};
   songs[1].queued_events = 1;
   const LoadSummary s = summarize_load(songs, std::nullopt);
   EXPECT_EQ(s.songs, 4);
@@ -129,8 +132,8 @@ TEST(LoadtestSummarizeLoad, CountsErrorsByKindAndTakesPercentilesOverIntactSongs
 
 TEST(LoadtestSummarizeLoad, UnderrunsFailOnlyPastTheGivenLimit) {
   std::vector<SongRecord> songs(2);
-  songs[0].playback = {.underrun_s = 0.2, .underruns = 1};
-  songs[1].playback = {.underrun_s = 0.7, .underruns = 3};
+  songs[0].playback = {.underrun_s = 0.2, .underruns = 1, .first_underrun_at_s = 0.3};
+  songs[1].playback = {.underrun_s = 0.7, .underruns = 3, .first_underrun_at_s = 0.6};
   EXPECT_TRUE(summarize_load(songs, std::nullopt).failures.empty());
   EXPECT_TRUE(summarize_load(songs, 0.7).failures.empty());
   const LoadSummary s = summarize_load(songs, 0.5);
