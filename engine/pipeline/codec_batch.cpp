@@ -44,29 +44,37 @@ Tensor& CodecBatch::latent_input(std::int64_t songs, std::int64_t frames) {
   return t;
 }
 
-void CodecBatch::run(std::span<StreamingDecoder* const> decoders) {
+void CodecBatch::run(std::span<StreamingDecoder* const> decoders, const OnCall& on_call) {
   for (StreamingDecoder* d : decoders)
     if (d->options_.batch != this) throw InvalidArgument("CodecBatch::run: a decoder not made on this batch");
+  using Shape = std::tuple<bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
   while (true) {
-    // Each decoder's oldest held chunk, grouped by call shape (and decoder push length).
-    std::map<std::tuple<bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t>, std::vector<Item>> groups;
+    // Each decoder's oldest held chunk, grouped by call shape (and decoder push length), the groups
+    // in the order their first decoder comes.
+    std::vector<std::pair<Shape, std::vector<Item>>> groups;
     for (StreamingDecoder* d : decoders) {
       if (d->held_.empty()) continue;
       StreamingDecoder::Chunk chunk = std::move(d->held_.front());
       d->held_.pop_front();
       const std::int64_t frames = chunk.flush ? 0 : chunk.codes.dim(1);
-      groups[{chunk.flush, frames, chunk.prefix_rows, d->stream_.drop_pending(), d->options_.decoder_frames}].push_back(
-          {d, std::move(chunk)});
+      const Shape shape{chunk.flush, frames, chunk.prefix_rows, d->stream_.drop_pending(), d->options_.decoder_frames};
+      auto group = std::ranges::find(groups, shape, &std::pair<Shape, std::vector<Item>>::first);
+      std::vector<Item>& items = group != groups.end() ? group->second : groups.emplace_back(shape, std::vector<Item>{}).second;
+      items.push_back({d, std::move(chunk)});
     }
     if (groups.empty()) return;
-    for (auto& [key, items] : groups)
+    for (auto& [shape, items] : groups)
       for (std::size_t at = 0; at < items.size(); at += static_cast<std::size_t>(max_songs_)) {
         const std::size_t n = std::min(items.size() - at, static_cast<std::size_t>(max_songs_));
         const std::span<Item> part(items.data() + at, n);
-        if (std::get<0>(key)) flush(part);
+        if (std::get<0>(shape)) flush(part);
         else decode(part);
         chunks_ += static_cast<std::int64_t>(n);
         ++calls_;
+        if (!on_call) continue;
+        std::vector<StreamingDecoder*> called;
+        for (const Item& item : part) called.push_back(item.decoder);
+        on_call(called);
       }
   }
 }

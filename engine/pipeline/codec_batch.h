@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -35,9 +36,13 @@ class CodecBatch {
   CodecBatch(const CodecModel& model, std::int64_t max_songs, FlowSchedule schedule = {});
   ~CodecBatch();
 
-  // Decodes every chunk the decoders hold (made on this batch), oldest first; their audio is then
-  // ready to pull(). The first error stops the run and is rethrown.
-  void run(std::span<StreamingDecoder* const> decoders);
+  // A call's decoders, whose audio is then ready to pull().
+  using OnCall = std::function<void(std::span<StreamingDecoder* const>)>;
+  // Decodes every chunk the decoders hold (made on this batch), each decoder's oldest first; their
+  // audio is then ready to pull(). Calls run in the order of their first decoder in `decoders` (the
+  // caller's priority), and `on_call`, when set, hears each one's decoders as it ends. The first
+  // error stops the run and is rethrown.
+  void run(std::span<StreamingDecoder* const> decoders, const OnCall& on_call = {});
 
   std::int64_t max_songs() const { return max_songs_; }
   // Songs decoded by the calls so far, and the calls (for metrics and tests).

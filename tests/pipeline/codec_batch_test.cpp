@@ -6,7 +6,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "engine/core/error.h"
 #include "engine/cpu/cpu_backend.h"
@@ -59,6 +62,37 @@ TEST(CodecBatch, RejectsBadUse) {
   StreamingDecoder decoder(model, noise, on_other);
   StreamingDecoder* const list[] = {&decoder};
   EXPECT_THROW(batch.run(list), InvalidArgument);
+}
+
+// Calls run in the order of their first decoder in the list run() is given (the daemon passes
+// the songs closest to running out of audio first), and each call's decoders hear of it as it
+// ends, their audio ready then while the later calls' is not.
+TEST(CodecBatch, CallsRunInTheCallersOrderAndHandOverTheirAudio) {
+  const CodecModel& model = demo_codec();
+  CodecBatch batch(model, 4);
+  std::vector<test::SongOutput> outputs(3);
+  std::vector<std::unique_ptr<GaussianNoise>> noises;
+  std::vector<std::unique_ptr<StreamingDecoder>> decoders;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    StreamingDecoderOptions o = test::batch_song_options(model, &batch, outputs[i]);
+    o.first_chunk_frames = i == 1 ? 2 : 3;  // song 1's first chunk is of another shape
+    noises.push_back(std::make_unique<GaussianNoise>(11 + i));
+    decoders.push_back(std::make_unique<StreamingDecoder>(model, *noises.back(), o));
+  }
+  const auto codes = test::batch_songs(model.config().num_quantizers, model.config().codebook_size).front().codes;
+  for (std::size_t f = 0; f < 3; ++f)
+    for (auto& d : decoders) d->push(codes[f]);
+  std::vector<std::vector<StreamingDecoder*>> calls;
+  const auto on_call = [&](std::span<StreamingDecoder* const> called) {
+    calls.emplace_back(called.begin(), called.end());
+    for (auto& d : decoders)  // an earlier call's audio was pulled at its end
+      EXPECT_EQ(!d->pull().empty(), std::ranges::find(called, d.get()) != called.end()) << "call " << calls.size();
+  };
+  StreamingDecoder* const order[] = {decoders[2].get(), decoders[1].get(), decoders[0].get()};
+  batch.run(order, on_call);
+  using List = std::vector<StreamingDecoder*>;
+  EXPECT_EQ(calls, (std::vector<List>{{decoders[2].get(), decoders[0].get()}, {decoders[1].get()}}));
+  EXPECT_EQ(batch.calls(), 2);
 }
 
 }  // namespace
