@@ -45,6 +45,7 @@ constexpr std::int64_t kMaxTopk = 1 << 20;
 constexpr double kMaxTemperature = 100.0;
 constexpr double kMaxCfgScale = 100.0;
 constexpr double kMaxLookaheadS = 3600.0;
+constexpr double kMaxPrerollS = 60.0;
 constexpr std::int64_t kMaxCodecBatch = 256;
 constexpr std::int64_t kMaxPrefillPerRound = 1 << 20;
 constexpr std::size_t kMaxWorkers = 64;  // model.devices entries
@@ -256,6 +257,18 @@ const std::vector<Field>& fields() {
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.chunk_frames = int(parse_int(p, v, 1, kMaxChunkFrames)); }},
       {"streaming.codec_batch",
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.codec_batch = int(parse_int(p, v, 1, kMaxCodecBatch)); }},
+      {"streaming.preroll_s",
+       [](DaemonConfig& c, auto& p, auto& v) {
+         if (v.text == "auto") {
+           c.streaming.preroll_s.reset();
+           return;
+         }
+         try {
+           c.streaming.preroll_s = parse_number(p, v, 0, kMaxPrerollS);
+         } catch (const ConfigError&) {
+           fail(p, v, "a number of seconds in [0, " + std::to_string(int(kMaxPrerollS)) + "] or auto");
+         }
+       }},
       {"streaming.lookahead_s",
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.lookahead_s = parse_number(p, v, 0, kMaxLookaheadS, true); }},
       {"outputs.portaudio_device", [](DaemonConfig& c, auto&, auto& v) { c.outputs.portaudio_device = v.text; }},

@@ -103,6 +103,9 @@ struct StreamingConfig {
   int chunk_frames = 16;      // code frames per codec chunk (80 ms each): latency vs. context (1.28 s)
   double lookahead_s = 10.0;  // audio a session may run ahead of real-time playback before pausing
   int codec_batch = 16;       // songs whose codec chunks one call decodes together
+  // Audio a song holds back before its first is sent; nullopt ("auto"): by what it starts beside
+  // (daemon/pacing.h start_preroll_s).
+  std::optional<double> preroll_s;
 };
 
 struct OutputsConfig {

@@ -23,6 +23,7 @@ constexpr std::int64_t kRowsPerSong = 2;         // CFG: conditional and uncondi
 constexpr double kBytesPerGb = 1e9;
 constexpr double kCodecSlackS = 3.0;   // a song with less audio in hand has its chunk decoded at once
 constexpr int kCodecWaitRounds = 8;    // the longest a held chunk waits for others (640 ms of audio)
+constexpr double kFirstAudioRankS = 0.5;  // a song not playing yet decodes as if it had this in hand
 constexpr double kSlowRoundS = 1.0;    // rounds longer than this are logged with their parts
 
 // The KV blocks a song of `ms` is expected to reserve when it starts: its frames and a prompt of
@@ -78,7 +79,8 @@ WorkerOptions worker_options(const DaemonConfig& config) {
                        .longest_song_ms = config.generation.max_audio_length_ms_limit,
                        .pacing = {.chunk_frames = config.streaming.chunk_frames,
                                   .lookahead_s = config.streaming.lookahead_s,
-                                  .codec_batch = config.streaming.codec_batch}};
+                                  .codec_batch = config.streaming.codec_batch,
+                                  .preroll_s = config.streaming.preroll_s}};
 }
 
 EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& metrics)
@@ -259,9 +261,20 @@ std::vector<EngineWorker::Pending> EngineWorker::take_admitted(std::vector<Notic
 }
 
 void EngineWorker::start(std::vector<Pending> admitted) {
+  if (admitted.empty()) return;
+  // What the songs start beside: each other, and the songs already running (daemon/pacing.h).
+  const int songs = static_cast<int>(sessions_.size() + admitted.size());
+  const std::optional<double> round_s = admission_.predicted_round_s(songs);
+  const SongStart beside{.others = songs - 1,
+                         .others_starting = admitted.size() > 1 || std::ranges::any_of(sessions_, [](const auto& s) {
+                                              return !s->finished() && !s->playing();
+                                            }),
+                         .round_share = round_s ? std::optional(*round_s / kFramePeriodS) : std::nullopt};
+  const double preroll_s = options_.pacing.preroll_s.value_or(start_preroll_s(beside));
   for (auto& p : admitted) {
     auto listener = p.setup.listener;
     p.setup.admitted_at = std::chrono::steady_clock::now();
+    p.setup.preroll_s = preroll_s;
     metrics_->observe_queue_wait(std::chrono::duration<double>(p.setup.admitted_at - p.setup.accepted_at).count());
     try {
       sessions_.push_back(std::make_unique<SongSession>(models_, *batch_, *codec_batch_, std::move(p.setup), options_.pacing,
@@ -372,25 +385,34 @@ std::int64_t EngineWorker::decode_audio(bool stepped) {
       for (SongSession* session : due) ++session->codec_wait_rounds;
     return 0;
   }
+  // Songs whose listeners would run out of audio soonest first (calls run in that order, each
+  // call's audio handed to the encoder threads as it ends): a song not playing yet ranks as if it
+  // had kFirstAudioRankS in hand.
+  const auto rank = [&](const SongSession* s) { return s->playing() ? s->ahead_s(now) : kFirstAudioRankS; };
+  std::ranges::stable_sort(due, {}, rank);
   std::vector<StreamingDecoder*> decoders;
   for (SongSession* session : due) {
     decoders.push_back(&session->decoder());
     session->codec_wait_rounds = 0;
   }
+  const auto hand_over = [&](std::span<StreamingDecoder* const> called) {
+    // Their Opus encoding on the encoder threads, beside the next calls and rounds (encoder_threads.h).
+    std::vector<std::shared_ptr<SongOutput>> outputs;
+    for (StreamingDecoder* decoder : called) {
+      SongSession* session = due[static_cast<std::size_t>(std::ranges::find(decoders, decoder) - decoders.begin())];
+      if (session->pull_audio()) outputs.push_back(session->output());
+    }
+    metrics_->observe_encode_wait(encoders_.encode(std::move(outputs)));
+  };
   try {
-    codec_batch_->run(decoders);
+    codec_batch_->run(decoders, hand_over);
   } catch (const std::exception& e) {
     spdlog::error("the batched codec call failed: {}", e.what());
     for (SongSession* session : due) fail_song(*session, e.what());
     return 0;
   }
-  const auto decoded = std::chrono::steady_clock::now();
-  metrics_->observe_codec(static_cast<std::int64_t>(due.size()), std::chrono::duration<double>(decoded - now).count());
-  // Their Opus encoding on the encoder threads, beside the next rounds (daemon/encoder_threads.h).
-  std::vector<std::shared_ptr<SongOutput>> outputs;
-  for (SongSession* session : due)
-    if (session->pull_audio()) outputs.push_back(session->output());
-  metrics_->observe_encode_wait(encoders_.encode(std::move(outputs)));
+  metrics_->observe_codec(static_cast<std::int64_t>(due.size()),
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count());
   return static_cast<std::int64_t>(due.size());
 }
 

@@ -15,4 +15,10 @@ Pace song_pace(double ahead_s, double lookahead_s, double band_s) {
   return ahead_s < lookahead_s ? Pace::Ready : Pace::Hold;
 }
 
+double start_preroll_s(const SongStart& start) {
+  const bool quiet = start.others == 0 || (!start.others_starting && start.round_share &&
+                                           *start.round_share <= kQuietStartShare);
+  return quiet ? 0.0 : kCrowdPrerollS;
+}
+
 }  // namespace hs::daemon

@@ -10,6 +10,8 @@
 // batched step costs little more for 64 songs than for 27; songs stepped together stay together.
 #pragma once
 
+#include <optional>
+
 namespace hs::daemon {
 
 enum class Pace {
@@ -27,5 +29,26 @@ Pace song_pace(double ahead_s, double lookahead_s, double band_s);
 
 // Whether a song of `pace` steps in a round where `any_due` says some song is Due.
 inline bool steps_in_round(Pace pace, bool any_due) { return pace == Pace::Due || (pace == Pace::Ready && any_due); }
+
+// What competes with a song for the engine while it starts (EngineWorker::start).
+struct SongStart {
+  int others = 0;                     // other songs running or starting with it
+  bool others_starting = false;       // some of them have not played yet
+  std::optional<double> round_share;  // a round with them all, predicted, / the frame period; none: unmeasured
+};
+
+// The share of the frame period under which a song beside others starts playing at once.
+inline constexpr double kQuietStartShare = 0.5;
+// The audio a song starting in a crowd holds back before it plays.
+inline constexpr double kCrowdPrerollS = 1.0;
+
+// How much audio a song holds back before its first is sent, in seconds. None (its first chunk,
+// 320 ms, goes out at once) when nothing else starts beside it and rounds with it keep
+// kQuietStartShare of the frame period or less (or it is alone); else kCrowdPrerollS, so that a song
+// starting in a crowd or on a busy or not yet measured engine has that much in hand when it starts
+// to play. Its next chunks come while that plays: with 320 ms in hand the rounds and codec calls of
+// a crowd's start-up ran past it (CPU demo, 10 songs within 1 s: 1-3 stalls per song at the ends of
+// the 4, 8 and 16-frame chunks). Its chunks, and so its audio, stay those of a song alone.
+double start_preroll_s(const SongStart& start);
 
 }  // namespace hs::daemon

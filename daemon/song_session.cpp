@@ -95,6 +95,12 @@ void SongSession::fail(std::string_view code, std::string_view message) {
 
 bool SongSession::pull_audio() {
   std::vector<float> pcm = decoder_.pull();  // interleaved stereo
+  if (!first_audio_at_) {  // the pre-roll: held until there is enough, or the song has ended
+    held_.insert(held_.end(), pcm.begin(), pcm.end());
+    const double held_s = static_cast<double>(held_.size() / kChannels) / kSampleRateHz;
+    if (held_s < setup_.preroll_s && !decoder_.finished()) return false;
+    pcm = std::move(held_);
+  }
   if (pcm.empty()) return false;
   const auto now = Clock::now();
   if (!first_audio_at_) first_audio_at_ = now;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon/audio/pcm.h"
 #include "daemon/engine_models.h"
@@ -49,6 +50,8 @@ class SongSession {
   Pace pace(Clock::time_point now) const;
   // Seconds of audio sent beyond what a 1× listener has played (0 before the first audio).
   double ahead_s(Clock::time_point now) const;
+  // Whether its first audio has been pulled.
+  bool playing() const { return first_audio_at_.has_value(); }
   // Rounds its decoder's held chunk has waited for a codec call (EngineWorker::decode_audio).
   int codec_wait_rounds = 0;
   // Seconds of audio the song lacks behind the wall time since it started (0 while ahead), also
@@ -57,7 +60,8 @@ class SongSession {
   // One frame into the decoder, or the end of the song (flushes, then `done`).
   void step();
   // Hands what the decoder has completed to its output (encoded there later: EncoderThreads);
-  // returns whether there was any.
+  // returns whether there was any. Before its first audio it holds what comes until the pre-roll
+  // (SongSetup::preroll_s) is full or the song has ended.
   bool pull_audio();
   // Where its audio is encoded and sent.
   const std::shared_ptr<SongOutput>& output() const { return output_; }
@@ -82,6 +86,7 @@ class SongSession {
   std::shared_ptr<SongOutput> output_;  // shared with the encoder threads
   std::optional<Clock::time_point> first_frame_at_;
   std::optional<Clock::time_point> first_audio_at_;  // its first audio was pulled (pacing counts from here)
+  std::vector<float> held_;      // the pre-roll's audio until it goes out (SongSetup::preroll_s)
   std::int64_t pcm_frames_ = 0;  // per channel, handed to the output
   double max_lag_s_ = 0;
   bool finished_ = false;

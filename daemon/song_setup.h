@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "daemon/protocol.h"
 #include "daemon/song_handle.h"
@@ -26,12 +27,14 @@ struct SongSetup {
   std::shared_ptr<SongListener> listener;
   std::chrono::steady_clock::time_point accepted_at;  // time to first audio counts from here
   std::chrono::steady_clock::time_point admitted_at{};  // out of the queue (the engine worker sets it)
+  double preroll_s = 0;  // audio held back before the first is sent (the engine worker sets it: daemon/pacing.h)
 };
 
 struct PacingOptions {
   int chunk_frames = 16;      // StreamingConfig::chunk_frames
   double lookahead_s = 10.0;  // StreamingConfig::lookahead_s
   int codec_batch = 16;       // StreamingConfig::codec_batch
+  std::optional<double> preroll_s;  // StreamingConfig::preroll_s (nullopt: auto)
 };
 
 }  // namespace hs::daemon

@@ -58,6 +58,7 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.generation.max_lyrics_bytes, d.generation.max_lyrics_bytes);
   EXPECT_EQ(c.streaming.chunk_frames, d.streaming.chunk_frames);
   EXPECT_EQ(c.streaming.lookahead_s, d.streaming.lookahead_s);
+  EXPECT_EQ(c.streaming.preroll_s, d.streaming.preroll_s);
   EXPECT_EQ(c.logging.level, d.logging.level);
 }
 
@@ -67,7 +68,7 @@ server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_ti
          realtime_headroom: 1, prefill_per_round: 0}
 model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5, kv_cache: fp8, vram_budget_gb: 6}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
-streaming: {chunk_frames: 4, lookahead_s: 0.5, codec_batch: 3}
+streaming: {chunk_frames: 4, lookahead_s: 0.5, codec_batch: 3, preroll_s: 1.5}
 outputs: {portaudio_device: "3"}
 logging: {level: debug}
 )",
@@ -97,6 +98,8 @@ logging: {level: debug}
   EXPECT_EQ(c.streaming.chunk_frames, 4);
   EXPECT_DOUBLE_EQ(c.streaming.lookahead_s, 0.5);
   EXPECT_EQ(c.streaming.codec_batch, 3);
+  EXPECT_EQ(c.streaming.preroll_s, 1.5);
+  EXPECT_EQ(parse_config("streaming: {preroll_s: auto}", "test.yaml").streaming.preroll_s, std::nullopt);
   EXPECT_EQ(c.outputs.portaudio_device, "3");
   EXPECT_EQ(c.logging.level, "debug");
 }
@@ -192,6 +195,8 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"streaming: {chunk_frames: -2}", "streaming.chunk_frames"},
       {"streaming: {lookahead_s: 1e9}", "streaming.lookahead_s"},
       {"streaming: {codec_batch: 0}", "streaming.codec_batch"},
+      {"streaming: {preroll_s: soon}", "streaming.preroll_s (from test.yaml:1): expected a number of seconds in [0, 60] or auto"},
+      {"streaming: {preroll_s: 61}", "streaming.preroll_s"},
       {"logging: {level: loud}", "logging.level"},
       {"server: {port: [1, 2]}", "server.port: expected a single value, got a list"},
       {"server: [port]", "server: expected a mapping of keys, got a list (test.yaml:1)"},

@@ -84,5 +84,18 @@ TEST(Pacing, SongsStepTogetherAndStayWithinTheLookahead) {
   EXPECT_LT(simulate(songs, 0.0).mean_round_songs, 0.5 * songs);
 }
 
+// A song plays its first chunk at once only when nothing starts beside it and the engine has room
+// (or it is alone); a crowd, a busy engine or one not yet measured make it hold audio back first.
+TEST(Pacing, ASongPlaysAtOnceOnlyOnAQuietEngine) {
+  EXPECT_EQ(start_preroll_s({}), 0.0);  // alone, unmeasured
+  EXPECT_EQ(start_preroll_s({.others = 3, .others_starting = false, .round_share = 0.2}), 0.0);
+  EXPECT_EQ(start_preroll_s({.others = 3, .others_starting = false, .round_share = kQuietStartShare}), 0.0);
+  EXPECT_EQ(start_preroll_s({.others = 3, .others_starting = false, .round_share = kQuietStartShare + 0.01}),
+            kCrowdPrerollS);
+  EXPECT_EQ(start_preroll_s({.others = 3, .others_starting = true, .round_share = 0.2}), kCrowdPrerollS);
+  EXPECT_EQ(start_preroll_s({.others = 3, .others_starting = false, .round_share = std::nullopt}), kCrowdPrerollS);
+}
+
 }  // namespace
 }  // namespace hs::daemon
+

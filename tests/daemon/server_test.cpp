@@ -101,6 +101,22 @@ TEST(Daemon, SixteenConcurrentSongsMatchASoloRun) {
   }
 }
 
+// A song alone sends its first chunk at once; with streaming.preroll_s it holds that much audio
+// back first (its first progress then counts it), and its audio is the same.
+TEST(Daemon, APrerollHoldsBackTheFirstAudioNotTheSong) {
+  constexpr std::int64_t kSongMs = 3000;
+  TestDaemon plain;
+  const SongTranscript alone = WsClient(plain.port()).generate(song(kSongMs, 5));
+  TestDaemon held([](daemon::DaemonConfig& c) { c.streaming.preroll_s = 1.0; });
+  const SongTranscript t = WsClient(held.port()).generate(song(kSongMs, 5));
+  expect_complete_song(t, kSongMs);
+  ASSERT_FALSE(alone.progress.empty());
+  ASSERT_FALSE(t.progress.empty());
+  EXPECT_LT(alone.progress.front().at("audio_ms").as_int64(), 1000);
+  EXPECT_GE(t.progress.front().at("audio_ms").as_int64(), 1000);
+  EXPECT_TRUE(t.packets == alone.packets);
+}
+
 TEST(Daemon, BadClientsGetClearErrorsAndOthersKeepStreaming) {
   TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.max_message_bytes = 1024; });
   WsClient bystander(daemon.port());
