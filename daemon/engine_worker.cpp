@@ -265,10 +265,9 @@ void EngineWorker::start(std::vector<Pending> admitted) {
   // What the songs start beside: each other, and the songs already running (daemon/pacing.h).
   const int songs = static_cast<int>(sessions_.size() + admitted.size());
   const std::optional<double> round_s = admission_.predicted_round_s(songs);
+  const auto starting = [](const auto& s) { return !s->finished() && !s->playing(); };
   const SongStart beside{.others = songs - 1,
-                         .others_starting = admitted.size() > 1 || std::ranges::any_of(sessions_, [](const auto& s) {
-                                              return !s->finished() && !s->playing();
-                                            }),
+                         .others_starting = admitted.size() > 1 || std::ranges::any_of(sessions_, starting),
                          .round_share = round_s ? std::optional(*round_s / kFramePeriodS) : std::nullopt};
   const double preroll_s = options_.pacing.preroll_s.value_or(start_preroll_s(beside));
   for (auto& p : admitted) {

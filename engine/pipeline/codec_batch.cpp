@@ -59,8 +59,8 @@ void CodecBatch::run(std::span<StreamingDecoder* const> decoders, const OnCall& 
       const std::int64_t frames = chunk.flush ? 0 : chunk.codes.dim(1);
       const Shape shape{chunk.flush, frames, chunk.prefix_rows, d->stream_.drop_pending(), d->options_.decoder_frames};
       auto group = std::ranges::find(groups, shape, &std::pair<Shape, std::vector<Item>>::first);
-      std::vector<Item>& items = group != groups.end() ? group->second : groups.emplace_back(shape, std::vector<Item>{}).second;
-      items.push_back({d, std::move(chunk)});
+      if (group == groups.end()) group = groups.insert(group, {shape, {}});
+      group->second.push_back({d, std::move(chunk)});
     }
     if (groups.empty()) return;
     for (auto& [shape, items] : groups)
