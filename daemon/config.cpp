@@ -93,6 +93,17 @@ double parse_number(const std::string& path, const RawValue& v, double lo, doubl
   return out;
 }
 
+// `keyword` (nullopt) or parse_number's number; `expected` names both in the error.
+std::optional<double> parse_number_or(const std::string& path, const RawValue& v, std::string_view keyword, double lo,
+                                      double hi, bool lo_open, const std::string& expected) {
+  if (v.text == keyword) return std::nullopt;
+  try {
+    return parse_number(path, v, lo, hi, lo_open);
+  } catch (const ConfigError&) {
+    fail(path, v, expected);
+  }
+}
+
 std::string parse_choice(const std::string& path, const RawValue& v, std::initializer_list<std::string_view> choices) {
   if (std::find(choices.begin(), choices.end(), v.text) != choices.end()) return v.text;
   std::string expected = "one of";
@@ -162,15 +173,7 @@ const std::vector<Field>& fields() {
        [](DaemonConfig& c, auto& p, auto& v) { c.server.queue_limit = int(parse_int(p, v, 0, kMaxQueueLimit)); }},
       {"server.realtime_headroom",
        [](DaemonConfig& c, auto& p, auto& v) {
-         if (v.text == kOff) {
-           c.server.realtime_headroom.reset();
-           return;
-         }
-         try {
-           c.server.realtime_headroom = parse_number(p, v, 0, 1, true);
-         } catch (const ConfigError&) {
-           fail(p, v, "a number in (0, 1] or off");
-         }
+         c.server.realtime_headroom = parse_number_or(p, v, kOff, 0, 1, true, "a number in (0, 1] or off");
        }},
       {"server.prefill_per_round",
        [](DaemonConfig& c, auto& p, auto& v) {
@@ -259,15 +262,8 @@ const std::vector<Field>& fields() {
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.codec_batch = int(parse_int(p, v, 1, kMaxCodecBatch)); }},
       {"streaming.preroll_s",
        [](DaemonConfig& c, auto& p, auto& v) {
-         if (v.text == "auto") {
-           c.streaming.preroll_s.reset();
-           return;
-         }
-         try {
-           c.streaming.preroll_s = parse_number(p, v, 0, kMaxPrerollS);
-         } catch (const ConfigError&) {
-           fail(p, v, "a number of seconds in [0, " + std::to_string(int(kMaxPrerollS)) + "] or auto");
-         }
+         c.streaming.preroll_s = parse_number_or(p, v, "auto", 0, kMaxPrerollS, false,
+                                                 "a number of seconds in [0, " + format_number(kMaxPrerollS) + "] or auto");
        }},
       {"streaming.lookahead_s",
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.lookahead_s = parse_number(p, v, 0, kMaxLookaheadS, true); }},

@@ -98,4 +98,3 @@ TEST(Pacing, ASongPlaysAtOnceOnlyOnAQuietEngine) {
 
 }  // namespace
 }  // namespace hs::daemon
-
