@@ -119,8 +119,8 @@ class Backend {
   // The float dtype activations are computed in (F32 on the CPU backend).
   virtual DType activation_dtype() const = 0;
   // The dtype of tensors only ever read by a linear or by attention (normalised GEMV inputs, the
-  // attention output, SwiGLU products, the KV cache): activation_dtype() or narrower (BF16 on
-  // CUDA, where those reads cost bandwidth; the residual stream, q/k/v and logits stay
+  // DiT's q, k and v, the attention output, SwiGLU products, the KV cache): activation_dtype() or
+  // narrower (BF16 on CUDA, where those reads cost bandwidth; the residual stream and logits stay
   // activation_dtype()) with `weights` in that precision; F32 weights keep everything in
   // activation_dtype(). Ops that produce such tensors accept it as their output dtype.
   virtual DType narrow_dtype(Precision weights) const { return activation_dtype(); }
@@ -248,7 +248,7 @@ class Backend {
   // Scaled dot-product attention, grouped-query: q [B, S, H, hd], k, v [B, T, KV, hd] → out
   // [B, S, H, hd]; query head h reads kv head h / (H / KV); scale 1/sqrt(hd). With positions
   // (I32 [S]) query s sees keys 0..positions[s] (causal over a cache); without, all T keys. k and v
-  // may be an fp8 cache (ScaledTensor).
+  // may be an fp8 cache (ScaledTensor); q, k and v may be in the narrow dtype.
   virtual void attention(const Tensor& q, const ScaledTensor& k, const ScaledTensor& v, const Tensor* positions,
                          Tensor& out) = 0;
   // out = silu(gate) · up, elementwise (out may alias gate or up).

@@ -477,8 +477,7 @@ void CudaBackend::attention(const Tensor& q, const ScaledTensor& kv_k, const Sca
                             Tensor& out) {
   cuda::use_device(*state_);
   constexpr std::string_view op = "attention";
-  const DType act = state_->activations;
-  check_tensor(q, act, op, "q");
+  check_act_or_narrow(*state_, q, op, "q");
   cuda::check_kv(*state_, kv_k, kv_v, op, "the cache's");
   check_act_or_narrow(*state_, out, op, "out");
   const Tensor &k = kv_k.data, &v = kv_v.data;
@@ -498,14 +497,14 @@ void CudaBackend::attention(const Tensor& q, const ScaledTensor& kv_k, const Sca
   if (state_->attention_tensor_cores && !positions && !kv_k.fp8() && kv_heads == heads &&
       kernels::flash_attention_supports(head_dim)) {
     kernels::flash_attention({q.raw(), k.raw(), v.raw(), out.raw(), batch, seq, heads, head_dim, keys,
-                              cuda::element_type(act, op, "q"), cuda::element_type(k.dtype(), op, "k"),
+                              cuda::element_type(q.dtype(), op, "q"), cuda::element_type(k.dtype(), op, "k"),
                               cuda::element_type(out.dtype(), op, "out")},
                              state_->stream);
     return;
   }
   kernels::AttentionParams p{q.raw(), nullptr, nullptr, out.raw(),
                              positions ? static_cast<const std::int32_t*>(positions->raw()) : nullptr,
-                             nullptr, batch, seq, heads, kv_heads, head_dim, keys, cuda::element_type(act, op, "q"),
+                             nullptr, batch, seq, heads, kv_heads, head_dim, keys, cuda::element_type(q.dtype(), op, "q"),
                              kernels::ElementType::BF16, cuda::element_type(out.dtype(), op, "out")};
   cuda::read_kv(p, kv_k, kv_v, op);
   const std::int64_t floats = kernels::attention_workspace_floats(p);

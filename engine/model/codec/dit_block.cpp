@@ -18,8 +18,8 @@ DitScratch::DitScratch(Backend& backend, std::int64_t layers, std::int64_t batch
                        std::int64_t dim, std::int64_t hidden, DType narrow, DType gemm_input) {
   const std::int64_t rows = batch * frames;
   norm = backend.alloc({batch, frames, dim}, gemm_input);
-  for (Tensor* t : {&q, &k, &v, &proj}) *t = backend.alloc({rows, dim}, DType::F32);
-  attn = backend.alloc({rows, dim}, narrow);
+  for (Tensor* t : {&q, &k, &v, &attn}) *t = backend.alloc({rows, dim}, narrow);
+  proj = backend.alloc({rows, dim}, DType::F32);
   gate = backend.alloc({rows, hidden}, gemm_input);
   up = backend.alloc({rows, hidden}, narrow);
   if (gemm_input == DType::F8_E4M3) {

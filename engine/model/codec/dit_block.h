@@ -21,10 +21,11 @@ struct DitScratch {
              std::int64_t hidden, DType narrow, DType gemm_input);
   // The projections' inputs: the norm and SwiGLU outputs in `gemm_input` (Backend::gemm_input_dtype
   // of the weights; fp8 with the row scales norm_scale [B, T] and gate_scale [B·T]), the attention
-  // output in `narrow` (Backend::narrow_dtype); the rest F32.
+  // inputs and output in `narrow` (Backend::narrow_dtype; the tensor-core attention rounds q, k
+  // and v to bf16 anyway); the rest F32.
   Tensor norm, norm_scale;                         // [B, T, D]
-  Tensor q, k, v, proj;                            // [B·T, D]
-  Tensor attn;                                     // [B·T, D], narrow
+  Tensor q, k, v, attn;                            // [B·T, D], narrow
+  Tensor proj;                                     // [B·T, D]
   Tensor gate, gate_scale;                         // [B·T, hidden]: SwiGLU's output
   Tensor up;                                       // [B·T, hidden], narrow: the default linear_swiglu's scratch
   Tensor modulation;                               // [L, 6, B, D]: the stack's adaln + each block's table

@@ -78,7 +78,7 @@ class Estimator {
 
  private:
   Backend* backend_;
-  DType narrow_;      // the DiT blocks' attention outputs (DitScratch::attn)
+  DType narrow_;      // the DiT blocks' attention inputs and outputs (DitScratch::q, k, v, attn)
   DType gemm_input_;  // their norm and SwiGLU outputs (DitScratch::norm, gate)
   std::int64_t in_channels_;
   std::int64_t out_channels_;
