@@ -504,8 +504,9 @@ void CudaBackend::attention(const Tensor& q, const ScaledTensor& kv_k, const Sca
   }
   kernels::AttentionParams p{q.raw(), nullptr, nullptr, out.raw(),
                              positions ? static_cast<const std::int32_t*>(positions->raw()) : nullptr,
-                             nullptr, batch, seq, heads, kv_heads, head_dim, keys, cuda::element_type(q.dtype(), op, "q"),
-                             kernels::ElementType::BF16, cuda::element_type(out.dtype(), op, "out")};
+                             nullptr, batch, seq, heads, kv_heads, head_dim, keys,
+                             cuda::element_type(q.dtype(), op, "q"), kernels::ElementType::BF16,
+                             cuda::element_type(out.dtype(), op, "out")};
   cuda::read_kv(p, kv_k, kv_v, op);
   const std::int64_t floats = kernels::attention_workspace_floats(p);
   if (floats) p.workspace = static_cast<float*>(cuda::scratch(*state_, 0, static_cast<std::size_t>(floats) * sizeof(float), op));

@@ -43,10 +43,11 @@ struct Inputs {
   Tensor q, k, v;
 };
 
-Inputs random_inputs(const AttentionShape& s, std::mt19937& gen) {
-  return {random_tensor({s.batch, s.seq, s.heads, s.head_dim}, gen, DType::BF16),
-          random_tensor({s.batch, s.keys, s.heads, s.head_dim}, gen, DType::BF16),
-          random_tensor({s.batch, s.keys, s.heads, s.head_dim}, gen, DType::BF16)};
+// Host fp32 inputs of values `dtype` holds (bf16: exact in bf16, F32: any fp32 value).
+Inputs random_inputs(const AttentionShape& s, std::mt19937& gen, DType dtype = DType::BF16) {
+  return {random_tensor({s.batch, s.seq, s.heads, s.head_dim}, gen, dtype),
+          random_tensor({s.batch, s.keys, s.heads, s.head_dim}, gen, dtype),
+          random_tensor({s.batch, s.keys, s.heads, s.head_dim}, gen, dtype)};
 }
 
 Tensor cpu_attention(const Tensor& q, const Tensor& k, const Tensor& v) {
@@ -120,9 +121,7 @@ TEST(FlashAttentionNarrow, Bf16InputsGiveTheResultOfTheirFp32Values) {
   std::mt19937 gen{11};
   for (std::int64_t head_dim : {64, 128}) {
     const AttentionShape s{2, 100, 100, 3, head_dim};
-    const Inputs in{random_tensor({s.batch, s.seq, s.heads, s.head_dim}, gen, DType::F32),
-                    random_tensor({s.batch, s.keys, s.heads, s.head_dim}, gen, DType::F32),
-                    random_tensor({s.batch, s.keys, s.heads, s.head_dim}, gen, DType::F32)};
+    const Inputs in = random_inputs(s, gen, DType::F32);
     ASSERT_NE(std::memcmp(in.q.raw(), in.q.to_bf16().to_f32().raw(), in.q.bytes()), 0) << "q must not be bf16 values";
     auto narrow = [&](const Tensor& t) { return gpu.upload_exact(t.to_bf16()); };
     Tensor out = gpu.alloc(in.q.shape(), DType::F32);
