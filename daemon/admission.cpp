@@ -12,7 +12,9 @@ RealtimeAdmission::RealtimeAdmission(std::optional<double> budget_s) : budget_s_
     throw InvalidArgument("RealtimeAdmission: budget_s must be > 0, got " + std::to_string(*budget_s));
 }
 
-void RealtimeAdmission::observe_round(int songs, double seconds) {
+void RealtimeAdmission::observe_round(const Round& round) {
+  const int songs = round.songs - round.prompt_songs;
+  const double seconds = std::max(0.0, round.seconds - round.prompt_s);
   if (songs < 1) return;
   ++rounds_;
   largest_round_ = std::max(largest_round_, songs);
@@ -40,7 +42,7 @@ bool RealtimeAdmission::admits_one_more(int running) const {
   if (!budget_s_ || running == 0 || !predicted_round_s(running + 1)) return true;
   const long since_start = rounds_ - started_at_round_;
   if (started_at_round_ >= 0 && since_start > 0 && since_start < kSettleRounds) return false;
-  if (running + 1 > 2 * largest_round_) return false;
+  if (running + 1 > kGrowth * largest_round_) return false;
   return has_room_for_one_more(running);
 }
 

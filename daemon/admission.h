@@ -3,6 +3,13 @@
 // feeds it each round's measured time and the number of songs the round stepped (one frame each),
 // and asks before it starts a queued song.
 //
+// What it predicts is a steady round: a new song's prompt runs once, in its first rounds (within
+// the batch's prefill budget), and is left out — its time and the song — so that a crowd's prompts
+// do not read as slow rounds for as long as the fit remembers them (H100, 64 songs arriving within
+// a second: after 27 started at once, their prompts held the next start for 0.8 s; first audio p99
+// 3.7-4.4 s -> 2.7-2.9 s, benchmarks/results/admission_prompts_h100.json). Newcomers ride out their
+// prompts on the pre-roll (daemon/pacing.h), running songs on the audio they hold in hand.
+//
 // The model is a round time t ≈ a + b·songs (a: what a round costs whatever its size, such as the
 // weights a batched step reads once; b: the cost of one more song), fitted by least squares over
 // the rounds seen, each weighted by kDecay^age so the fit follows a changing load. When the rounds
@@ -13,10 +20,10 @@
 //
 // Two guards keep an early, optimistic fit from letting in a crowd at once (measured on the CPU
 // demo: rounds of one song that had not yet made a codec chunk predicted 3 ms a song, 13 songs
-// started in 0.2 s, and rounds of them took 120 ms): the fit is never asked about more than twice
-// the most songs a round has stepped, and after songs start no more start until kSettleRounds
-// rounds have measured them (their prompt, first codec chunk and the next are then in the fit).
-// Songs that arrive together still start together, doubling each settle period.
+// started in 0.2 s, and rounds of them took 120 ms): the fit is never asked about more than
+// kGrowth times the most songs a round has stepped, and after songs start no more start until
+// kSettleRounds rounds have measured them (their prompt and first two codec chunks are then in the
+// fit). Songs that arrive together still start together, at most kGrowth-fold more each settle period.
 //
 // Without a budget (server.realtime_headroom: off) it only measures: every song may start.
 #pragma once
@@ -31,25 +38,35 @@ class RealtimeAdmission {
   static constexpr double kDecay = 0.99;
   // The weighted variance of the round sizes, in songs², below which no slope is fitted.
   static constexpr double kMinSizeVariance = 0.25;
-  // Rounds measured after a start before more songs may start: a codec chunk's worth of frames
-  // (streaming.chunk_frames' default), so the newcomers' chunk costs are in the fit.
-  static constexpr int kSettleRounds = 16;
+  // Rounds measured after a start before more songs may start: a new song's codec chunks fall due
+  // after frames 4 and 8 (engine/pipeline/streaming_decoder.h), so the newcomers' chunk costs are in the fit.
+  static constexpr int kSettleRounds = 8;
+  // The most songs the fit is asked about, as a multiple of the largest round seen.
+  static constexpr int kGrowth = 4;
 
   // `budget_s`: the longest predicted round that still admits (frame period × headroom), > 0;
   // nullopt: no limit.
   explicit RealtimeAdmission(std::optional<double> budget_s);
 
-  // One round stepped `songs` songs (≥ 1) in `seconds`.
-  void observe_round(int songs, double seconds);
+  // A round the worker ran: `songs` songs stepped in `seconds`, of which `prompt_songs` ran (part
+  // of) their prompt, taking `prompt_s`, instead of a frame. Only its other songs and time are
+  // measured; a round of prompts alone measures nothing.
+  struct Round {
+    int songs = 0;
+    double seconds = 0;
+    int prompt_songs = 0;
+    double prompt_s = 0;
+  };
+  void observe_round(const Round& round);
   // The predicted time of a round of `songs` songs; nullopt before the first round.
   std::optional<double> predicted_round_s(int songs) const;
   // Whether one more song may start beside `running` songs: always with none running (waiting
   // cannot make a song alone faster) and before the first measurement; otherwise when no start is
   // settling (songs started after the last round, or kSettleRounds rounds ago or more),
-  // running + 1 is at most twice the largest round seen, and a round of running + 1 songs is
+  // running + 1 is at most kGrowth times the largest round seen, and a round of running + 1 songs is
   // predicted within the budget.
   bool admits_one_more(int running) const;
-  // admits_one_more without its caution (the settling rule, the doubling limit): whether the fit
+  // admits_one_more without its caution (the settling rule, the growth limit): whether the fit
   // predicts room for one more song (what /readyz reports: that caution delays a song by a few
   // rounds, it does not make the daemon full).
   bool has_room_for_one_more(int running) const;

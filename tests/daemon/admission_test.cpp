@@ -18,7 +18,7 @@ TEST(RealtimeAdmission, AdmitsEveryoneBeforeTheFirstRound) {
 
 TEST(RealtimeAdmission, RoundsOfOneSizeGiveATimePerSong) {
   RealtimeAdmission admission(kBudgetS);
-  for (int i = 0; i < 3; ++i) admission.observe_round(4, 0.040);
+  for (int i = 0; i < 3; ++i) admission.observe_round({4, 0.040});
   EXPECT_NEAR(*admission.predicted_round_s(7), 0.070, 1e-12);
   EXPECT_TRUE(admission.admits_one_more(5));   // 6 songs: 60 ms
   EXPECT_FALSE(admission.admits_one_more(6));  // 7 songs: 70 ms
@@ -28,52 +28,68 @@ TEST(RealtimeAdmission, FitsAFixedCostPlusACostPerSong) {
   RealtimeAdmission admission(kBudgetS);
   // A batched step: 4 ms whatever the batch, 1 ms per song.
   for (int round = 0; round < 5; ++round)
-    for (int songs = 1; songs <= 32; ++songs) admission.observe_round(songs, 0.004 + 0.001 * songs);
+    for (int songs = 1; songs <= 32; ++songs) admission.observe_round({songs, 0.004 + 0.001 * songs});
   EXPECT_NEAR(*admission.predicted_round_s(60), 0.064, 1e-9);
   EXPECT_TRUE(admission.admits_one_more(55));   // 56 songs: 60 ms (a time per song would say 70 ms)
   EXPECT_TRUE(admission.admits_one_more(58));   // 59 songs: 63 ms
   EXPECT_FALSE(admission.admits_one_more(60));  // 61 songs: 65 ms
 }
 
-TEST(RealtimeAdmission, NeverMoreThanTwiceTheLargestRoundSeen) {
+TEST(RealtimeAdmission, NewSongsPromptsAreLeftOutOfTheSteadyRound) {
   RealtimeAdmission admission(kBudgetS);
-  for (int i = 0; i < 20; ++i) admission.observe_round(1, 0.001);
-  EXPECT_TRUE(admission.admits_one_more(1));   // 2 songs
-  EXPECT_FALSE(admission.admits_one_more(2));  // 3 songs: predicted 3 ms, but never measured near
-  for (int i = 0; i < 20; ++i) admission.observe_round(2, 0.002);
-  EXPECT_TRUE(admission.admits_one_more(3));   // 4 songs
-  EXPECT_FALSE(admission.admits_one_more(4));
+  // 4 songs at 10 ms each, beside 3 new songs running their prompts (60 ms) in every round.
+  for (int i = 0; i < 20; ++i)
+    admission.observe_round({.songs = 7, .seconds = 0.100, .prompt_songs = 3, .prompt_s = 0.060});
+  EXPECT_NEAR(*admission.predicted_round_s(6), 0.060, 1e-12);
+  EXPECT_TRUE(admission.admits_one_more(5));   // 6 songs: 60 ms (with the prompts: 86 ms)
+  EXPECT_FALSE(admission.admits_one_more(6));  // 7 songs: 70 ms
+  // A round of prompts alone measures nothing.
+  RealtimeAdmission fresh(kBudgetS);
+  fresh.observe_round({.songs = 2, .seconds = 0.5, .prompt_songs = 2, .prompt_s = 0.5});
+  EXPECT_FALSE(fresh.predicted_round_s(1).has_value());
+}
+
+TEST(RealtimeAdmission, NeverBeyondAMultipleOfTheLargestRoundSeen) {
+  constexpr int g = RealtimeAdmission::kGrowth;
+  RealtimeAdmission admission(kBudgetS);
+  for (int i = 0; i < 20; ++i) admission.observe_round({1, 0.001});
+  EXPECT_TRUE(admission.admits_one_more(g - 1));  // g songs
+  EXPECT_FALSE(admission.admits_one_more(g));     // g + 1 songs: predicted g + 1 ms, but never measured near
+  for (int i = 0; i < 20; ++i) admission.observe_round({2, 0.002});
+  EXPECT_TRUE(admission.admits_one_more(2 * g - 1));
+  EXPECT_FALSE(admission.admits_one_more(2 * g));
 }
 
 TEST(RealtimeAdmission, SongsThatStartedAreMeasuredBeforeMoreStart) {
+  constexpr int g = RealtimeAdmission::kGrowth;
   RealtimeAdmission admission(kBudgetS);
-  for (int i = 0; i < 20; ++i) admission.observe_round(4, 0.004);
-  // Songs arriving together start together, up to twice the largest round.
-  for (int running = 4; running < 8; ++running) {
+  for (int i = 0; i < 20; ++i) admission.observe_round({4, 0.004});
+  // Songs arriving together start together, up to kGrowth times the largest round.
+  for (int running = 4; running < 4 * g; ++running) {
     ASSERT_TRUE(admission.admits_one_more(running)) << running;
     admission.started();
   }
-  EXPECT_FALSE(admission.admits_one_more(8));  // 9 songs: more than twice 4
+  EXPECT_FALSE(admission.admits_one_more(4 * g));  // beyond kGrowth times 4
   for (int round = 1; round < RealtimeAdmission::kSettleRounds; ++round) {
-    admission.observe_round(8, 0.008);
-    EXPECT_FALSE(admission.admits_one_more(8)) << "round " << round << " after the starts";
+    admission.observe_round({4 * g, 0.001 * 4 * g});
+    EXPECT_FALSE(admission.admits_one_more(4 * g)) << "round " << round << " after the starts";
   }
-  admission.observe_round(8, 0.008);
-  EXPECT_TRUE(admission.admits_one_more(8));
+  admission.observe_round({4 * g, 0.001 * 4 * g});
+  EXPECT_TRUE(admission.admits_one_more(4 * g));
 }
 
 TEST(RealtimeAdmission, ASongAloneAlwaysStarts) {
   RealtimeAdmission admission(kBudgetS);
-  admission.observe_round(1, 1.0);  // far slower than real time
+  admission.observe_round({1, 1.0});  // far slower than real time
   EXPECT_TRUE(admission.admits_one_more(0));
   EXPECT_FALSE(admission.admits_one_more(1));
 }
 
 TEST(RealtimeAdmission, FollowsAChangingLoad) {
   RealtimeAdmission admission(kBudgetS);
-  for (int i = 0; i < 200; ++i) admission.observe_round(4, 0.040);
+  for (int i = 0; i < 200; ++i) admission.observe_round({4, 0.040});
   EXPECT_TRUE(admission.admits_one_more(5));  // 6 songs: 60 ms
-  for (int i = 0; i < 500; ++i) admission.observe_round(4, 0.120);
+  for (int i = 0; i < 500; ++i) admission.observe_round({4, 0.120});
   EXPECT_NEAR(*admission.predicted_round_s(2), 0.060, 1e-3);
   EXPECT_TRUE(admission.admits_one_more(1));   // 2 songs: 60 ms
   EXPECT_FALSE(admission.admits_one_more(2));  // 3 songs: 90 ms
@@ -82,8 +98,8 @@ TEST(RealtimeAdmission, FollowsAChangingLoad) {
 TEST(RealtimeAdmission, ASlopeThatFallsIsNoiseAndATimePerSongIsUsed) {
   RealtimeAdmission admission(kBudgetS);
   for (int i = 0; i < 100; ++i) {
-    admission.observe_round(1, 0.020);
-    admission.observe_round(3, 0.010);
+    admission.observe_round({1, 0.020});
+    admission.observe_round({3, 0.010});
   }
   // About 2 songs per 15 ms round: 7.5 ms a song, growing with the songs.
   EXPECT_NEAR(*admission.predicted_round_s(8), 0.060, 1e-3);
@@ -92,12 +108,12 @@ TEST(RealtimeAdmission, ASlopeThatFallsIsNoiseAndATimePerSongIsUsed) {
 }
 
 // server.realtime_headroom: off. The rounds that hold songs above (far over the frame, a start
-// settling, beyond twice the largest round) hold none; the fit still predicts.
+// settling, beyond kGrowth times the largest round) hold none; the fit still predicts.
 TEST(RealtimeAdmission, WithoutABudgetEverySongMayStart) {
   RealtimeAdmission admission(std::nullopt);
-  for (int i = 0; i < 20; ++i) admission.observe_round(2, 1.0);
+  for (int i = 0; i < 20; ++i) admission.observe_round({2, 1.0});
   admission.started();
-  admission.observe_round(3, 1.5);
+  admission.observe_round({3, 1.5});
   EXPECT_NEAR(*admission.predicted_round_s(4), 2.0, 1e-9);
   EXPECT_FALSE(admission.settling());
   EXPECT_TRUE(admission.admits_one_more(100));
