@@ -22,8 +22,8 @@
 // demo: rounds of one song that had not yet made a codec chunk predicted 3 ms a song, 13 songs
 // started in 0.2 s, and rounds of them took 120 ms): the fit is never asked about more than
 // kGrowth times the most songs a round has stepped, and after songs start no more start until
-// kSettleRounds rounds have measured them (their prompt and first two codec chunks are then in the
-// fit). Songs that arrive together still start together, at most kGrowth-fold more each settle period.
+// kSettleRounds rounds have measured them (their first two codec chunks are then in the fit).
+// Songs that arrive together still start together, at most kGrowth-fold more each settle period.
 //
 // Without a budget (server.realtime_headroom: off) it only measures: every song may start.
 #pragma once
