@@ -326,7 +326,8 @@ bool EngineWorker::step_all() {
   const auto lm_end = std::chrono::steady_clock::now();
   metrics_->set_kv_blocks(metrics_worker_, batch_->batch().pool_blocks() - batch_->batch().free_blocks(),
                           batch_->batch().pool_blocks());
-  RealtimeAdmission::Round measured;  // admission's steady round: new songs' prompts left out
+  int prompt_songs = 0;  // new songs whose step ran their prompt, left out of admission's round
+  double prompt_s = 0;
   for (SongSession* session : active) {
     ++stepped;
     const bool prompt = session->generator().frames_emitted() == 0;
@@ -336,8 +337,8 @@ bool EngineWorker::step_all() {
       const double step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
       metrics_->observe_step(step_s);
       if (prompt) {
-        ++measured.prompt_songs;
-        measured.prompt_s += step_s;
+        ++prompt_songs;
+        prompt_s += step_s;
       }
     } catch (const std::exception& e) {
       spdlog::error("song {} failed: {}", session->id(), e.what());
@@ -355,9 +356,8 @@ bool EngineWorker::step_all() {
                    round_s * 1000.0, stepped, ms(round_start, lm_end), ms(lm_end, steps_end), ms(steps_end, now), chunks);
     }
     metrics_->observe_round(stepped, round_s);
-    measured.songs = stepped;
-    measured.seconds = round_s;
-    admission_.observe_round(measured);
+    admission_.observe_round(
+        {.songs = stepped, .seconds = round_s, .prompt_songs = prompt_songs, .prompt_s = prompt_s});
   }
   std::erase_if(sessions_, [](const auto& s) { return s->finished(); });
   double worst_lag_s = 0;
