@@ -96,6 +96,7 @@ EngineWorker::EngineWorker(EngineModels models, WorkerOptions options, Metrics& 
       encoders_(EncoderThreads::default_threads(std::thread::hardware_concurrency()),
                 [&metrics](double seconds) { metrics.observe_encode(seconds); }) {
   metrics_->set_load(metrics_worker_, 0, 0, options_.max_sessions);
+  prepare_graphs();
   report_gpu_memory();
   thread_ = std::thread([this] { run(); });
 }
@@ -422,6 +423,21 @@ std::int64_t EngineWorker::decode_audio(bool stepped) {
   metrics_->observe_codec(static_cast<std::int64_t>(due.size()),
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count());
   return static_cast<std::int64_t>(due.size());
+}
+
+void EngineWorker::prepare_graphs() {
+  // On a GPU, every batch size's step and the codec calls songs make as they start are captured
+  // now: a fresh daemon's first crowd otherwise captured them in its first rounds, which also read
+  // to admission as slow rounds. The CPU captures nothing (its buffers are made as songs need them).
+  const bool lm = models_.backends.lm->device() == Device::Cuda;
+  const bool codec = models_.backends.codec->device() == Device::Cuda;
+  if (!lm && !codec) return;
+  const auto start = std::chrono::steady_clock::now();
+  if (lm) batch_->prepare();
+  if (codec) codec_batch_->prepare(song_chunking(options_.pacing.chunk_frames), options_.max_sessions);
+  spdlog::info("prepared the batched steps of up to {} songs and {} codec call shapes in {:.2f} s",
+               options_.max_sessions, codec_batch_->shapes_made(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 void EngineWorker::fail_song(SongSession& session, std::string_view what) {

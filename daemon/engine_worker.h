@@ -137,6 +137,8 @@ class EngineWorker {
   void load_changed();
   // The GPU backends' peak memory into the metrics (nothing for backends on the CPU).
   void report_gpu_memory();
+  // Captures, before the first song, the graphs a crowd of songs starting needs (on a GPU).
+  void prepare_graphs();
 
   EngineModels models_;
   WorkerOptions options_;

@@ -27,6 +27,26 @@ std::int64_t codec_call_size(std::int64_t songs, std::int64_t max_songs) {
   return std::min(b, max_songs);
 }
 
+void CodecBatch::prepare(const StreamingDecoderOptions& song, std::int64_t most_songs) {
+  const SongShapes shapes = song_shapes(song);
+  const std::int64_t largest = codec_call_size(most_songs, max_songs_);
+  for (std::int64_t songs = 1;; songs = codec_call_size(songs + 1, max_songs_)) {
+    for (const ChunkShape& chunk : shapes.chunks)
+      model_->flow().prepare(workspace(songs, chunk.held * kLatentsPerCodeFrame, chunk.carried * kLatentsPerCodeFrame));
+    latent_input(songs, shapes.first_push);
+    for (const std::int64_t rows : shapes.later_pushes) latent_input(songs, rows);
+    // The longest push first, so the decoder's buffers are sized once and no graph is voided.
+    const std::int64_t longest = shapes.later_pushes.empty() ? 0 : *shapes.later_pushes.rbegin();
+    stream().prepare(shapes.first_push, longest, 2 * songs);
+    for (const std::int64_t rows : shapes.later_pushes) stream().prepare(shapes.first_push, rows, 2 * songs);
+    if (songs >= largest) return;
+  }
+}
+
+std::int64_t CodecBatch::shapes_made() const {
+  return static_cast<std::int64_t>(workspaces_.size() + inputs_.size()) + (stream_ ? stream_->plans_made() : 0);
+}
+
 FlowMatcher::Workspace& CodecBatch::workspace(std::int64_t songs, std::int64_t frames, std::int64_t context) {
   auto& ws = workspaces_[{songs, frames, context}];
   if (!ws) ws = model_->flow().make_workspace(frames, context, schedule_, songs);

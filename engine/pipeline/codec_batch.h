@@ -44,6 +44,14 @@ class CodecBatch {
   // error stops the run and is rethrown.
   void run(std::span<StreamingDecoder* const> decoders, const OnCall& on_call = {});
 
+  // Makes, ahead of the first songs, the buffers and graphs of the calls of up to `most_songs` songs
+  // (each call size up to max_songs) in a song's chunk shapes up to the steady one (song_shapes:
+  // what songs of `song`'s chunking run as they start), so a crowd's first calls neither allocate
+  // nor capture. A song's last chunk and flush may still make theirs.
+  void prepare(const StreamingDecoderOptions& song, std::int64_t most_songs);
+  // Call shapes given buffers (and graphs, on backends that capture) so far.
+  std::int64_t shapes_made() const;
+
   std::int64_t max_songs() const { return max_songs_; }
   // Songs decoded by the calls so far, and the calls (for metrics and tests).
   std::int64_t chunks_decoded() const { return chunks_; }

@@ -114,6 +114,10 @@ class FrameBatch {
   // frame, not ended): their next() then returns it.
   void step(std::span<Generator* const> generators);
 
+  // Captures the batched step's graph for every batch size ahead of the first songs
+  // (MulaBatch::prepare_steps).
+  void prepare() { batch_.prepare_steps(); }
+
   const MulaBatch& batch() const { return batch_; }
   std::int64_t prefill_budget() const { return prefill_budget_; }
 

@@ -5,7 +5,6 @@
 #include <deque>
 #include <exception>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -15,9 +14,16 @@
 namespace hs {
 namespace {
 
-constexpr std::int64_t kLatentsPerCodeFrame = 2;  // 12.5 Hz codes → 25 Hz latents
 constexpr std::int64_t kCodeFrameMs = 80;
 constexpr std::int64_t kStereo = 2;
+
+// The scalar decoder's pushes of `rows` new latent frames: at most `decoder_frames` code frames each.
+std::vector<std::int64_t> push_lengths(std::int64_t rows, std::int64_t decoder_frames) {
+  const std::int64_t most = decoder_frames * kLatentsPerCodeFrame;
+  std::vector<std::int64_t> pushes;
+  for (std::int64_t left = rows; left > 0; left -= most) pushes.push_back(std::min(left, most));
+  return pushes;
+}
 
 }  // namespace
 
@@ -118,6 +124,24 @@ StreamingDecoderOptions song_chunking(std::int64_t chunk_frames) {
   options.chunk_frames = chunk_frames;
   options.first_chunk_frames = std::min(kFirstChunkFrames, chunk_frames);
   return options;
+}
+
+SongShapes song_shapes(const StreamingDecoderOptions& options) {
+  const std::int64_t first = options.first_chunk_frames > 0 ? options.first_chunk_frames : options.chunk_frames;
+  SongShapes shapes;
+  for (std::int64_t decoded = 0, carried = 0;;) {
+    const std::int64_t frames = decoded == 0 ? first : std::min(options.chunk_frames, decoded);
+    const ChunkShape shape{carried + frames, carried};
+    if (std::ranges::find(shapes.chunks, shape) == shapes.chunks.end()) shapes.chunks.push_back(shape);
+    for (const std::int64_t rows : push_lengths(frames * kLatentsPerCodeFrame, options.decoder_frames)) {
+      if (shapes.first_push == 0) shapes.first_push = rows;
+      else shapes.later_pushes.insert(rows);
+    }
+    const std::int64_t next_carried = std::min(options.context_frames, carried + frames);
+    if (frames == options.chunk_frames && next_carried == carried) return shapes;  // steady
+    decoded += frames;
+    carried = next_carried;
+  }
 }
 
 StreamingDecoder::StreamingDecoder(const CodecModel& model, NoiseSource& noise, StreamingDecoderOptions options)
@@ -277,41 +301,23 @@ void StreamingDecoder::decode(const Chunk& chunk) {
 }
 
 std::vector<std::int64_t> StreamingDecoder::decoder_pushes(std::int64_t rows) const {
-  const std::int64_t most = options_.decoder_frames * kLatentsPerCodeFrame;
-  std::vector<std::int64_t> pushes;
-  for (std::int64_t left = rows; left > 0; left -= most) pushes.push_back(std::min(left, most));
-  return pushes;
+  return push_lengths(rows, options_.decoder_frames);
 }
 
 bool StreamingDecoder::prepare_next() {
-  // The chunks' (held, carried) frame counts follow from the options alone. Step 0: the first
-  // chunk's flow; step 1: the decoder's pushes (the first chunk's and every later length); then
-  // each later chunk's flow (carrying what the one before held, up to context_frames) until the
-  // steady chunk, which repeats until the last.
+  // Step 0: the first chunk's flow; step 1: the decoder's pushes; then each later chunk's flow
+  // until the steady one.
+  const SongShapes shapes = song_shapes(options_);
   const std::int64_t step = prepared_++;
   if (step == 1) {
-    // The first push, then every later push length: the rest of the first chunk's and those of
-    // each chunk length up to the steady one.
-    const std::vector<std::int64_t> first = decoder_pushes(options_.first_chunk_frames * kLatentsPerCodeFrame);
-    std::set<std::int64_t> later(first.begin() + 1, first.end());
-    for (std::int64_t decoded = options_.first_chunk_frames;; decoded += chunk_after(decoded)) {
-      const std::vector<std::int64_t> pushes = decoder_pushes(chunk_after(decoded) * kLatentsPerCodeFrame);
-      later.insert(pushes.begin(), pushes.end());
-      if (chunk_after(decoded) == options_.chunk_frames) break;
-    }
-    for (const std::int64_t rows : later) stream_.prepare(first.front(), rows);
+    for (const std::int64_t rows : shapes.later_pushes) stream_.prepare(shapes.first_push, rows);
     return true;
   }
-  std::int64_t decoded = 0, carried = 0;
-  for (std::int64_t k = 0; k < (step == 0 ? 0 : step - 1); ++k) {
-    const std::int64_t held = carried + chunk_after(decoded);
-    decoded += chunk_after(decoded);
-    carried = std::min(options_.context_frames, held);
-  }
-  const std::int64_t frames = chunk_after(decoded);
-  model_->flow().prepare(workspace((carried + frames) * kLatentsPerCodeFrame, carried * kLatentsPerCodeFrame));
-  // Steady: this chunk is a whole C and the next carries as much as this one did.
-  return !(frames == options_.chunk_frames && std::min(options_.context_frames, carried + frames) == carried);
+  const std::size_t last = shapes.chunks.size() - 1;
+  const std::size_t i = std::min(step == 0 ? 0 : static_cast<std::size_t>(step - 1), last);
+  const ChunkShape& chunk = shapes.chunks[i];
+  model_->flow().prepare(workspace(chunk.held * kLatentsPerCodeFrame, chunk.carried * kLatentsPerCodeFrame));
+  return i < last;
 }
 
 void StreamingDecoder::append_audio(const Tensor& audio) { append_host_audio(model_->backend().download(audio)); }

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <utility>
 #include <vector>
@@ -40,6 +41,8 @@ inline constexpr std::int64_t kMaxChunkFrames = 372;
 // buffers, the codec's largest (2048 channels at the first stage, 64 at 48 kHz), stay those of a
 // 16-frame chunk however long the chunks grow. Only the flow solve sees the whole chunk.
 inline constexpr std::int64_t kDecoderPushFrames = 16;
+// Latent frames per code frame (12.5 Hz codes, 25 Hz latents).
+inline constexpr std::int64_t kLatentsPerCodeFrame = 2;
 
 struct StreamingDecoderOptions {
   std::int64_t chunk_frames = 16;    // C: code frames per flow-matching chunk (1.28 s)
@@ -75,6 +78,22 @@ struct StreamingDecoderOptions {
 // A song's chunking (the CLI's --stream, the daemon, `heartstream quality`): chunks of `chunk_frames`
 // after a short first chunk for earlier audio (kFirstChunkFrames, never longer than the chunks).
 StreamingDecoderOptions song_chunking(std::int64_t chunk_frames);
+
+// The shapes a song's chunks take from its first to its steady one (which repeats until the last,
+// which may be shorter), each once, in code frames: held (the carried context, then the new
+// frames) and carried. A shape's flow-matching graph and buffers serve every chunk of it.
+struct ChunkShape {
+  std::int64_t held = 0, carried = 0;
+  bool operator==(const ChunkShape&) const = default;
+};
+struct SongShapes {
+  std::vector<ChunkShape> chunks;
+  // The scalar decoder's pushes, in latent frames: the song's first (it drops the decoder's
+  // look-ahead) and every later length.
+  std::int64_t first_push = 0;
+  std::set<std::int64_t> later_pushes;
+};
+SongShapes song_shapes(const StreamingDecoderOptions& options);
 
 class StreamingDecoder {
  public:

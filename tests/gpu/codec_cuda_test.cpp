@@ -278,4 +278,23 @@ INSTANTIATE_TEST_SUITE_P(Precisions, CodecCudaBatch,
                          [](const auto& info) { return std::string(precision_name(info.param.precision)); });
 
 }  // namespace
+// Call shapes made ahead (CodecBatch::prepare: the flow solves' and the scalar decoder's graphs
+// captured before any call) decode the same songs bit for bit as shapes made by their first calls.
+TEST(CodecCuda, BatchShapesPreparedAheadDecodeTheSameAudio) {
+  HS_REQUIRE_GPU();
+  HS_REQUIRE_SHARED(folder, "golden/codec-tiny");
+  const CodecModel& model = cuda_codec(folder, Precision::FP8);
+  const auto songs = test::batch_songs(model.config().num_quantizers, model.config().codebook_size);
+  CodecBatch prepared(model, 4), fresh(model, 4);
+  test::SongOutput unused;
+  prepared.prepare(test::batch_song_options(model, nullptr, unused), 4);
+  EXPECT_GT(prepared.shapes_made(), 0);
+  const auto a = test::decode_together(model, songs, prepared);
+  const auto b = test::decode_together(model, songs, fresh);
+  for (std::size_t i = 0; i < songs.size(); ++i) {
+    EXPECT_EQ(a[i].latents, b[i].latents) << "song " << i;
+    EXPECT_EQ(a[i].pcm, b[i].pcm) << "song " << i;
+  }
+}
+
 }  // namespace hs

@@ -183,5 +183,37 @@ TEST(MulaBatchCuda, SongsTogetherMatchAlone) {
   std::printf("MulaBatchCuda: worst normalised logit difference to the songs alone %.3g\n", worst);
 }
 
+// Graphs captured ahead of the first songs (MulaBatch::prepare_steps: nothing runs at capture)
+// step the same frames, bit for bit, as graphs captured by the steps that first need them.
+TEST(MulaBatchCuda, StepsCapturedAheadGiveTheSameFrames) {
+  HS_REQUIRE_GPU();
+  CudaBackend& gpu = test::cuda_backend(DType::BF16);
+  const fs::path dir = fs::temp_directory_path() / ("hs_batch_prepared_" + std::to_string(::getpid()));
+  write_random_mula_folder(dir, demo_mula_config(300), 64, 8);
+  const auto model = MulaModel::load(gpu, dir);
+  fs::remove_all(dir);
+  const auto frames = [&](bool prepare) {
+    MulaBatch batch(*model, {.slots = 5});
+    if (prepare) batch.prepare_steps();
+    std::vector<Frame> out;
+    for (std::int32_t i = 0; i < 5; ++i) {  // 1 to 5 songs: buckets of 2, 4, 8 and 10 rows
+      const std::int64_t rows = i % 2 ? 1 : 2, length = 7 + i;
+      Prompt p{Tensor::zeros({rows, length, 9}, DType::I32), Tensor::zeros({rows, length, 9}, DType::U8), 1};
+      for (std::int64_t j = 0; j < rows * length; ++j) {
+        p.tokens.data<std::int32_t>()[j * 9 + 8] = static_cast<std::int32_t>((j * 31 + i) % 300);
+        p.mask.data<std::uint8_t>()[j * 9 + 8] = 1;
+      }
+      Frame first;
+      batch.join(p, {{.temperature = 1.0f, .topk = 50, .cfg_scale = rows == 2 ? 1.5f : 1.0f}, 40u + i, 12}, first);
+      out.push_back(first);
+      for (int f = 0; f < 2; ++f)
+        for (const auto& [slot, frame] : batch.step()) out.push_back(frame);
+    }
+    EXPECT_EQ(batch.step_shapes(), 4);
+    return out;
+  };
+  EXPECT_EQ(frames(true), frames(false));
+}
+
 }  // namespace
 }  // namespace hs

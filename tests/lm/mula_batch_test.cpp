@@ -193,6 +193,30 @@ TEST_F(MulaBatchTest, BlocksAreTakenAsTheSongGrowsAndReservedForItsWholeLength) 
   EXPECT_EQ(batch.join(s.prompt, s.options, first), 0) << "room again once the first song left";
 }
 
+// prepare_steps() takes every bucket of rows ahead (2, 4, 8, then the 10 rows of 5 slots), so
+// songs joining step through no new one, and their frames are those of an unprepared batch.
+TEST_F(MulaBatchTest, PreparedStepsCoverEveryBatchSize) {
+  const auto frames = [&](MulaBatch& batch) {
+    std::vector<Frame> out;
+    Frame first;
+    for (std::uint64_t i = 0; i < 5; ++i) {
+      const Song s = song(5 + static_cast<std::int64_t>(i), i % 2 ? 1.0f : 1.5f, 1.0f, 50, 6 + i, 20);
+      batch.join(s.prompt, s.options, first);
+      for (const auto& [slot, frame] : batch.step()) out.push_back(frame);  // 1, 2, ..., 5 songs
+    }
+    return out;
+  };
+  MulaBatch prepared(*model_, {.slots = 5});
+  prepared.prepare_steps();
+  EXPECT_EQ(prepared.step_shapes(), 4);
+  const std::vector<Frame> got = frames(prepared);
+  EXPECT_EQ(prepared.step_shapes(), 4);
+  MulaBatch fresh(*model_, {.slots = 5});
+  EXPECT_EQ(fresh.step_shapes(), 0);
+  EXPECT_EQ(frames(fresh), got);
+  EXPECT_EQ(fresh.step_shapes(), 4) << "1 to 5 songs step in buckets of 2, 4, 8 and 10 rows";
+}
+
 TEST_F(MulaBatchTest, FullSlotsAndUnknownSlotsAreRefused) {
   const Song s = song(5, 1.0f, 1.0f, 50, 3, 4);
   MulaBatch batch(*model_, {.slots = 1});

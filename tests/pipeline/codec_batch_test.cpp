@@ -95,5 +95,52 @@ TEST(CodecBatch, CallsRunInTheCallersOrderAndHandOverTheirAudio) {
   EXPECT_EQ(batch.calls(), 2);
 }
 
+// CodecBatch::prepare makes every call size's shapes of a song's start ahead (on CUDA it captures
+// their graphs), so songs of that chunking starting later make none, and decode what an unprepared
+// batch decodes.
+TEST(CodecBatch, PreparedShapesServeTheSongsStartUpToTheirSteadyChunks) {
+  const CodecModel& model = demo_codec();
+  const auto codes = test::batch_songs(model.config().num_quantizers, model.config().codebook_size).front().codes;
+  // Three songs in calls of 3, then one of them alone: every chunk up to the steady one, twice.
+  const auto run = [&](CodecBatch& batch) {
+    std::vector<test::SongOutput> outputs(3);
+    std::vector<std::unique_ptr<GaussianNoise>> noises;
+    std::vector<std::unique_ptr<StreamingDecoder>> decoders;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      noises.push_back(std::make_unique<GaussianNoise>(31 + i));
+      decoders.push_back(std::make_unique<StreamingDecoder>(model, *noises.back(),
+                                                            test::batch_song_options(model, &batch, outputs[i])));
+    }
+    std::vector<float> pcm;
+    for (std::size_t f = 0; f < 24; ++f)
+      for (std::size_t i = 0; i < decoders.size(); ++i) {
+        if (i > 0 && f >= 12) continue;  // song 0 goes on alone
+        decoders[i]->push(codes[f]);
+        if (i + 1 < decoders.size() && f < 12) continue;
+        std::vector<StreamingDecoder*> list;
+        for (auto& d : decoders) list.push_back(d.get());
+        batch.run(list);
+        for (auto& d : decoders) {
+          const auto part = d->pull();
+          pcm.insert(pcm.end(), part.begin(), part.end());
+        }
+      }
+    return pcm;
+  };
+  CodecBatch prepared(model, 4);
+  test::SongOutput unused;
+  prepared.prepare(test::batch_song_options(model, nullptr, unused), 4);
+  const std::int64_t made = prepared.shapes_made();
+  const std::vector<float> audio = run(prepared);
+  EXPECT_EQ(prepared.shapes_made(), made) << "a start-up or steady call made a shape prepare() had not";
+  CodecBatch fewer(model, 4);  // songs at most 2 at once: calls of 1 and 2
+  fewer.prepare(test::batch_song_options(model, nullptr, unused), 2);
+  EXPECT_LT(fewer.shapes_made(), made);
+  CodecBatch fresh(model, 4);
+  EXPECT_EQ(run(fresh), audio);
+  EXPECT_GT(fresh.shapes_made(), 0);
+  EXPECT_EQ(prepared.calls(), fresh.calls());
+}
+
 }  // namespace
 }  // namespace hs

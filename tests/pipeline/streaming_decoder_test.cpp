@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -130,6 +131,22 @@ TEST(StreamingDecoder, AShortFirstChunkStartsTheAudioEarlierAndLaterChunksGrow) 
   // The boundaries, not how frames arrive, fix the audio.
   EXPECT_EQ(stream_all(c, options, true), stream_all(c, options, false));
   EXPECT_NE(stream_all(c, options, false), stream_all(c, chunking(8, 4), false));
+}
+
+// The chunk shapes a song runs through as it starts (what CodecBatch::prepare makes ahead): the
+// daemon's chunking of 16 (4, 4, 8, then 16 frames, carrying up to 16) and of 32.
+TEST(StreamingDecoder, SongShapesRunFromTheFirstChunkToTheSteadyOne) {
+  using Chunks = std::vector<ChunkShape>;  // {held, carried}
+  const SongShapes c16 = song_shapes(song_chunking(16));
+  EXPECT_EQ(c16.chunks, (Chunks{{4, 0}, {8, 4}, {16, 8}, {32, 16}}));
+  EXPECT_EQ(c16.first_push, 4 * 2);  // latent frames
+  EXPECT_EQ(c16.later_pushes, (std::set<std::int64_t>{4 * 2, 8 * 2, 16 * 2}));
+  const SongShapes c32 = song_shapes(song_chunking(32));
+  EXPECT_EQ(c32.chunks, (Chunks{{4, 0}, {8, 4}, {16, 8}, {32, 16}, {48, 16}}));
+  EXPECT_EQ(c32.later_pushes, (std::set<std::int64_t>{4 * 2, 8 * 2, 16 * 2}));  // 32 frames in two pushes of 16
+  StreamingDecoderOptions no_context = song_chunking(16);
+  no_context.context_frames = 0;
+  EXPECT_EQ(song_shapes(no_context).chunks, (Chunks{{4, 0}, {8, 0}, {16, 0}}));  // each shape once
 }
 
 TEST(StreamingDecoder, BackgroundDecodingGivesTheSameAudio) {

@@ -154,7 +154,10 @@ void ScalarDecoderStream::reserve(std::int64_t frames, std::int64_t rows) {
 ScalarDecoderStream::Plan& ScalarDecoderStream::plan_for(std::int64_t frames, std::int64_t drop, std::int64_t rows) {
   reserve(frames, rows);
   auto& plan = plans_[{frames, drop, rows}];
-  if (!plan) plan = std::make_unique<Plan>(Plan{frames, drop, rows, nullptr, false});
+  if (!plan) {
+    plan = std::make_unique<Plan>(Plan{frames, drop, rows, nullptr, false});
+    ++plans_made_;
+  }
   return *plan;
 }
 
@@ -196,11 +199,12 @@ void ScalarDecoderStream::capture_once(Plan& plan) {
   plan.graph = backend_->capture([&] { enqueue(plan); });
 }
 
-void ScalarDecoderStream::prepare(std::int64_t first, std::int64_t later) {
+void ScalarDecoderStream::prepare(std::int64_t first, std::int64_t later, std::int64_t rows) {
+  if (rows == 0) rows = batch_;
   reserve(std::max(first, later), batch_);
   const std::int64_t drop = std::min(drop_pending_, first);
-  if (first > drop) capture_once(plan_for(first, drop, batch_));
-  if (later > 0) capture_once(plan_for(later, 0, batch_));
+  if (first > drop) capture_once(plan_for(first, drop, rows));
+  if (later > 0) capture_once(plan_for(later, 0, rows));
 }
 
 void ScalarDecoderStream::enqueue(Plan& plan) {

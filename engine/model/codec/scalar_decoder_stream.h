@@ -45,8 +45,11 @@ class ScalarDecoderStream {
   // The look-ahead frames a push still drops from the front (same value: push_many can batch them).
   std::int64_t drop_pending() const { return drop_pending_; }
   // Captures, ahead of time, the graphs of a first push of `first` frames and of later pushes of
-  // `later` frames (no audio is computed; the buffers are sized for the larger).
-  void prepare(std::int64_t first, std::int64_t later);
+  // `later` frames over the first `rows` batch rows (0: all), as push_many runs them (no audio is
+  // computed; the buffers are sized for the larger and the whole batch).
+  void prepare(std::int64_t first, std::int64_t later, std::int64_t rows = 0);
+  // Push shapes given a plan so far (each captures its graph on backends that capture).
+  std::int64_t plans_made() const { return plans_made_; }
 
  private:
   struct Buffers;
@@ -70,6 +73,7 @@ class ScalarDecoderStream {
   std::vector<Tensor> carries_;  // one per conv, in layer order
   std::unique_ptr<Buffers> buffers_;
   std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, std::unique_ptr<Plan>> plans_;  // (frames, drop, rows)
+  std::int64_t plans_made_ = 0;
 };
 
 }  // namespace hs

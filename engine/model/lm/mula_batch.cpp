@@ -300,6 +300,13 @@ std::vector<std::pair<std::int64_t, Frame>> MulaBatch::step() {
   return step(all);
 }
 
+void MulaBatch::prepare_steps() {
+  for (std::int64_t rows = kRowsPerSlot;; rows = std::min(2 * rows, rows_max_)) {
+    if (!graphs_.contains(rows)) graphs_[rows] = backend_.capture([&] { batch_step(rows); });
+    if (rows == rows_max_) return;
+  }
+}
+
 std::vector<std::pair<std::int64_t, Frame>> MulaBatch::step(std::span<const std::int64_t> which) {
   std::vector<std::int64_t> stepped;
   for (const std::int64_t s : which)

@@ -61,6 +61,12 @@ class MulaBatch {
   // Ends the song in `slot`: its blocks go back to the pool, the slot to the next join.
   void leave(std::int64_t slot);
 
+  // Captures, ahead of the first songs, step()'s graph for every bucket of rows (backends that
+  // capture; nothing runs), so a batch growing through them does not capture as it steps.
+  void prepare_steps();
+  // Buckets whose graph has been captured (or tried, on backends that do not capture) so far.
+  std::int64_t step_shapes() const { return static_cast<std::int64_t>(graphs_.size()); }
+
   std::int64_t songs() const;
   std::int64_t slots() const { return options_.slots; }
   std::int64_t free_blocks() const { return static_cast<std::int64_t>(free_blocks_.size()); }  // not taken
