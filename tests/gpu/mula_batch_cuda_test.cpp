@@ -129,13 +129,18 @@ TEST(SampleRowsCuda, DrawsWhatTheCpuDraws) {
   }
 }
 
+// A random demo-shaped language model (text vocabulary 300) on `gpu`.
+std::shared_ptr<const MulaModel> random_demo_model(CudaBackend& gpu, std::uint64_t seed) {
+  const fs::path dir = fs::temp_directory_path() / ("hs_batch_cuda_" + std::to_string(::getpid()));
+  write_random_mula_folder(dir, demo_mula_config(300), 64, seed);
+  auto model = MulaModel::load(gpu, dir);
+  fs::remove_all(dir);
+  return model;
+}
+
 TEST(MulaBatchCuda, SongsTogetherMatchAlone) {
   HS_REQUIRE_GPU();
-  CudaBackend& gpu = test::cuda_backend(DType::F32);
-  const fs::path dir = fs::temp_directory_path() / ("hs_batch_cuda_" + std::to_string(::getpid()));
-  write_random_mula_folder(dir, demo_mula_config(300), 64, 7);
-  const auto model = MulaModel::load(gpu, dir);
-  fs::remove_all(dir);
+  const auto model = random_demo_model(test::cuda_backend(DType::F32), 7);
   struct Song {
     Prompt prompt;
     SessionOptions options;
@@ -187,11 +192,7 @@ TEST(MulaBatchCuda, SongsTogetherMatchAlone) {
 // step the same frames, bit for bit, as graphs captured by the steps that first need them.
 TEST(MulaBatchCuda, StepsCapturedAheadGiveTheSameFrames) {
   HS_REQUIRE_GPU();
-  CudaBackend& gpu = test::cuda_backend(DType::BF16);
-  const fs::path dir = fs::temp_directory_path() / ("hs_batch_prepared_" + std::to_string(::getpid()));
-  write_random_mula_folder(dir, demo_mula_config(300), 64, 8);
-  const auto model = MulaModel::load(gpu, dir);
-  fs::remove_all(dir);
+  const auto model = random_demo_model(test::cuda_backend(DType::BF16), 8);
   const auto frames = [&](bool prepare) {
     MulaBatch batch(*model, {.slots = 5});
     if (prepare) batch.prepare_steps();
