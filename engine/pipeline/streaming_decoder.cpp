@@ -17,6 +17,13 @@ namespace {
 constexpr std::int64_t kCodeFrameMs = 80;
 constexpr std::int64_t kStereo = 2;
 
+// Code frames of a song's chunk after `decoded` frames: its first chunk (first_chunk_frames; 0:
+// chunk_frames), then each at most the frames before it, up to chunk_frames.
+std::int64_t chunk_frames_after(const StreamingDecoderOptions& options, std::int64_t decoded) {
+  if (decoded > 0) return std::min(options.chunk_frames, decoded);
+  return options.first_chunk_frames > 0 ? options.first_chunk_frames : options.chunk_frames;
+}
+
 // The scalar decoder's pushes of `rows` new latent frames: at most `decoder_frames` code frames each.
 std::vector<std::int64_t> push_lengths(std::int64_t rows, std::int64_t decoder_frames) {
   const std::int64_t most = decoder_frames * kLatentsPerCodeFrame;
@@ -127,10 +134,9 @@ StreamingDecoderOptions song_chunking(std::int64_t chunk_frames) {
 }
 
 SongShapes song_shapes(const StreamingDecoderOptions& options) {
-  const std::int64_t first = options.first_chunk_frames > 0 ? options.first_chunk_frames : options.chunk_frames;
   SongShapes shapes;
   for (std::int64_t decoded = 0, carried = 0;;) {
-    const std::int64_t frames = decoded == 0 ? first : std::min(options.chunk_frames, decoded);
+    const std::int64_t frames = chunk_frames_after(options, decoded);
     const ChunkShape shape{carried + frames, carried};
     if (std::ranges::find(shapes.chunks, shape) == shapes.chunks.end()) shapes.chunks.push_back(shape);
     for (const std::int64_t rows : push_lengths(frames * kLatentsPerCodeFrame, options.decoder_frames)) {
@@ -198,7 +204,7 @@ void StreamingDecoder::push(std::span<const std::int32_t> codes) {
 }
 
 std::int64_t StreamingDecoder::chunk_after(std::int64_t decoded) const {
-  return decoded == 0 ? options_.first_chunk_frames : std::min(options_.chunk_frames, decoded);
+  return chunk_frames_after(options_, decoded);
 }
 
 void StreamingDecoder::finish() {

@@ -15,6 +15,14 @@ constexpr std::int64_t kDecoderFirstStep = 2;
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+// The bucket a step over `rows` rows runs at: the next power of two of at least kRowsPerSlot, at
+// most `rows_max` (one captured graph per bucket).
+std::int64_t bucket_rows(std::int64_t rows, std::int64_t rows_max) {
+  std::int64_t bucket = kRowsPerSlot;
+  while (bucket < rows) bucket *= 2;
+  return std::min(bucket, rows_max);
+}
+
 // Row k of a [8, N] tensor, its first n entries.
 Tensor codebook(const Tensor& t, std::int64_t k, std::int64_t n) { return t.slice(k, k + 1).reshape({t.dim(1)}).slice(0, n); }
 
@@ -301,7 +309,7 @@ std::vector<std::pair<std::int64_t, Frame>> MulaBatch::step() {
 }
 
 void MulaBatch::prepare_steps() {
-  for (std::int64_t rows = kRowsPerSlot;; rows = std::min(2 * rows, rows_max_)) {
+  for (std::int64_t rows = bucket_rows(1, rows_max_);; rows = bucket_rows(rows + 1, rows_max_)) {
     if (!graphs_.contains(rows)) graphs_[rows] = backend_.capture([&] { batch_step(rows); });
     if (rows == rows_max_) return;
   }
@@ -314,9 +322,7 @@ std::vector<std::pair<std::int64_t, Frame>> MulaBatch::step(std::span<const std:
   std::sort(stepped.begin(), stepped.end());
   stepped.erase(std::unique(stepped.begin(), stepped.end()), stepped.end());
   if (stepped.empty()) return {};
-  std::int64_t rows = kRowsPerSlot;
-  while (rows < kRowsPerSlot * (stepped.back() + 1)) rows *= 2;
-  rows = std::min(rows, rows_max_);
+  const std::int64_t rows = bucket_rows(kRowsPerSlot * (stepped.back() + 1), rows_max_);
   const std::int64_t count = rows / kRowsPerSlot;
 
   // The plan: row r of a stepped song feeds back frame d − 1 at position P + d − 1.
