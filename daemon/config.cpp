@@ -258,6 +258,8 @@ const std::vector<Field>& fields() {
        }},
       {"streaming.chunk_frames",
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.chunk_frames = int(parse_int(p, v, 1, kMaxChunkFrames)); }},
+      {"streaming.first_chunk_frames",
+       [](DaemonConfig& c, auto& p, auto& v) { c.streaming.first_chunk_frames = int(parse_int(p, v, 1, kMaxChunkFrames)); }},
       {"streaming.codec_batch",
        [](DaemonConfig& c, auto& p, auto& v) { c.streaming.codec_batch = int(parse_int(p, v, 1, kMaxCodecBatch)); }},
       {"streaming.preroll_s",
@@ -416,6 +418,10 @@ void validate(const DaemonConfig& c) {
     throw ConfigError("model.codec_device: " + *c.model.codec_device +
                       " with model.devices: each engine worker's codec runs on its own device, or on the CPU "
                       "(codec_device: cpu)");
+  if (c.streaming.first_chunk_frames && *c.streaming.first_chunk_frames > c.streaming.chunk_frames)
+    throw ConfigError("streaming.first_chunk_frames: " + std::to_string(*c.streaming.first_chunk_frames) +
+                      " exceeds streaming.chunk_frames (" + std::to_string(c.streaming.chunk_frames) +
+                      "): a song's first chunk is at most as long as the others");
   if (c.generation.max_audio_length_ms > c.generation.max_audio_length_ms_limit)
     throw ConfigError("generation.max_audio_length_ms: the default (" + std::to_string(c.generation.max_audio_length_ms) +
                       ") exceeds generation.max_audio_length_ms_limit (" +

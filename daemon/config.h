@@ -101,6 +101,10 @@ struct GenerationConfig {
 
 struct StreamingConfig {
   int chunk_frames = 16;      // code frames per codec chunk (80 ms each): latency vs. context (1.28 s)
+  // Code frames of a song's first chunk, at most chunk_frames; nullopt: 4 (kFirstChunkFrames), or
+  // chunk_frames if fewer. Short for early first audio; chunk_frames for the least codec work when
+  // many songs start together (docs/scaling.md).
+  std::optional<int> first_chunk_frames;
   double lookahead_s = 10.0;  // audio a session may run ahead of real-time playback before pausing
   int codec_batch = 16;       // songs whose codec chunks one call decodes together
   // Audio a song holds back before its first is sent; nullopt ("auto"): by what it starts beside

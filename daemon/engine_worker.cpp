@@ -78,6 +78,7 @@ WorkerOptions worker_options(const DaemonConfig& config) {
                        .song_ms = config.generation.max_audio_length_ms,
                        .longest_song_ms = config.generation.max_audio_length_ms_limit,
                        .pacing = {.chunk_frames = config.streaming.chunk_frames,
+                                  .first_chunk_frames = config.streaming.first_chunk_frames.value_or(kFirstChunkFrames),
                                   .lookahead_s = config.streaming.lookahead_s,
                                   .codec_batch = config.streaming.codec_batch,
                                   .preroll_s = config.streaming.preroll_s}};
@@ -434,7 +435,9 @@ void EngineWorker::prepare_graphs() {
   if (!lm && !codec) return;
   const auto start = std::chrono::steady_clock::now();
   if (lm) batch_->prepare();
-  if (codec) codec_batch_->prepare(song_chunking(options_.pacing.chunk_frames), options_.max_sessions);
+  if (codec)
+    codec_batch_->prepare(song_chunking(options_.pacing.chunk_frames, options_.pacing.first_chunk_frames),
+                          options_.max_sessions);
   spdlog::info("prepared the batched steps of up to {} songs and {} codec call shapes in {:.2f} s",
                options_.max_sessions, codec_batch_->shapes_made(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

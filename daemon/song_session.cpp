@@ -10,7 +10,7 @@ namespace hs::daemon {
 namespace {
 
 StreamingDecoderOptions decoder_options(const PacingOptions& pacing, CodecBatch& batch) {
-  StreamingDecoderOptions options = song_chunking(pacing.chunk_frames);
+  StreamingDecoderOptions options = song_chunking(pacing.chunk_frames, pacing.first_chunk_frames);
   options.batch = &batch;
   return options;
 }

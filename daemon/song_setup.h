@@ -32,6 +32,7 @@ struct SongSetup {
 
 struct PacingOptions {
   int chunk_frames = 16;      // StreamingConfig::chunk_frames
+  int first_chunk_frames = 4;  // StreamingConfig::first_chunk_frames (song_chunking cuts it to chunk_frames)
   double lookahead_s = 10.0;  // StreamingConfig::lookahead_s
   int codec_batch = 16;       // StreamingConfig::codec_batch
   std::optional<double> preroll_s;  // StreamingConfig::preroll_s (nullopt: auto)

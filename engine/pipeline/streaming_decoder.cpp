@@ -126,10 +126,10 @@ class StreamingDecoder::Worker {
   std::thread thread_;  // last: starts once the members above exist
 };
 
-StreamingDecoderOptions song_chunking(std::int64_t chunk_frames) {
+StreamingDecoderOptions song_chunking(std::int64_t chunk_frames, std::int64_t first_chunk_frames) {
   StreamingDecoderOptions options;
   options.chunk_frames = chunk_frames;
-  options.first_chunk_frames = std::min(kFirstChunkFrames, chunk_frames);
+  options.first_chunk_frames = std::min(first_chunk_frames, chunk_frames);
   return options;
 }
 

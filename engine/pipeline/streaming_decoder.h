@@ -76,8 +76,9 @@ struct StreamingDecoderOptions {
 };
 
 // A song's chunking (the CLI's --stream, the daemon, `heartstream quality`): chunks of `chunk_frames`
-// after a short first chunk for earlier audio (kFirstChunkFrames, never longer than the chunks).
-StreamingDecoderOptions song_chunking(std::int64_t chunk_frames);
+// after a first chunk of `first_chunk_frames` (short for earlier audio; never longer than the
+// chunks).
+StreamingDecoderOptions song_chunking(std::int64_t chunk_frames, std::int64_t first_chunk_frames = kFirstChunkFrames);
 
 // The shapes a song's chunks take from its first to its steady one (which repeats until the last,
 // which may be shorter), each once, in code frames: held (the carried context, then the new

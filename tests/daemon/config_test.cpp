@@ -57,6 +57,7 @@ TEST(DaemonConfig, ShippedFileMatchesTheDefaults) {
   EXPECT_EQ(c.generation.max_tags_bytes, d.generation.max_tags_bytes);
   EXPECT_EQ(c.generation.max_lyrics_bytes, d.generation.max_lyrics_bytes);
   EXPECT_EQ(c.streaming.chunk_frames, d.streaming.chunk_frames);
+  EXPECT_EQ(c.streaming.first_chunk_frames, d.streaming.first_chunk_frames);
   EXPECT_EQ(c.streaming.lookahead_s, d.streaming.lookahead_s);
   EXPECT_EQ(c.streaming.preroll_s, d.streaming.preroll_s);
   EXPECT_EQ(c.logging.level, d.logging.level);
@@ -68,7 +69,7 @@ server: {bind: "::1", port: 9001, threads: 3, auth_token: s3cret, slow_reader_ti
          realtime_headroom: 1, prefill_per_round: 0}
 model: {path: /models/ckpt, version: 7B, device: cuda, precision: fp8, kv_cache_gb: 2.5, kv_cache: fp8, vram_budget_gb: 6}
 generation: {max_audio_length_ms: 30000, topk: 1, temperature: 0, cfg_scale: 1}
-streaming: {chunk_frames: 4, lookahead_s: 0.5, codec_batch: 3, preroll_s: 1.5}
+streaming: {chunk_frames: 4, first_chunk_frames: 2, lookahead_s: 0.5, codec_batch: 3, preroll_s: 1.5}
 outputs: {portaudio_device: "3"}
 logging: {level: debug}
 )",
@@ -96,6 +97,8 @@ logging: {level: debug}
   EXPECT_EQ(c.generation.topk, 1);
   EXPECT_EQ(c.generation.temperature, 0.0);
   EXPECT_EQ(c.streaming.chunk_frames, 4);
+  EXPECT_EQ(c.streaming.first_chunk_frames, 2);
+  EXPECT_EQ(parse_config("", "test.yaml").streaming.first_chunk_frames, std::nullopt) << "unset: 4, at most chunk_frames";
   EXPECT_DOUBLE_EQ(c.streaming.lookahead_s, 0.5);
   EXPECT_EQ(c.streaming.codec_batch, 3);
   EXPECT_EQ(c.streaming.preroll_s, 1.5);
@@ -193,6 +196,9 @@ TEST(DaemonConfig, BadValuesNameTheKeyAndTheValue) {
       {"generation: {max_audio_length_ms: 700000}",
        "generation.max_audio_length_ms: the default (700000) exceeds generation.max_audio_length_ms_limit (600000)"},
       {"streaming: {chunk_frames: -2}", "streaming.chunk_frames"},
+      {"streaming: {first_chunk_frames: 0}", "streaming.first_chunk_frames"},
+      {"streaming: {first_chunk_frames: 32}",
+       "streaming.first_chunk_frames: 32 exceeds streaming.chunk_frames (16): a song's first chunk is at most as long as the others"},
       {"streaming: {lookahead_s: 1e9}", "streaming.lookahead_s"},
       {"streaming: {codec_batch: 0}", "streaming.codec_batch"},
       {"streaming: {preroll_s: soon}",

@@ -117,6 +117,17 @@ TEST(Daemon, APrerollHoldsBackTheFirstAudioNotTheSong) {
   EXPECT_TRUE(t.packets == alone.packets);
 }
 
+// streaming.first_chunk_frames as long as the chunks: a song's first audio is a whole chunk's (its
+// frames less the decoder's one frame of look-ahead), where by default it is 4 frames'.
+TEST(Daemon, AFirstChunkAsLongAsTheOthersSendsAWholeChunkFirst) {
+  constexpr std::int64_t kSongMs = 3000;
+  TestDaemon whole([](daemon::DaemonConfig& c) { c.streaming.first_chunk_frames = c.streaming.chunk_frames; });
+  const SongTranscript t = WsClient(whole.port()).generate(song(kSongMs, 5));
+  expect_complete_song(t, kSongMs);
+  ASSERT_FALSE(t.progress.empty());
+  EXPECT_EQ(t.progress.front().at("audio_ms").as_int64(), (whole.config().streaming.chunk_frames - 1) * 80);
+}
+
 TEST(Daemon, BadClientsGetClearErrorsAndOthersKeepStreaming) {
   TestDaemon daemon([](daemon::DaemonConfig& c) { c.server.max_message_bytes = 1024; });
   WsClient bystander(daemon.port());

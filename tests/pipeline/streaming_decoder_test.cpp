@@ -147,6 +147,12 @@ TEST(StreamingDecoder, SongShapesRunFromTheFirstChunkToTheSteadyOne) {
   StreamingDecoderOptions no_context = song_chunking(16);
   no_context.context_frames = 0;
   EXPECT_EQ(song_shapes(no_context).chunks, (Chunks{{4, 0}, {8, 0}, {16, 0}}));  // each shape once
+  // A first chunk as long as the others: one chunk to the steady one; a longer one is cut.
+  const SongShapes whole = song_shapes(song_chunking(16, 16));
+  EXPECT_EQ(whole.chunks, (Chunks{{16, 0}, {32, 16}}));
+  EXPECT_EQ(whole.first_push, 16 * 2);
+  EXPECT_EQ(whole.later_pushes, (std::set<std::int64_t>{16 * 2}));
+  EXPECT_EQ(song_shapes(song_chunking(8, 16)).chunks, (Chunks{{8, 0}, {16, 8}, {24, 16}}));
 }
 
 TEST(StreamingDecoder, BackgroundDecodingGivesTheSameAudio) {
