@@ -22,7 +22,8 @@
 // demo: rounds of one song that had not yet made a codec chunk predicted 3 ms a song, 13 songs
 // started in 0.2 s, and rounds of them took 120 ms): the fit is never asked about more than
 // kGrowth times the most songs a round has stepped, and after songs start no more start until
-// kSettleRounds rounds have measured them (their first two codec chunks are then in the fit).
+// kSettleRounds rounds have measured them (with the default 4-frame first chunk, their first two
+// codec chunks are then in the fit; with streaming.first_chunk_frames above 8, none yet).
 // Songs that arrive together still start together, at most kGrowth-fold more each settle period.
 //
 // Without a budget (server.realtime_headroom: off) it only measures: every song may start.
@@ -38,8 +39,10 @@ class RealtimeAdmission {
   static constexpr double kDecay = 0.99;
   // The weighted variance of the round sizes, in songs², below which no slope is fitted.
   static constexpr double kMinSizeVariance = 0.25;
-  // Rounds measured after a start before more songs may start: a new song's codec chunks fall due
-  // after frames 4 and 8 (engine/pipeline/streaming_decoder.h), so the newcomers' chunk costs are in the fit.
+  // Rounds measured after a start before more songs may start: with the default first chunk a new
+  // song's codec chunks fall due after frames 4 and 8 (engine/pipeline/streaming_decoder.h), so the
+  // newcomers' chunk costs are in the fit. A longer first chunk (streaming.first_chunk_frames) falls
+  // due later, and the next songs start before it is measured (docs/scaling.md).
   static constexpr int kSettleRounds = 8;
   // The most songs the fit is asked about, as a multiple of the largest round seen.
   static constexpr int kGrowth = 4;
