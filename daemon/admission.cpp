@@ -7,9 +7,14 @@
 
 namespace hs::daemon {
 
-RealtimeAdmission::RealtimeAdmission(std::optional<double> budget_s) : budget_s_(budget_s) {
+int RealtimeAdmission::settle_rounds(int first_chunk_frames) { return std::max(8, first_chunk_frames + 4); }
+
+RealtimeAdmission::RealtimeAdmission(std::optional<double> budget_s, int settle_rounds)
+    : budget_s_(budget_s), settle_rounds_(settle_rounds) {
   if (budget_s && !(*budget_s > 0))
     throw InvalidArgument("RealtimeAdmission: budget_s must be > 0, got " + std::to_string(*budget_s));
+  if (settle_rounds < 1)
+    throw InvalidArgument("RealtimeAdmission: settle_rounds must be >= 1, got " + std::to_string(settle_rounds));
 }
 
 void RealtimeAdmission::observe_round(const Round& round) {
@@ -41,7 +46,7 @@ std::optional<double> RealtimeAdmission::predicted_round_s(int songs) const {
 bool RealtimeAdmission::admits_one_more(int running) const {
   if (!budget_s_ || running == 0 || !predicted_round_s(running + 1)) return true;
   const long since_start = rounds_ - started_at_round_;
-  if (started_at_round_ >= 0 && since_start > 0 && since_start < kSettleRounds) return false;
+  if (started_at_round_ >= 0 && since_start > 0 && since_start < settle_rounds_) return false;
   if (running + 1 > kGrowth * largest_round_) return false;
   return has_room_for_one_more(running);
 }

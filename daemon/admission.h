@@ -22,9 +22,8 @@
 // demo: rounds of one song that had not yet made a codec chunk predicted 3 ms a song, 13 songs
 // started in 0.2 s, and rounds of them took 120 ms): the fit is never asked about more than
 // kGrowth times the most songs a round has stepped, and after songs start no more start until
-// kSettleRounds rounds have measured them (with the default 4-frame first chunk, their first two
-// codec chunks are then in the fit; with streaming.first_chunk_frames above 8, none yet).
-// Songs that arrive together still start together, at most kGrowth-fold more each settle period.
+// rounds have measured their first codec chunk (settle_rounds). Songs that arrive together still
+// start together, at most kGrowth-fold more each settle period.
 //
 // Without a budget (server.realtime_headroom: off) it only measures: every song may start.
 #pragma once
@@ -39,17 +38,20 @@ class RealtimeAdmission {
   static constexpr double kDecay = 0.99;
   // The weighted variance of the round sizes, in songs², below which no slope is fitted.
   static constexpr double kMinSizeVariance = 0.25;
-  // Rounds measured after a start before more songs may start: with the default first chunk a new
-  // song's codec chunks fall due after frames 4 and 8 (engine/pipeline/streaming_decoder.h), so the
-  // newcomers' chunk costs are in the fit. A longer first chunk (streaming.first_chunk_frames) falls
-  // due later, and the next songs start before it is measured (docs/scaling.md).
-  static constexpr int kSettleRounds = 8;
+  // Rounds measured after a start before more songs may start, for songs whose first codec chunk
+  // is `first_chunk_frames` frames long (streaming.first_chunk_frames): the chunk falls due after
+  // that many rounds and is decoded in the next few, so its cost is in the fit — with the default
+  // 4-frame first chunk, 8 rounds, in which the second chunk (after frame 8) is decoded as well.
+  // Measured on the CPU demo, 16 songs within 1 s at first_chunk_frames 16: with 8 settle rounds
+  // the next songs started before any first chunk was decoded, and the running songs stalled
+  // (0.9-21 s in all, five runs); with 20, none did (three runs; benchmarks/results/settle_cpu.json).
+  static int settle_rounds(int first_chunk_frames);
   // The most songs the fit is asked about, as a multiple of the largest round seen.
   static constexpr int kGrowth = 4;
 
   // `budget_s`: the longest predicted round that still admits (frame period × headroom), > 0;
-  // nullopt: no limit.
-  explicit RealtimeAdmission(std::optional<double> budget_s);
+  // nullopt: no limit. `settle_rounds`: see settle_rounds(), ≥ 1.
+  RealtimeAdmission(std::optional<double> budget_s, int settle_rounds);
 
   // A round the worker ran: `songs` songs stepped in `seconds`, of which `prompt_songs` ran (part
   // of) their prompt, taking `prompt_s`, instead of a frame. Only its other songs and time are
@@ -65,7 +67,7 @@ class RealtimeAdmission {
   std::optional<double> predicted_round_s(int songs) const;
   // Whether one more song may start beside `running` songs: always with none running (waiting
   // cannot make a song alone faster) and before the first measurement; otherwise when no start is
-  // settling (songs started after the last round, or kSettleRounds rounds ago or more),
+  // settling (songs started after the last round, or settle_rounds rounds ago or more),
   // running + 1 is at most kGrowth times the largest round seen, and a round of running + 1 songs is
   // predicted within the budget.
   bool admits_one_more(int running) const;
@@ -73,14 +75,15 @@ class RealtimeAdmission {
   // predicts room for one more song (what /readyz reports: that caution delays a song by a few
   // rounds, it does not make the daemon full).
   bool has_room_for_one_more(int running) const;
-  // Songs started fewer than kSettleRounds rounds ago.
-  bool settling() const { return budget_s_ && started_at_round_ >= 0 && rounds_ - started_at_round_ < kSettleRounds; }
+  // Songs started fewer than settle_rounds rounds ago.
+  bool settling() const { return budget_s_ && started_at_round_ >= 0 && rounds_ - started_at_round_ < settle_rounds_; }
   // A song started (call it for each start the model allowed).
   void started();
   std::optional<double> budget_s() const { return budget_s_; }
 
  private:
   std::optional<double> budget_s_;
+  int settle_rounds_;
   long rounds_ = 0;
   long started_at_round_ = -1;  // rounds_ at the last start; -1: none yet
   int largest_round_ = 0;

@@ -9,15 +9,17 @@ namespace hs::daemon {
 namespace {
 
 constexpr double kBudgetS = 0.064;
+// Admission for songs with the default 4-frame first codec chunk.
+const int kSettleRounds = RealtimeAdmission::settle_rounds(4);
 
 TEST(RealtimeAdmission, AdmitsEveryoneBeforeTheFirstRound) {
-  const RealtimeAdmission admission(kBudgetS);
+  const RealtimeAdmission admission(kBudgetS, kSettleRounds);
   EXPECT_FALSE(admission.predicted_round_s(1).has_value());
   EXPECT_TRUE(admission.admits_one_more(1000));
 }
 
 TEST(RealtimeAdmission, RoundsOfOneSizeGiveATimePerSong) {
-  RealtimeAdmission admission(kBudgetS);
+  RealtimeAdmission admission(kBudgetS, kSettleRounds);
   for (int i = 0; i < 3; ++i) admission.observe_round({4, 0.040});
   EXPECT_NEAR(*admission.predicted_round_s(7), 0.070, 1e-12);
   EXPECT_TRUE(admission.admits_one_more(5));   // 6 songs: 60 ms
@@ -25,7 +27,7 @@ TEST(RealtimeAdmission, RoundsOfOneSizeGiveATimePerSong) {
 }
 
 TEST(RealtimeAdmission, FitsAFixedCostPlusACostPerSong) {
-  RealtimeAdmission admission(kBudgetS);
+  RealtimeAdmission admission(kBudgetS, kSettleRounds);
   // A batched step: 4 ms whatever the batch, 1 ms per song.
   for (int round = 0; round < 5; ++round)
     for (int songs = 1; songs <= 32; ++songs) admission.observe_round({songs, 0.004 + 0.001 * songs});
@@ -36,7 +38,7 @@ TEST(RealtimeAdmission, FitsAFixedCostPlusACostPerSong) {
 }
 
 TEST(RealtimeAdmission, NewSongsPromptsAreLeftOutOfTheSteadyRound) {
-  RealtimeAdmission admission(kBudgetS);
+  RealtimeAdmission admission(kBudgetS, kSettleRounds);
   // 4 songs at 10 ms each, beside 3 new songs running their prompts (60 ms) in every round.
   for (int i = 0; i < 20; ++i)
     admission.observe_round({.songs = 7, .seconds = 0.100, .prompt_songs = 3, .prompt_s = 0.060});
@@ -44,14 +46,14 @@ TEST(RealtimeAdmission, NewSongsPromptsAreLeftOutOfTheSteadyRound) {
   EXPECT_TRUE(admission.admits_one_more(5));   // 6 songs: 60 ms (with the prompts: 86 ms)
   EXPECT_FALSE(admission.admits_one_more(6));  // 7 songs: 70 ms
   // A round of prompts alone measures nothing.
-  RealtimeAdmission fresh(kBudgetS);
+  RealtimeAdmission fresh(kBudgetS, kSettleRounds);
   fresh.observe_round({.songs = 2, .seconds = 0.5, .prompt_songs = 2, .prompt_s = 0.5});
   EXPECT_FALSE(fresh.predicted_round_s(1).has_value());
 }
 
 TEST(RealtimeAdmission, NeverBeyondAMultipleOfTheLargestRoundSeen) {
   constexpr int g = RealtimeAdmission::kGrowth;
-  RealtimeAdmission admission(kBudgetS);
+  RealtimeAdmission admission(kBudgetS, kSettleRounds);
   for (int i = 0; i < 20; ++i) admission.observe_round({1, 0.001});
   EXPECT_TRUE(admission.admits_one_more(g - 1));  // g songs
   EXPECT_FALSE(admission.admits_one_more(g));     // g + 1 songs: predicted g + 1 ms, but never measured near
@@ -62,31 +64,42 @@ TEST(RealtimeAdmission, NeverBeyondAMultipleOfTheLargestRoundSeen) {
 
 TEST(RealtimeAdmission, SongsThatStartedAreMeasuredBeforeMoreStart) {
   constexpr int g = RealtimeAdmission::kGrowth;
-  RealtimeAdmission admission(kBudgetS);
-  for (int i = 0; i < 20; ++i) admission.observe_round({4, 0.004});
-  // Songs arriving together start together, up to kGrowth times the largest round.
-  for (int running = 4; running < 4 * g; ++running) {
-    ASSERT_TRUE(admission.admits_one_more(running)) << running;
-    admission.started();
-  }
-  EXPECT_FALSE(admission.admits_one_more(4 * g));  // beyond kGrowth times 4
-  for (int round = 1; round < RealtimeAdmission::kSettleRounds; ++round) {
+  for (const int first_chunk_frames : {4, 16}) {
+    SCOPED_TRACE("first chunk " + std::to_string(first_chunk_frames) + " frames");
+    const int settle = RealtimeAdmission::settle_rounds(first_chunk_frames);
+    // The new songs' first chunk falls due after first_chunk_frames rounds: rounds that decode it
+    // come before more songs start.
+    EXPECT_GT(settle, first_chunk_frames);
+    RealtimeAdmission admission(kBudgetS, settle);
+    for (int i = 0; i < 20; ++i) admission.observe_round({4, 0.004});
+    // Songs arriving together start together, up to kGrowth times the largest round.
+    for (int running = 4; running < 4 * g; ++running) {
+      ASSERT_TRUE(admission.admits_one_more(running)) << running;
+      admission.started();
+    }
+    EXPECT_FALSE(admission.admits_one_more(4 * g));  // beyond kGrowth times 4
+    for (int round = 1; round < settle; ++round) {
+      admission.observe_round({4 * g, 0.001 * 4 * g});
+      EXPECT_FALSE(admission.admits_one_more(4 * g)) << "round " << round << " after the starts";
+      EXPECT_TRUE(admission.settling());
+    }
     admission.observe_round({4 * g, 0.001 * 4 * g});
-    EXPECT_FALSE(admission.admits_one_more(4 * g)) << "round " << round << " after the starts";
+    EXPECT_FALSE(admission.settling());
+    EXPECT_TRUE(admission.admits_one_more(4 * g));
   }
-  admission.observe_round({4 * g, 0.001 * 4 * g});
-  EXPECT_TRUE(admission.admits_one_more(4 * g));
+  // With the default 4-frame first chunk the second chunk (due after frame 8) is measured too.
+  EXPECT_GE(kSettleRounds, 8);
 }
 
 TEST(RealtimeAdmission, ASongAloneAlwaysStarts) {
-  RealtimeAdmission admission(kBudgetS);
+  RealtimeAdmission admission(kBudgetS, kSettleRounds);
   admission.observe_round({1, 1.0});  // far slower than real time
   EXPECT_TRUE(admission.admits_one_more(0));
   EXPECT_FALSE(admission.admits_one_more(1));
 }
 
 TEST(RealtimeAdmission, FollowsAChangingLoad) {
-  RealtimeAdmission admission(kBudgetS);
+  RealtimeAdmission admission(kBudgetS, kSettleRounds);
   for (int i = 0; i < 200; ++i) admission.observe_round({4, 0.040});
   EXPECT_TRUE(admission.admits_one_more(5));  // 6 songs: 60 ms
   for (int i = 0; i < 500; ++i) admission.observe_round({4, 0.120});
@@ -96,7 +109,7 @@ TEST(RealtimeAdmission, FollowsAChangingLoad) {
 }
 
 TEST(RealtimeAdmission, ASlopeThatFallsIsNoiseAndATimePerSongIsUsed) {
-  RealtimeAdmission admission(kBudgetS);
+  RealtimeAdmission admission(kBudgetS, kSettleRounds);
   for (int i = 0; i < 100; ++i) {
     admission.observe_round({1, 0.020});
     admission.observe_round({3, 0.010});
@@ -110,7 +123,7 @@ TEST(RealtimeAdmission, ASlopeThatFallsIsNoiseAndATimePerSongIsUsed) {
 // server.realtime_headroom: off. The rounds that hold songs above (far over the frame, a start
 // settling, beyond kGrowth times the largest round) hold none; the fit still predicts.
 TEST(RealtimeAdmission, WithoutABudgetEverySongMayStart) {
-  RealtimeAdmission admission(std::nullopt);
+  RealtimeAdmission admission(std::nullopt, kSettleRounds);
   for (int i = 0; i < 20; ++i) admission.observe_round({2, 1.0});
   admission.started();
   admission.observe_round({3, 1.5});
@@ -120,9 +133,10 @@ TEST(RealtimeAdmission, WithoutABudgetEverySongMayStart) {
   EXPECT_TRUE(admission.has_room_for_one_more(100));
 }
 
-TEST(RealtimeAdmission, ABudgetMustBePositive) {
-  EXPECT_THROW(RealtimeAdmission(0.0), InvalidArgument);
-  EXPECT_THROW(RealtimeAdmission(-1.0), InvalidArgument);
+TEST(RealtimeAdmission, ABudgetAndASettlePeriodMustBePositive) {
+  EXPECT_THROW(RealtimeAdmission(0.0, kSettleRounds), InvalidArgument);
+  EXPECT_THROW(RealtimeAdmission(-1.0, kSettleRounds), InvalidArgument);
+  EXPECT_THROW(RealtimeAdmission(kBudgetS, 0), InvalidArgument);
 }
 
 }  // namespace
