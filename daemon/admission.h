@@ -42,9 +42,11 @@ class RealtimeAdmission {
   // is `first_chunk_frames` frames long (streaming.first_chunk_frames): the chunk falls due after
   // that many rounds and is decoded in the next few, so its cost is in the fit — with the default
   // 4-frame first chunk, 8 rounds, in which the second chunk (after frame 8) is decoded as well.
-  // Measured on the CPU demo, 16 songs within 1 s at first_chunk_frames 16: with 8 settle rounds
-  // the next songs started before any first chunk was decoded, and the running songs stalled
-  // (0.9-21 s in all, five runs); with 20, none did (three runs; benchmarks/results/settle_cpu.json).
+  // With first_chunk_frames 16 and 8 settle rounds the next songs started before any first chunk
+  // was decoded: on an H100, 96 songs arriving over 2 s all started within 2.4 s and every round
+  // ran slower than real time (RTF 1.04); with 20 rounds 82 started (RTF 0.92), and a 64-song
+  // burst's first audio went from p99 1.20 to 1.36 s (benchmarks/results/settle_h100.json; the CPU
+  // demo likewise, settle_cpu.json).
   static int settle_rounds(int first_chunk_frames);
   // The most songs the fit is asked about, as a multiple of the largest round seen.
   static constexpr int kGrowth = 4;
