@@ -15,9 +15,11 @@ constexpr std::int64_t kMinKeysPerSplit = 32;
 constexpr std::int64_t kMaxSplits = 64;
 constexpr int kSmallPairsPerLane = 2;   // head_dim ≤ 128
 constexpr int kLargePairsPerLane = 6;   // head_dim ≤ 384
-constexpr int kGroupWarps = 16;         // paged_group_kernel
+constexpr int kGroupWarps = 8;          // paged_group_kernel
 constexpr int kGroupThreads = kGroupWarps * kWarpSize;
 constexpr int kMaxGroup = 4;            // query heads per kv head in paged_group_kernel
+constexpr int kGroupDims = 8;           // dimensions per lane in paged_group_kernel (16 lanes: ≤ 128)
+constexpr int kGroupUnroll = 2;         // keys per half-warp loaded together in paged_group_kernel
 constexpr float kLog2e = 1.4426950408889634f;
 
 std::int64_t split_count(const AttentionParams& p) {
@@ -35,6 +37,31 @@ __device__ __forceinline__ float2 load_pair(const __nv_bfloat16* p) {
 __device__ __forceinline__ float2 load_pair(const __nv_fp8_e4m3* p) {
   const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(*reinterpret_cast<const __nv_fp8x2_storage_t*>(p), __NV_E4M3);
   return __half22float2(*reinterpret_cast<const __half2*>(&h));
+}
+
+// Eight consecutive values at p (16-byte aligned) as floats: one vector load (two for fp32).
+__device__ __forceinline__ void load8(const float* p, float (&x)[8]) {
+  const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+  x[0] = a.x, x[1] = a.y, x[2] = a.z, x[3] = a.w, x[4] = b.x, x[5] = b.y, x[6] = b.z, x[7] = b.w;
+}
+__device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&x)[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __bfloat1622float2(pairs[i]);
+    x[2 * i] = f.x, x[2 * i + 1] = f.y;
+  }
+}
+__device__ __forceinline__ void load8(const __nv_fp8_e4m3* p, float (&x)[8]) {
+  const uint2 raw = *reinterpret_cast<const uint2*>(p);
+  const __nv_fp8x2_storage_t* pairs = reinterpret_cast<const __nv_fp8x2_storage_t*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(pairs[i], __NV_E4M3);
+    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&h));
+    x[2 * i] = f.x, x[2 * i + 1] = f.y;
+  }
 }
 
 template <typename KV>
@@ -176,101 +203,137 @@ static __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionPar
   }
 }
 
-// Paged decode with grouped-query heads (head_dim ≤ 128, ≤ kMaxGroup query heads per kv head):
-// grid (blocks, kv_heads, seq). A token's keys fall in splits of kPagedKeysPerSplit; block x takes
-// splits x, x + blocks, … of its token (as many as its keys fill), so a split's result is the same
-// whichever block computes it. The block's warps walk the split's keys (warp w: keys w, w + 16, …)
-// and read each key once for the kv head's whole query group; per query head the warps merge as in
-// attention_kernel, into the output (a token of one split) or the workspace (attention_merge_kernel).
+// Paged decode with grouped-query heads (head_dim a multiple of 8 up to 128, ≤ kMaxGroup query heads
+// per kv head, q, k and v 16-byte aligned): grid (blocks, kv_heads, seq). A token's keys fall in
+// splits of kPagedKeysPerSplit; block x takes splits x, x + blocks, … of its token (as many as its
+// keys fill), so a split's result is the same whichever block computes it. Each half-warp takes one
+// key at a time, lane l of the half holding dimensions [8l, 8l + 8) (one vector load of K and one
+// of V), and reads it once for the kv head's whole query group; half h of warp w takes keys
+// 2w + h + 2·kGroupWarps·i of the split, kGroupUnroll of them loaded before their scores are used.
+// The halves merge by shuffles, then the warps per query head as in attention_kernel, into the
+// output (a token of one split) or the workspace (attention_merge_kernel).
 template <typename Q, typename KV, typename O>
-static __global__ void __launch_bounds__(kGroupThreads) paged_group_kernel(AttentionParams p, int splits) {
+static __global__ void __launch_bounds__(kGroupThreads, 2) paged_group_kernel(AttentionParams p, int splits) {
   await_previous_kernel();
-  constexpr int kPairs = kSmallPairsPerLane;
-  constexpr int kMaxDim = kPairs * 2 * kWarpSize;
+  constexpr int kHalf = kWarpSize / 2, kSlots = 2 * kGroupWarps, kMaxDim = kGroupDims * kHalf;
   __shared__ float warp_acc[kGroupWarps][kMaxGroup][kMaxDim];
   __shared__ float warp_m[kGroupWarps][kMaxGroup], warp_l[kGroupWarps][kMaxGroup];
   const int kvh = blockIdx.y;
   const std::int64_t s = blockIdx.z;
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  const int pairs = static_cast<int>(p.head_dim / 2), group = static_cast<int>(p.heads / p.kv_heads);
+  const int half = lane / kHalf, d0 = (lane % kHalf) * kGroupDims;
+  const bool holds = d0 < p.head_dim;  // this lane holds dimensions of the head
+  const int group = static_cast<int>(p.heads / p.kv_heads);
   const std::int32_t kv_row = p.kv_rows[s];
   std::int64_t visible = kv_row < 0 ? 0 : static_cast<std::int64_t>(p.positions[s]) + 1;
   visible = visible < p.keys ? visible : p.keys;
   const std::int32_t* table = p.block_tables + (kv_row < 0 ? 0 : kv_row) * p.table_width;
   const int used = visible > kPagedKeysPerSplit ? static_cast<int>((visible + kPagedKeysPerSplit - 1) / kPagedKeysPerSplit) : 1;
   const float scale = kLog2e * rsqrtf(static_cast<float>(p.head_dim));
-  float2 q[kMaxGroup][kPairs];
+  float q[kMaxGroup][kGroupDims];
 #pragma unroll
   for (int g = 0; g < kMaxGroup; ++g) {
-    const Q* qrow = static_cast<const Q*>(p.q) + (s * p.heads + kvh * group + (g < group ? g : 0)) * p.head_dim;
+    if (g < group && holds) {
+      load8(static_cast<const Q*>(p.q) + (s * p.heads + kvh * group + g) * p.head_dim + d0, q[g]);
 #pragma unroll
-    for (int i = 0; i < kPairs; ++i) {
-      const int j = lane + i * kWarpSize;
-      q[g][i] = g < group && j < pairs ? load_pair(qrow + 2 * j) : make_float2(0.0f, 0.0f);
-      q[g][i].x *= scale;
-      q[g][i].y *= scale;
+      for (int i = 0; i < kGroupDims; ++i) q[g][i] *= scale;
+    } else {
+#pragma unroll
+      for (int i = 0; i < kGroupDims; ++i) q[g][i] = 0.0f;
     }
   }
   const std::int64_t key_stride = p.kv_heads * p.head_dim;
-  const KV* kbase = static_cast<const KV*>(p.k) + kvh * p.head_dim;
-  const KV* vbase = static_cast<const KV*>(p.v) + kvh * p.head_dim;
+  const KV* kbase = static_cast<const KV*>(p.k) + kvh * p.head_dim + d0;
+  const KV* vbase = static_cast<const KV*>(p.v) + kvh * p.head_dim + d0;
   for (int split = blockIdx.x; split < used; split += gridDim.x) {
     const std::int64_t begin = static_cast<std::int64_t>(split) * kPagedKeysPerSplit;
     const std::int64_t end = begin + kPagedKeysPerSplit < visible ? begin + kPagedKeysPerSplit : visible;
-    float2 acc[kMaxGroup][kPairs];
-    float m[kMaxGroup], l[kMaxGroup];
+    float acc[kMaxGroup][kGroupDims], m[kMaxGroup], l[kMaxGroup];
 #pragma unroll
     for (int g = 0; g < kMaxGroup; ++g) {
 #pragma unroll
-      for (int i = 0; i < kPairs; ++i) acc[g][i] = make_float2(0.0f, 0.0f);
+      for (int i = 0; i < kGroupDims; ++i) acc[g][i] = 0.0f;
       m[g] = -INFINITY;
       l[g] = 0.0f;
     }
-    for (std::int64_t t = begin + warp; t < end; t += kGroupWarps) {
-      const std::int64_t key = static_cast<std::int64_t>(table[t / p.block_size]) * p.block_size + t % p.block_size;
-      float2 kk[kPairs], vv[kPairs];
+    // The loop's bounds are the warp's (both halves shuffle in every pass); a half's key past the
+    // split's end takes no part.
+    for (std::int64_t t0 = begin + 2 * warp; t0 < end; t0 += kSlots * kGroupUnroll) {
+      float kk[kGroupUnroll][kGroupDims], vv[kGroupUnroll][kGroupDims];
+      float2 kv_scale[kGroupUnroll];
+      bool valid[kGroupUnroll];
 #pragma unroll
-      for (int i = 0; i < kPairs; ++i) {
-        const int j = lane + i * kWarpSize;
-        kk[i] = j < pairs ? load_pair(kbase + key * key_stride + 2 * j) : make_float2(0.0f, 0.0f);
-        vv[i] = j < pairs ? load_pair(vbase + key * key_stride + 2 * j) : make_float2(0.0f, 0.0f);
+      for (int u = 0; u < kGroupUnroll; ++u) {
+        const std::int64_t t = t0 + half + u * kSlots;
+        valid[u] = t < end;
+        const std::int64_t key =
+            valid[u] ? static_cast<std::int64_t>(table[t / p.block_size]) * p.block_size + t % p.block_size : 0;
+        if (valid[u] && holds) {
+          load8(kbase + key * key_stride, kk[u]);
+          load8(vbase + key * key_stride, vv[u]);
+        } else {
+#pragma unroll
+          for (int i = 0; i < kGroupDims; ++i) kk[u][i] = vv[u][i] = 0.0f;
+        }
+        kv_scale[u] = kv_scales<KV>(p, key, kvh);
       }
-      const float2 kv_scale = kv_scales<KV>(p, key, kvh);
 #pragma unroll
       for (int g = 0; g < kMaxGroup; ++g) {
         if (g >= group) break;
-        float dot = 0.0f;
+        float score[kGroupUnroll], m_new = m[g];
 #pragma unroll
-        for (int i = 0; i < kPairs; ++i) dot += q[g][i].x * kk[i].x + q[g][i].y * kk[i].y;
-        const float score = warp_sum(dot) * kv_scale.x;
-        const float m_new = fmaxf(m[g], score);
-        const float correction = exp2f(m[g] - m_new);
-        const float weight = exp2f(score - m_new);
-        l[g] = l[g] * correction + weight;
-        const float value_weight = weight * kv_scale.y;
+        for (int u = 0; u < kGroupUnroll; ++u) {
+          float dot = 0.0f;
 #pragma unroll
-        for (int i = 0; i < kPairs; ++i) {
-          acc[g][i].x = acc[g][i].x * correction + value_weight * vv[i].x;
-          acc[g][i].y = acc[g][i].y * correction + value_weight * vv[i].y;
+          for (int i = 0; i < kGroupDims; ++i) dot += q[g][i] * kk[u][i];
+#pragma unroll
+          for (int offset = kHalf / 2; offset > 0; offset /= 2) dot += __shfl_xor_sync(kFullMask, dot, offset);
+          score[u] = valid[u] ? dot * kv_scale[u].x : -INFINITY;
+          m_new = fmaxf(m_new, score[u]);
+        }
+        const float correction = m_new == -INFINITY ? 1.0f : exp2f(m[g] - m_new);
+        l[g] *= correction;
+#pragma unroll
+        for (int i = 0; i < kGroupDims; ++i) acc[g][i] *= correction;
+#pragma unroll
+        for (int u = 0; u < kGroupUnroll; ++u) {
+          if (!valid[u]) continue;
+          const float weight = exp2f(score[u] - m_new);
+          l[g] += weight;
+          const float value_weight = weight * kv_scale[u].y;
+#pragma unroll
+          for (int i = 0; i < kGroupDims; ++i) acc[g][i] += value_weight * vv[u][i];
         }
         m[g] = m_new;
       }
     }
-    __syncthreads();  // the previous split's merge has read the shared arrays
+    // The warp's two halves into one (m, l, acc) per query head.
 #pragma unroll
     for (int g = 0; g < kMaxGroup; ++g) {
       if (g >= group) break;
+      const float m_other = __shfl_xor_sync(kFullMask, m[g], kHalf), l_other = __shfl_xor_sync(kFullMask, l[g], kHalf);
+      const float m_both = fmaxf(m[g], m_other);
+      const float mine = m[g] == -INFINITY ? 0.0f : exp2f(m[g] - m_both);
+      const float other = m_other == -INFINITY ? 0.0f : exp2f(m_other - m_both);
+      l[g] = l[g] * mine + l_other * other;
 #pragma unroll
-      for (int i = 0; i < kPairs; ++i) {
-        const int j = lane + i * kWarpSize;
-        if (j < pairs) {
-          warp_acc[warp][g][2 * j] = acc[g][i].x;
-          warp_acc[warp][g][2 * j + 1] = acc[g][i].y;
+      for (int i = 0; i < kGroupDims; ++i)
+        acc[g][i] = acc[g][i] * mine + __shfl_xor_sync(kFullMask, acc[g][i], kHalf) * other;
+      m[g] = m_both;
+    }
+    __syncthreads();  // the previous split's merge has read the shared arrays
+    if (half == 0) {
+#pragma unroll
+      for (int g = 0; g < kMaxGroup; ++g) {
+        if (g >= group) break;
+        if (holds) {
+#pragma unroll
+          for (int i = 0; i < kGroupDims; ++i) warp_acc[warp][g][d0 + i] = acc[g][i];
         }
-      }
-      if (lane == 0) {
-        warp_m[warp][g] = m[g];
-        warp_l[warp][g] = l[g];
+        if (lane == 0) {
+          warp_m[warp][g] = m[g];
+          warp_l[warp][g] = l[g];
+        }
       }
     }
     __syncthreads();
@@ -367,7 +430,10 @@ void attention(const AttentionParams& p, cudaStream_t stream) {
   if (splits > 1 && p.workspace == nullptr) throw CudaError("attention: split-KV pass needs a workspace");
   const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(p.heads), static_cast<unsigned>(p.batch * p.seq));
   const bool small = p.head_dim <= 2 * kSmallPairsPerLane * kWarpSize;
-  const bool grouped = p.block_tables && p.batch == 1 && small && p.heads / p.kv_heads <= kMaxGroup;
+  const auto aligned = [](const void* ptr) { return reinterpret_cast<std::uintptr_t>(ptr) % 16 == 0; };
+  const bool grouped = p.block_tables && p.batch == 1 && p.head_dim % kGroupDims == 0 &&
+                       p.head_dim <= kGroupDims * kWarpSize / 2 && p.heads / p.kv_heads <= kMaxGroup &&
+                       aligned(p.q) && aligned(p.k) && aligned(p.v);
   // Blocks per (query, kv head) sharing its splits: enough blocks for the GPU (a split's result does
   // not depend on which block computes it, so neither does a query's on the batch).
   const std::int64_t group_blocks =

@@ -1,11 +1,11 @@
 // CUDA LM benchmarks (H200 targets: bf16 ≤ 4.0 ms/frame, fp8 ≤ 2.5 ms/frame; weight-read floors
 // 2.5 / 1.24 ms): GEMMs at the decode (M = 2) and prefill (M = 600) shapes — the custom GEMV
-// against cuBLASLt — attention decode, sampling, an embedding-row gather from a table in device
-// or in mapped host memory, and the whole HeartMuLa frame step with the
-// real 3B + 300M shapes from random weights (bf16, fp8; CUDA Graph replay on and off), with the
-// 300-token prefill and the backend's peak device memory as counters, and the prefill of 300 and
-// 1000 prompt tokens into a session sized for 3000 frames. GPU time comes from CUDA
-// events (manual time).
+// against cuBLASLt — attention decode (one song's cache, and many songs' through the paged pool),
+// sampling, an embedding-row gather from a table in device or in mapped host memory, and the
+// whole HeartMuLa frame step with the real 3B + 300M shapes from random weights (bf16, fp8; CUDA
+// Graph replay on and off), with the 300-token prefill and the backend's peak device memory as
+// counters, and the prefill of 300 and 1000 prompt tokens into a session sized for 3000 frames.
+// GPU time comes from CUDA events (manual time).
 #include <benchmark/benchmark.h>
 #include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
@@ -19,6 +19,8 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <numeric>
+#include <random>
 #include <vector>
 
 #include "benchmarks/gpu/cuda_event_timing.h"
@@ -244,6 +246,61 @@ void BM_AttentionDecode(benchmark::State& state) {
 BENCHMARK(BM_AttentionDecode)
     ->ArgsProduct({{300, 1000, 3300}, {0, 1}})
     ->ArgNames({"keys", "fp8"})
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// args: tokens (2 per CFG song), visible keys per token, cache (0 = bf16, 1 = fp8 with a scale per key
+// and kv head). MulaBatch's decode attention: each token reads its own KV row through a table of
+// 16-position blocks scattered over the pool; 24 heads over 8 kv heads, head_dim 128. GB/s counts
+// the cache bytes read (K, V and the fp8 scales): bench_codec_cuda's BM_CopyBandwidth is the ceiling.
+void BM_AttentionPaged(benchmark::State& state) {
+  const std::int64_t tokens = state.range(0), keys = state.range(1), heads = 24, kv = 8, hd = 128, block = 16;
+  const bool fp8 = state.range(2) != 0;
+  const std::int64_t width = (keys + block - 1) / block, blocks = tokens * width;
+  const std::size_t element = fp8 ? 1 : 2, vectors = static_cast<std::size_t>(blocks * block * kv);
+  cudaStream_t stream;
+  CUDA_CHECK(cudaStreamCreate(&stream));
+  std::vector<std::int32_t> table(static_cast<std::size_t>(blocks)), rows(static_cast<std::size_t>(tokens));
+  std::iota(table.begin(), table.end(), 0);
+  std::shuffle(table.begin(), table.end(), std::mt19937(1));
+  std::iota(rows.begin(), rows.end(), 0);
+  const std::vector<std::int32_t> positions(static_cast<std::size_t>(tokens), static_cast<std::int32_t>(keys - 1));
+  const auto upload = [](const std::vector<std::int32_t>& host) {
+    void* d = nullptr;
+    CUDA_CHECK(cudaMalloc(&d, host.size() * sizeof(std::int32_t)));
+    CUDA_CHECK(cudaMemcpy(d, host.data(), host.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice));
+    return d;
+  };
+  void* table_d = upload(table);
+  void* rows_d = upload(rows);
+  void* positions_d = upload(positions);
+  void* q = device_random(static_cast<std::size_t>(tokens * heads * hd) * 2);
+  void* k = device_random(vectors * hd * element);
+  void* v = device_random(vectors * hd * element);
+  void* out = device_random(static_cast<std::size_t>(tokens * heads * hd) * 2);
+  std::vector<float> ones(vectors, 1.0f);
+  void* scales = nullptr;
+  CUDA_CHECK(cudaMalloc(&scales, vectors * sizeof(float)));
+  CUDA_CHECK(cudaMemcpy(scales, ones.data(), vectors * sizeof(float), cudaMemcpyHostToDevice));
+  kernels::AttentionParams p{q, k, v, out, static_cast<const std::int32_t*>(positions_d), nullptr, 1, tokens, heads, kv,
+                             hd, width * block, kernels::ElementType::BF16, kernels::ElementType::BF16,
+                             kernels::ElementType::BF16};
+  if (fp8) p.k_scale = p.v_scale = static_cast<const float*>(scales);
+  p.block_tables = static_cast<const std::int32_t*>(table_d);
+  p.kv_rows = static_cast<const std::int32_t*>(rows_d);
+  p.block_size = block;
+  p.table_width = width;
+  void* ws = device_random(static_cast<std::size_t>(std::max<std::int64_t>(1, kernels::attention_workspace_floats(p))) * 4);
+  p.workspace = static_cast<float*>(ws);
+  time_on_stream(state, stream, [&] { kernels::attention(p, stream); });
+  const double bytes = 2.0 * static_cast<double>(tokens * keys * kv) * static_cast<double>(hd * element + (fp8 ? 4 : 0));
+  state.counters["GB/s"] = benchmark::Counter(bytes / kGiga, benchmark::Counter::kIsIterationInvariantRate);
+  for (void* ptr : {q, k, v, out, ws, scales, table_d, rows_d, positions_d}) cudaFree(ptr);
+  cudaStreamDestroy(stream);
+}
+BENCHMARK(BM_AttentionPaged)
+    ->ArgsProduct({{2, 64, 256}, {400, 1000}, {0, 1}})
+    ->ArgNames({"tokens", "keys", "fp8"})
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 

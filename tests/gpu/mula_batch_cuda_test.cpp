@@ -18,22 +18,42 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr std::int64_t kHeads = 24, kKv = 8, kHd = 128, kBlock = 16, kBlocks = 300, kWidth = 80;
+
 // `copies` × 7 tokens over 3 KV rows with shuffled blocks: positions within the first block, past
 // it, over several 512-key splits, and a padding token. Many tokens make one block take all of a
-// token's splits, few give each split its own block: both must match the CPU. An fp8 pool: the
-// stored values within the rotation's last-bit differences (which may move an E4M3 rounding),
-// attention over the CPU's pool uploaded byte for byte as tightly as over an fp32 one.
+// token's splits, few give each split its own block: both must match the CPU.
+struct PagedCase {
+  std::vector<std::int32_t> pos, row, table;
+  Tensor positions, rows, tables;
+  std::int64_t tokens;
+};
+
+PagedCase paged_case(int copies) {
+  const std::vector<std::int32_t> one_positions{0, 17, 1100, 3, 127, 600, 0}, one_rows{0, 0, 1, 2, 1, 2, -1};
+  PagedCase c;
+  for (int i = 0; i < copies; ++i) {
+    c.pos.insert(c.pos.end(), one_positions.begin(), one_positions.end());
+    c.row.insert(c.row.end(), one_rows.begin(), one_rows.end());
+  }
+  c.tokens = static_cast<std::int64_t>(c.pos.size());
+  c.table.resize(3 * kWidth);
+  for (std::int32_t i = 0; i < 3 * kWidth; ++i) c.table[static_cast<std::size_t>(i)] = (i * 17 + 5) % kBlocks;
+  c.tables = Tensor::from_i32({3, kWidth}, c.table);
+  c.positions = Tensor::from_i32({c.tokens}, c.pos);
+  c.rows = Tensor::from_i32({c.tokens}, c.row);
+  return c;
+}
+
+// An fp8 pool: the stored values within the rotation's last-bit differences (which may move an
+// E4M3 rounding), attention over the CPU's pool uploaded byte for byte as tightly as over an fp32 one.
 void paged_ops_match_the_cpu(int copies, DType cache) {
   CpuBackend cpu;
   CudaBackend& gpu = test::cuda_backend(DType::F32);
-  constexpr std::int64_t kHeads = 24, kKv = 8, kHd = 128, kBlock = 16, kBlocks = 300, kWidth = 80;
-  const std::vector<std::int32_t> one_positions{0, 17, 1100, 3, 127, 600, 0}, one_rows{0, 0, 1, 2, 1, 2, -1};
-  std::vector<std::int32_t> pos, row;
-  for (int c = 0; c < copies; ++c) {
-    pos.insert(pos.end(), one_positions.begin(), one_positions.end());
-    row.insert(row.end(), one_rows.begin(), one_rows.end());
-  }
-  const std::int64_t tokens = static_cast<std::int64_t>(pos.size());
+  const PagedCase c = paged_case(copies);
+  const std::vector<std::int32_t> &pos = c.pos, &row = c.row, &table = c.table;
+  const std::int64_t tokens = c.tokens;
+  const Tensor &positions = c.positions, &rows = c.rows, &tables = c.tables;
   std::mt19937 gen(3);
   const Tensor q = test::random_tensor({tokens, kHeads, kHd}, gen, DType::F32);
   const Tensor k = test::random_tensor({tokens, kKv, kHd}, gen, DType::F32);
@@ -41,10 +61,6 @@ void paged_ops_match_the_cpu(int copies, DType cache) {
   const Shape pool_shape{kBlocks, kBlock, kKv, kHd};
   const Tensor k_pool = test::random_tensor(pool_shape, gen, DType::F32);
   const Tensor v_pool = test::random_tensor(pool_shape, gen, DType::F32);
-  std::vector<std::int32_t> table(3 * kWidth);
-  for (std::int32_t i = 0; i < 3 * kWidth; ++i) table[static_cast<std::size_t>(i)] = (i * 17 + 5) % kBlocks;
-  const Tensor tables = Tensor::from_i32({3, kWidth}, table);
-  const Tensor positions = Tensor::from_i32({tokens}, pos), rows = Tensor::from_i32({tokens}, row);
   std::vector<std::int32_t> slot;
   for (std::int64_t t = 0; t < tokens; ++t) {
     const std::int32_t r = row[static_cast<std::size_t>(t)], p = pos[static_cast<std::size_t>(t)];
@@ -96,6 +112,28 @@ TEST(PagedOpsCuda, MatchTheCpu) {
   for (const DType cache : {DType::F32, DType::F8_E4M3}) {
     paged_ops_match_the_cpu(1, cache);
     paged_ops_match_the_cpu(20, cache);
+  }
+}
+
+// The bf16 pool of the bf16 and fp8 models, read with bf16 queries, against the CPU over the same
+// rounded values: within the rounding of the bf16 output.
+TEST(PagedOpsCuda, Bf16PoolMatchesTheCpu) {
+  HS_REQUIRE_GPU();
+  CpuBackend cpu;
+  CudaBackend& gpu = test::cuda_backend(DType::BF16);
+  for (const int copies : {1, 20}) {
+    const PagedCase c = paged_case(copies);
+    std::mt19937 gen(4);
+    const Tensor q = test::random_tensor({c.tokens, kHeads, kHd}, gen, DType::BF16);
+    const Tensor k_pool = test::random_tensor({kBlocks, kBlock, kKv, kHd}, gen, DType::BF16);
+    const Tensor v_pool = test::random_tensor({kBlocks, kBlock, kKv, kHd}, gen, DType::BF16);
+    Tensor cout = Tensor::zeros(q.shape(), DType::F32);
+    cpu.paged_attention(q, ScaledTensor(k_pool.clone()), ScaledTensor(v_pool.clone()), c.tables, c.rows, c.positions,
+                        cout);
+    Tensor gout = gpu.alloc(q.shape(), DType::BF16);
+    gpu.paged_attention(gpu.upload(q), ScaledTensor(gpu.upload(k_pool)), ScaledTensor(gpu.upload(v_pool)),
+                        gpu.upload(c.tables), gpu.upload(c.rows), gpu.upload(c.positions), gout);
+    EXPECT_LT(test::normalised_error(gpu.download(gout), cout), test::tolerance(DType::BF16)) << copies << " copies";
   }
 }
 
