@@ -66,6 +66,15 @@ void* device_random(std::size_t bytes) {
   return p;
 }
 
+// A device copy of `host` (cudaFree it).
+template <typename T>
+void* device_upload(const std::vector<T>& host) {
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, host.size() * sizeof(T)));
+  CUDA_CHECK(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+  return p;
+}
+
 enum class GemmImpl { Gemv, Lt };
 
 // Launches per timed iteration of BM_Gemm, over rotating weight copies (≥ 128 MB in all, more
@@ -144,9 +153,7 @@ void BM_GemvQ4(benchmark::State& state) {
   std::vector<void*> codes(copies), scales(copies);
   for (std::size_t i = 0; i < copies; ++i) {
     codes[i] = device_random(code_bytes);
-    std::vector<float> host(scale_bytes / sizeof(float), 0.01f);
-    CUDA_CHECK(cudaMalloc(&scales[i], scale_bytes));
-    CUDA_CHECK(cudaMemcpy(scales[i], host.data(), scale_bytes, cudaMemcpyHostToDevice));
+    scales[i] = device_upload(std::vector<float>(scale_bytes / sizeof(float), 0.01f));
   }
   void* x = device_random(static_cast<std::size_t>(m * k) * 2);
   void* out = device_random(static_cast<std::size_t>(m * n) * sizeof(float));
@@ -228,10 +235,7 @@ void BM_AttentionDecode(benchmark::State& state) {
   void* k = device_random(vectors * hd * element);
   void* v = device_random(vectors * hd * element);
   void* out = device_random(static_cast<std::size_t>(batch * heads * hd) * 2);
-  std::vector<float> ones(vectors, 1.0f);
-  void* scales = nullptr;
-  CUDA_CHECK(cudaMalloc(&scales, vectors * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(scales, ones.data(), vectors * sizeof(float), cudaMemcpyHostToDevice));
+  void* scales = device_upload(std::vector<float>(vectors, 1.0f));
   kernels::AttentionParams p{q, k, v, out, nullptr, nullptr, batch, 1, heads, kv, hd, keys, kernels::ElementType::BF16,
                              kernels::ElementType::BF16, kernels::ElementType::BF16};
   if (fp8) p.k_scale = p.v_scale = static_cast<const float*>(scales);
@@ -265,23 +269,14 @@ void BM_AttentionPaged(benchmark::State& state) {
   std::shuffle(table.begin(), table.end(), std::mt19937(1));
   std::iota(rows.begin(), rows.end(), 0);
   const std::vector<std::int32_t> positions(static_cast<std::size_t>(tokens), static_cast<std::int32_t>(keys - 1));
-  const auto upload = [](const std::vector<std::int32_t>& host) {
-    void* d = nullptr;
-    CUDA_CHECK(cudaMalloc(&d, host.size() * sizeof(std::int32_t)));
-    CUDA_CHECK(cudaMemcpy(d, host.data(), host.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice));
-    return d;
-  };
-  void* table_d = upload(table);
-  void* rows_d = upload(rows);
-  void* positions_d = upload(positions);
+  void* table_d = device_upload(table);
+  void* rows_d = device_upload(rows);
+  void* positions_d = device_upload(positions);
   void* q = device_random(static_cast<std::size_t>(tokens * heads * hd) * 2);
   void* k = device_random(vectors * hd * element);
   void* v = device_random(vectors * hd * element);
   void* out = device_random(static_cast<std::size_t>(tokens * heads * hd) * 2);
-  std::vector<float> ones(vectors, 1.0f);
-  void* scales = nullptr;
-  CUDA_CHECK(cudaMalloc(&scales, vectors * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(scales, ones.data(), vectors * sizeof(float), cudaMemcpyHostToDevice));
+  void* scales = device_upload(std::vector<float>(vectors, 1.0f));
   kernels::AttentionParams p{q, k, v, out, static_cast<const std::int32_t*>(positions_d), nullptr, 1, tokens, heads, kv,
                              hd, width * block, kernels::ElementType::BF16, kernels::ElementType::BF16,
                              kernels::ElementType::BF16};
