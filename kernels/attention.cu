@@ -39,29 +39,18 @@ __device__ __forceinline__ float2 load_pair(const __nv_fp8_e4m3* p) {
   return __half22float2(*reinterpret_cast<const __half2*>(&h));
 }
 
-// Eight consecutive values at p (16-byte aligned) as floats: one vector load (two for fp32).
-__device__ __forceinline__ void load8(const float* p, float (&x)[8]) {
-  const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
-  x[0] = a.x, x[1] = a.y, x[2] = a.z, x[3] = a.w, x[4] = b.x, x[5] = b.y, x[6] = b.z, x[7] = b.w;
-}
-__device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&x)[8]) {
-  const uint4 raw = *reinterpret_cast<const uint4*>(p);
-  const __nv_bfloat162* pairs = reinterpret_cast<const __nv_bfloat162*>(&raw);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 f = __bfloat1622float2(pairs[i]);
-    x[2 * i] = f.x, x[2 * i + 1] = f.y;
-  }
+// Eight consecutive values at p (16-byte aligned) as floats: fp32 and bf16 through load_floats, fp8
+// through one 8-byte load.
+template <typename T>
+__device__ __forceinline__ void load8(const T* p, float (&x)[8]) {
+  load_floats<T, 8>(p, x);
 }
 __device__ __forceinline__ void load8(const __nv_fp8_e4m3* p, float (&x)[8]) {
   const uint2 raw = *reinterpret_cast<const uint2*>(p);
-  const __nv_fp8x2_storage_t* pairs = reinterpret_cast<const __nv_fp8x2_storage_t*>(&raw);
+  float values[16];  // the vector's upper half is zeros, unused
+  unpack_vector<__nv_fp8_e4m3>(make_uint4(raw.x, raw.y, 0u, 0u), values);
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(pairs[i], __NV_E4M3);
-    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&h));
-    x[2 * i] = f.x, x[2 * i + 1] = f.y;
-  }
+  for (int i = 0; i < 8; ++i) x[i] = values[i];
 }
 
 template <typename KV>
