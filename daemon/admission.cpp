@@ -45,8 +45,9 @@ std::optional<double> RealtimeAdmission::predicted_round_s(int songs) const {
 
 bool RealtimeAdmission::admits_one_more(int running) const {
   if (!budget_s_ || running == 0 || !predicted_round_s(running + 1)) return true;
-  const long since_start = rounds_ - started_at_round_;
-  if (started_at_round_ >= 0 && since_start > 0 && since_start < settle_rounds_) return false;
+  // Songs that started after the last round start beside this one; a start measured by fewer
+  // rounds holds it.
+  if (settling() && rounds_ > started_at_round_) return false;
   if (running + 1 > kGrowth * largest_round_) return false;
   return has_room_for_one_more(running);
 }
