@@ -16,6 +16,8 @@ class NoiseSource {
   virtual ~NoiseSource() = default;
   // Fills the host F32 tensor `out` (any shape) with independent N(0, 1) draws.
   virtual void fill(Tensor& out) = 0;
+  // Passes over one draw of `shape` that nobody reads, so the next fill is the one after it.
+  virtual void skip(const Shape& shape);
 };
 
 // Seeded standard normal draws: Box–Muller over the counter-based Philox stream (engine/core/rng.h),
@@ -24,6 +26,8 @@ class GaussianNoise final : public NoiseSource {
  public:
   explicit GaussianNoise(std::uint64_t seed) : seed_(seed) {}
   void fill(Tensor& out) override;
+  // A draw is one step of the Philox counter whatever its size: nothing to compute.
+  void skip(const Shape& shape) override { ++calls_; }
 
  private:
   std::uint64_t seed_;

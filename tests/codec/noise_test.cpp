@@ -33,6 +33,31 @@ TEST(GaussianNoise, IsSeededAndStandardNormal) {
   EXPECT_NE(x.data<float>()[0], y.data<float>()[0]);
 }
 
+// skip passes over a draw as a fill whose values nobody reads would: the next fill is the same.
+TEST(GaussianNoise, SkipIsAnUnreadFill) {
+  GaussianNoise skipped(7), filled(7);
+  Tensor unread = Tensor::zeros({3, 1000}, DType::F32), x = Tensor::zeros({2001}, DType::F32);
+  Tensor y = Tensor::zeros({2001}, DType::F32);
+  skipped.skip({3, 1000});
+  skipped.fill(x);
+  filled.fill(unread);
+  filled.fill(y);
+  for (std::int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(x.data<float>()[i], y.data<float>()[i]) << i;
+  // Not the stream's first draw either.
+  GaussianNoise fresh(7);
+  fresh.fill(y);
+  EXPECT_NE(x.data<float>()[0], y.data<float>()[0]);
+}
+
+TEST(ReplayNoise, SkipConsumesARecordingOfThatShape) {
+  ReplayNoise replay({Tensor::from_f32({2}, {1, 2}), Tensor::from_f32({1}, {3}), Tensor::from_f32({1}, {4})});
+  replay.skip({2});
+  Tensor next = Tensor::zeros({1}, DType::F32);
+  replay.fill(next);
+  EXPECT_EQ(next.data<float>()[0], 3.0f);
+  EXPECT_THROW(replay.skip({2}), InvalidArgument);  // the recording left is [1]
+}
+
 TEST(ReplayNoise, ReturnsRecordingsInOrderAndChecksShapes) {
   ReplayNoise replay({Tensor::from_f32({1, 2}, {1, 2}), Tensor::from_f32({3}, {3, 4, 5})});
   Tensor first = Tensor::zeros({1, 2}, DType::F32);

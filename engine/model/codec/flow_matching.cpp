@@ -1,9 +1,11 @@
 #include "engine/model/codec/flow_matching.h"
 
+#include <set>
 #include <string>
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/parallel.h"
 
 namespace hs {
 namespace {
@@ -138,14 +140,19 @@ Tensor FlowMatcher::sample(std::span<const Tensor> features, std::span<const Ten
   };
   const auto head_rows = [&](const Tensor& t, std::int64_t s) { return t.slice(s * context, (s + 1) * context); };
   // Each song's draws, as the reference makes them: [1, T-P, C] (the fresh part of its initial
-  // latent, which the solver never reads, drawn to keep replayed draws aligned), then [1, T, C].
+  // latent, which the solver never reads: skipped, to keep replayed draws aligned), then [1, T, C].
+  // Songs with sources of their own draw in parallel (a shared source's draws stay in order).
   Tensor start = Tensor::zeros({songs * frames, channels}, DType::F32);
-  for (std::int64_t s = 0; s < songs; ++s) {
-    Tensor unused_fresh = Tensor::zeros({1, frames - context, channels}, DType::F32);
-    noises[static_cast<std::size_t>(s)]->fill(unused_fresh);
-    Tensor draw = start.slice(s * frames, (s + 1) * frames).reshape({1, frames, channels});
-    noises[static_cast<std::size_t>(s)]->fill(draw);
-  }
+  const auto draw = [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t s = begin; s < end; ++s) {
+      NoiseSource& source = *noises[static_cast<std::size_t>(s)];
+      source.skip({1, frames - context, channels});
+      Tensor rows = start.slice(s * frames, (s + 1) * frames).reshape({1, frames, channels});
+      source.fill(rows);
+    }
+  };
+  if (std::set<NoiseSource*>(noises.begin(), noises.end()).size() == noises.size()) parallel_for(songs, 1, draw);
+  else draw(0, songs);
   Tensor start_rows = ws.start.slice(0, songs * frames);
   be.copy(be.upload(start), start_rows);
   std::vector<Tensor> from, to;
