@@ -19,12 +19,15 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/core/noise.h"
+#include "engine/core/parallel.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/io/config.h"
 #include "engine/model/codec/codec_model.h"
 #include "engine/model/codec/codec_tensor_shapes.h"
+#include "engine/model/codec/flow_matching.h"
 #include "engine/model/codec/offline_decode.h"
 #include "engine/model/codec/scalar_decoder_stream.h"
 #include "engine/model/demo/demo_checkpoint.h"
@@ -128,6 +131,23 @@ void BM_TinyFlowWindow(benchmark::State& state) {
   report(state, clock, static_cast<double>(features.dim(0)) / kLatentFramesPerSecond);
 }
 BENCHMARK(BM_TinyFlowWindow)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The start noise of one batched streaming call (draw_start_noise) at the released shapes: songs'
+// 16-frame chunks with 16 frames of context, 64 latent frames of 256 channels, 32 of them in
+// context. The GPU waits for it: host time per codec round.
+void BM_StartNoise(benchmark::State& state) {
+  constexpr std::int64_t kFrames = 64, kContext = 32, kChannels = 256;
+  const std::int64_t songs = state.range(0);
+  std::vector<std::unique_ptr<GaussianNoise>> sources;
+  std::vector<NoiseSource*> noises;
+  for (std::int64_t s = 0; s < songs; ++s) {
+    sources.push_back(std::make_unique<GaussianNoise>(kNoiseSeed + static_cast<std::uint64_t>(s)));
+    noises.push_back(sources.back().get());
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(draw_start_noise(noises, kFrames, kContext, kChannels).raw());
+  state.counters["threads"] = parallel_threads();
+}
+BENCHMARK(BM_StartNoise)->Arg(1)->Arg(16)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The scalar decoder on one 744-frame stereo window: the decoder share of the offline decode.
 void BM_TinyScalarDecodeWindow(benchmark::State& state) {

@@ -16,6 +16,23 @@ constexpr std::int64_t kGuidanceBatch = 2;  // unconditional rows (features zero
 
 }  // namespace
 
+Tensor draw_start_noise(std::span<NoiseSource* const> noises, std::int64_t frames, std::int64_t context,
+                        std::int64_t channels) {
+  const auto songs = static_cast<std::int64_t>(noises.size());
+  Tensor start = Tensor::zeros({songs * frames, channels}, DType::F32);
+  const auto draw = [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t s = begin; s < end; ++s) {
+      NoiseSource& source = *noises[static_cast<std::size_t>(s)];
+      source.skip({1, frames - context, channels});
+      Tensor rows = start.slice(s * frames, (s + 1) * frames).reshape({1, frames, channels});
+      source.fill(rows);
+    }
+  };
+  if (std::set<NoiseSource*>(noises.begin(), noises.end()).size() == noises.size()) parallel_for(songs, 1, draw);
+  else draw(0, songs);
+  return start;
+}
+
 FlowMatcher::FlowMatcher(Backend& backend, const CodecWeightLoader& w, const CodecConfig& c)
     : backend_(&backend),
       latent_channels_(c.out_channels),
@@ -139,20 +156,7 @@ Tensor FlowMatcher::sample(std::span<const Tensor> features, std::span<const Ten
     return t.slice(s * frames + begin, s * frames + end);
   };
   const auto head_rows = [&](const Tensor& t, std::int64_t s) { return t.slice(s * context, (s + 1) * context); };
-  // Each song's draws, as the reference makes them: [1, T-P, C] (the fresh part of its initial
-  // latent, which the solver never reads: skipped, to keep replayed draws aligned), then [1, T, C].
-  // Songs with sources of their own draw in parallel (a shared source's draws stay in order).
-  Tensor start = Tensor::zeros({songs * frames, channels}, DType::F32);
-  const auto draw = [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t s = begin; s < end; ++s) {
-      NoiseSource& source = *noises[static_cast<std::size_t>(s)];
-      source.skip({1, frames - context, channels});
-      Tensor rows = start.slice(s * frames, (s + 1) * frames).reshape({1, frames, channels});
-      source.fill(rows);
-    }
-  };
-  if (std::set<NoiseSource*>(noises.begin(), noises.end()).size() == noises.size()) parallel_for(songs, 1, draw);
-  else draw(0, songs);
+  const Tensor start = draw_start_noise(noises, frames, context, channels);
   Tensor start_rows = ws.start.slice(0, songs * frames);
   be.copy(be.upload(start), start_rows);
   std::vector<Tensor> from, to;

@@ -22,6 +22,13 @@ struct FlowSchedule {
   float guidance_scale = 1.25f;  // v = v_uncond + scale · (v_cond − v_uncond)
 };
 
+// The songs' start noise as FlowMatcher::sample draws it, host F32 [songs · T, C]: song s's source
+// skips a [1, T-P, C] draw (the fresh part of the reference's initial latent, which the solver
+// never reads) and fills rows [s·T, (s+1)·T) with a [1, T, C] one. Songs with sources of their own
+// draw in parallel, one source's draws stay in song order: the values are those of a serial loop.
+Tensor draw_start_noise(std::span<NoiseSource* const> noises, std::int64_t frames, std::int64_t context,
+                        std::int64_t channels);
+
 class FlowMatcher {
  public:
   FlowMatcher(Backend& backend, const CodecWeightLoader& weights, const CodecConfig& config);
